@@ -1,0 +1,547 @@
+r"""Exponential-dispersion families: :math:`\operatorname{Var}(Y) = \phi\,V(\mu)/w`.
+
+Each family is one frozen dataclass and is the single place for its facts: support,
+variance function, unit deviance, log-likelihood, canonical and allowed links, the
+dispersion parameter and its PyMC parametrization. :data:`FAMILIES` is the registry
+and :func:`resolve` checks a (family, link) pair once for everything downstream.
+
+Responses are seen on two scales. ``loglike_obs`` and ``check_y`` take the response
+as the user gives it (successes :math:`k` of :math:`n` trials for the binomial);
+``variance``, ``unit_deviance`` and ``starting_mu`` take the *mean scale*
+:math:`y/n`, with the trials folded into the weights, as R's ``glm()`` does.
+
+Prior weights :math:`w` follow R's ``glm()``: for the gaussian they are precision
+weights, :math:`Y_i \sim N(\mu_i, \sigma^2/w_i)`; for every other family the
+log-likelihood of observation :math:`i` is multiplied by :math:`w_i` (frequency
+weights).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import special
+
+from ._xp import NP, Interval, MathNamespace
+from .errors import BayesGLMError
+from .links import LINKS, Link, get_link
+
+__all__ = [
+    "FAMILIES",
+    "Bernoulli",
+    "Binomial",
+    "Family",
+    "Gamma",
+    "Gaussian",
+    "InverseGaussian",
+    "NegativeBinomial",
+    "Poisson",
+    "Spec",
+    "get_family",
+    "resolve",
+]
+
+_INF = float("inf")
+
+
+@dataclass(frozen=True)
+class Family:
+    """Base class: the facts every family states.
+
+    Attributes
+    ----------
+    name : str
+        Canonical lower-snake name, the registry key.
+    support : Interval
+        Values the response (as the user gives it) may take.
+    mean_domain : Interval
+        Valid means on the mean scale.
+    canonical_link : str
+        The default link.
+    links : tuple of str
+        The links allowed with this family (R's set, at least).
+    dispersion : str or None
+        Name of the natural dispersion parameter as PyMC calls it, None when the
+        family has none.
+    free_phi : bool
+        Whether the GLM dispersion :math:`\\phi` is estimated (t statistics) rather
+        than fixed at 1 (z statistics).
+    has_trials : bool
+        Whether the response is a count of successes out of ``trials``.
+    """
+
+    name: ClassVar[str]
+    support: ClassVar[Interval]
+    mean_domain: ClassVar[Interval]
+    canonical_link: ClassVar[str]
+    links: ClassVar[tuple[str, ...]]
+    dispersion: ClassVar[str | None] = None
+    free_phi: ClassVar[bool] = False
+    has_trials: ClassVar[bool] = False
+
+    def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
+        r"""Variance function :math:`V(\mu)`."""
+        raise NotImplementedError
+
+    def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        r"""Unit deviance :math:`d(y, \mu)`, on the mean scale."""
+        raise NotImplementedError
+
+    def loglike_obs(
+        self,
+        y: np.ndarray,
+        mu: np.ndarray,
+        dispersion: float | None = None,
+        *,
+        trials: Any = 1,
+        weights: Any = 1,
+    ) -> np.ndarray:
+        """Log-likelihood of each observation, prior weights applied as R does."""
+        raise NotImplementedError
+
+    def pymc_likelihood(
+        self, mu: Any, dispersion: Any = None, trials: Any = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The PyMC distribution name and its keyword arguments for mean ``mu``."""
+        raise NotImplementedError
+
+    def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Starting means for the IRLS (R's ``initialize``), on the mean scale."""
+        return np.asarray(y, dtype=float).copy()
+
+    def phi(self, dispersion: float) -> float:
+        r"""Map the natural dispersion parameter to the GLM :math:`\phi`."""
+        return 1.0
+
+    def dispersion_from_phi(self, phi: float) -> float | None:
+        r"""Map the GLM :math:`\phi` back to the natural dispersion parameter."""
+        return None
+
+    def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
+        """The natural dispersion R's ``logLik``/``AIC`` plug in (None if none)."""
+        return None
+
+    def check_y(self, y: np.ndarray, trials: np.ndarray | None = None) -> None:
+        """Raise :class:`BayesGLMError` when ``y`` is outside the support."""
+        _check_inside(y, self.support, f"the response of a {self.name} model", "y")
+
+    def with_params(self, **params: Any) -> Family:
+        """A copy with its own parameters replaced (families are immutable)."""
+        return dataclasses.replace(self, **params)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _check_inside(values: np.ndarray, interval: Interval, what: str, arg: str) -> None:
+    bad = ~interval.includes(values)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise BayesGLMError(
+            f"{what} must be {interval}; {rows.size} row(s) are not, the first is row "
+            f"{rows[0]}; got ({arg}[{rows[0]}]={values[rows[0]]!r})."
+        )
+
+
+def _xlogy_ratio(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """y * log(y / mu), zero where y == 0 (also where mu rounds to 0 there)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y == 0, 0.0, special.xlogy(y, y / mu))
+
+
+@dataclass(frozen=True)
+class Gaussian(Family):
+    r"""Normal responses.
+
+    .. math::
+        V(\mu) = 1, \quad d(y, \mu) = (y - \mu)^2, \quad
+        Y \sim N(\mu, \sigma^2 / w), \quad \phi = \sigma^2.
+
+    The dispersion parameter is ``sigma``.
+    """
+
+    name: ClassVar[str] = "gaussian"
+    support: ClassVar[Interval] = Interval(-_INF, _INF)
+    mean_domain: ClassVar[Interval] = Interval(-_INF, _INF)
+    canonical_link: ClassVar[str] = "identity"
+    links: ClassVar[tuple[str, ...]] = ("identity", "log", "inverse")
+    dispersion: ClassVar[str | None] = "sigma"
+    free_phi: ClassVar[bool] = True
+
+    def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
+        return mu * 0.0 + 1.0
+
+    def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        return (y - mu) ** 2
+
+    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
+        weights = np.broadcast_to(np.asarray(weights, dtype=float), np.shape(y))
+        scale = dispersion / np.sqrt(np.where(weights > 0, weights, 1.0))
+        return np.where(weights > 0, _norm_logpdf(y, mu, scale), 0.0)
+
+    def pymc_likelihood(self, mu, dispersion=None, trials=None):
+        return "Normal", {"mu": mu, "sigma": dispersion}
+
+    def phi(self, dispersion: float) -> float:
+        return dispersion**2
+
+    def dispersion_from_phi(self, phi: float) -> float | None:
+        return math.sqrt(phi)
+
+    def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
+        return math.sqrt(deviance / np.count_nonzero(weights))
+
+
+def _norm_logpdf(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    z = (y - mu) / sigma
+    return -0.5 * z**2 - np.log(sigma) - 0.5 * math.log(2.0 * math.pi)
+
+
+_BINARY_LINKS = ("logit", "probit", "cauchit", "log", "cloglog", "loglog")
+
+
+@dataclass(frozen=True)
+class Binomial(Family):
+    r"""Successes :math:`k` out of :math:`n` trials.
+
+    .. math::
+        V(\mu) = \mu(1 - \mu), \quad
+        d(y, \mu) = 2\left[y \log\frac{y}{\mu}
+                    + (1 - y)\log\frac{1 - y}{1 - \mu}\right],
+        \quad y = k / n, \quad \phi = 1.
+    """
+
+    name: ClassVar[str] = "binomial"
+    support: ClassVar[Interval] = Interval(0.0, _INF, True, False, integer=True)
+    mean_domain: ClassVar[Interval] = Interval(0.0, 1.0)
+    canonical_link: ClassVar[str] = "logit"
+    links: ClassVar[tuple[str, ...]] = _BINARY_LINKS
+    has_trials: ClassVar[bool] = True
+
+    def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
+        return mu * (1.0 - mu)
+
+    def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        return 2.0 * (_xlogy_ratio(y, mu) + _xlogy_ratio(1.0 - y, 1.0 - mu))
+
+    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
+        failures = trials - y
+        log_choose = (
+            special.gammaln(trials + 1.0)
+            - special.gammaln(y + 1.0)
+            - special.gammaln(failures + 1.0)
+        )
+        return weights * (log_choose + special.xlogy(y, mu) + special.xlog1py(failures, -mu))
+
+    def pymc_likelihood(self, mu, dispersion=None, trials=None):
+        return "Binomial", {"n": trials, "p": mu}
+
+    def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return (weights * y + 0.5) / (weights + 1.0)
+
+    def check_y(self, y: np.ndarray, trials: np.ndarray | None = None) -> None:
+        if trials is None:
+            raise BayesGLMError(
+                "a binomial model needs the number of trials per row; pass trials= "
+                "(or use family='bernoulli' for 0/1 outcomes); got (trials=None)."
+            )
+        _check_inside(
+            trials,
+            Interval(0.0, _INF, True, False, integer=True),
+            "the trials of a binomial model",
+            "trials",
+        )
+        super().check_y(y)
+        over = y > trials
+        if over.any():
+            rows = np.flatnonzero(over)
+            raise BayesGLMError(
+                f"successes cannot exceed trials; {rows.size} row(s) have more, the "
+                f"first is row {rows[0]}; got (y[{rows[0]}]={y[rows[0]]!r}, "
+                f"trials[{rows[0]}]={trials[rows[0]]!r})."
+            )
+
+
+@dataclass(frozen=True)
+class Bernoulli(Binomial):
+    r"""Binary 0/1 outcomes: a binomial with one trial per row.
+
+    .. math::
+        V(\mu) = \mu(1 - \mu), \quad
+        \ell = y\log\mu + (1 - y)\log(1 - \mu), \quad \phi = 1.
+    """
+
+    name: ClassVar[str] = "bernoulli"
+    support: ClassVar[Interval] = Interval(0.0, 1.0, True, True, integer=True)
+    has_trials: ClassVar[bool] = False
+
+    def pymc_likelihood(self, mu, dispersion=None, trials=None):
+        return "Bernoulli", {"p": mu}
+
+    def check_y(self, y: np.ndarray, trials: np.ndarray | None = None) -> None:
+        _check_inside(y, self.support, "the response of a bernoulli model (0 or 1)", "y")
+
+
+@dataclass(frozen=True)
+class Poisson(Family):
+    r"""Counts.
+
+    .. math::
+        V(\mu) = \mu, \quad
+        d(y, \mu) = 2\left[y\log\frac{y}{\mu} - (y - \mu)\right], \quad \phi = 1.
+    """
+
+    name: ClassVar[str] = "poisson"
+    support: ClassVar[Interval] = Interval(0.0, _INF, True, False, integer=True)
+    mean_domain: ClassVar[Interval] = Interval(0.0, _INF)
+    canonical_link: ClassVar[str] = "log"
+    links: ClassVar[tuple[str, ...]] = ("log", "identity", "sqrt")
+
+    def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
+        return mu
+
+    def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        return 2.0 * (_xlogy_ratio(y, mu) - (y - mu))
+
+    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
+        return weights * (special.xlogy(y, mu) - mu - special.gammaln(y + 1.0))
+
+    def pymc_likelihood(self, mu, dispersion=None, trials=None):
+        return "Poisson", {"mu": mu}
+
+    def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return y + 0.1
+
+
+@dataclass(frozen=True)
+class Gamma(Family):
+    r"""Positive continuous responses with constant coefficient of variation.
+
+    .. math::
+        V(\mu) = \mu^2, \quad
+        d(y, \mu) = 2\left[-\log\frac{y}{\mu} + \frac{y - \mu}{\mu}\right], \quad
+        \phi = 1/\text{shape}.
+
+    The dispersion parameter is ``shape`` (PyMC's ``alpha``), with rate
+    shape/μ.
+    """
+
+    name: ClassVar[str] = "gamma"
+    support: ClassVar[Interval] = Interval(0.0, _INF)
+    mean_domain: ClassVar[Interval] = Interval(0.0, _INF)
+    canonical_link: ClassVar[str] = "inverse"
+    links: ClassVar[tuple[str, ...]] = ("inverse", "identity", "log")
+    dispersion: ClassVar[str | None] = "shape"
+    free_phi: ClassVar[bool] = True
+
+    def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
+        return mu**2
+
+    def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        ratio = y / mu
+        return 2.0 * (ratio - 1.0 - np.log(ratio))
+
+    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
+        shape = dispersion
+        return weights * (
+            shape * np.log(shape / mu)
+            + (shape - 1.0) * np.log(y)
+            - shape * y / mu
+            - special.gammaln(shape)
+        )
+
+    def pymc_likelihood(self, mu, dispersion=None, trials=None):
+        return "Gamma", {"alpha": dispersion, "beta": dispersion / mu}
+
+    def phi(self, dispersion: float) -> float:
+        return 1.0 / dispersion
+
+    def dispersion_from_phi(self, phi: float) -> float | None:
+        return 1.0 / phi
+
+    def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
+        return float(np.sum(weights)) / deviance
+
+
+@dataclass(frozen=True)
+class InverseGaussian(Family):
+    r"""Positive continuous responses, variance growing as the cube of the mean.
+
+    .. math::
+        V(\mu) = \mu^3, \quad d(y, \mu) = \frac{(y - \mu)^2}{\mu^2 y}, \quad
+        \phi = 1/\lambda.
+
+    The dispersion parameter is ``lam`` (PyMC's ``Wald(mu, lam)``).
+    """
+
+    name: ClassVar[str] = "inverse_gaussian"
+    support: ClassVar[Interval] = Interval(0.0, _INF)
+    mean_domain: ClassVar[Interval] = Interval(0.0, _INF)
+    canonical_link: ClassVar[str] = "inverse_squared"
+    links: ClassVar[tuple[str, ...]] = ("inverse_squared", "inverse", "identity", "log")
+    dispersion: ClassVar[str | None] = "lam"
+    free_phi: ClassVar[bool] = True
+
+    def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
+        return mu**3
+
+    def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        return (y - mu) ** 2 / (mu**2 * y)
+
+    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
+        lam = dispersion
+        return weights * (
+            0.5 * np.log(lam / (2.0 * math.pi * y**3)) - lam * (y - mu) ** 2 / (2.0 * mu**2 * y)
+        )
+
+    def pymc_likelihood(self, mu, dispersion=None, trials=None):
+        return "Wald", {"mu": mu, "lam": dispersion}
+
+    def phi(self, dispersion: float) -> float:
+        return 1.0 / dispersion
+
+    def dispersion_from_phi(self, phi: float) -> float | None:
+        return 1.0 / phi
+
+    def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
+        return float(np.sum(weights)) / deviance
+
+
+@dataclass(frozen=True)
+class NegativeBinomial(Family):
+    r"""Overdispersed counts (NB2), as ``MASS::glm.nb``.
+
+    .. math::
+        V(\mu) = \mu + \mu^2/\theta, \quad
+        d(y, \mu) = 2\left[y\log\frac{y}{\mu}
+                    - (y + \theta)\log\frac{y + \theta}{\mu + \theta}\right],
+        \quad \phi = 1.
+
+    The dispersion parameter is ``alpha`` :math:`= \theta` (PyMC's
+    ``NegativeBinomial(mu, alpha)``). ``theta=None`` means it is estimated.
+    """
+
+    theta: float | None = None
+
+    name: ClassVar[str] = "negative_binomial"
+    support: ClassVar[Interval] = Interval(0.0, _INF, True, False, integer=True)
+    mean_domain: ClassVar[Interval] = Interval(0.0, _INF)
+    canonical_link: ClassVar[str] = "log"
+    links: ClassVar[tuple[str, ...]] = ("log", "sqrt", "identity")
+    dispersion: ClassVar[str | None] = "alpha"
+
+    def __post_init__(self) -> None:
+        if self.theta is not None and not (np.isfinite(self.theta) and self.theta > 0):
+            raise BayesGLMError(
+                "theta of the negative binomial must be a positive finite number; "
+                f"got (theta={self.theta!r})."
+            )
+
+    def _theta(self) -> float:
+        if self.theta is None:
+            raise BayesGLMError(
+                "this negative binomial has no theta yet; fit it or pass "
+                "NegativeBinomial(theta=...); got (theta=None)."
+            )
+        return self.theta
+
+    def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
+        return mu + mu**2 / self._theta()
+
+    def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        theta = self._theta()
+        return 2.0 * (_xlogy_ratio(y, mu) - (y + theta) * np.log((y + theta) / (mu + theta)))
+
+    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
+        theta = self._theta() if dispersion is None else dispersion
+        return weights * (
+            special.gammaln(y + theta)
+            - special.gammaln(theta)
+            - special.gammaln(y + 1.0)
+            + theta * np.log(theta / (theta + mu))
+            + special.xlogy(y, mu / (theta + mu))
+        )
+
+    def pymc_likelihood(self, mu, dispersion=None, trials=None):
+        return "NegativeBinomial", {"mu": mu, "alpha": dispersion}
+
+    def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return y + (y == 0) / 6.0
+
+    def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
+        return self._theta()
+
+
+FAMILIES: dict[str, Family] = {
+    family.name: family
+    for family in (
+        Gaussian(),
+        Bernoulli(),
+        Binomial(),
+        Poisson(),
+        Gamma(),
+        InverseGaussian(),
+        NegativeBinomial(),
+    )
+}
+"""Registry of families by canonical name."""
+
+
+def get_family(name: str | Family) -> Family:
+    """Look a family up by name (a :class:`Family` instance passes through).
+
+    Examples
+    --------
+    >>> get_family("poisson").canonical_link
+    'log'
+    """
+    if isinstance(name, Family):
+        return name
+    if isinstance(name, str) and name in FAMILIES:
+        return FAMILIES[name]
+    raise BayesGLMError(
+        f"unknown family; the families are {', '.join(FAMILIES)}; got (family={name!r})."
+    )
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated (family, link) pair, read by everything downstream."""
+
+    family: Family
+    link: Link
+
+    @property
+    def is_canonical(self) -> bool:
+        """Whether the link is the family's canonical link."""
+        return self.link.name == self.family.canonical_link
+
+    def __str__(self) -> str:
+        return f"{self.family.name}({self.link.name})"
+
+
+def resolve(family: str | Family, link: str | Link | None = None) -> Spec:
+    """Check a (family, link) pair; ``link=None`` picks the canonical link.
+
+    Examples
+    --------
+    >>> str(resolve("binomial", "probit"))
+    'binomial(probit)'
+    >>> resolve("poisson", "logit")
+    Traceback (most recent call last):
+    ...
+    bayesglm.errors.BayesGLMError: the poisson family does not allow the logit link; \
+its links are log, identity, sqrt; got (link='logit').
+    """
+    fam = get_family(family)
+    lnk = get_link(fam.canonical_link if link is None else link)
+    if lnk.name not in fam.links or LINKS[lnk.name] is not lnk:
+        raise BayesGLMError(
+            f"the {fam.name} family does not allow the {lnk.name} link; its links are "
+            f"{', '.join(fam.links)}; got (link={lnk.name!r})."
+        )
+    return Spec(fam, lnk)

@@ -1,0 +1,257 @@
+"""The maximum-likelihood result, with R's ``summary.glm()`` conventions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .families import Family
+from .links import Link
+
+__all__ = ["MLEResult"]
+
+
+@dataclass(frozen=True, eq=False)
+class MLEResult:
+    """A fitted GLM by maximum likelihood.
+
+    Statistics follow R's ``glm()`` and ``summary.glm()``: the dispersion is the
+    Pearson statistic over the residual degrees of freedom for families whose
+    dispersion is free (and 1 otherwise); tests use t with ``df_resid`` degrees of
+    freedom for those families and z otherwise; ``llf`` and ``aic`` are R's
+    ``logLik()`` and ``AIC()``.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Coefficient names.
+    params : Series
+        The estimates (``coef()`` in R).
+    cov_unscaled : ndarray
+        :math:`(X^\\top W X)^{-1}` at the estimates.
+    dispersion : float
+        The GLM dispersion :math:`\\phi`.
+    deviance, null_deviance : float
+        Residual deviance and the deviance of the intercept-only model (with offset).
+    df_resid, df_null : int
+        Their degrees of freedom.
+    llf : float
+        Log-likelihood at the estimates.
+    converged : bool
+        Whether Fisher scoring met its tolerance.
+    n_iter : int
+        Fisher-scoring iterations.
+    fitted : ndarray
+        Fitted means (proportions for the binomial).
+    separation : tuple of str
+        Columns involved in (quasi-)complete separation, empty if none.
+    warnings : tuple of str
+        Everything the fit warned about.
+    """
+
+    names: tuple[str, ...]
+    params_array: np.ndarray
+    cov_unscaled: np.ndarray
+    dispersion: float
+    deviance: float
+    null_deviance: float
+    df_resid: int
+    df_null: int
+    llf: float
+    k_params: int
+    nobs: int
+    converged: bool
+    n_iter: int
+    family: Family
+    link: Link
+    fitted: np.ndarray
+    eta: np.ndarray
+    y_mean: np.ndarray
+    irls_weights: np.ndarray
+    prior_weights: np.ndarray
+    theta_se: float | None
+    solver: str
+    separation: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    def __init__(self, *, params: np.ndarray, **fields: object) -> None:
+        object.__setattr__(self, "params_array", np.asarray(params, dtype=float))
+        for key, value in fields.items():
+            object.__setattr__(self, key, value)
+
+    # --- coefficients -------------------------------------------------------------
+
+    @property
+    def params(self) -> pd.Series:
+        """Coefficient estimates."""
+        return pd.Series(self.params_array, index=list(self.names), name="coef")
+
+    @property
+    def df_model(self) -> int:
+        """Number of coefficients besides the intercept (rank - 1 with intercept)."""
+        return self.df_null - self.df_resid
+
+    @cached_property
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance of the estimates, :math:`\\phi (X^\\top W X)^{-1}`."""
+        return pd.DataFrame(
+            self.dispersion * self.cov_unscaled, index=list(self.names), columns=list(self.names)
+        )
+
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors."""
+        return pd.Series(
+            np.sqrt(np.diag(self.cov_params.to_numpy())), index=list(self.names), name="se"
+        )
+
+    @property
+    def uses_t(self) -> bool:
+        """Whether tests use Student's t (free dispersion) rather than the normal."""
+        return self.family.free_phi
+
+    @property
+    def tvalues(self) -> pd.Series:
+        """Wald statistics, estimate / SE (z or t)."""
+        return (self.params / self.bse).rename("t" if self.uses_t else "z")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values of the Wald statistics."""
+        t = np.abs(self.tvalues.to_numpy())
+        if self.uses_t:
+            p = 2.0 * stats.t.sf(t, self.df_resid)
+        else:
+            p = 2.0 * stats.norm.sf(t)
+        return pd.Series(p, index=list(self.names), name="p")
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Wald confidence intervals (t quantiles where tests use t).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesglm import fit_mle
+        >>> fit = fit_mle(np.ones((4, 1)), [1, 2, 3, 4], family="gaussian",
+        ...               names=["Intercept"])
+        >>> fit.conf_int().round(4).to_numpy().tolist()
+        [[0.4457, 4.5543]]
+        """
+        if self.uses_t:
+            q = stats.t.ppf(1.0 - alpha / 2.0, self.df_resid)
+        else:
+            q = stats.norm.ppf(1.0 - alpha / 2.0)
+        lower = self.params - q * self.bse
+        upper = self.params + q * self.bse
+        return pd.DataFrame({"lower": lower, "upper": upper})
+
+    # --- fit statistics -----------------------------------------------------------
+
+    @property
+    def aic(self) -> float:
+        """Akaike information criterion as R's ``AIC()``."""
+        return -2.0 * self.llf + 2.0 * self.k_params
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion as R's ``BIC()``."""
+        return -2.0 * self.llf + math.log(self.nobs) * self.k_params
+
+    @property
+    def theta(self) -> float | None:
+        """The negative binomial's theta (None for other families)."""
+        return getattr(self.family, "theta", None)
+
+    @property
+    def pearson_chi2(self) -> float:
+        """Pearson's statistic, the sum of squared Pearson residuals."""
+        return float(np.sum(self.resid_pearson**2))
+
+    # --- residuals (R's residuals.glm types) --------------------------------------
+
+    @property
+    def resid_response(self) -> np.ndarray:
+        """y - mu on the mean scale."""
+        return self.y_mean - self.fitted
+
+    @property
+    def resid_pearson(self) -> np.ndarray:
+        """(y - mu) sqrt(w) / sqrt(V(mu))."""
+        variance = self.family.variance(self.fitted)
+        return self.resid_response * np.sqrt(self.prior_weights) / np.sqrt(variance)
+
+    @property
+    def resid_deviance(self) -> np.ndarray:
+        """sign(y - mu) sqrt(w d(y, mu))."""
+        unit = self.family.unit_deviance(self.y_mean, self.fitted)
+        return np.sign(self.resid_response) * np.sqrt(np.maximum(self.prior_weights * unit, 0))
+
+    @property
+    def resid_working(self) -> np.ndarray:
+        """(y - mu) d eta / d mu."""
+        return self.resid_response / self.link.inverse_deriv(self.eta)
+
+    # --- presentation -------------------------------------------------------------
+
+    def coef_table(self) -> pd.DataFrame:
+        """Estimate, standard error, Wald statistic and p-value per coefficient."""
+        stat = "t value" if self.uses_t else "z value"
+        p = "Pr(>|t|)" if self.uses_t else "Pr(>|z|)"
+        return pd.DataFrame(
+            {
+                "Estimate": self.params,
+                "Std. Error": self.bse,
+                stat: self.tvalues,
+                p: self.pvalues,
+            }
+        )
+
+    def summary(self) -> str:
+        """A text summary laid out like R's ``summary.glm()``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesglm import fit_mle
+        >>> fit = fit_mle(np.ones((5, 1)), [0, 0, 1, 2, 3], family="poisson",
+        ...               names=["Intercept"])
+        >>> print(fit.summary().splitlines()[0])
+        Generalized linear model fitted by maximum likelihood (IRLS)
+        """
+        table = self.coef_table().to_string(float_format=lambda v: f"{v:.6g}")
+        family = self.family.name
+        if self.theta is not None:
+            family += f"(theta = {self.theta:.6g}, SE = {self.theta_se:.4g})"
+        dispersion = (
+            f"(Dispersion parameter for {self.family.name} family taken to be "
+            f"{self.dispersion:.6g})"
+        )
+        lines = [
+            "Generalized linear model fitted by maximum likelihood (IRLS)",
+            f"Family: {family}    Link: {self.link.name}    Observations: {self.nobs}",
+            "",
+            "Coefficients:",
+            table,
+            "",
+            dispersion,
+            "",
+            f"    Null deviance: {self.null_deviance:.6g}  on {self.df_null} degrees of freedom",
+            f"Residual deviance: {self.deviance:.6g}  on {self.df_resid} degrees of freedom",
+            f"AIC: {self.aic:.6g}    Log-likelihood: {self.llf:.6g}",
+            "",
+            f"Number of Fisher Scoring iterations: {self.n_iter}"
+            + ("" if self.converged else " (did NOT converge)"),
+        ]
+        lines += [f"Warning: {message}" for message in self.warnings]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<MLEResult {self.family.name}({self.link.name}) n={self.nobs} "
+            f"p={len(self.names)} deviance={self.deviance:.6g}>"
+        )
