@@ -145,7 +145,7 @@ def _model_matrix(X: Any, names: Sequence[str] | None) -> tuple[np.ndarray, tupl
         raise BayesGLMError(
             f"X has {int(bad.sum())} NaN or infinite value(s); all must be finite (drop "
             f"or impute those rows); the first is row {row} of column {names[col]!r}; "
-            f"got (X[{row}, {col}]={matrix[row, col]!r})."
+            f"got (X[{row}, {col}]={matrix[row, col].item()!r})."
         )
     return matrix, names
 
@@ -182,7 +182,7 @@ def _vector(values: Any, arg: str, n: int) -> np.ndarray:
         raise BayesGLMError(
             f"{arg} has {rows.size} NaN or infinite value(s); all must be finite (drop "
             f"or impute those rows); the first is row {rows[0]}; "
-            f"got ({arg}[{rows[0]}]={array[rows[0]]!r})."
+            f"got ({arg}[{rows[0]}]={array[rows[0]].item()!r})."
         )
     return array
 
@@ -193,7 +193,7 @@ def _check_weights(weights: np.ndarray) -> None:
         rows = np.flatnonzero(negative)
         raise BayesGLMError(
             f"weights must be >= 0; {rows.size} row(s) are negative, the first is row "
-            f"{rows[0]}; got (weights[{rows[0]}]={weights[rows[0]]!r})."
+            f"{rows[0]}; got (weights[{rows[0]}]={weights[rows[0]].item()!r})."
         )
     if not (weights > 0).any():
         raise BayesGLMError("weights must not all be zero; got (weights=all 0).")

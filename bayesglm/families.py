@@ -143,7 +143,7 @@ def _check_inside(values: np.ndarray, interval: Interval, what: str, arg: str) -
         rows = np.flatnonzero(bad)
         raise BayesGLMError(
             f"{what} must be {interval}; {rows.size} row(s) are not, the first is row "
-            f"{rows[0]}; got ({arg}[{rows[0]}]={values[rows[0]]!r})."
+            f"{rows[0]}; got ({arg}[{rows[0]}]={values[rows[0]].item()!r})."
         )
 
 
@@ -261,8 +261,8 @@ class Binomial(Family):
             rows = np.flatnonzero(over)
             raise BayesGLMError(
                 f"successes cannot exceed trials; {rows.size} row(s) have more, the "
-                f"first is row {rows[0]}; got (y[{rows[0]}]={y[rows[0]]!r}, "
-                f"trials[{rows[0]}]={trials[rows[0]]!r})."
+                f"first is row {rows[0]}; got (y[{rows[0]}]={y[rows[0]].item()!r}, "
+                f"trials[{rows[0]}]={trials[rows[0]].item()!r})."
             )
 
 

@@ -209,6 +209,10 @@ def _factor(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
     return chol, scale, float(rcond) if info == 0 else 0.0
 
 
+class _SingularWeightsError(ArithmeticError):
+    """The IRLS weights vanish on rows a column needs (fitted means on a boundary)."""
+
+
 class _Solver:
     """Solves :math:`(X^\\top W X)\\delta = X^\\top W r` and gives the inverse."""
 
@@ -222,12 +226,9 @@ class _Solver:
             self.use_qr = True
         self.sqrt_w = np.sqrt(w)
         self.q, self.r = linalg.qr(X * self.sqrt_w[:, None], mode="economic")
-        if not np.all(np.abs(np.diag(self.r)) > 0):
-            raise BayesGLMError(
-                "the weighted model matrix is singular at these coefficients (all weight "
-                "on too few rows); check for columns that are zero wherever the weights "
-                "are positive; got (rank < p)."
-            )
+        diagonal = np.abs(np.diag(self.r))
+        if not diagonal.min() > _ALIAS_TOL * diagonal.max():
+            raise _SingularWeightsError
 
     def step(self, X: np.ndarray, w: np.ndarray, working_residual: np.ndarray) -> np.ndarray:
         if self.use_qr:
@@ -431,7 +432,10 @@ def _iterate(problem: _Problem, spec: Spec, state: _State, tol: float, max_iter:
     previous_decrement = np.inf
     for iteration in range(1, max_iter + 1):
         w, residual = _working(problem, spec, state)
-        solver = _Solver(X, w, use_qr)
+        try:
+            solver = _Solver(X, w, use_qr)
+        except _SingularWeightsError:
+            break  # means have run onto the boundary (separation): stop, not converged
         use_qr = solver.use_qr
         step = solver.step(X, w, residual)
         decrement = float(step @ (X.T @ (w * residual))) / _phi_estimate(
@@ -560,37 +564,47 @@ def _rescore(problem: _Problem, spec: Spec, state: _State) -> _State:
 # --- separation ---------------------------------------------------------------------
 
 
-def _separated_columns(problem: _Problem, names: Sequence[str]) -> list[str]:
-    """Columns of a direction that separates the outcomes (Konis's linear program).
+def _separated_columns(
+    problem: _Problem, names: Sequence[str], intercept: int | None
+) -> list[str]:
+    """The predictors along which the outcomes are separated (empty if none).
 
-    Looks for b with x_i b >= 0 where y_i = 1, x_i b <= 0 where y_i = 0 and
-    x_i b = 0 otherwise, maximizing the sum of |x_i b|. A positive optimum means
-    (quasi-)complete separation: the likelihood keeps rising along b.
+    Konis's (2007) linear program, in a form that also picks the sparsest
+    direction: minimize the L1 norm of b (the intercept free) subject to
+    x_i b >= 0 where y_i = 1, x_i b <= 0 where y_i = 0, x_i b = 0 otherwise, and
+    the sum of |x_i b| equal to 1. It is feasible exactly when the data are
+    (quasi-)completely separated: the likelihood then keeps rising along b.
     """
     a = problem.active
     X, y = problem.X[a], problem.y[a]
     scale = np.abs(X).max(axis=0)
     scale[scale == 0] = 1.0
     Xs = X / scale
-    ones, zeros = y >= 1.0, y <= 0.0
-    middle = ~(ones | zeros)
-    sign = np.where(ones, 1.0, -1.0)
-    extreme = ones | zeros
-    objective = -(sign[extreme] @ Xs[extreme])
-    A_ub = -(sign[extreme, None] * Xs[extreme])
+    extreme = (y <= 0.0) | (y >= 1.0)
+    signed = np.where(y[extreme] >= 1.0, 1.0, -1.0)[:, None] * Xs[extreme]
+    middle = Xs[~extreme]
+    p = X.shape[1]
+    penalty = np.ones(p)
+    if intercept is not None:
+        penalty[intercept] = 1e-6
+    split = np.hstack  # b = b_plus - b_minus, both >= 0
     result = optimize.linprog(
-        objective,
-        A_ub=A_ub,
-        b_ub=np.zeros(A_ub.shape[0]),
-        A_eq=Xs[middle] if middle.any() else None,
-        b_eq=np.zeros(int(middle.sum())) if middle.any() else None,
-        bounds=[(-1.0, 1.0)] * X.shape[1],
+        np.r_[penalty, penalty],
+        A_ub=split([-signed, signed]),
+        b_ub=np.zeros(signed.shape[0]),
+        A_eq=np.vstack([split([middle, -middle]), split([signed.sum(0), -signed.sum(0)])]),
+        b_eq=np.r_[np.zeros(middle.shape[0]), 1.0],
+        bounds=(0, None),
         method="highs",
     )
-    if result.status != 0 or -result.fun <= 1e-7:
+    if result.status != 0:
         return []
-    direction = result.x
-    return [names[j] for j in np.flatnonzero(np.abs(direction) > 1e-6)]
+    direction = result.x[:p] - result.x[p:]
+    involved = np.flatnonzero(np.abs(direction) > 1e-9 * np.abs(direction).max())
+    # The intercept only shifts the separating threshold: name the predictors,
+    # unless the intercept alone separates (all outcomes the same).
+    predictors = [j for j in involved if j != intercept]
+    return [names[j] for j in (predictors or involved)]
 
 
 def _suspect_separation(problem: _Problem, state: _State) -> bool:
@@ -614,8 +628,10 @@ def _result(
     p = X.shape[1]
     n_ok = int(a.sum())
     w, _ = _working(problem, spec, state)
-    solver = _Solver(X, w, use_qr=state.solver == "qr")
-    cov_unscaled = solver.inverse()
+    try:
+        cov_unscaled = _Solver(X, w, use_qr=state.solver == "qr").inverse()
+    except _SingularWeightsError:
+        cov_unscaled = np.full((p, p), np.nan)
     df_resid = n_ok - p
     pearson = _pearson(problem, family, state.mu)
     if family.free_phi:
@@ -651,7 +667,7 @@ def _result(
     messages = list(state.messages)
     separation: tuple[str, ...] = ()
     if family.name in ("bernoulli", "binomial") and _suspect_separation(problem, state):
-        separation = tuple(_separated_columns(problem, design.names))
+        separation = tuple(_separated_columns(problem, design.names, design.intercept))
         if separation:
             text = (
                 "complete or quasi-complete separation: the outcome is perfectly predicted "
@@ -662,7 +678,7 @@ def _result(
             )
             messages.append(text)
             warnings.warn(text, SeparationWarning, stacklevel=3)
-    if not state.converged:
+    if not state.converged and not separation:
         text = (
             f"IRLS did not converge in {state.n_iter} iterations; the estimates may be "
             "unreliable; check for separation or extreme values, rescale predictors, "

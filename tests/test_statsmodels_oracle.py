@@ -1,0 +1,108 @@
+"""fit_mle against statsmodels (a test-only oracle) for every allowed family x link."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import bayesglm as bg
+from bayesglm.families import FAMILIES, Family
+
+L = sm.families.links
+SM_LINKS = {
+    "identity": L.Identity,
+    "log": L.Log,
+    "logit": L.Logit,
+    "probit": L.Probit,
+    "cloglog": L.CLogLog,
+    "loglog": L.LogLog,
+    "cauchit": L.Cauchy,
+    "inverse": L.InversePower,
+    "inverse_squared": L.InverseSquared,
+    "sqrt": L.Sqrt,
+}
+THETA = 3.0
+pytestmark = pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.DomainWarning")
+PAIRS = [(f, link) for f, fam in FAMILIES.items() for link in fam.links]
+
+
+def _sm_family(name: str, link: str):
+    lnk = SM_LINKS[link]()
+    return {
+        "gaussian": lambda: sm.families.Gaussian(lnk),
+        "bernoulli": lambda: sm.families.Binomial(lnk),
+        "binomial": lambda: sm.families.Binomial(lnk),
+        "poisson": lambda: sm.families.Poisson(lnk),
+        "gamma": lambda: sm.families.Gamma(lnk),
+        "inverse_gaussian": lambda: sm.families.InverseGaussian(lnk),
+        "negative_binomial": lambda: sm.families.NegativeBinomial(lnk, alpha=1.0 / THETA),
+    }[name]()
+
+
+def simulate(family: Family, link: str, n: int, seed: int, p: int = 3):
+    """X (intercept + uniform covariates), y, trials from the model itself."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(n), rng.uniform(0, 1, size=(n, p - 1))])
+    unit = family.mean_domain.high == 1.0
+    beta = np.r_[-1.5 if unit else 1.0, np.full(p - 1, 0.8 / max(p - 1, 1))]
+    mu = bg.LINKS[link].inverse(X @ beta)
+    trials = None
+    match family.name:
+        case "gaussian":
+            y = rng.normal(mu, 0.5)
+        case "bernoulli":
+            y = rng.binomial(1, mu).astype(float)
+        case "binomial":
+            trials = rng.integers(1, 20, size=n).astype(float)
+            y = rng.binomial(trials.astype(int), mu).astype(float)
+        case "poisson":
+            y = rng.poisson(mu).astype(float)
+        case "negative_binomial":
+            y = rng.negative_binomial(THETA, THETA / (THETA + mu)).astype(float)
+        case "gamma":
+            y = rng.gamma(4.0, mu / 4.0)
+        case "inverse_gaussian":
+            y = rng.wald(mu, 10.0)
+    return X, y, trials
+
+
+def _compare(name: str, link: str, X, y, trials, weights=None) -> None:
+    family = bg.NegativeBinomial(theta=THETA) if name == "negative_binomial" else name
+    ours = bg.fit_mle(X, y, family=family, link=link, trials=trials, weights=weights)
+    endog = y if trials is None else np.column_stack([y, trials - y])
+    ref = sm.GLM(endog, X, family=_sm_family(name, link), var_weights=weights).fit(
+        tol=1e-13, maxiter=300
+    )
+    assert ours.converged
+    np.testing.assert_array_less(np.abs(ours.params.to_numpy() - ref.params) / ref.bse, 1e-6)
+    np.testing.assert_allclose(ours.bse.to_numpy(), ref.bse, rtol=1e-5)
+    np.testing.assert_allclose(ours.deviance, ref.deviance, rtol=1e-9)
+    np.testing.assert_allclose(ours.pearson_chi2, ref.pearson_chi2, rtol=1e-7)
+
+
+@pytest.mark.parametrize(("name", "link"), PAIRS, ids=[f"{f}-{lk}" for f, lk in PAIRS])
+def test_every_pair_agrees_with_statsmodels(name: str, link: str) -> None:
+    X, y, trials = simulate(
+        FAMILIES[name], link, n=400, seed=zlib.crc32(f"{name}-{link}".encode())
+    )
+    _compare(name, link, X, y, trials)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pair=st.sampled_from(PAIRS),
+    n=st.integers(60, 400),
+    p=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_random_well_posed_problems_converge_and_agree(pair, n, p, seed) -> None:
+    name, link = pair
+    X, y, trials = simulate(FAMILIES[name], link, n=n, seed=seed, p=p)
+    if name in ("bernoulli", "binomial") and (y.min() == y.max() or np.all(y == trials)):
+        return  # every outcome the same: the MLE does not exist
+    _compare(name, link, X, y, trials)
