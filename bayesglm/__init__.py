@@ -9,22 +9,52 @@ from __future__ import annotations
 
 from .errors import BayesGLMError, ConvergenceWarning, SamplingWarning, SeparationWarning
 from .families import FAMILIES, Family, NegativeBinomial, Spec, resolve
+from .glm import GLM
 from .irls import fit_mle
 from .links import LINKS, Link
 from .mle import MLEResult
+from .priors import (
+    Cauchy,
+    Exponential,
+    Fixed,
+    Flat,
+    Gamma,
+    HalfCauchy,
+    HalfFlat,
+    HalfNormal,
+    HalfStudentT,
+    InverseGamma,
+    Laplace,
+    Normal,
+    StudentT,
+)
 
 __all__ = [
     "FAMILIES",
+    "GLM",
     "LINKS",
     "BayesGLMError",
+    "Cauchy",
     "ConvergenceWarning",
+    "Exponential",
     "Family",
+    "Fixed",
+    "Flat",
+    "Gamma",
+    "HalfCauchy",
+    "HalfFlat",
+    "HalfNormal",
+    "HalfStudentT",
+    "InverseGamma",
+    "Laplace",
     "Link",
     "MLEResult",
     "NegativeBinomial",
+    "Normal",
     "SamplingWarning",
     "SeparationWarning",
     "Spec",
+    "StudentT",
     "fit_mle",
     "resolve",
 ]

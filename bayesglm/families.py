@@ -72,6 +72,9 @@ class Family:
         than fixed at 1 (z statistics).
     has_trials : bool
         Whether the response is a count of successes out of ``trials``.
+    collapsible : bool
+        Whether rows sharing covariates, offset and weight combine exactly into
+        one (successes of summed trials; summed counts with a mean multiplier).
     """
 
     name: ClassVar[str]
@@ -82,6 +85,7 @@ class Family:
     dispersion: ClassVar[str | None] = None
     free_phi: ClassVar[bool] = False
     has_trials: ClassVar[bool] = False
+    collapsible: ClassVar[bool] = False
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         r"""Variance function :math:`V(\mu)`."""
@@ -106,8 +110,22 @@ class Family:
     def pymc_likelihood(
         self, mu: Any, dispersion: Any = None, trials: Any = None
     ) -> tuple[str, dict[str, Any]]:
-        """The PyMC distribution name and its keyword arguments for mean ``mu``."""
+        """The PyMC distribution name and its keyword arguments for mean ``mu``.
+
+        ``trials`` is the binomial's number of trials; for a collapsible family it
+        is also the number of identical rows combined into one.
+        """
         raise NotImplementedError
+
+    def sample(
+        self, mu: np.ndarray, dispersion: Any, trials: Any, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Draw responses (on the user's scale) with means ``mu`` (numpy)."""
+        raise NotImplementedError
+
+    def dispersion_scale(self, y: np.ndarray, weights: np.ndarray) -> float:
+        """A typical size of the natural dispersion parameter, to scale its prior."""
+        return 1.0
 
     def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Starting means for the IRLS (R's ``initialize``), on the mean scale."""
@@ -145,6 +163,11 @@ def _check_inside(values: np.ndarray, interval: Interval, what: str, arg: str) -
             f"{what} must be {interval}; {rows.size} row(s) are not, the first is row "
             f"{rows[0]}; got ({arg}[{rows[0]}]={values[rows[0]].item()!r})."
         )
+
+
+def _weighted_sd(y: np.ndarray, weights: np.ndarray) -> float:
+    mean = np.average(y, weights=weights)
+    return float(np.sqrt(np.average((y - mean) ** 2, weights=weights)))
 
 
 def _xlogy_ratio(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -186,6 +209,12 @@ class Gaussian(Family):
     def pymc_likelihood(self, mu, dispersion=None, trials=None):
         return "Normal", {"mu": mu, "sigma": dispersion}
 
+    def sample(self, mu, dispersion, trials, rng):
+        return rng.normal(mu, dispersion)
+
+    def dispersion_scale(self, y: np.ndarray, weights: np.ndarray) -> float:
+        return _weighted_sd(y, weights)
+
     def phi(self, dispersion: float) -> float:
         return dispersion**2
 
@@ -221,6 +250,7 @@ class Binomial(Family):
     canonical_link: ClassVar[str] = "logit"
     links: ClassVar[tuple[str, ...]] = _BINARY_LINKS
     has_trials: ClassVar[bool] = True
+    collapsible: ClassVar[bool] = True
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu * (1.0 - mu)
@@ -239,6 +269,9 @@ class Binomial(Family):
 
     def pymc_likelihood(self, mu, dispersion=None, trials=None):
         return "Binomial", {"n": trials, "p": mu}
+
+    def sample(self, mu, dispersion, trials, rng):
+        return rng.binomial(np.asarray(trials, dtype=np.int64), mu).astype(float)
 
     def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return (weights * y + 0.5) / (weights + 1.0)
@@ -280,7 +313,12 @@ class Bernoulli(Binomial):
     has_trials: ClassVar[bool] = False
 
     def pymc_likelihood(self, mu, dispersion=None, trials=None):
-        return "Bernoulli", {"p": mu}
+        if trials is None:
+            return "Bernoulli", {"p": mu}
+        return "Binomial", {"n": trials, "p": mu}
+
+    def sample(self, mu, dispersion, trials, rng):
+        return rng.binomial(1, mu).astype(float)
 
     def check_y(self, y: np.ndarray, trials: np.ndarray | None = None) -> None:
         _check_inside(y, self.support, "the response of a bernoulli model (0 or 1)", "y")
@@ -300,6 +338,7 @@ class Poisson(Family):
     mean_domain: ClassVar[Interval] = Interval(0.0, _INF)
     canonical_link: ClassVar[str] = "log"
     links: ClassVar[tuple[str, ...]] = ("log", "identity", "sqrt")
+    collapsible: ClassVar[bool] = True
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu
@@ -311,7 +350,10 @@ class Poisson(Family):
         return weights * (special.xlogy(y, mu) - mu - special.gammaln(y + 1.0))
 
     def pymc_likelihood(self, mu, dispersion=None, trials=None):
-        return "Poisson", {"mu": mu}
+        return "Poisson", {"mu": mu if trials is None else trials * mu}
+
+    def sample(self, mu, dispersion, trials, rng):
+        return rng.poisson(mu).astype(float)
 
     def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return y + 0.1
@@ -357,6 +399,9 @@ class Gamma(Family):
     def pymc_likelihood(self, mu, dispersion=None, trials=None):
         return "Gamma", {"alpha": dispersion, "beta": dispersion / mu}
 
+    def sample(self, mu, dispersion, trials, rng):
+        return rng.gamma(dispersion, mu / dispersion)
+
     def phi(self, dispersion: float) -> float:
         return 1.0 / dispersion
 
@@ -400,6 +445,14 @@ class InverseGaussian(Family):
 
     def pymc_likelihood(self, mu, dispersion=None, trials=None):
         return "Wald", {"mu": mu, "lam": dispersion}
+
+    def sample(self, mu, dispersion, trials, rng):
+        return rng.wald(mu, dispersion)
+
+    def dispersion_scale(self, y: np.ndarray, weights: np.ndarray) -> float:
+        # The moment estimate of lam: Var(Y) = mu^3 / lam.
+        sd = _weighted_sd(y, weights)
+        return float(np.average(y, weights=weights) ** 3 / sd**2) if sd > 0 else 1.0
 
     def phi(self, dispersion: float) -> float:
         return 1.0 / dispersion
@@ -468,6 +521,10 @@ class NegativeBinomial(Family):
 
     def pymc_likelihood(self, mu, dispersion=None, trials=None):
         return "NegativeBinomial", {"mu": mu, "alpha": dispersion}
+
+    def sample(self, mu, dispersion, trials, rng):
+        alpha = self._theta() if dispersion is None else dispersion
+        return rng.negative_binomial(alpha, alpha / (alpha + mu)).astype(float)
 
     def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return y + (y == 0) / 6.0

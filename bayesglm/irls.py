@@ -183,7 +183,7 @@ def _block_rows(p: int) -> int:
     return max(256, _BLOCK_BYTES // (8 * p))
 
 
-def _gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     r""":math:`X^\top W X`, accumulated over row blocks without a weighted copy of X."""
     n, p = X.shape
     gram = np.zeros((p, p))
@@ -219,7 +219,7 @@ class _Solver:
     def __init__(self, X: np.ndarray, w: np.ndarray, use_qr: bool) -> None:
         self.use_qr = use_qr
         if not use_qr:
-            factor = _factor(_gram(X, w))
+            factor = _factor(weighted_gram(X, w))
             if factor is not None and factor[2] >= _RCOND_QR:
                 self.chol, self.scale, _ = factor
                 return
@@ -253,7 +253,7 @@ def _aliased_columns(X: np.ndarray, names: Sequence[str]) -> list[str]:
     A cheap pass over the Gram matrix clears the usual full-rank case; only a
     nearly singular matrix gets the exact sequential Gram-Schmidt check on X.
     """
-    gram = _gram(X, np.ones(X.shape[0]))
+    gram = weighted_gram(X, np.ones(X.shape[0]))
     factor = _factor(gram)
     if factor is not None and factor[2] > 1e-10:
         return []

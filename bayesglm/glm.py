@@ -1,0 +1,215 @@
+"""The user-facing model object: data, family and link in; MLE and posterior out.
+
+This module does not import PyMC at top level (``import bayesglm`` stays fast);
+:mod:`bayesglm.model` is loaded when a Bayesian fit or model is asked for.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .design import Design, design_from_arrays
+from .errors import BayesGLMError
+from .families import Family, Spec, resolve
+from .irls import fit_design
+from .laplace import laplace_approx
+from .mle import MLEResult
+from .priors import Fixed, Prior, ResolvedPriors, resolve_priors
+
+__all__ = ["GLM"]
+
+
+class GLM:
+    """A generalized linear model: a validated design with a (family, link) pair.
+
+    Build it with :meth:`from_arrays` (formulas come with ``GLM(formula, data)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bayesglm as bg
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=200)
+    >>> y = rng.poisson(np.exp(0.5 + 0.3 * x))
+    >>> model = bg.GLM.from_arrays(np.c_[np.ones(200), x], y, family="poisson",
+    ...                            names=["Intercept", "x"])
+    >>> model.fit_mle().params.round(2).tolist()
+    [0.44, 0.26]
+    """
+
+    design: Design
+    spec: Spec
+
+    def __init__(self, design: Design, spec: Spec) -> None:
+        self.design = design
+        self.spec = spec
+
+    @classmethod
+    def from_arrays(
+        cls,
+        X: Any,
+        y: Any,
+        *,
+        family: str | Family,
+        link: str | None = None,
+        names: Sequence[str] | None = None,
+        offset: Any = None,
+        weights: Any = None,
+        trials: Any = None,
+    ) -> GLM:
+        """A model from a model matrix ``X`` (with its intercept column) and ``y``.
+
+        Parameters follow :func:`bayesglm.fit_mle`.
+        """
+        spec = resolve(family, link)
+        design = design_from_arrays(
+            X, y, spec, names=names, offset=offset, weights=weights, trials=trials
+        )
+        return cls(design, spec)
+
+    # --- maximum likelihood -------------------------------------------------------------
+
+    @functools.cached_property
+    def _mle(self) -> MLEResult:
+        return fit_design(self.design, self.spec)
+
+    def fit_mle(self) -> MLEResult:
+        """The maximum-likelihood fit (numpy IRLS), computed once."""
+        return self._mle
+
+    # --- Bayesian -----------------------------------------------------------------------
+
+    def resolve_priors(
+        self, priors: Mapping[str, Prior] | None = None, center: bool = True
+    ) -> ResolvedPriors:
+        """The priors a fit would use: the user's, with auto-scaled defaults."""
+        return resolve_priors(priors, self.design, self.spec, center=center)
+
+    def build(self, priors: Mapping[str, Prior] | None = None, center: bool = True):
+        """The generative PyMC model (named priors, observed ``y``).
+
+        Returns
+        -------
+        pymc.Model
+        """
+        from .model import build_model
+
+        return build_model(self.design, self.spec, self.resolve_priors(priors, center))
+
+    def fit(
+        self,
+        priors: Mapping[str, Prior] | None = None,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        seed: int | None = None,
+        sampler: str = "auto",
+        center: bool = True,
+        target_accept: float = 0.8,
+        progressbar: bool = True,
+    ):
+        """Sample the posterior with NUTS.
+
+        Chains start at the posterior mode, in coordinates whitened by the Laplace
+        approximation there; priors stay on the user's coefficients.
+
+        Parameters
+        ----------
+        priors : dict, optional
+            See :func:`bayesglm.priors.resolve_priors`.
+        draws, tune, chains : int
+            Kept draws and tuning steps per chain, and the number of chains.
+        seed : int, optional
+            Same seed, same draws (per sampler). Drawn at random and recorded if None.
+        sampler : {"auto", "nutpie", "numpyro", "pymc"}
+            "auto" takes the fastest installed.
+        center : bool
+            Whether the intercept prior refers to the intercept at the column means.
+        target_accept : float
+            NUTS target acceptance rate.
+        progressbar : bool
+
+        Returns
+        -------
+        GLMResult
+        """
+        from . import model as backend
+        from .results import GLMResult, build_idata, warn_if_unhealthy
+
+        _check_counts(draws=draws, tune=tune, chains=chains)
+        if not 0 < target_accept < 1:
+            raise BayesGLMError(
+                f"target_accept must be between 0 and 1; got (target_accept={target_accept!r})."
+            )
+        sampler = backend.check_sampler(sampler)
+        resolved = self.resolve_priors(priors, center)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MLE trouble is reported on the result
+            mle = self.fit_mle()
+        _refuse_improper(resolved, mle)
+        laplace = laplace_approx(self.design, self.spec, resolved, mle)
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**31))
+        run = backend.sample(
+            self.design,
+            self.spec,
+            resolved,
+            laplace,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            sampler=sampler,
+            target_accept=target_accept,
+            progressbar=progressbar,
+        )
+        result = GLMResult(
+            idata=build_idata(
+                run,
+                list(self.design.names),
+                None if isinstance(resolved.dispersion, Fixed) else self.spec.family.dispersion,
+            ),
+            design=self.design,
+            spec=self.spec,
+            priors=resolved,
+            mle=mle,
+            laplace=laplace,
+            sampler=run.sampler,
+            seed=seed,
+            timings=run.timings,
+            draws_per_chain=draws,
+            tune=tune,
+            chains=chains,
+        )
+        warn_if_unhealthy(result)
+        return result
+
+    def __repr__(self) -> str:
+        return f"<GLM {self.spec} n={self.design.n} p={self.design.p}>"
+
+
+def _check_counts(**counts: int) -> None:
+    for name, value in counts.items():
+        minimum = 0 if name == "tune" else 1
+        if not isinstance(value, int | np.integer) or value < minimum:
+            raise BayesGLMError(f"{name} must be an integer >= {minimum}; got ({name}={value!r}).")
+
+
+def _refuse_improper(priors: ResolvedPriors, mle: MLEResult) -> None:
+    """Flat priors on coefficients the likelihood cannot pin down: improper posterior."""
+    flat = [name for name, prior in priors.coef.items() if not prior.proper]
+    trapped = [name for name in mle.separation if name in flat]
+    if trapped:
+        raise BayesGLMError(
+            "the posterior is improper: the outcome is separated along "
+            f"{', '.join(trapped)}, so the likelihood keeps rising as those coefficients "
+            "grow, and a flat prior does not stop it; use a proper prior for them (e.g. "
+            "bg.Normal(0, 2.5) or bg.StudentT(3, 0, 2.5)) or the defaults; got (priors="
+            + ", ".join(f"{name}={priors.coef[name]}" for name in trapped)
+            + ")."
+        )

@@ -1,0 +1,280 @@
+r"""Posterior mode and Laplace approximation, in numpy (no PyMC).
+
+The sampler starts at the posterior mode and sees coordinates whitened by the
+Laplace approximation there: :math:`\theta = m + L z` with :math:`LL^\top` the
+inverse of the negative Hessian. The transform is affine (constant Jacobian), so
+the posterior is unchanged while NUTS meets a nearly standard-normal target.
+
+:math:`\theta` stacks the coefficients :math:`\beta` and, for families with a
+dispersion parameter :math:`d`, :math:`u = \log d`. The mode is found by penalized
+Fisher scoring for :math:`\beta` alternating with a one-dimensional search in
+:math:`u`; :math:`\beta` and :math:`u` are orthogonal in the GLM's expected
+information, so the covariance is block diagonal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg, optimize
+
+from .design import Design
+from .families import NegativeBinomial, Spec
+from .mle import MLEResult
+from .priors import Fixed, ResolvedPriors
+
+__all__ = ["LaplaceApprox", "laplace_approx"]
+
+
+@dataclass(frozen=True)
+class LaplaceApprox:
+    """Mode and covariance of the Gaussian approximation to the posterior.
+
+    Attributes
+    ----------
+    mode : ndarray, shape (k,)
+        Coefficients, then the log of the dispersion parameter if there is one.
+    cov : ndarray, shape (k, k)
+    chol : ndarray, shape (k, k)
+        Lower Cholesky factor of ``cov``.
+    n_iter : int
+    """
+
+    mode: np.ndarray
+    cov: np.ndarray
+    chol: np.ndarray
+    n_iter: int
+
+
+@dataclass(frozen=True)
+class _Posterior:
+    """Log posterior pieces on the data's active rows."""
+
+    X: np.ndarray
+    y: np.ndarray  # as given (successes for the binomial)
+    y_mean: np.ndarray
+    trials: np.ndarray
+    weights: np.ndarray  # prior weights
+    weights_eff: np.ndarray  # prior weights x trials
+    offset: np.ndarray
+    spec: Spec
+    priors: ResolvedPriors
+    centering: np.ndarray  # C: prior arguments = C @ beta
+
+    def family_at(self, dispersion: float | None):
+        family = self.spec.family
+        if isinstance(family, NegativeBinomial):
+            return family.with_params(theta=dispersion)
+        return family
+
+    def mean(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        eta = self.X @ beta + self.offset
+        with np.errstate(all="ignore"):
+            mu = self.spec.link.inverse(eta)
+        domain = self.spec.family.mean_domain
+        ok = (
+            np.isfinite(mu).all()
+            and self.spec.link.eta_domain.includes(eta).all()
+            and domain.includes(mu).all()
+        )
+        return (eta, mu) if ok else None
+
+    def loglike(self, mu: np.ndarray, dispersion: float | None) -> float:
+        family = self.family_at(dispersion)
+        with np.errstate(all="ignore"):
+            terms = family.loglike_obs(
+                self.y, mu, dispersion, trials=self.trials, weights=self.weights
+            )
+        return float(np.sum(terms))
+
+    def log_prior_beta(self, beta: np.ndarray) -> float:
+        args = self.centering @ beta
+        return float(
+            sum(prior.logpdf(args[j]) for j, prior in enumerate(self.priors.coef.values()))
+        )
+
+    def log_prior_u(self, u: float) -> float:
+        prior = self.priors.dispersion
+        assert prior is not None
+        return float(prior.logpdf(np.exp(u))) + u  # + log Jacobian of d = exp(u)
+
+    def prior_derivatives(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        args = self.centering @ beta
+        priors = list(self.priors.coef.values())
+        grad = np.array([float(prior.grad(args[j])) for j, prior in enumerate(priors)])
+        hess = np.array([float(prior.hess(args[j])) for j, prior in enumerate(priors)])
+        # Only the log-concave part: keeps the Newton matrix positive definite.
+        hess = np.minimum(hess, 0.0)
+        C = self.centering
+        return C.T @ grad, C.T @ (hess[:, None] * C)
+
+    def fisher(self, beta: np.ndarray, eta, mu, dispersion) -> tuple[np.ndarray, np.ndarray]:
+        """Score and expected information of the log-likelihood in beta."""
+        family = self.family_at(dispersion)
+        phi = 1.0 if dispersion is None else family.phi(dispersion)
+        with np.errstate(all="ignore"):
+            dmu = self.spec.link.inverse_deriv(eta)
+            variance = family.variance(mu)
+            ratio = np.where(np.isfinite(dmu / variance), dmu / variance, 0.0)
+            w = self.weights_eff * dmu * ratio / phi
+            score_terms = self.weights_eff * (self.y_mean - mu) * ratio / phi
+        score = self.X.T @ score_terms
+        info = (self.X * w[:, None]).T @ self.X if self.X.shape[0] <= 200_000 else _gram(self.X, w)
+        return score, info
+
+
+def _gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    from .irls import _gram as blocked
+
+    return blocked(X, w)
+
+
+def laplace_approx(
+    design: Design, spec: Spec, priors: ResolvedPriors, mle: MLEResult | None
+) -> LaplaceApprox:
+    """Posterior mode and Laplace covariance for a design, spec and priors.
+
+    Parameters
+    ----------
+    mle : MLEResult, optional
+        Its estimates start the search when they exist (converged, no separation).
+    """
+    post = _posterior(design, spec, priors)
+    family = spec.family
+    beta = _start_beta(post, design, mle)
+    u = None
+    dispersion = None
+    if isinstance(priors.dispersion, Fixed):
+        dispersion = priors.dispersion.value
+    elif family.dispersion is not None:
+        u = float(np.log(_start_dispersion(post, mle)))
+        dispersion = float(np.exp(u))
+    n_iter = 0
+    for n_iter in range(1, 201):
+        state = post.mean(beta)
+        assert state is not None
+        eta, mu = state
+        score, info = post.fisher(beta, eta, mu, dispersion)
+        prior_grad, prior_hess = post.prior_derivatives(beta)
+        newton = info - prior_hess
+        step = linalg.solve(newton, score + prior_grad, assume_a="pos")
+        beta = _line_search(post, beta, step, dispersion)
+        moved_u = 0.0
+        if u is not None:
+            new_u = _best_u(post, beta, u)
+            moved_u, u = abs(new_u - u), new_u
+            dispersion = float(np.exp(u))
+        decrement = float(step @ newton @ step)
+        if decrement < 1e-12 and moved_u < 1e-7:
+            break
+    eta, mu = post.mean(beta)  # type: ignore[misc]
+    _, info = post.fisher(beta, eta, mu, dispersion)
+    newton = info - post.prior_derivatives(beta)[1]
+    cov_beta = linalg.inv(newton)
+    cov_beta = (cov_beta + cov_beta.T) / 2
+    if u is None:
+        mode, cov = beta, cov_beta
+    else:
+        mode = np.r_[beta, u]
+        cov = linalg.block_diag(cov_beta, 1.0 / _curvature_u(post, beta, u))
+    return LaplaceApprox(mode, cov, linalg.cholesky(cov, lower=True), n_iter)
+
+
+def _posterior(design: Design, spec: Spec, priors: ResolvedPriors) -> _Posterior:
+    n = design.n
+    weights = np.ones(n) if design.weights is None else design.weights
+    trials = np.ones(n) if design.trials is None else design.trials
+    active = weights * trials > 0
+    y_mean = design.y / np.where(trials > 0, trials, 1.0)
+    offset = np.zeros(n) if design.offset is None else design.offset
+    p = design.p
+    centering = np.eye(p)
+    if priors.center and design.intercept is not None:
+        centering[design.intercept] += priors.x_means
+    return _Posterior(
+        X=design.X[active],
+        y=design.y[active],
+        y_mean=y_mean[active],
+        trials=trials[active],
+        weights=weights[active],
+        weights_eff=(weights * trials)[active],
+        offset=offset[active],
+        spec=spec,
+        priors=priors,
+        centering=centering,
+    )
+
+
+def _start_beta(post: _Posterior, design: Design, mle: MLEResult | None) -> np.ndarray:
+    if mle is not None and mle.converged and not mle.separation:
+        if post.mean(mle.params_array) is not None:
+            return mle.params_array.copy()
+    beta = np.zeros(design.p)
+    if design.intercept is not None:
+        ybar = np.average(post.y_mean, weights=post.weights_eff)
+        with np.errstate(all="ignore"):
+            start = float(post.spec.link.link(np.float64(ybar)))
+        beta[design.intercept] = start / design.X[0, design.intercept]
+    if post.mean(beta) is None:
+        from .errors import BayesGLMError
+
+        raise BayesGLMError(
+            "no valid starting point for the posterior mode (the means leave the family's "
+            "range); check the link and offset; got (link="
+            f"{post.spec.link.name!r})."
+        )
+    return beta
+
+
+def _start_dispersion(post: _Posterior, mle: MLEResult | None) -> float:
+    family = post.spec.family
+    if mle is not None and mle.converged:
+        if isinstance(mle.family, NegativeBinomial) and mle.family.theta is not None:
+            return float(mle.family.theta)
+        natural = family.dispersion_from_phi(mle.dispersion)
+        if natural is not None and np.isfinite(natural) and natural > 0:
+            return float(natural)
+    return family.dispersion_scale(post.y_mean, post.weights_eff)
+
+
+def _line_search(post: _Posterior, beta: np.ndarray, step: np.ndarray, dispersion) -> np.ndarray:
+    def value(b: np.ndarray) -> float:
+        state = post.mean(b)
+        if state is None:
+            return -np.inf
+        return post.loglike(state[1], dispersion) + post.log_prior_beta(b)
+
+    current = value(beta)
+    for _ in range(50):
+        candidate = beta + step
+        if value(candidate) >= current - 1e-10 * (abs(current) + 1.0):
+            return candidate
+        step = step / 2.0
+    return beta
+
+
+def _u_objective(post: _Posterior, mu: np.ndarray, u: float) -> float:
+    if not np.isfinite(u) or abs(u) > 700:
+        return -np.inf
+    return post.loglike(mu, float(np.exp(u))) + post.log_prior_u(u)
+
+
+def _best_u(post: _Posterior, beta: np.ndarray, u: float) -> float:
+    state = post.mean(beta)
+    assert state is not None
+    mu = state[1]
+    result = optimize.minimize_scalar(
+        lambda v: -_u_objective(post, mu, v), bracket=(u - 1.0, u + 1.0), tol=1e-10
+    )
+    return float(result.x) if np.isfinite(result.fun) else u
+
+
+def _curvature_u(post: _Posterior, beta: np.ndarray, u: float) -> float:
+    state = post.mean(beta)
+    assert state is not None
+    mu = state[1]
+    h = 1e-3
+    f = [_u_objective(post, mu, u + k * h) for k in (-1, 0, 1)]
+    curvature = -(f[0] - 2 * f[1] + f[2]) / h**2
+    return curvature if np.isfinite(curvature) and curvature > 1e-8 else 1.0

@@ -1,0 +1,445 @@
+"""PyMC model building and NUTS sampling: the only module that imports pymc.
+
+Two models are built from the same pieces (prior groups, the link's single formula,
+the family's likelihood description):
+
+* :func:`build_model` — the readable generative model: named priors, the observed
+  response, ``pm.Data`` for X, y, offset, weights and trials. Users extend it; it
+  serves prior/posterior predictive checks with PyMC's own tools.
+* :func:`build_sampling_model` — what NUTS runs: the same posterior in coordinates
+  whitened by the Laplace approximation (``theta = m + L z``, a constant Jacobian),
+  priors still on the user's coefficients. For the gaussian with identity link the
+  likelihood uses only sufficient statistics, and rows of collapsible families
+  that share covariates, offset and weight are merged exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from ._xp import pt_ns
+from .design import Design
+from .errors import BayesGLMError
+from .families import Spec
+from .laplace import LaplaceApprox
+from .priors import Fixed, Flat, HalfFlat, ResolvedPriors
+
+__all__ = ["SAMPLERS", "available_samplers", "build_model", "build_sampling_model", "sample"]
+
+SAMPLERS = ("nutpie", "numpyro", "pymc")
+"""Sampler backends, fastest first: "auto" takes the first installed."""
+
+
+def available_samplers() -> list[str]:
+    """The sampler backends importable here (pymc always is)."""
+    import importlib.util
+
+    return [name for name in SAMPLERS if importlib.util.find_spec(name) is not None]
+
+
+# --- shared pieces --------------------------------------------------------------------
+
+
+def _prior_groups(priors: ResolvedPriors) -> dict[type, tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """Coefficients grouped by prior class: their indices and parameter vectors."""
+    groups: dict[type, list[int]] = {}
+    coef = list(priors.coef.values())
+    for j, prior in enumerate(coef):
+        groups.setdefault(type(prior), []).append(j)
+    out = {}
+    for cls, idx in groups.items():
+        params = {
+            key: np.array([coef[j].params[key] for j in idx], dtype=float)
+            for key in coef[idx[0]].params
+        }
+        out[cls] = (np.array(idx, dtype=np.int64), params)
+    return out
+
+
+def _centering(design: Design, priors: ResolvedPriors) -> np.ndarray:
+    centering = np.eye(design.p)
+    if priors.center and design.intercept is not None:
+        centering[design.intercept] += priors.x_means
+    return centering
+
+
+def _coef_log_prior(beta: Any, priors: ResolvedPriors, design: Design) -> Any:
+    args = pt.dot(pm.Data("centering", _centering(design, priors)), beta)
+    total = pt.constant(0.0)
+    for cls, (idx, params) in _prior_groups(priors).items():
+        if cls is Flat:
+            continue
+        name = cls.pymc_name
+        data = {k: pm.Data(f"prior_{name}_{k}", v) for k, v in params.items()}
+        index = pm.Data(f"prior_{name}_index", idx)
+        total = total + pt.sum(pm.logp(getattr(pm, name).dist(**data), args[index]))
+    return total
+
+
+def _dispersion_log_prior(value: Any, priors: ResolvedPriors) -> Any:
+    prior = priors.dispersion
+    if prior is None or isinstance(prior, HalfFlat):
+        return pt.constant(0.0)
+    data = {k: pm.Data(f"dispersion_prior_{k}", v) for k, v in prior.params.items()}
+    return pm.logp(getattr(pm, prior.pymc_name).dist(**data), value)
+
+
+def _likelihood_dist(spec: Spec, mu: Any, dispersion: Any, trials: Any) -> Any:
+    name, kwargs = spec.family.pymc_likelihood(mu, dispersion, trials)
+    return getattr(pm, name), kwargs
+
+
+# --- the generative model ----------------------------------------------------------------
+
+
+def build_model(design: Design, spec: Spec, priors: ResolvedPriors) -> pm.Model:
+    """The readable PyMC model: priors on the user's coefficients, observed ``y``.
+
+    Prior weights enter as R's: the gaussian's as precisions (sigma / sqrt(w));
+    every other family's by multiplying each row's log-likelihood by w (a Potential
+    adds the (w - 1) part, so ``y`` stays an ordinary observed variable).
+    """
+    names = list(design.names)
+    n = design.n
+    coords = {"coef": names, "obs": np.arange(n)}
+    family = spec.family
+    with pm.Model(coords=coords) as model:
+        X = pm.Data("X", design.X, dims=("obs", "coef"))
+        offset = pm.Data("offset", _or(design.offset, 0.0, n), dims="obs")
+        weights = pm.Data("weights", _or(design.weights, 1.0, n), dims="obs")
+        trials = (
+            pm.Data("trials", design.trials, dims="obs") if design.trials is not None else None
+        )
+        prior_args = []
+        for name, prior in priors.coef.items():
+            rv_name = f"{name}_centered" if name == priors.intercept and priors.center else name
+            prior_args.append(getattr(pm, prior.pymc_name)(rv_name, **prior.params))
+        args = pt.stack(prior_args)
+        # Undo the centring: beta = C^-1 args, C = I + e_int x_means^T.
+        centering = _centering(design, priors)
+        beta = pm.Deterministic("beta", pt.dot(np.linalg.inv(centering), args), dims="coef")
+        dispersion = None
+        if isinstance(priors.dispersion, Fixed):
+            dispersion = pt.constant(priors.dispersion.value)
+        elif priors.dispersion is not None:
+            dispersion = getattr(pm, priors.dispersion.pymc_name)(
+                family.dispersion, **priors.dispersion.params
+            )
+        eta = pt.dot(X, beta) + offset
+        mu = pm.Deterministic("mu", spec.link.inverse(eta, xp=pt_ns()), dims="obs")
+        dist, kwargs = _likelihood_dist(spec, mu, dispersion, trials)
+        observed = pm.Data("y", design.y, dims="obs")
+        if family.name == "gaussian":
+            kwargs["sigma"] = dispersion / pt.sqrt(weights)
+            dist("y_obs", **kwargs, observed=observed, dims="obs")
+        else:
+            y = dist("y_obs", **kwargs, observed=observed, dims="obs")
+            if design.weights is not None:
+                pm.Potential("weights_extra", pt.sum((weights - 1.0) * pm.logp(y, observed)))
+    return model
+
+
+def _or(values: np.ndarray | None, default: float, n: int) -> np.ndarray:
+    return np.full(n, default) if values is None else values
+
+
+# --- the sampling model ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SamplingData:
+    """The numbers the sampling model reads, after exact data reduction."""
+
+    kind: str  # "rows" | "sufficient"
+    data: dict[str, np.ndarray]
+    has_trials: bool
+    n_rows: int
+
+
+def reduce_data(design: Design, spec: Spec) -> SamplingData:
+    """Drop zero-weight rows, then use sufficient statistics or merge identical rows.
+
+    Gaussian with identity link: the log-likelihood depends on the data through
+    X'WX, X'W(y - offset), (y - offset)'W(y - offset) and sum(w) only. Collapsible
+    families: rows with equal covariates, offset and weight merge into one row with
+    summed responses and trials (when that halves the rows or better).
+    """
+    n = design.n
+    weights = _or(design.weights, 1.0, n)
+    trials = design.trials
+    active = weights > 0 if trials is None else (weights > 0) & (trials > 0)
+    X, y, w = design.X[active], design.y[active], weights[active]
+    offset = _or(design.offset, 0.0, n)[active]
+    trials = None if trials is None else trials[active]
+    family = spec.family
+    if family.name == "gaussian" and spec.link.name == "identity":
+        r = y - offset
+        data = {
+            "xtwx": X.T @ (X * w[:, None]),
+            "xtwr": X.T @ (w * r),
+            "rtwr": np.array(r @ (w * r)),
+            "sum_w": np.array(w.sum()),
+        }
+        return SamplingData("sufficient", data, False, int(active.sum()))
+    if family.collapsible:
+        key = np.column_stack([X, offset, w])
+        unique, inverse = np.unique(key, axis=0, return_inverse=True)
+        if unique.shape[0] * 2 <= key.shape[0]:
+            inverse = inverse.reshape(-1)
+            counts = trials if trials is not None else np.ones(key.shape[0])
+            data = {
+                "X": np.ascontiguousarray(unique[:, : X.shape[1]]),
+                "offset": unique[:, X.shape[1]],
+                "weights": unique[:, X.shape[1] + 1],
+                "y": np.bincount(inverse, weights=y, minlength=unique.shape[0]),
+                "trials": np.bincount(inverse, weights=counts, minlength=unique.shape[0]),
+            }
+            return SamplingData("rows", data, True, unique.shape[0])
+    data = {"X": X, "offset": offset, "weights": w, "y": y}
+    if trials is not None:
+        data["trials"] = trials
+    return SamplingData("rows", data, trials is not None, X.shape[0])
+
+
+def build_sampling_model(
+    design: Design,
+    spec: Spec,
+    priors: ResolvedPriors,
+    laplace: LaplaceApprox,
+    reduced: SamplingData,
+) -> pm.Model:
+    """The posterior in whitened coordinates ``z``: theta = mode + chol @ z."""
+    p = design.p
+    family = spec.family
+    k = laplace.mode.size
+    with pm.Model() as model:
+        shift = pm.Data("shift", laplace.mode)
+        chol = pm.Data("chol", laplace.chol)
+        z = pm.Flat("z", shape=(k,))
+        theta = shift + pt.dot(chol, z)
+        beta = theta[:p]
+        pm.Potential("coef_prior", _coef_log_prior(beta, priors, design))
+        dispersion = None
+        if isinstance(priors.dispersion, Fixed):
+            dispersion = pm.Data("dispersion_fixed", priors.dispersion.value)
+        elif family.dispersion is not None:
+            log_dispersion = theta[p]
+            dispersion = pt.exp(log_dispersion)
+            pm.Potential(
+                "dispersion_prior",
+                _dispersion_log_prior(dispersion, priors) + log_dispersion,
+            )
+        d = {key: pm.Data(key, value) for key, value in reduced.data.items()}
+        if reduced.kind == "sufficient":
+            # Quadratic form in beta, expanded around the mode for accuracy.
+            delta = beta - shift[:p]
+            mode_beta = shift[:p]
+            resid_ss = (
+                d["rtwr"]
+                - 2 * pt.dot(mode_beta, d["xtwr"])
+                + pt.dot(mode_beta, pt.dot(d["xtwx"], mode_beta))
+            )
+            gradient = pt.dot(d["xtwx"], mode_beta) - d["xtwr"]
+            quad = resid_ss + 2 * pt.dot(delta, gradient) + pt.dot(delta, pt.dot(d["xtwx"], delta))
+            loglik = -0.5 * d["sum_w"] * pt.log(2 * math.pi * dispersion**2) - quad / (
+                2 * dispersion**2
+            )
+        else:
+            eta = pt.dot(d["X"], beta) + d["offset"]
+            mu = spec.link.inverse(eta, xp=pt_ns())
+            trials = d["trials"] if reduced.has_trials else None
+            dist, kwargs = _likelihood_dist(spec, mu, dispersion, trials)
+            loglik = pt.sum(d["weights"] * pm.logp(dist.dist(**kwargs), d["y"]))
+        pm.Potential("loglik", loglik)
+    return model
+
+
+# --- sampling ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """Raw draws of the sampling model, with what ran and how long it took."""
+
+    beta: np.ndarray  # (chain, draw, p)
+    dispersion: np.ndarray | None  # (chain, draw)
+    sample_stats: xr.Dataset
+    sampler: str
+    timings: dict[str, float]
+
+
+_COMPILED: dict[tuple, Any] = {}
+
+
+def _cache_key(spec: Spec, priors: ResolvedPriors, reduced: SamplingData, k: int) -> tuple:
+    groups = tuple(sorted(cls.__name__ for cls in _prior_groups(priors)))
+    dispersion = type(priors.dispersion).__name__ if priors.dispersion else None
+    return (
+        spec.family.name,
+        spec.link.name,
+        groups,
+        dispersion,
+        reduced.kind,
+        reduced.has_trials,
+        k,
+    )
+
+
+def sample(
+    design: Design,
+    spec: Spec,
+    priors: ResolvedPriors,
+    laplace: LaplaceApprox,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    sampler: str,
+    target_accept: float,
+    progressbar: bool,
+) -> SampleRun:
+    """Run NUTS on the whitened posterior with the chosen backend."""
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    reduced = reduce_data(design, spec)
+    model = build_sampling_model(design, spec, priors, laplace, reduced)
+    timings["build"] = time.perf_counter() - start
+    dispersion_name = spec.family.dispersion
+    if sampler == "nutpie":
+        trace = _sample_nutpie(
+            model,
+            spec,
+            priors,
+            reduced,
+            laplace,
+            draws,
+            tune,
+            chains,
+            seed,
+            target_accept,
+            progressbar,
+            timings,
+        )
+    else:
+        start = time.perf_counter()
+        trace = pm.sample(
+            draws,
+            tune=tune,
+            chains=chains,
+            cores=min(chains, 2),
+            random_seed=seed,
+            progressbar=progressbar,
+            nuts_sampler=sampler,
+            target_accept=target_accept,
+            initvals={"z": np.zeros(laplace.mode.size)},
+            compute_convergence_checks=False,
+            model=model,
+        )
+        timings["compile_and_sample"] = time.perf_counter() - start
+    # Back from whitened coordinates: theta = mode + chol @ z, draw by draw.
+    z = np.asarray(trace["posterior"]["z"])
+    theta = laplace.mode + z @ laplace.chol.T
+    p = design.p
+    beta = theta[..., :p]
+    if isinstance(priors.dispersion, Fixed):
+        dispersion = np.full(beta.shape[:2], priors.dispersion.value)
+    elif dispersion_name is not None:
+        dispersion = np.exp(theta[..., p])
+    else:
+        dispersion = None
+    return SampleRun(beta, dispersion, _standard_stats(trace["sample_stats"]), sampler, timings)
+
+
+def _sample_nutpie(
+    model,
+    spec,
+    priors,
+    reduced,
+    laplace,
+    draws,
+    tune,
+    chains,
+    seed,
+    target_accept,
+    progressbar,
+    timings,
+):
+    import nutpie
+
+    start = time.perf_counter()
+    key = _cache_key(spec, priors, reduced, laplace.mode.size)
+    compiled = _COMPILED.get(key)
+    updates = {
+        var.name: var.get_value()
+        for var in model.data_vars  # every pm.Data of this model
+    }
+    if compiled is None:
+        compiled = nutpie.compile_pymc_model(model, var_names=["z"])
+        _COMPILED[key] = compiled
+    else:
+        compiled = compiled.with_data(**updates)
+    timings["compile"] = time.perf_counter() - start
+    start = time.perf_counter()
+    trace = nutpie.sample(
+        compiled,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=min(chains, 2),
+        seed=seed,
+        progress_bar=progressbar,
+        target_accept=target_accept,
+        init_mean=np.zeros(laplace.mode.size),
+        save_warmup=False,
+    )
+    timings["sample"] = time.perf_counter() - start
+    return trace
+
+
+_STAT_NAMES: dict[str, tuple[str, ...]] = {
+    "diverging": ("diverging",),
+    "tree_depth": ("tree_depth", "depth"),
+    "reached_max_treedepth": ("reached_max_treedepth", "maxdepth_reached"),
+    "energy": ("energy",),
+    "step_size": ("step_size",),
+    "n_steps": ("n_steps",),
+}
+
+
+def _standard_stats(stats: Any) -> xr.Dataset:
+    """Sample stats under one set of names, whatever the backend called them."""
+    dataset = stats.to_dataset() if hasattr(stats, "to_dataset") else stats
+    out = {}
+    for name, candidates in _STAT_NAMES.items():
+        for candidate in candidates:
+            if candidate in dataset:
+                out[name] = dataset[candidate].reset_coords(drop=True)
+                break
+    return xr.Dataset(out)
+
+
+def check_sampler(sampler: str) -> str:
+    """Resolve "auto" and check that the backend is installed."""
+    installed = available_samplers()
+    if sampler == "auto":
+        return installed[0]
+    if sampler not in SAMPLERS:
+        raise BayesGLMError(
+            f"unknown sampler; the samplers are auto, {', '.join(SAMPLERS)}; "
+            f"got (sampler={sampler!r})."
+        )
+    if sampler not in installed:
+        raise BayesGLMError(
+            f"the {sampler} sampler is not installed; install it (pip install "
+            f"'bayesglm[fast]') or use sampler='auto'; got (sampler={sampler!r})."
+        )
+    return sampler

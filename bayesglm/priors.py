@@ -1,0 +1,497 @@
+r"""Priors on the coefficients and on the dispersion parameter.
+
+A prior is a small frozen dataclass: its PyMC distribution (name and keyword
+arguments, turned into a distribution only in :mod:`bayesglm.model`), its numpy log
+density with the first two derivatives (used to find the posterior mode), and a
+readable ``str``.
+
+:func:`resolve_priors` combines the user's ``priors=`` dict with weakly informative
+defaults auto-scaled as rstanarm does:
+
+.. math::
+    \beta_j \sim N(0,\ 2.5\, s_y / s_{x_j}), \qquad
+    \alpha_c \sim N(g(\bar y),\ 2.5\, s_y),
+
+where :math:`s_y` is the standard deviation of :math:`y` for the gaussian and 1
+otherwise, and :math:`\alpha_c` is the intercept at the predictors' column means
+(``center=True``). The dispersion defaults are in :func:`default_dispersion_prior`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .design import Design
+from .errors import BayesGLMError
+from .families import Spec
+
+__all__ = [
+    "Cauchy",
+    "CoefPrior",
+    "DispersionPrior",
+    "Exponential",
+    "Fixed",
+    "Flat",
+    "Gamma",
+    "HalfCauchy",
+    "HalfFlat",
+    "HalfNormal",
+    "HalfStudentT",
+    "InverseGamma",
+    "Laplace",
+    "Normal",
+    "Prior",
+    "ResolvedPriors",
+    "StudentT",
+    "resolve_priors",
+]
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Base class of all priors."""
+
+    pymc_name: ClassVar[str]
+    proper: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (isinstance(value, int | float) and math.isfinite(value)):
+                raise BayesGLMError(
+                    f"{type(self).__name__} needs finite numbers; got ({f.name}={value!r})."
+                )
+            if f.name != "mu" and value <= 0:
+                raise BayesGLMError(
+                    f"{type(self).__name__}'s {f.name} must be positive; got ({f.name}={value!r})."
+                )
+
+    @property
+    def params(self) -> dict[str, float]:
+        """Keyword arguments of the PyMC distribution."""
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density (numpy), normalized where the prior is proper."""
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{v:g}" for v in self.params.values())
+        return f"{type(self).__name__}({args})"
+
+
+@dataclass(frozen=True)
+class CoefPrior(Prior):
+    """A prior on a real coefficient."""
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        """First derivative of the log density."""
+        raise NotImplementedError
+
+    def hess(self, x: np.ndarray) -> np.ndarray:
+        """Second derivative of the log density."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Normal(CoefPrior):
+    """Normal(mu, sigma).
+
+    >>> str(Normal(0, 2.5))
+    'Normal(0, 2.5)'
+    """
+
+    mu: float = 0.0
+    sigma: float = 1.0
+    pymc_name: ClassVar[str] = "Normal"
+
+    def logpdf(self, x):
+        return stats.norm.logpdf(x, self.mu, self.sigma)
+
+    def grad(self, x):
+        return -(x - self.mu) / self.sigma**2
+
+    def hess(self, x):
+        return np.full_like(np.asarray(x, dtype=float), -1.0 / self.sigma**2)
+
+
+@dataclass(frozen=True)
+class StudentT(CoefPrior):
+    """Student's t with ``nu`` degrees of freedom, location ``mu``, scale ``sigma``."""
+
+    nu: float = 3.0
+    mu: float = 0.0
+    sigma: float = 1.0
+    pymc_name: ClassVar[str] = "StudentT"
+
+    def logpdf(self, x):
+        return stats.t.logpdf(x, self.nu, self.mu, self.sigma)
+
+    def grad(self, x):
+        r = (x - self.mu) / self.sigma
+        return -(self.nu + 1) * r / (self.sigma * (self.nu + r**2))
+
+    def hess(self, x):
+        r = (x - self.mu) / self.sigma
+        return -(self.nu + 1) * (self.nu - r**2) / (self.sigma**2 * (self.nu + r**2) ** 2)
+
+
+@dataclass(frozen=True)
+class Cauchy(CoefPrior):
+    """Cauchy with location ``alpha`` and scale ``beta`` (PyMC's names)."""
+
+    alpha: float = 0.0
+    beta: float = 1.0
+    pymc_name: ClassVar[str] = "Cauchy"
+
+    def __post_init__(self) -> None:
+        _check_finite(self, "alpha")
+        _check_positive(self, "beta")
+
+    def logpdf(self, x):
+        return stats.cauchy.logpdf(x, self.alpha, self.beta)
+
+    def grad(self, x):
+        return StudentT(1.0, self.alpha, self.beta).grad(x)
+
+    def hess(self, x):
+        return StudentT(1.0, self.alpha, self.beta).hess(x)
+
+
+@dataclass(frozen=True)
+class Laplace(CoefPrior):
+    """Laplace (double exponential) with location ``mu`` and scale ``b``."""
+
+    mu: float = 0.0
+    b: float = 1.0
+    pymc_name: ClassVar[str] = "Laplace"
+
+    def logpdf(self, x):
+        return stats.laplace.logpdf(x, self.mu, self.b)
+
+    def grad(self, x):
+        return -np.sign(x - self.mu) / self.b
+
+    def hess(self, x):
+        return np.zeros_like(np.asarray(x, dtype=float))
+
+
+@dataclass(frozen=True)
+class Flat(CoefPrior):
+    """Improper flat prior: the posterior is proportional to the likelihood."""
+
+    pymc_name: ClassVar[str] = "Flat"
+    proper: ClassVar[bool] = False
+
+    def logpdf(self, x):
+        return np.zeros_like(np.asarray(x, dtype=float))
+
+    def grad(self, x):
+        return np.zeros_like(np.asarray(x, dtype=float))
+
+    def hess(self, x):
+        return np.zeros_like(np.asarray(x, dtype=float))
+
+    def __str__(self) -> str:
+        return "Flat()"
+
+
+@dataclass(frozen=True)
+class DispersionPrior(Prior):
+    """A prior on a positive dispersion parameter."""
+
+
+@dataclass(frozen=True)
+class HalfNormal(DispersionPrior):
+    """Half-normal with scale ``sigma``."""
+
+    sigma: float = 1.0
+    pymc_name: ClassVar[str] = "HalfNormal"
+
+    def logpdf(self, x):
+        return stats.halfnorm.logpdf(x, scale=self.sigma)
+
+
+@dataclass(frozen=True)
+class HalfStudentT(DispersionPrior):
+    """Half Student's t with ``nu`` degrees of freedom and scale ``sigma``."""
+
+    nu: float = 3.0
+    sigma: float = 1.0
+    pymc_name: ClassVar[str] = "HalfStudentT"
+
+    def logpdf(self, x):
+        return np.log(2.0) + stats.t.logpdf(x, self.nu, 0.0, self.sigma)
+
+
+@dataclass(frozen=True)
+class HalfCauchy(DispersionPrior):
+    """Half-Cauchy with scale ``beta``."""
+
+    beta: float = 1.0
+    pymc_name: ClassVar[str] = "HalfCauchy"
+
+    def logpdf(self, x):
+        return stats.halfcauchy.logpdf(x, scale=self.beta)
+
+
+@dataclass(frozen=True)
+class Exponential(DispersionPrior):
+    """Exponential with rate ``lam`` (mean 1/lam)."""
+
+    lam: float = 1.0
+    pymc_name: ClassVar[str] = "Exponential"
+
+    def logpdf(self, x):
+        return stats.expon.logpdf(x, scale=1.0 / self.lam)
+
+
+@dataclass(frozen=True)
+class Gamma(DispersionPrior):
+    """Gamma with shape ``alpha`` and rate ``beta``."""
+
+    alpha: float = 2.0
+    beta: float = 1.0
+    pymc_name: ClassVar[str] = "Gamma"
+
+    def logpdf(self, x):
+        return stats.gamma.logpdf(x, self.alpha, scale=1.0 / self.beta)
+
+
+@dataclass(frozen=True)
+class InverseGamma(DispersionPrior):
+    """Inverse gamma with shape ``alpha`` and scale ``beta``."""
+
+    alpha: float = 2.0
+    beta: float = 1.0
+    pymc_name: ClassVar[str] = "InverseGamma"
+
+    def logpdf(self, x):
+        return stats.invgamma.logpdf(x, self.alpha, scale=self.beta)
+
+
+@dataclass(frozen=True)
+class HalfFlat(DispersionPrior):
+    """Improper flat prior on the positive half-line."""
+
+    pymc_name: ClassVar[str] = "HalfFlat"
+    proper: ClassVar[bool] = False
+
+    def logpdf(self, x):
+        return np.where(np.asarray(x) > 0, 0.0, -np.inf)
+
+    def __str__(self) -> str:
+        return "HalfFlat()"
+
+
+@dataclass(frozen=True)
+class Fixed(DispersionPrior):
+    """Hold the dispersion parameter at ``value`` (a point mass): it is not sampled.
+
+    >>> str(Fixed(2.0))
+    'Fixed(2)'
+    """
+
+    value: float = 1.0
+    pymc_name: ClassVar[str] = "Fixed"
+
+    def logpdf(self, x):
+        return np.where(np.asarray(x) == self.value, 0.0, -np.inf)
+
+
+def _check_finite(prior: Prior, name: str) -> None:
+    value = getattr(prior, name)
+    if not (isinstance(value, int | float) and math.isfinite(value)):
+        raise BayesGLMError(
+            f"{type(prior).__name__} needs finite numbers; got ({name}={value!r})."
+        )
+
+
+def _check_positive(prior: Prior, name: str) -> None:
+    _check_finite(prior, name)
+    if getattr(prior, name) <= 0:
+        raise BayesGLMError(
+            f"{type(prior).__name__}'s {name} must be positive; "
+            f"got ({name}={getattr(prior, name)!r})."
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedPriors:
+    """The priors a fit uses, one per coefficient plus the dispersion.
+
+    Attributes
+    ----------
+    coef : dict of str to CoefPrior
+        Prior per coefficient name. With ``center=True`` the intercept's prior is on
+        the intercept at the predictors' column means.
+    dispersion : DispersionPrior or None
+        Prior on the family's natural dispersion parameter.
+    dispersion_name : str or None
+        That parameter's name (``sigma``, ``shape``, ``lam``, ``alpha``).
+    center : bool
+        Whether the intercept prior refers to the centred intercept.
+    x_means : ndarray
+        Column means used for centring (zero for the intercept column).
+    intercept : str or None
+        Name of the intercept column.
+    source : dict of str to str
+        "user" or "default (auto-scaled)" per entry.
+    """
+
+    coef: dict[str, CoefPrior]
+    dispersion: DispersionPrior | None
+    dispersion_name: str | None
+    center: bool
+    x_means: np.ndarray
+    intercept: str | None
+    source: dict[str, str]
+
+    @property
+    def all_proper(self) -> bool:
+        """Whether every prior is a proper distribution."""
+        priors = [*self.coef.values(), *([self.dispersion] if self.dispersion else [])]
+        return all(prior.proper for prior in priors)
+
+    def table(self) -> pd.DataFrame:
+        """One row per parameter: its prior and where it came from."""
+        rows = []
+        for name, prior in self.coef.items():
+            note = self.source[name]
+            if name == self.intercept and self.center:
+                note += "; on the intercept at the predictors' means"
+            rows.append({"parameter": name, "prior": str(prior), "source": note})
+        if self.dispersion_name is not None and self.dispersion is not None:
+            rows.append(
+                {
+                    "parameter": self.dispersion_name,
+                    "prior": str(self.dispersion),
+                    "source": self.source[self.dispersion_name],
+                }
+            )
+        return pd.DataFrame(rows).set_index("parameter")
+
+    def __str__(self) -> str:
+        return self.table().to_string()
+
+
+_DEFAULT = "default (auto-scaled)"
+
+
+def resolve_priors(
+    priors: Mapping[str, Prior] | None, design: Design, spec: Spec, *, center: bool = True
+) -> ResolvedPriors:
+    """Combine the user's priors with the auto-scaled defaults.
+
+    Parameters
+    ----------
+    priors : dict, optional
+        Keys ``"coef"`` (every slope), ``"Intercept"`` (the intercept column's
+        name), any coefficient name, and ``"dispersion"``; more specific keys win.
+    design : Design
+    spec : Spec
+    center : bool
+        Whether the intercept prior refers to the intercept at the column means.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesglm.design import design_from_arrays
+    >>> from bayesglm.families import resolve
+    >>> spec = resolve("poisson")
+    >>> d = design_from_arrays(np.c_[np.ones(4), [0., 1, 2, 3]], [1, 0, 2, 4], spec,
+    ...                        names=["Intercept", "x"])
+    >>> r = resolve_priors({"x": StudentT(3, 0, 1)}, d, spec)
+    >>> str(r.coef["x"]), str(r.coef["Intercept"])
+    ('StudentT(3, 0, 1)', 'Normal(0.5596, 2.5)')
+    """
+    priors = dict(priors or {})
+    family = spec.family
+    names = list(design.names)
+    intercept = None if design.intercept is None else names[design.intercept]
+    valid = ["coef", *names] + (["dispersion"] if family.dispersion else [])
+    unknown = [key for key in priors if key not in valid]
+    if unknown:
+        raise BayesGLMError(
+            f"unknown prior key(s) {', '.join(map(repr, unknown))}; the keys are "
+            f"{', '.join(valid)}; got (priors={sorted(priors)!r})."
+        )
+    for key, prior in priors.items():
+        wanted = DispersionPrior if key == "dispersion" else CoefPrior
+        if not isinstance(prior, wanted):
+            kind = (
+                "positive (e.g. bg.Exponential(1))"
+                if key == "dispersion"
+                else ("a real-valued prior (e.g. bg.Normal(0, 1))")
+            )
+            raise BayesGLMError(f"the prior for {key!r} must be {kind}; got ({key}={prior!r}).")
+
+    weights = np.ones(design.n) if design.weights is None else design.weights
+    y_mean = (
+        design.y
+        if design.trials is None
+        else design.y / np.where(design.trials > 0, design.trials, 1.0)
+    )
+    s_y = family.dispersion_scale(y_mean, weights) if family.name == "gaussian" else 1.0
+    s_y = s_y if s_y > 0 else 1.0
+    x_means = design.X.mean(axis=0)
+    if design.intercept is not None:
+        x_means[design.intercept] = 0.0
+    coef: dict[str, CoefPrior] = {}
+    source: dict[str, str] = {}
+    for j, name in enumerate(names):
+        if name in priors:
+            coef[name], source[name] = priors[name], "user"
+        elif name == intercept:
+            coef[name], source[name] = _default_intercept(y_mean, weights, spec, s_y), _DEFAULT
+        elif "coef" in priors:
+            coef[name], source[name] = priors["coef"], "user"
+        else:
+            s_x = design.X[:, j].std()
+            coef[name] = Normal(0.0, 2.5 * s_y / (s_x if s_x > 0 else 1.0))
+            source[name] = _DEFAULT
+    dispersion = None
+    if family.dispersion:
+        if "dispersion" in priors:
+            dispersion, source[family.dispersion] = priors["dispersion"], "user"
+        else:
+            dispersion = default_dispersion_prior(spec, y_mean, weights)
+            source[family.dispersion] = _DEFAULT
+    return ResolvedPriors(
+        coef=coef,
+        dispersion=dispersion,  # type: ignore[arg-type]
+        dispersion_name=family.dispersion,
+        center=center and intercept is not None,
+        x_means=x_means,
+        intercept=intercept,
+        source=source,
+    )
+
+
+def _default_intercept(y: np.ndarray, weights: np.ndarray, spec: Spec, s_y: float) -> Normal:
+    ybar = float(np.average(y, weights=weights))
+    with np.errstate(all="ignore"):
+        location = float(spec.link.link(np.float64(ybar)))
+    if not (np.isfinite(location) and spec.link.domain.includes(ybar)):
+        location = 0.0
+    return Normal(round(location, 4), 2.5 * s_y)
+
+
+def default_dispersion_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> DispersionPrior:
+    """Weakly informative default for the family's dispersion parameter.
+
+    Exponential with mean at the family's typical size of the parameter
+    (:meth:`~bayesglm.families.Family.dispersion_scale`): rstanarm's
+    Exponential(1/sd(y)) for the gaussian ``sigma`` and Exponential(1) for the gamma
+    ``shape`` and the negative binomial ``alpha``; for the inverse gaussian ``lam``,
+    mean at its moment estimate mean(y)^3 / var(y).
+    """
+    scale = spec.family.dispersion_scale(y, weights)
+    return Exponential(float(f"{1.0 / scale:.6g}") if scale > 0 else 1.0)

@@ -1,0 +1,374 @@
+"""The Bayesian fit: posterior draws, diagnostics and tables (pure computation).
+
+Tables are pandas DataFrames indexed by coefficient name, with the dispersion
+parameter under its natural name. Intervals are equal-tailed with ``prob`` passed
+explicitly to ArviZ (never its defaults or an ``arvizrc``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .design import Design
+from .errors import SamplingWarning
+from .families import Spec
+from .laplace import LaplaceApprox
+from .mle import MLEResult
+from .priors import Fixed, ResolvedPriors
+
+__all__ = ["Diagnostics", "GLMResult"]
+
+RHAT_LIMIT = 1.01
+ESS_PER_CHAIN = 100
+BFMI_LIMIT = 0.3
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Sampler health: what was checked, what failed, and what to try."""
+
+    divergences: int
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    min_bfmi: float
+    treedepth_saturation: float
+    chains: int
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed."""
+        return not self.problems
+
+    def table(self) -> pd.DataFrame:
+        """One row per check: value, limit, passed."""
+        per_chain = ESS_PER_CHAIN * self.chains
+        rows = [
+            ("divergent transitions", self.divergences, 0, self.divergences == 0),
+            ("max R-hat", self.max_rhat, RHAT_LIMIT, self.max_rhat <= RHAT_LIMIT),
+            ("min bulk ESS", self.min_ess_bulk, per_chain, self.min_ess_bulk >= per_chain),
+            ("min tail ESS", self.min_ess_tail, per_chain, self.min_ess_tail >= per_chain),
+            ("min E-BFMI", self.min_bfmi, BFMI_LIMIT, self.min_bfmi >= BFMI_LIMIT),
+            (
+                "tree-depth saturation",
+                self.treedepth_saturation,
+                0.0,
+                self.treedepth_saturation == 0.0,
+            ),
+        ]
+        return pd.DataFrame(rows, columns=["check", "value", "limit", "passed"]).set_index("check")
+
+
+@dataclass(frozen=True, eq=False)
+class GLMResult:
+    """A Bayesian GLM fit.
+
+    Attributes
+    ----------
+    idata : xarray.DataTree
+        ``posterior`` (``beta`` over ``coef``, and the dispersion parameter) and
+        ``sample_stats``.
+    design : Design
+    spec : Spec
+    priors : ResolvedPriors
+        The priors used, defaults resolved.
+    mle : MLEResult
+        The maximum-likelihood fit of the same model.
+    laplace : LaplaceApprox
+        The posterior mode and the Gaussian approximation there.
+    sampler : str
+        The backend that ran.
+    seed : int
+    timings : dict
+        Seconds per stage.
+    """
+
+    idata: xr.DataTree
+    design: Design
+    spec: Spec
+    priors: ResolvedPriors
+    mle: MLEResult
+    laplace: LaplaceApprox
+    sampler: str
+    seed: int
+    timings: dict[str, float]
+    draws_per_chain: int
+    tune: int
+    chains: int
+
+    # --- draws ------------------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        """Coefficient names."""
+        return list(self.design.names)
+
+    @property
+    def dispersion_name(self) -> str | None:
+        """The family's natural dispersion parameter, if it was sampled."""
+        if isinstance(self.priors.dispersion, Fixed):
+            return None
+        return self.spec.family.dispersion
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The posterior group as an xarray Dataset."""
+        return self.idata["posterior"].to_dataset()
+
+    def draws(self) -> pd.DataFrame:
+        """One row per draw: ``chain``, ``draw``, each coefficient, the dispersion.
+
+        Examples
+        --------
+        See :meth:`bayesglm.GLM.fit`.
+        """
+        beta = self.posterior["beta"].to_numpy()
+        chains, draws, _ = beta.shape
+        frame = pd.DataFrame(
+            {
+                "chain": np.repeat(np.arange(chains), draws),
+                "draw": np.tile(np.arange(draws), chains),
+            }
+        )
+        for j, name in enumerate(self.names):
+            frame[name] = beta[:, :, j].reshape(-1)
+        if self.dispersion_name is not None:
+            frame[self.dispersion_name] = (
+                self.posterior[self.dispersion_name].to_numpy().reshape(-1)
+            )
+        elif isinstance(self.priors.dispersion, Fixed):
+            frame[self.spec.family.dispersion] = self.priors.dispersion.value
+        return frame
+
+    def _beta(self) -> np.ndarray:
+        """Draws of beta, shape (chain * draw, p)."""
+        beta = self.posterior["beta"].to_numpy()
+        return beta.reshape(-1, beta.shape[-1])
+
+    def _dispersion(self) -> np.ndarray | None:
+        if isinstance(self.priors.dispersion, Fixed):
+            return np.full(self._beta().shape[0], self.priors.dispersion.value)
+        if self.dispersion_name is None:
+            return None
+        return self.posterior[self.dispersion_name].to_numpy().reshape(-1)
+
+    # --- tables -----------------------------------------------------------------------
+
+    def summary(self, prob: float = 0.95) -> pd.DataFrame:
+        """Posterior summary per coefficient and for the dispersion parameter.
+
+        Columns: mean, sd, median, the ``prob`` equal-tailed interval
+        (``eti_lower``, ``eti_upper``), ``mcse_mean``, ``ess_bulk``, ``ess_tail``,
+        ``r_hat``. The interval's probability is in ``frame.attrs["prob"]``.
+        """
+        import arviz as az
+
+        _check_prob(prob)
+        tree = xr.DataTree.from_dict({"posterior": self.posterior})
+        stats = {
+            "mean": self.posterior.mean(("chain", "draw")),
+            "sd": self.posterior.std(("chain", "draw"), ddof=1),
+            "median": self.posterior.median(("chain", "draw")),
+        }
+        eti = az.eti(tree, prob=prob, method="linear")
+        eti = eti.to_dataset() if hasattr(eti, "to_dataset") else eti
+        stats["eti_lower"] = eti.sel(ci_bound="lower", drop=True)
+        stats["eti_upper"] = eti.sel(ci_bound="upper", drop=True)
+        for column, value in (
+            ("mcse_mean", az.mcse(tree, method="mean")),
+            ("ess_bulk", az.ess(tree, method="bulk")),
+            ("ess_tail", az.ess(tree, method="tail")),
+            ("r_hat", az.rhat(tree, method="rank")),
+        ):
+            stats[column] = value.to_dataset() if hasattr(value, "to_dataset") else value
+        rows = {}
+        for column, dataset in stats.items():
+            values = list(np.atleast_1d(dataset["beta"].to_numpy()))
+            if self.dispersion_name is not None:
+                values.append(float(dataset[self.dispersion_name]))
+            rows[column] = values
+        index = self.names + ([self.dispersion_name] if self.dispersion_name else [])
+        frame = pd.DataFrame(rows, index=pd.Index(index, name="parameter"))
+        frame.attrs["prob"] = prob
+        frame.attrs["interval"] = f"{prob:.0%} equal-tailed"
+        return frame
+
+    def diagnostics(self) -> Diagnostics:
+        """Divergences, R-hat, bulk/tail ESS, E-BFMI and tree-depth saturation."""
+        return _diagnose(self)
+
+    # --- predictions and likelihood ----------------------------------------------------
+
+    def posterior_predictive(
+        self, rng: np.random.Generator | int | None = None, chunk: int = 100_000
+    ) -> np.ndarray:
+        """Replicated responses for the fitted rows, shape (chain * draw, n).
+
+        Drawn in row chunks from the family's distribution at each draw's means.
+        """
+        rng = np.random.default_rng(self.seed if rng is None else rng)
+        beta, dispersion = self._beta(), self._dispersion()
+        out = np.empty((beta.shape[0], self.design.n))
+        for lo, mu in self._iter_means(chunk):
+            hi = lo + mu.shape[1]
+            trials = None if self.design.trials is None else self.design.trials[lo:hi]
+            family = self.spec.family
+            disp = None if dispersion is None else dispersion[:, None]
+            out[:, lo:hi] = family.sample(mu, disp, trials, rng)
+        return out
+
+    def log_likelihood(self, chunk: int = 20_000) -> Iterator[tuple[slice, np.ndarray]]:
+        """Pointwise log-likelihood in row chunks: (rows, array of (draws, rows)).
+
+        Never stored: n x draws can be huge. Prior weights apply as in the fit.
+        """
+        dispersion = self._dispersion()
+        design = self.design
+        weights = np.ones(design.n) if design.weights is None else design.weights
+        for lo, mu in self._iter_means(chunk):
+            rows = slice(lo, lo + mu.shape[1])
+            trials = 1.0 if design.trials is None else design.trials[rows]
+            family = self.spec.family
+            disp = None if dispersion is None else dispersion[:, None]
+            values = family.loglike_obs(
+                design.y[rows], mu, disp, trials=trials, weights=weights[rows]
+            )
+            yield rows, values
+
+    def _iter_means(self, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+        beta = self._beta()
+        design = self.design
+        offset = np.zeros(design.n) if design.offset is None else design.offset
+        for lo in range(0, design.n, chunk):
+            eta = beta @ design.X[lo : lo + chunk].T + offset[lo : lo + chunk]
+            yield lo, self.spec.link.inverse(eta)
+
+    # --- presentation -----------------------------------------------------------------
+
+    def __str__(self) -> str:
+        summary = self.summary()
+        lines = [
+            f"Bayesian GLM: {self.spec.family.name} family, {self.spec.link.name} link, "
+            f"n = {self.design.n}",
+            f"Sampler: {self.sampler} ({self.chains} chains x {self.draws_per_chain} draws, "
+            f"{self.tune} tuning), seed {self.seed}",
+            "",
+            "Priors:",
+            self.priors.table().to_string(),
+            "",
+            f"Posterior ({summary.attrs['interval']} intervals):",
+            summary.to_string(float_format=lambda v: f"{v:.4g}"),
+        ]
+        diagnostics = self.diagnostics()
+        lines += ["", "Diagnostics: " + ("all checks passed" if diagnostics.ok else "PROBLEMS")]
+        lines += [f"  - {problem}" for problem in diagnostics.problems]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<GLMResult {self.spec.family.name}({self.spec.link.name}) n={self.design.n} "
+            f"p={self.design.p} sampler={self.sampler} draws={self.chains}x"
+            f"{self.draws_per_chain}>"
+        )
+
+
+def _check_prob(prob: float) -> None:
+    from .errors import BayesGLMError
+
+    if not 0 < prob < 1:
+        raise BayesGLMError(f"prob must be between 0 and 1; got (prob={prob!r}).")
+
+
+def _diagnose(result: GLMResult) -> Diagnostics:
+    import arviz as az
+
+    tree = xr.DataTree.from_dict(
+        {"posterior": result.posterior, "sample_stats": result.idata["sample_stats"].to_dataset()}
+    )
+    stats = tree["sample_stats"].to_dataset()
+    chains = result.chains
+
+    def extreme(value: Any, pick) -> float:
+        dataset = value.to_dataset() if hasattr(value, "to_dataset") else value
+        return float(
+            pick(
+                [
+                    float(np.nanmin(v)) if pick is min else float(np.nanmax(v))
+                    for v in dataset.data_vars.values()
+                ]
+            )
+        )
+
+    divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
+    max_rhat = extreme(az.rhat(tree, method="rank"), max)
+    ess_bulk = extreme(az.ess(tree, method="bulk"), min)
+    ess_tail = extreme(az.ess(tree, method="tail"), min)
+    bfmi = float(np.min(np.asarray(az.bfmi(tree)["energy"]))) if "energy" in stats else np.nan
+    saturation = (
+        float(stats["reached_max_treedepth"].mean()) if "reached_max_treedepth" in stats else 0.0
+    )
+    problems = []
+    total = result.chains * result.draws_per_chain
+    if divergences:
+        problems.append(
+            f"{divergences} of {total} transitions diverged: the posterior has regions NUTS "
+            "cannot explore; raise target_accept (e.g. 0.95) or use stronger priors."
+        )
+    if max_rhat > RHAT_LIMIT:
+        problems.append(
+            f"R-hat up to {max_rhat:.3f} (> {RHAT_LIMIT}): chains disagree; run longer "
+            "(more tune and draws) and check for multimodality."
+        )
+    limit = ESS_PER_CHAIN * chains
+    if ess_bulk < limit or ess_tail < limit:
+        problems.append(
+            f"effective sample size down to {min(ess_bulk, ess_tail):.0f} (bulk "
+            f"{ess_bulk:.0f}, tail {ess_tail:.0f}; want >= {limit}, 100 per chain): "
+            "draw more."
+        )
+    if np.isfinite(bfmi) and bfmi < BFMI_LIMIT:
+        problems.append(
+            f"E-BFMI down to {bfmi:.2f} (< {BFMI_LIMIT}): poor exploration of the energy; "
+            "consider a reparametrization or stronger priors on the dispersion."
+        )
+    if saturation > 0:
+        problems.append(
+            f"{saturation:.1%} of transitions hit the maximum tree depth: sampling is "
+            "inefficient; check for near-flat directions (weak identification)."
+        )
+    return Diagnostics(
+        divergences, max_rhat, ess_bulk, ess_tail, bfmi, saturation, chains, tuple(problems)
+    )
+
+
+def warn_if_unhealthy(result: GLMResult) -> Diagnostics:
+    """Raise one :class:`SamplingWarning` listing every failed check."""
+    diagnostics = result.diagnostics()
+    if not diagnostics.ok:
+        warnings.warn(
+            "sampling problems: " + " ".join(diagnostics.problems), SamplingWarning, stacklevel=3
+        )
+    return diagnostics
+
+
+def build_idata(run: Any, names: list[str], dispersion_name: str | None) -> xr.DataTree:
+    """The result's DataTree from a sampler run, labelled by coefficient name.
+
+    ``dispersion_name`` is None when there is no sampled dispersion parameter.
+    """
+    chains, draws, _ = run.beta.shape
+    coords = {"chain": np.arange(chains), "draw": np.arange(draws), "coef": names}
+    variables = {"beta": (("chain", "draw", "coef"), run.beta)}
+    if dispersion_name is not None:
+        variables[dispersion_name] = (("chain", "draw"), run.dispersion)
+    posterior = xr.Dataset(variables, coords=coords)
+    stats = run.sample_stats.assign_coords(chain=np.arange(chains), draw=np.arange(draws))
+    return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})

@@ -1,0 +1,353 @@
+"""The Bayesian core: exact posteriors, Bernstein-von Mises, priors, samplers, plumbing.
+
+Compiled models are cached per structure inside bayesglm.model, so fits of the same
+family, link and prior kinds in this session reuse one compilation.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayesglm as bg
+from bayesglm import model as backend
+from bayesglm.errors import BayesGLMError, SamplingWarning
+from bayesglm.families import FAMILIES
+from bayesglm.laplace import laplace_approx
+
+from .test_statsmodels_oracle import simulate
+
+FAST = {"draws": 500, "tune": 500, "chains": 2, "progressbar": False}
+
+
+def _fit(model: bg.GLM, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return model.fit(**{**FAST, **kwargs})
+
+
+# --- exact posteriors --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("center", [False, True])
+def test_gaussian_known_sigma_matches_the_conjugate_posterior(center: bool) -> None:
+    rng = np.random.default_rng(11)
+    n, sigma = 60, 1.5
+    x = rng.normal(2.0, 1.0, size=(n, 2))
+    X = np.column_stack([np.ones(n), x])
+    y = X @ np.array([1.0, -0.5, 0.8]) + rng.normal(0, sigma, n)
+    prior_mean, prior_sd = np.array([0.5, 0.0, 0.2]), np.array([2.0, 1.0, 0.7])
+    names = ["Intercept", "a", "b"]
+    priors = {nm: bg.Normal(m, s) for nm, m, s in zip(names, prior_mean, prior_sd, strict=True)}
+    priors["dispersion"] = bg.Fixed(sigma)
+    model = bg.GLM.from_arrays(X, y, family="gaussian", names=names)
+    fit = _fit(model, priors=priors, center=center, draws=2000, chains=4, seed=3)
+
+    # Exact: the prior is Normal on C beta (C = I, or the centring map), so on beta
+    # it is Normal with precision C' D C; the likelihood adds X'X / sigma^2.
+    C = np.eye(3)
+    if center:
+        C[0, 1:] = x.mean(axis=0)
+    prior_precision = C.T @ np.diag(1 / prior_sd**2) @ C
+    precision = prior_precision + X.T @ X / sigma**2
+    cov = np.linalg.inv(precision)
+    mean = cov @ (prior_precision @ np.linalg.solve(C, prior_mean) + X.T @ y / sigma**2)
+
+    draws = fit.draws()[names].to_numpy()
+    summary = fit.summary()
+    mc_error = summary["sd"].to_numpy()[:3] / np.sqrt(summary["ess_bulk"].to_numpy()[:3])
+    np.testing.assert_array_less(np.abs(draws.mean(axis=0) - mean), 4 * mc_error)
+    np.testing.assert_allclose(draws.std(axis=0), np.sqrt(np.diag(cov)), rtol=0.05)
+    np.testing.assert_allclose(np.corrcoef(draws.T), _corr(cov), atol=0.05)
+    assert (fit.draws()["sigma"] == sigma).all()
+
+
+def _corr(cov: np.ndarray) -> np.ndarray:
+    sd = np.sqrt(np.diag(cov))
+    return cov / np.outer(sd, sd)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_flat_priors_and_large_n_agree_with_the_mle(family: str) -> None:
+    """Bernstein-von Mises: posterior mean within 0.1 SE of the MLE, sd within 5%."""
+    link = FAMILIES[family].canonical_link
+    X, y, trials = simulate(FAMILIES[family], link, n=3000, seed=7)
+    model = bg.GLM.from_arrays(X, y, family=family, trials=trials)
+    priors = {"coef": bg.Flat(), "x0": bg.Flat()}
+    if FAMILIES[family].dispersion:
+        priors["dispersion"] = bg.HalfFlat()
+    fit = _fit(model, priors=priors, draws=1000, chains=4, seed=5)
+    mle = model.fit_mle()
+    summary = fit.summary().iloc[: len(mle.params)]
+    z = (summary["mean"].to_numpy() - mle.params.to_numpy()) / mle.bse.to_numpy()
+    np.testing.assert_array_less(np.abs(z), 0.1)
+    np.testing.assert_allclose(summary["sd"].to_numpy(), mle.bse.to_numpy(), rtol=0.05)
+    assert fit.diagnostics().ok, fit.diagnostics().problems
+
+
+# --- the data reductions are exact -------------------------------------------------------
+
+
+def _logp_difference(model: bg.GLM, priors, reduced, z_pair) -> float:
+    resolved = model.resolve_priors(priors)
+    laplace = laplace_approx(model.design, model.spec, resolved, model.fit_mle())
+    pm_model = backend.build_sampling_model(model.design, model.spec, resolved, laplace, reduced)
+    logp = pm_model.compile_logp()
+    return float(logp({"z": z_pair[0]}) - logp({"z": z_pair[1]}))
+
+
+def test_merging_identical_rows_leaves_the_posterior_unchanged() -> None:
+    rng = np.random.default_rng(2)
+    levels = np.column_stack([np.ones(6), np.arange(6.0)])
+    X = levels[rng.integers(0, 6, size=300)]
+    y = rng.binomial(1, 1 / (1 + np.exp(-(X[:, 1] - 2.5))))
+    for family, response in (("bernoulli", y), ("poisson", rng.poisson(np.exp(X[:, 1] / 3)))):
+        model = bg.GLM.from_arrays(X, response, family=family)
+        merged = backend.reduce_data(model.design, model.spec)
+        assert merged.n_rows == 6 and merged.has_trials
+        rows = backend.SamplingData(
+            "rows",
+            {"X": X, "offset": np.zeros(300), "weights": np.ones(300), "y": response * 1.0},
+            False,
+            300,
+        )
+        pair = (np.array([0.3, -0.2]), np.array([-0.5, 0.4]))
+        np.testing.assert_allclose(
+            _logp_difference(model, None, merged, pair),
+            _logp_difference(model, None, rows, pair),
+            rtol=1e-9,
+        )
+
+
+def test_gaussian_sufficient_statistics_leave_the_posterior_unchanged() -> None:
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(200), rng.normal(size=(200, 2))])
+    y = X @ np.array([1.0, 2.0, -1.0]) + rng.normal(size=200) + 100.0
+    w = rng.uniform(0.5, 2.0, 200)
+    offset = rng.normal(size=200)
+    model = bg.GLM.from_arrays(X, y, family="gaussian", weights=w, offset=offset)
+    sufficient = backend.reduce_data(model.design, model.spec)
+    assert sufficient.kind == "sufficient"
+    rows = backend.SamplingData(
+        "rows", {"X": X, "offset": offset, "weights": w, "y": y}, False, 200
+    )
+    pair = (np.array([0.3, -0.2, 0.1, 0.5]), np.array([-0.5, 0.4, 1.0, -0.3]))
+    np.testing.assert_allclose(
+        _logp_difference(model, None, sufficient, pair),
+        _logp_difference(model, None, rows, pair),
+        rtol=1e-9,
+    )
+
+
+# --- priors --------------------------------------------------------------------------------
+
+
+def _poisson_model(n: int = 120, seed: int = 0) -> bg.GLM:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 3.0, size=n)
+    return bg.GLM.from_arrays(
+        np.column_stack([np.ones(n), x]),
+        rng.poisson(np.exp(0.3 + 0.2 * x)),
+        family="poisson",
+        names=["Intercept", "x"],
+    )
+
+
+def test_default_priors_are_auto_scaled_like_rstanarm() -> None:
+    model = _poisson_model()
+    resolved = model.resolve_priors()
+    x = model.design.X[:, 1]
+    assert resolved.coef["x"] == bg.Normal(0.0, 2.5 / x.std())
+    ybar = model.design.y.mean()
+    assert resolved.coef["Intercept"] == bg.Normal(round(np.log(ybar), 4), 2.5)
+    assert resolved.center and resolved.dispersion is None
+    gaussian = bg.GLM.from_arrays(
+        model.design.X, model.design.y * 10.0, family="gaussian", names=["Intercept", "x"]
+    )
+    sd_y = (model.design.y * 10.0).std()
+    g = gaussian.resolve_priors()
+    np.testing.assert_allclose(g.coef["x"].sigma, 2.5 * sd_y / x.std())
+    np.testing.assert_allclose(g.coef["Intercept"].sigma, 2.5 * sd_y)
+    np.testing.assert_allclose(g.dispersion.lam, 1 / sd_y, rtol=1e-5)
+
+
+def test_prior_keys_resolve_from_general_to_specific() -> None:
+    model = bg.GLM.from_arrays(
+        np.column_stack([np.ones(5), np.arange(5.0), np.arange(5.0) ** 2]),
+        [1.0, 2.0, 2.5, 4.0, 5.5],
+        family="gamma",
+        names=["Intercept", "a", "b"],
+    )
+    resolved = model.resolve_priors(
+        {"coef": bg.StudentT(3, 0, 1), "b": bg.Laplace(0, 0.5), "dispersion": bg.Gamma(2, 1)}
+    )
+    assert resolved.coef["a"] == bg.StudentT(3, 0, 1)
+    assert resolved.coef["b"] == bg.Laplace(0, 0.5)
+    assert isinstance(resolved.coef["Intercept"], bg.Normal)
+    assert resolved.dispersion == bg.Gamma(2, 1)
+    table = resolved.table()
+    assert table.loc["shape", "prior"] == "Gamma(2, 1)"
+    assert table.loc["b", "source"] == "user"
+
+
+def test_bad_priors_are_refused_with_the_valid_keys() -> None:
+    model = _poisson_model()
+    with pytest.raises(
+        BayesGLMError, match=r"unknown prior key\(s\) 'slope'; the keys are coef, Intercept, x;"
+    ):
+        model.resolve_priors({"slope": bg.Normal(0, 1)})
+    with pytest.raises(BayesGLMError, match=r"unknown prior key\(s\) 'dispersion'"):
+        model.resolve_priors({"dispersion": bg.Exponential(1)})
+    with pytest.raises(BayesGLMError, match=r"the prior for 'x' must be a real-valued prior"):
+        model.resolve_priors({"x": bg.HalfNormal(1)})
+    with pytest.raises(BayesGLMError, match=r"Normal's sigma must be positive; got \(sigma=0\)"):
+        bg.Normal(0, 0)
+
+
+def test_center_moves_the_intercept_prior_to_the_column_means() -> None:
+    model = _poisson_model(seed=4)
+    tight = {"Intercept": bg.Normal(0.1, 0.01)}
+    xbar = model.design.X[:, 1].mean()
+    centred = _fit(model, priors=tight, center=True, seed=1).draws()
+    raw = _fit(model, priors=tight, center=False, seed=1).draws()
+    assert abs((centred["Intercept"] + xbar * centred["x"]).mean() - 0.1) < 0.01
+    assert abs(raw["Intercept"].mean() - 0.1) < 0.01
+
+
+# --- improper posteriors and diagnostics ------------------------------------------------------
+
+
+def _separated() -> bg.GLM:
+    x = np.linspace(-2, 2, 40)
+    return bg.GLM.from_arrays(
+        np.column_stack([np.ones(40), x]),
+        (x > 0.1).astype(float),
+        family="bernoulli",
+        names=["Intercept", "x"],
+    )
+
+
+def test_flat_priors_under_separation_are_refused() -> None:
+    with pytest.raises(BayesGLMError, match=r"posterior is improper.*separated along x.*x=Flat"):
+        _separated().fit(priors={"coef": bg.Flat()}, progressbar=False)
+
+
+def test_proper_priors_sample_a_separated_outcome() -> None:
+    fit = _fit(_separated(), seed=2)
+    assert fit.mle.separation == ("x",)
+    assert np.isfinite(fit.summary()["mean"]).all()
+    assert 0 < fit.summary().loc["x", "mean"] < 20
+
+
+def test_sampling_problems_raise_one_warning_and_are_recorded() -> None:
+    with pytest.warns(SamplingWarning, match=r"effective sample size.*draw more") as record:
+        fit = _poisson_model().fit(draws=15, tune=15, chains=2, seed=1, progressbar=False)
+    assert len([w for w in record if issubclass(w.category, SamplingWarning)]) == 1
+    diagnostics = fit.diagnostics()
+    assert not diagnostics.ok
+    assert not diagnostics.table().loc["min bulk ESS", "passed"]
+
+
+# --- results and samplers -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gamma_fit():
+    rng = np.random.default_rng(9)
+    X = np.column_stack([np.ones(150), rng.uniform(0, 1, size=150)])
+    y = rng.gamma(3.0, np.exp(0.5 + X[:, 1]) / 3.0)
+    model = bg.GLM.from_arrays(X, y, family="gamma", link="log", names=["Intercept", "x"])
+    return model, _fit(model, seed=12)
+
+
+def test_draws_table_has_one_row_per_draw(gamma_fit) -> None:
+    _, fit = gamma_fit
+    draws = fit.draws()
+    assert list(draws.columns) == ["chain", "draw", "Intercept", "x", "shape"]
+    assert len(draws) == 2 * 500
+    assert (draws["shape"] > 0).all()
+    assert fit.idata["posterior"]["beta"].dims == ("chain", "draw", "coef")
+
+
+def test_summary_columns_and_interval(gamma_fit) -> None:
+    _, fit = gamma_fit
+    summary = fit.summary(prob=0.9)
+    assert list(summary.columns) == [
+        "mean",
+        "sd",
+        "median",
+        "eti_lower",
+        "eti_upper",
+        "mcse_mean",
+        "ess_bulk",
+        "ess_tail",
+        "r_hat",
+    ]
+    assert list(summary.index) == ["Intercept", "x", "shape"]
+    draws = fit.draws()["x"]
+    np.testing.assert_allclose(summary.loc["x", "eti_lower"], draws.quantile(0.05), rtol=1e-6)
+    assert summary.attrs["interval"] == "90% equal-tailed"
+    text = str(fit)
+    assert "Priors:" in text and "Exponential(1)" in text and "95% equal-tailed" in text
+
+
+def test_predictive_draws_and_pointwise_log_likelihood(gamma_fit) -> None:
+    model, fit = gamma_fit
+    replicated = fit.posterior_predictive(rng=1)
+    assert replicated.shape == (1000, 150) and (replicated > 0).all()
+    np.testing.assert_allclose(replicated.mean(), model.design.y.mean(), rtol=0.1)
+    chunks = list(fit.log_likelihood(chunk=40))
+    assert [rows.start for rows, _ in chunks] == [0, 40, 80, 120]
+    full = np.concatenate([values for _, values in chunks], axis=1)
+    beta = fit.draws()[["Intercept", "x"]].to_numpy()[0]
+    shape = fit.draws()["shape"].to_numpy()[0]
+    expected = model.spec.family.loglike_obs(model.design.y, np.exp(model.design.X @ beta), shape)
+    np.testing.assert_allclose(full[0], expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("sampler", backend.available_samplers())
+def test_each_sampler_is_reproducible_and_recorded(sampler: str) -> None:
+    model = _poisson_model(n=80, seed=3)
+    first = _fit(model, sampler=sampler, seed=21)
+    second = _fit(model, sampler=sampler, seed=21)
+    assert first.sampler == sampler
+    pd.testing.assert_frame_equal(first.draws(), second.draws())
+    mle = model.fit_mle()
+    np.testing.assert_allclose(first.summary()["mean"], mle.params, atol=3 * mle.bse.max())
+
+
+def test_auto_picks_the_fastest_installed_sampler() -> None:
+    fit = _fit(_poisson_model(n=50), seed=1, sampler="auto")
+    assert fit.sampler == backend.available_samplers()[0]
+
+
+def test_unknown_or_missing_sampler_is_refused(monkeypatch) -> None:
+    model = _poisson_model(n=30)
+    with pytest.raises(BayesGLMError, match=r"unknown sampler; the samplers are auto, nutpie"):
+        model.fit(sampler="stan")
+    monkeypatch.setattr(backend, "available_samplers", lambda: ["pymc"])
+    with pytest.raises(BayesGLMError, match=r"the nutpie sampler is not installed"):
+        model.fit(sampler="nutpie")
+    with pytest.raises(BayesGLMError, match=r"draws must be an integer >= 1; got \(draws=0\)"):
+        model.fit(draws=0)
+
+
+def test_generative_model_names_and_likelihood() -> None:
+    import pymc as pm
+
+    model = _poisson_model(n=40)
+    pm_model = model.build()
+    assert list(pm_model.coords["coef"]) == ["Intercept", "x"]
+    assert {"X", "y", "offset", "weights"} <= {v.name for v in pm_model.data_vars}
+    beta = np.array([0.2, 0.1])
+    point = {"Intercept_centered": beta[0] + beta[1] * model.design.X[:, 1].mean(), "x": beta[1]}
+    loglik = pm_model.compile_logp(vars=pm_model.observed_RVs)(point)
+    mu = np.exp(model.design.X @ beta)
+    np.testing.assert_allclose(
+        loglik, model.spec.family.loglike_obs(model.design.y, mu).sum(), rtol=1e-10
+    )
+    prior = pm.sample_prior_predictive(draws=50, model=pm_model, random_seed=1)
+    assert prior["prior_predictive"]["y_obs"].shape == (1, 50, 40)
