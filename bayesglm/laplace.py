@@ -151,7 +151,8 @@ def laplace_approx(
         u = float(np.log(_start_dispersion(post, mle)))
         dispersion = float(np.exp(u))
     n_iter = 0
-    for n_iter in range(1, 201):
+    while n_iter < 200:
+        n_iter += 1
         state = post.mean(beta)
         assert state is not None
         eta, mu = state

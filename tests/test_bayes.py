@@ -251,7 +251,7 @@ def test_sampling_problems_raise_one_warning_and_are_recorded() -> None:
     assert not diagnostics.table().loc["min bulk ESS", "passed"]
 
 
-# --- results and samplers -------------------------------------------------------------------------
+# --- results and samplers ------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
