@@ -39,7 +39,7 @@ class GLM:
     >>> model = bg.GLM.from_arrays(np.c_[np.ones(200), x], y, family="poisson",
     ...                            names=["Intercept", "x"])
     >>> model.fit_mle().params.round(2).tolist()
-    [0.44, 0.26]
+    [0.56, 0.28]
     """
 
     design: Design

@@ -115,13 +115,6 @@ def fit_design(
 ) -> MLEResult:
     """Fit a validated :class:`~bayesglm.design.Design` (see :func:`fit_mle`)."""
     problem = _Problem.from_design(design, spec)
-    aliased = _aliased_columns(problem.X[problem.active], design.names)
-    if aliased:
-        raise BayesGLMError(
-            "the model matrix is rank deficient: column(s) "
-            f"{', '.join(map(repr, aliased))} are linear combinations of earlier columns; "
-            "drop them or merge levels; got (aliased=" + repr(aliased) + ")."
-        )
     beta0 = None if start is None else _start_vector(start, design.p)
     family = spec.family
     if isinstance(family, NegativeBinomial) and family.theta is None:
@@ -139,6 +132,7 @@ class _Problem:
     weights: np.ndarray  # prior weights x trials
     offset: np.ndarray
     active: np.ndarray  # rows with positive weight
+    names: tuple[str, ...]
 
     @classmethod
     def from_design(cls, design: Design, spec: Spec) -> _Problem:
@@ -150,7 +144,7 @@ class _Problem:
             y = np.divide(y, trials, out=np.zeros(n), where=trials > 0)
             weights = weights * trials
         offset = np.zeros(n) if design.offset is None else design.offset
-        return cls(design.X, y, weights, offset, weights > 0)
+        return cls(design.X, y, weights, offset, weights > 0, design.names)
 
 
 @dataclass
@@ -163,7 +157,7 @@ class _State:
     deviance: float
     n_iter: int = 0
     converged: bool = False
-    solver: str = "cholesky"
+    solver: _Solver | None = None  # the last linear solve, reused for the covariance
     messages: list[str] = field(default_factory=list)
 
 
@@ -214,15 +208,22 @@ class _SingularWeightsError(ArithmeticError):
 
 
 class _Solver:
-    """Solves :math:`(X^\\top W X)\\delta = X^\\top W r` and gives the inverse."""
+    """Solves :math:`(X^\\top W X)\\delta = X^\\top W r` and gives the inverse.
 
-    def __init__(self, X: np.ndarray, w: np.ndarray, use_qr: bool) -> None:
+    Cholesky of the column-scaled normal equations when they are well conditioned;
+    otherwise the columns are first checked for aliasing (exactly, on X) and the
+    solve moves to a QR factorization of :math:`W^{1/2} X`.
+    """
+
+    def __init__(self, problem: _Problem, w: np.ndarray, use_qr: bool) -> None:
+        X = problem.X
         self.use_qr = use_qr
         if not use_qr:
             factor = _factor(weighted_gram(X, w))
             if factor is not None and factor[2] >= _RCOND_QR:
                 self.chol, self.scale, _ = factor
                 return
+            _refuse_aliased(problem)
             self.use_qr = True
         self.sqrt_w = np.sqrt(w)
         self.q, self.r = linalg.qr(X * self.sqrt_w[:, None], mode="economic")
@@ -247,17 +248,25 @@ class _Solver:
         return inv_scaled / np.outer(self.scale, self.scale)
 
 
+def _refuse_aliased(problem: _Problem) -> None:
+    X = problem.X if problem.active.all() else problem.X[problem.active]
+    aliased = _aliased_columns(X, problem.names)
+    if aliased:
+        raise BayesGLMError(
+            "the model matrix is rank deficient: column(s) "
+            f"{', '.join(map(repr, aliased))} are linear combinations of earlier columns; "
+            "drop them or merge levels; got (aliased=" + repr(aliased) + ")."
+        )
+
+
 def _aliased_columns(X: np.ndarray, names: Sequence[str]) -> list[str]:
     """Columns that are (numerically) combinations of earlier ones, R's way.
 
-    A cheap pass over the Gram matrix clears the usual full-rank case; only a
-    nearly singular matrix gets the exact sequential Gram-Schmidt check on X.
+    Sequential Gram-Schmidt (re-orthogonalized) on the column-normalized X: a
+    column whose residual norm is below R's 1e-11 tolerance is aliased. Only run
+    when the normal equations are ill conditioned, so its cost is rare.
     """
-    gram = weighted_gram(X, np.ones(X.shape[0]))
-    factor = _factor(gram)
-    if factor is not None and factor[2] > 1e-10:
-        return []
-    norms = np.sqrt(np.diag(gram))
+    norms = np.linalg.norm(X, axis=0)
     basis: list[np.ndarray] = []
     aliased = []
     for j in range(X.shape[1]):
@@ -341,7 +350,7 @@ def _first_state(problem: _Problem, spec: Spec, beta0: np.ndarray | None) -> _St
             pseudo = _State(np.zeros(problem.X.shape[1]), eta0, mu0, np.inf)
             w, residual = _working(problem, spec, pseudo)
             z = eta0 - problem.offset + residual
-            solver = _Solver(problem.X, w, use_qr=False)
+            solver = _Solver(problem, w, use_qr=False)
             state = _evaluate(problem, spec, solver.step(problem.X, w, z))
             if state is not None:
                 return state
@@ -376,6 +385,7 @@ def _null_fit(problem: _Problem, spec: Spec) -> _State:
         problem.weights,
         problem.offset,
         problem.active,
+        ("(Intercept)",),
     )
     a = problem.active
     ybar = np.sum(problem.weights[a] * problem.y[a]) / np.sum(problem.weights[a])
@@ -433,7 +443,7 @@ def _iterate(problem: _Problem, spec: Spec, state: _State, tol: float, max_iter:
     for iteration in range(1, max_iter + 1):
         w, residual = _working(problem, spec, state)
         try:
-            solver = _Solver(X, w, use_qr)
+            solver = _Solver(problem, w, use_qr)
         except _SingularWeightsError:
             break  # means have run onto the boundary (separation): stop, not converged
         use_qr = solver.use_qr
@@ -443,7 +453,7 @@ def _iterate(problem: _Problem, spec: Spec, state: _State, tol: float, max_iter:
         )
         new = _halve(problem, spec, state, step)
         new.n_iter = iteration
-        new.solver = "qr" if use_qr else "cholesky"
+        new.solver = solver
         new.messages = state.messages
         state = new
         stalled = decrement >= previous_decrement and decrement < 1e-12
@@ -629,7 +639,10 @@ def _result(
     n_ok = int(a.sum())
     w, _ = _working(problem, spec, state)
     try:
-        cov_unscaled = _Solver(X, w, use_qr=state.solver == "qr").inverse()
+        # As R: the covariance from the last iteration's weights (the fit has
+        # converged to well below 1e-9 SE, so they equal the final weights).
+        solver = state.solver or _Solver(problem, w, use_qr=False)
+        cov_unscaled = solver.inverse()
     except _SingularWeightsError:
         cov_unscaled = np.full((p, p), np.nan)
     df_resid = n_ok - p
@@ -709,7 +722,7 @@ def _result(
         irls_weights=w,
         prior_weights=problem.weights,
         theta_se=theta_se,
-        solver=state.solver,
+        solver="qr" if state.solver is not None and state.solver.use_qr else "cholesky",
         separation=separation,
         warnings=tuple(messages),
     )
