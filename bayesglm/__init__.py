@@ -7,12 +7,19 @@
 
 from __future__ import annotations
 
-from .errors import BayesGLMError, ConvergenceWarning, SamplingWarning, SeparationWarning
+from .errors import (
+    BayesGLMError,
+    ConvergenceWarning,
+    MissingDataWarning,
+    SamplingWarning,
+    SeparationWarning,
+)
 from .families import FAMILIES, Family, NegativeBinomial, Spec, resolve
 from .glm import GLM
 from .irls import fit_mle
 from .links import LINKS, Link
 from .mle import MLEResult
+from .persist import load
 from .priors import (
     Cauchy,
     Exponential,
@@ -49,6 +56,7 @@ __all__ = [
     "Laplace",
     "Link",
     "MLEResult",
+    "MissingDataWarning",
     "NegativeBinomial",
     "Normal",
     "SamplingWarning",
@@ -56,6 +64,7 @@ __all__ = [
     "Spec",
     "StudentT",
     "fit_mle",
+    "load",
     "resolve",
 ]
 

@@ -37,6 +37,12 @@ class Design:
         trials; None when not given.
     intercept : int or None
         Index of the constant column, None if there is none.
+    formula : str or None
+        The model formula, when the design came from one (see
+        :mod:`bayesglm.formula`), with its formulaic ``model_spec``, the
+        ``training`` columns it was built from, the ``dropped_rows`` (index labels
+        of rows with missing values), the bernoulli ``event`` level, and the
+        ``offset_term`` / ``exposure`` that new data must supply.
     """
 
     y: np.ndarray
@@ -46,6 +52,13 @@ class Design:
     weights: np.ndarray | None
     trials: np.ndarray | None
     intercept: int | None
+    formula: str | None = None
+    model_spec: Any = None
+    training: pd.DataFrame | None = None
+    dropped_rows: tuple = ()
+    event: str | None = None
+    offset_term: str | None = None
+    exposure: str | None = None
 
     @property
     def n(self) -> int:

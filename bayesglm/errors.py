@@ -7,7 +7,13 @@ Numerical trouble is a warning, recorded on the result as well.
 
 from __future__ import annotations
 
-__all__ = ["BayesGLMError", "ConvergenceWarning", "SamplingWarning", "SeparationWarning"]
+__all__ = [
+    "BayesGLMError",
+    "ConvergenceWarning",
+    "MissingDataWarning",
+    "SamplingWarning",
+    "SeparationWarning",
+]
 
 
 class BayesGLMError(ValueError):
@@ -24,3 +30,7 @@ class SeparationWarning(UserWarning):
 
 class SamplingWarning(UserWarning):
     """The posterior sampler reports a problem (divergences, R-hat, low ESS, ...)."""
+
+
+class MissingDataWarning(UserWarning):
+    """Rows with missing values were dropped (``missing="drop"``)."""

@@ -27,17 +27,39 @@ __all__ = ["GLM"]
 class GLM:
     """A generalized linear model: a validated design with a (family, link) pair.
 
-    Build it with :meth:`from_arrays` (formulas come with ``GLM(formula, data)``).
+    Parameters
+    ----------
+    formula : str
+        ``"response ~ predictors"`` (formulaic syntax: ``C(g, contr.treatment("b"))``,
+        interactions ``x1:x2``, transforms ``log(x)``, ``bs(x, df=4)``, ``0 +`` for no
+        intercept). Names from the caller's scope can be used in expressions.
+    data : DataFrame
+        Never modified.
+    family : str or Family
+        A name from :data:`bayesglm.FAMILIES`, or a family instance.
+    link : str, optional
+        The canonical link by default.
+    offset : str or array_like, optional
+        A column, an expression such as ``"log(exposure)"``, or values.
+    exposure : str or array_like, optional
+        With the log link: offset = log(exposure).
+    weights : str or array_like, optional
+        Prior weights as R's ``glm()``: precisions for the gaussian, frequency
+        weights (each row counts w times) for the other families.
+    trials : str or array_like, optional
+        Binomial: the number of trials per row (the response counts successes).
+    missing : {"drop", "raise"}
+        Rows with a missing value in a used column: dropped with a warning, or
+        refused.
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import numpy as np, pandas as pd
     >>> import bayesglm as bg
     >>> rng = np.random.default_rng(0)
-    >>> x = rng.normal(size=200)
-    >>> y = rng.poisson(np.exp(0.5 + 0.3 * x))
-    >>> model = bg.GLM.from_arrays(np.c_[np.ones(200), x], y, family="poisson",
-    ...                            names=["Intercept", "x"])
+    >>> df = pd.DataFrame({"x": rng.normal(size=200)})
+    >>> df["y"] = rng.poisson(np.exp(0.5 + 0.3 * df["x"]))
+    >>> model = bg.GLM("y ~ x", data=df, family="poisson")
     >>> model.fit_mle().params.round(2).tolist()
     [0.56, 0.28]
     """
@@ -45,9 +67,41 @@ class GLM:
     design: Design
     spec: Spec
 
-    def __init__(self, design: Design, spec: Spec) -> None:
-        self.design = design
+    def __init__(
+        self,
+        formula: str,
+        data: Any,
+        *,
+        family: str | Family,
+        link: str | None = None,
+        offset: Any = None,
+        exposure: Any = None,
+        weights: Any = None,
+        trials: Any = None,
+        missing: str = "drop",
+    ) -> None:
+        from .formula import caller_context, design_from_formula
+
+        spec = resolve(family, link)
         self.spec = spec
+        self.design = design_from_formula(
+            formula,
+            data,
+            spec,
+            offset=offset,
+            exposure=exposure,
+            weights=weights,
+            trials=trials,
+            missing=missing,
+            context=caller_context(1),
+        )
+
+    @classmethod
+    def from_design(cls, design: Design, spec: Spec) -> GLM:
+        """A model from an already validated design."""
+        model = cls.__new__(cls)
+        model.design, model.spec = design, spec
+        return model
 
     @classmethod
     def from_arrays(
@@ -70,7 +124,7 @@ class GLM:
         design = design_from_arrays(
             X, y, spec, names=names, offset=offset, weights=weights, trials=trials
         )
-        return cls(design, spec)
+        return cls.from_design(design, spec)
 
     # --- maximum likelihood -------------------------------------------------------------
 

@@ -725,4 +725,5 @@ def _result(
         solver="qr" if state.solver is not None and state.solver.use_qr else "cholesky",
         separation=separation,
         warnings=tuple(messages),
+        design=design,
     )

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .design import Design
 from .families import Family
 from .links import Link
+from .predict import check_prob, check_scale, prediction_inputs, row_chunks
 
 __all__ = ["MLEResult"]
 
@@ -78,6 +80,7 @@ class MLEResult:
     solver: str
     separation: tuple[str, ...]
     warnings: tuple[str, ...]
+    design: Design | None
 
     def __init__(self, *, params: np.ndarray, **fields: object) -> None:
         object.__setattr__(self, "params_array", np.asarray(params, dtype=float))
@@ -195,6 +198,68 @@ class MLEResult:
     def resid_working(self) -> np.ndarray:
         """(y - mu) d eta / d mu."""
         return self.resid_response / self.link.inverse_deriv(self.eta)
+
+    # --- prediction ---------------------------------------------------------------
+
+    def predict(
+        self,
+        new_data: object = None,
+        scale: str = "mean",
+        prob: float = 0.95,
+        offset: object = None,
+    ) -> pd.DataFrame:
+        """Predictions with delta-method intervals.
+
+        The interval is built on the link scale (estimate ± q·SE, q from t with
+        ``df_resid`` where tests use t, else normal) and mapped through the inverse
+        link for ``scale="mean"``.
+
+        Parameters
+        ----------
+        new_data : DataFrame or array_like, optional
+            New rows (a DataFrame for formula models, a model matrix otherwise);
+            the training rows when None.
+        scale : {"link", "mean"}
+        prob : float
+            Interval probability.
+        offset : array_like, optional
+            Offset values for the new rows (rebuilt from the data when the model
+            used a column, expression or exposure).
+
+        Returns
+        -------
+        DataFrame
+            ``estimate``, ``se_link``, ``lower``, ``upper`` per row.
+        """
+        check_scale(scale, ("link", "mean"))
+        check_prob(prob)
+        if self.design is None:  # pragma: no cover - every fit records its design
+            raise ValueError("this result has no design to predict from")
+        rows = prediction_inputs(self.design, new_data, offset)
+        q = (
+            stats.t.ppf(0.5 + prob / 2, self.df_resid)
+            if self.uses_t
+            else stats.norm.ppf(0.5 + prob / 2)
+        )
+        cov = self.cov_params.to_numpy()
+        n = rows.X.shape[0]
+        eta, se = np.empty(n), np.empty(n)
+        for part in row_chunks(n, len(self.names) * 4):
+            Xp = rows.X[part]
+            eta[part] = Xp @ self.params_array + rows.offset[part]
+            se[part] = np.sqrt(np.einsum("ij,jk,ik->i", Xp, cov, Xp))
+        lower, upper = eta - q * se, eta + q * se
+        estimate = eta
+        if scale == "mean":
+            estimate = self.link.inverse(eta)
+            ends = np.vstack([self.link.inverse(lower), self.link.inverse(upper)])
+            lower, upper = ends.min(axis=0), ends.max(axis=0)
+        frame = pd.DataFrame(
+            {"estimate": estimate, "se_link": se, "lower": lower, "upper": upper},
+            index=rows.index,
+        )
+        frame.attrs["interval"] = f"{prob:.0%} Wald (delta method), {scale} scale"
+        return frame
 
     # --- presentation -------------------------------------------------------------
 

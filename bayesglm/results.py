@@ -17,10 +17,11 @@ import pandas as pd
 import xarray as xr
 
 from .design import Design
-from .errors import SamplingWarning
+from .errors import BayesGLMError, SamplingWarning
 from .families import Spec
 from .laplace import LaplaceApprox
 from .mle import MLEResult
+from .predict import check_prob
 from .priors import Fixed, ResolvedPriors
 
 __all__ = ["Diagnostics", "GLMResult"]
@@ -171,7 +172,7 @@ class GLMResult:
         """
         import arviz as az
 
-        _check_prob(prob)
+        check_prob(prob)
         tree = xr.DataTree.from_dict({"posterior": self.posterior})
         stats = {
             "mean": self.posterior.mean(("chain", "draw")),
@@ -206,6 +207,76 @@ class GLMResult:
         return _diagnose(self)
 
     # --- predictions and likelihood ----------------------------------------------------
+
+    def predict(
+        self,
+        new_data: Any = None,
+        scale: str = "mean",
+        prob: float = 0.95,
+        offset: Any = None,
+        trials: Any = None,
+        seed: int | None = None,
+        chunk: int | None = None,
+    ) -> pd.DataFrame:
+        """Posterior predictions per row, computed in row chunks.
+
+        Parameters
+        ----------
+        new_data : DataFrame or array_like, optional
+            New rows (a DataFrame for formula models, a model matrix otherwise);
+            the fitted rows when None.
+        scale : {"link", "mean", "response"}
+            The linear predictor, the mean through the inverse link, or a new
+            response (posterior predictive draws).
+        prob : float
+            Probability of the equal-tailed interval.
+        offset : array_like, optional
+            Offset values for the new rows (rebuilt from the data when the model
+            used a column, expression or exposure).
+        trials : str or array_like, optional
+            Binomial trials of the new rows (a column name or values), for
+            ``scale="response"``.
+        seed : int, optional
+            For the response draws (the fit's seed by default).
+        chunk : int, optional
+            Rows per chunk (chosen to hold about 4 million numbers by default).
+
+        Returns
+        -------
+        DataFrame
+            ``mean``, ``sd``, ``eti_lower``, ``eti_upper`` per row.
+        """
+        from .predict import check_prob, check_scale, prediction_inputs, row_chunks
+
+        check_scale(scale)
+        check_prob(prob)
+        rows = prediction_inputs(self.design, new_data, offset, trials)
+        family, link = self.spec.family, self.spec.link
+        if scale == "response" and family.has_trials and rows.trials is None:
+            raise BayesGLMError(
+                "response-scale predictions of a binomial need the trials of each new row; "
+                "pass trials= (a column name or values); got (trials=None)."
+            )
+        beta, dispersion = self._beta(), self._dispersion()
+        disp = None if dispersion is None else dispersion[:, None]
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        n = rows.X.shape[0]
+        columns = {name: np.empty(n) for name in ("mean", "sd", "eti_lower", "eti_upper")}
+        tails = [(1 - prob) / 2, (1 + prob) / 2]
+        for part in row_chunks(n, beta.shape[0], chunk):
+            values = beta @ rows.X[part].T + rows.offset[part]
+            if scale != "link":
+                values = link.inverse(values)
+            if scale == "response":
+                part_trials = None if rows.trials is None else rows.trials[part]
+                values = family.sample(values, disp, part_trials, rng)
+            columns["mean"][part] = values.mean(axis=0)
+            columns["sd"][part] = values.std(axis=0, ddof=1)
+            low, high = np.quantile(values, tails, axis=0, method="linear")
+            columns["eti_lower"][part], columns["eti_upper"][part] = low, high
+        frame = pd.DataFrame(columns, index=rows.index)
+        frame.attrs["interval"] = f"{prob:.0%} equal-tailed, {scale} scale"
+        return frame
 
     def posterior_predictive(
         self, rng: np.random.Generator | int | None = None, chunk: int = 100_000
@@ -251,6 +322,17 @@ class GLMResult:
             eta = beta @ design.X[lo : lo + chunk].T + offset[lo : lo + chunk]
             yield lo, self.spec.link.inverse(eta)
 
+    # --- persistence --------------------------------------------------------------------
+
+    def save(self, path: Any) -> Any:
+        """Write the fit to one netCDF file; :func:`bayesglm.load` reads it back.
+
+        Returns the path written.
+        """
+        from .persist import save
+
+        return save(self, path)
+
     # --- presentation -----------------------------------------------------------------
 
     def __str__(self) -> str:
@@ -278,13 +360,6 @@ class GLMResult:
             f"p={self.design.p} sampler={self.sampler} draws={self.chains}x"
             f"{self.draws_per_chain}>"
         )
-
-
-def _check_prob(prob: float) -> None:
-    from .errors import BayesGLMError
-
-    if not 0 < prob < 1:
-        raise BayesGLMError(f"prob must be between 0 and 1; got (prob={prob!r}).")
 
 
 def _diagnose(result: GLMResult) -> Diagnostics:

@@ -356,6 +356,7 @@ def environment() -> dict[str, str]:
         "scipy": scipy.__version__,
         "glum": glum.__version__,
         "statsmodels": statsmodels.__version__,
+        "bayesglm": _bayesglm_source(),
         "cores": str(os.cpu_count()),
         "cpu": _cpu_model(),
         "memory": _memory_total(),
@@ -378,6 +379,80 @@ def environment() -> dict[str, str]:
         cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         info["blas"] = f"{cfg['name']} {cfg.get('version', '')} (numpy build config)"
     return info
+
+
+def _bayesglm_source() -> str:
+    """Where bayesglm was imported from, its git commit (if any) and a hash of irls.py."""
+    import hashlib
+
+    import bayesglm
+
+    where = Path(bayesglm.__file__).resolve().parent
+    irls = where / "irls.py"
+    digest = hashlib.sha256(irls.read_bytes()).hexdigest()[:12] if irls.exists() else "?"
+    commit = "not a git checkout"
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        commit = f"git {head}" + (" + uncommitted changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return f"{bayesglm.__version__} from {where} ({commit}; sha256(irls.py)={digest})"
+
+
+def _busy_seconds() -> float:
+    """CPU seconds all processes have used (from /proc/stat), 0 where unreadable."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class BackgroundLoad:
+    """Average number of cores that other processes kept busy since ``start``."""
+
+    def __init__(self) -> None:
+        self.start()
+
+    def start(self) -> None:
+        self.t0, self.busy0, self.own0 = time.perf_counter(), _busy_seconds(), _own_seconds()
+
+    def cores(self) -> float:
+        elapsed = time.perf_counter() - self.t0
+        other = (_busy_seconds() - self.busy0) - (_own_seconds() - self.own0)
+        return max(0.0, other) / elapsed if elapsed > 0 else 0.0
+
+
+def wait_for_quiet(max_wait: float, log: Callable[[str], None]) -> float:
+    """Wait (up to max_wait s) until other processes use under 0.2 core; return that use."""
+    deadline = time.perf_counter() + max_wait
+    while True:
+        probe = BackgroundLoad()
+        time.sleep(3.0)
+        load = probe.cores()
+        if load < 0.2 or time.perf_counter() >= deadline:
+            return load
+        log(f"other processes use {load:.2f} cores; waiting for a quiet machine")
+        time.sleep(10.0)
 
 
 def _cpu_model() -> str:
@@ -420,6 +495,7 @@ def report(env: dict, args: argparse.Namespace, large: dict, memory: dict, small
         f"- machine: {env['cores']} cores ({env['cpu']}), {env['memory']} RAM; "
         f"python {env['python']}"
     )
+    L.append(f"- bayesglm {env['bayesglm']}")
     L.append(
         f"- numpy {env['numpy']}, scipy {env['scipy']}, glum {env['glum']}, "
         f"statsmodels {env['statsmodels']}"
@@ -433,6 +509,11 @@ def report(env: dict, args: argparse.Namespace, large: dict, memory: dict, small
     L.append(
         f"- data: intercept + N(0,1) predictors, beta ~ N(0, 0.1²), seed {args.seed}; "
         f"glum gradient_tol={args.glum_tol:g}; statsmodels default IRLS"
+    )
+    L.append(
+        f"- other processes' CPU use: {env['load_before']:.2f} cores just before, "
+        f"{env['load_during']:.2f} cores on average during the run (of {env['cores']}; "
+        "more than ~0.2 means the timings were disturbed)"
     )
     L.append(
         f"- times in seconds: median of {args.repeat} runs (min in brackets), bayesglm, "
@@ -657,6 +738,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
     parser.add_argument("--out", type=Path, default=None, help="Markdown output file")
     parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="first wait up to S seconds for other processes to leave the CPUs idle",
+    )
+    parser.add_argument(
         "--child-memory", nargs=2, metavar=("FITTER", "FAMILY"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -691,7 +779,9 @@ def main(argv: list[str] | None = None) -> None:
             *sys.argv[1:],
         ]
     )
+    env["load_before"] = wait_for_quiet(args.wait_quiet, log)
     log(f"environment: {env}")
+    background = BackgroundLoad()
     t_start = time.perf_counter()
     large = run_large(args, opts, log)
     memory: dict[tuple[str, str], dict] = {}
@@ -704,6 +794,7 @@ def main(argv: list[str] | None = None) -> None:
                     f"RSS +{m['rss_increase'] / m['x_bytes']:.2f}× X"
                 )
     small = run_small(args, opts, log)
+    env["load_during"] = background.cores()
     text = report(env, args, large, memory, small)
     text += f"\nTotal benchmark wall time: {time.perf_counter() - t_start:.0f} s.\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)

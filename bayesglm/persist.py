@@ -1,0 +1,355 @@
+"""Save a Bayesian fit to one netCDF file and load it back, losslessly.
+
+The file is an xarray DataTree: the posterior and sample stats as ArviZ expects
+them, plus groups holding the design (X, y, offset, weights, trials), the columns
+the formula was built from, the maximum-likelihood fit and the Laplace
+approximation; the model description (formula, family, link, priors, sampler,
+seed, package versions) is JSON in the root's ``bayesglm`` attribute.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import priors as priors_module
+from .design import Design, design_from_arrays
+from .errors import BayesGLMError
+from .families import NegativeBinomial, Spec, get_family, resolve
+from .laplace import LaplaceApprox
+from .mle import MLEResult
+from .priors import ResolvedPriors
+
+__all__ = ["FORMAT_VERSION", "load", "save"]
+
+FORMAT_VERSION = 1
+_PACKAGES = (
+    "bayesglm",
+    "pymc",
+    "pytensor",
+    "arviz",
+    "numpy",
+    "scipy",
+    "pandas",
+    "formulaic",
+    "nutpie",
+    "numpyro",
+)
+_MLE_SCALARS = (
+    "dispersion",
+    "deviance",
+    "null_deviance",
+    "df_resid",
+    "df_null",
+    "llf",
+    "k_params",
+    "nobs",
+    "converged",
+    "n_iter",
+    "theta_se",
+    "solver",
+)
+_MLE_ARRAYS = ("fitted", "eta", "y_mean", "irls_weights", "prior_weights")
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of bayesglm and the packages a fit depends on."""
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def save(result: Any, path: str | Path) -> Path:
+    """Write a :class:`~bayesglm.results.GLMResult` to ``path`` (netCDF4)."""
+    path = Path(path)
+    design, mle = result.design, result.mle
+    obs = np.arange(design.n)
+    design_vars: dict[str, Any] = {
+        "X": (("obs", "coef"), design.X),
+        "y": (("obs",), design.y),
+        "x_means": (("coef",), result.priors.x_means),
+    }
+    for name in ("offset", "weights", "trials"):
+        if getattr(design, name) is not None:
+            design_vars[name] = (("obs",), getattr(design, name))
+    coords = {"obs": obs, "coef": list(design.names)}
+    groups = {
+        "posterior": result.idata["posterior"].to_dataset(),
+        "sample_stats": result.idata["sample_stats"].to_dataset(),
+        "bayesglm_design": xr.Dataset(design_vars, coords=coords),
+        "bayesglm_mle": xr.Dataset(
+            {
+                "params": (("coef",), mle.params_array),
+                "cov_unscaled": (("coef", "coef_"), mle.cov_unscaled),
+                **{name: (("obs",), getattr(mle, name)) for name in _MLE_ARRAYS},
+            },
+            coords={**coords, "coef_": list(design.names)},
+        ),
+        "bayesglm_laplace": xr.Dataset(
+            {
+                "mode": (("theta",), result.laplace.mode),
+                "cov": (("theta", "theta_"), result.laplace.cov),
+                "chol": (("theta", "theta_"), result.laplace.chol),
+            }
+        ),
+    }
+    if design.training is not None:
+        groups["bayesglm_training"] = _frame_to_dataset(design.training)
+    tree = xr.DataTree.from_dict(groups)
+    tree.attrs["bayesglm"] = json.dumps(_describe(result))
+    tree.attrs["bayesglm_format_version"] = FORMAT_VERSION
+    tree.to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+def _describe(result: Any) -> dict[str, Any]:
+    design, mle, priors = result.design, result.mle, result.priors
+    family = result.spec.family
+    return {
+        "format_version": FORMAT_VERSION,
+        "family": family.name,
+        "theta": getattr(family, "theta", None),
+        "link": result.spec.link.name,
+        "names": list(design.names),
+        "intercept": design.intercept,
+        "formula": design.formula,
+        "event": design.event,
+        "offset_term": design.offset_term,
+        "exposure": design.exposure,
+        "dropped_rows": [str(row) for row in design.dropped_rows],
+        "priors": {
+            "coef": {name: _prior_json(prior) for name, prior in priors.coef.items()},
+            "dispersion": None if priors.dispersion is None else _prior_json(priors.dispersion),
+            "dispersion_name": priors.dispersion_name,
+            "center": priors.center,
+            "intercept": priors.intercept,
+            "source": priors.source,
+        },
+        "mle": {
+            **{name: _plain(getattr(mle, name)) for name in _MLE_SCALARS},
+            "family_theta": getattr(mle.family, "theta", None),
+            "separation": list(mle.separation),
+            "warnings": list(mle.warnings),
+        },
+        "laplace_n_iter": result.laplace.n_iter,
+        "sampler": result.sampler,
+        "seed": result.seed,
+        "timings": result.timings,
+        "draws": result.draws_per_chain,
+        "tune": result.tune,
+        "chains": result.chains,
+        "versions": versions(),
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _prior_json(prior: priors_module.Prior) -> dict[str, Any]:
+    return {"class": type(prior).__name__, "params": prior.params}
+
+
+def _prior_from_json(entry: dict[str, Any]) -> priors_module.Prior:
+    cls = getattr(priors_module, entry["class"], None)
+    if not (isinstance(cls, type) and issubclass(cls, priors_module.Prior)):
+        raise BayesGLMError(f"unknown prior in the file; got (prior={entry['class']!r}).")
+    return cls(**entry["params"])
+
+
+def _frame_to_dataset(frame: pd.DataFrame) -> xr.Dataset:
+    variables = {}
+    for column in frame.columns:
+        values = frame[column]
+        attrs: dict[str, Any] = {"kind": "numeric"}
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            attrs = {
+                "kind": "categorical",
+                "categories": json.dumps([str(c) for c in values.cat.categories]),
+            }
+            data = values.astype(str).to_numpy(dtype=str)
+        elif pd.api.types.is_bool_dtype(values):
+            attrs = {"kind": "bool"}
+            data = values.to_numpy(dtype=np.int8)
+        elif pd.api.types.is_numeric_dtype(values):
+            data = values.to_numpy(dtype=float)
+        else:
+            attrs = {"kind": "text"}
+            data = values.astype(str).to_numpy(dtype=str)
+        variables[f"column_{len(variables)}"] = xr.Variable(
+            ("row",), data, attrs={**attrs, "name": str(column)}
+        )
+    return xr.Dataset(variables)
+
+
+def _dataset_to_frame(dataset: xr.Dataset) -> pd.DataFrame:
+    columns = {}
+    for variable in dataset.data_vars.values():
+        kind, name = variable.attrs["kind"], variable.attrs["name"]
+        values = np.asarray(variable)
+        if kind == "categorical":
+            columns[name] = pd.Categorical(
+                values.astype(str), categories=json.loads(variable.attrs["categories"])
+            )
+        elif kind == "bool":
+            columns[name] = values.astype(bool)
+        elif kind == "text":
+            columns[name] = values.astype(str).astype(object)
+        else:
+            columns[name] = values.astype(float)
+    return pd.DataFrame(columns)
+
+
+def load(path: str | Path) -> Any:
+    """Read a fit written by :meth:`~bayesglm.results.GLMResult.save`.
+
+    Raises
+    ------
+    BayesGLMError
+        For a missing, damaged or foreign file, or an unknown format version.
+    """
+    from .results import GLMResult
+
+    path = Path(path)
+    if not path.is_file():
+        raise BayesGLMError(
+            f"no such file; give the path of a saved fit; got (path={str(path)!r})."
+        )
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as opened:
+            tree = opened.load()
+    except Exception as error:  # h5py/netCDF raise many kinds for a damaged file
+        raise BayesGLMError(
+            f"the file could not be read as a saved bayesglm fit ({type(error).__name__}: "
+            f"{error}); it is damaged or not a bayesglm file; got (path={str(path)!r})."
+        ) from None
+    if "bayesglm" not in tree.attrs:
+        raise BayesGLMError(
+            "the file is not a bayesglm save file (no model description); "
+            f"got (path={str(path)!r})."
+        )
+    info = json.loads(tree.attrs["bayesglm"])
+    if info.get("format_version") != FORMAT_VERSION:
+        raise BayesGLMError(
+            f"the file has format version {info.get('format_version')!r}, which this "
+            f"bayesglm ({versions().get('bayesglm')}) does not read (it reads "
+            f"{FORMAT_VERSION}); load it with the version that wrote it "
+            f"({info.get('versions', {}).get('bayesglm')}); got (path={str(path)!r})."
+        )
+    family = get_family(info["family"])
+    if info["theta"] is not None:
+        family = NegativeBinomial(theta=info["theta"])
+    spec = resolve(family, info["link"])
+    design = _design(tree, info, spec)
+    resolved = _priors(tree, info)
+    return GLMResult(
+        idata=xr.DataTree.from_dict(
+            {
+                "posterior": tree["posterior"].to_dataset(),
+                "sample_stats": tree["sample_stats"].to_dataset(),
+            }
+        ),
+        design=design,
+        spec=spec,
+        priors=resolved,
+        mle=_mle(tree, info, design, spec),
+        laplace=LaplaceApprox(
+            mode=np.asarray(tree["bayesglm_laplace"]["mode"]),
+            cov=np.asarray(tree["bayesglm_laplace"]["cov"]),
+            chol=np.asarray(tree["bayesglm_laplace"]["chol"]),
+            n_iter=info["laplace_n_iter"],
+        ),
+        sampler=info["sampler"],
+        seed=info["seed"],
+        timings=info["timings"],
+        draws_per_chain=info["draws"],
+        tune=info["tune"],
+        chains=info["chains"],
+    )
+
+
+def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
+    stored = tree["bayesglm_design"].to_dataset()
+
+    def optional(name: str) -> np.ndarray | None:
+        return np.asarray(stored[name]) if name in stored else None
+
+    design = design_from_arrays(
+        np.asarray(stored["X"]),
+        np.asarray(stored["y"]),
+        spec,
+        names=info["names"],
+        offset=optional("offset"),
+        weights=optional("weights"),
+        trials=optional("trials"),
+    )
+    if info["formula"] is None:
+        return design
+    import dataclasses
+
+    import formulaic
+
+    training = _dataset_to_frame(tree["bayesglm_training"].to_dataset())
+    rhs = str(formulaic.Formula(info["formula"]).rhs)
+    matrix = formulaic.model_matrix(rhs, training, context={"np": np})
+    if list(matrix.columns) != info["names"] or not np.allclose(
+        matrix.to_numpy(dtype=float), design.X, rtol=1e-12, atol=0
+    ):
+        raise BayesGLMError(
+            "the formula does not rebuild the saved model matrix from the saved columns "
+            "(it may use names from the session that saved it); predict with a model "
+            f"matrix instead; got (formula={info['formula']!r})."
+        )
+    return dataclasses.replace(
+        design,
+        formula=info["formula"],
+        model_spec=matrix.model_spec,
+        training=training,
+        dropped_rows=tuple(info["dropped_rows"]),
+        event=info["event"],
+        offset_term=info["offset_term"],
+        exposure=info["exposure"],
+    )
+
+
+def _priors(tree: xr.DataTree, info: dict) -> ResolvedPriors:
+    entry = info["priors"]
+    return ResolvedPriors(
+        coef={name: _prior_from_json(p) for name, p in entry["coef"].items()},  # type: ignore[misc]
+        dispersion=None if entry["dispersion"] is None else _prior_from_json(entry["dispersion"]),  # type: ignore[arg-type]
+        dispersion_name=entry["dispersion_name"],
+        center=entry["center"],
+        x_means=np.asarray(tree["bayesglm_design"]["x_means"]),
+        intercept=entry["intercept"],
+        source=entry["source"],
+    )
+
+
+def _mle(tree: xr.DataTree, info: dict, design: Design, spec: Spec) -> MLEResult:
+    stored = tree["bayesglm_mle"].to_dataset()
+    scalars = info["mle"]
+    family = spec.family
+    if scalars["family_theta"] is not None:
+        family = NegativeBinomial(theta=scalars["family_theta"])
+    return MLEResult(
+        params=np.asarray(stored["params"]),
+        names=tuple(info["names"]),
+        cov_unscaled=np.asarray(stored["cov_unscaled"]),
+        **{name: scalars[name] for name in _MLE_SCALARS},
+        family=family,
+        link=spec.link,
+        **{name: np.asarray(stored[name]) for name in _MLE_ARRAYS},
+        separation=tuple(scalars["separation"]),
+        warnings=tuple(scalars["warnings"]),
+        design=design,
+    )
