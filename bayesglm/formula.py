@@ -97,7 +97,8 @@ def design_from_formula(
         )
     context = dict(context or {})
     parsed = formulaic.Formula(formula)
-    lhs, rhs = str(parsed.lhs), str(parsed.rhs)
+    # The parsed right-hand side keeps "0 +" / "- 1"; its str() would not.
+    lhs, rhs = str(parsed.lhs), parsed.rhs
     used = _used_columns(formula, frame)
     extras = {"weights": weights, "trials": trials, "exposure": exposure}
     for name, value in extras.items():
@@ -109,7 +110,7 @@ def design_from_formula(
         offset_term = offset
         used += [c for c in _used_columns(offset, frame) if c not in used]
     keep = _drop_missing(frame, list(dict.fromkeys(used)), missing, extras, offset)
-    dropped = tuple(frame.index[~keep])
+    dropped = tuple(_label(row) for row in frame.index[~keep])
     frame = frame[keep]
 
     y, event = _response(lhs, frame, spec, context)
@@ -127,6 +128,9 @@ def design_from_formula(
     training_columns = [c for c in dict.fromkeys(used) if c in frame.columns]
     return dataclasses.replace(
         design,
+        intercept=names.index("Intercept")
+        if "Intercept" in (names := list(matrix.columns))
+        else None,
         formula=formula,
         model_spec=matrix.model_spec,
         training=frame[training_columns].copy(),
@@ -180,9 +184,9 @@ def _drop_missing(
     rows = na.any(axis=1)
     if not rows.any():
         return np.ones(len(frame), dtype=bool)
-    columns = [c for c in na.columns if na[c].any()]
+    columns = sorted(str(c) for c in na.columns if na[c].any())
     counts = ", ".join(f"{c} ({int(na[c].sum())})" for c in columns)
-    first = frame.index[rows.to_numpy()][0]
+    first = _label(frame.index[rows.to_numpy()][0])
     if missing == "raise":
         raise BayesGLMError(
             f"{int(rows.sum())} row(s) have missing values, in columns {counts}; drop or "
@@ -196,6 +200,11 @@ def _drop_missing(
         stacklevel=4,
     )
     return ~rows.to_numpy()
+
+
+def _label(value: Any) -> Any:
+    """A row label as the user wrote it (numpy scalars as plain numbers)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _array(value: Any, n: int, arg: str) -> np.ndarray:
@@ -213,7 +222,7 @@ def _array(value: Any, n: int, arg: str) -> np.ndarray:
     return values
 
 
-def _evaluate(expression: str, frame: pd.DataFrame, context: dict, what: str):
+def _evaluate(expression: Any, frame: pd.DataFrame, context: dict, what: str):
     import formulaic
 
     try:
@@ -287,7 +296,7 @@ def _offset_values(
     if exposure is not None:
         values = _values(exposure, frame, keep, "exposure")
         if (values <= 0).any():
-            row = frame.index[np.flatnonzero(values <= 0)[0]]
+            row = _label(frame.index[np.flatnonzero(values <= 0)[0]])
             raise BayesGLMError(
                 f"exposure must be positive (its log is the offset); the first bad row is "
                 f"{row!r}; got (exposure={values[values <= 0][0]!r})."
@@ -327,7 +336,7 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
     if missing.any():
         raise BayesGLMError(
             f"the new data have missing values in {int(missing.sum())} row(s); fill or "
-            f"drop them; the first is row {frame.index[missing.to_numpy()][0]!r}; "
+            f"drop them; the first is row {_label(frame.index[missing.to_numpy()][0])!r}; "
             "got (missing values)."
         )
     with warnings.catch_warnings():

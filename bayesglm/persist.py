@@ -171,7 +171,7 @@ def _frame_to_dataset(frame: pd.DataFrame) -> xr.Dataset:
     variables = {}
     for column in frame.columns:
         values = frame[column]
-        attrs: dict[str, Any] = {"kind": "numeric"}
+        attrs: dict[str, Any]
         if isinstance(values.dtype, pd.CategoricalDtype):
             attrs = {
                 "kind": "categorical",
@@ -182,7 +182,8 @@ def _frame_to_dataset(frame: pd.DataFrame) -> xr.Dataset:
             attrs = {"kind": "bool"}
             data = values.to_numpy(dtype=np.int8)
         elif pd.api.types.is_numeric_dtype(values):
-            data = values.to_numpy(dtype=float)
+            attrs = {"kind": "numeric", "dtype": str(values.dtype)}
+            data = values.to_numpy()
         else:
             attrs = {"kind": "text"}
             data = values.astype(str).to_numpy(dtype=str)
@@ -206,7 +207,7 @@ def _dataset_to_frame(dataset: xr.Dataset) -> pd.DataFrame:
         elif kind == "text":
             columns[name] = values.astype(str).astype(object)
         else:
-            columns[name] = values.astype(float)
+            columns[name] = values.astype(variable.attrs["dtype"])
     return pd.DataFrame(columns)
 
 
@@ -300,7 +301,7 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
     import formulaic
 
     training = _dataset_to_frame(tree["bayesglm_training"].to_dataset())
-    rhs = str(formulaic.Formula(info["formula"]).rhs)
+    rhs = formulaic.Formula(info["formula"]).rhs
     matrix = formulaic.model_matrix(rhs, training, context={"np": np})
     if list(matrix.columns) != info["names"] or not np.allclose(
         matrix.to_numpy(dtype=float), design.X, rtol=1e-12, atol=0

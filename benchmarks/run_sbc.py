@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.test_sbc import ALPHA, CASES, N_REPLICATIONS, run_sbc
+from tests.test_sbc import ALPHA, CASES, N_REPLICATIONS, TABLE_HEADER, run_sbc, table_rows
 
 
 def main() -> None:
@@ -31,26 +31,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="family-link ids, e.g. poisson-sqrt")
     args = parser.parse_args()
     cases = [case for case in CASES if not args.only or case.id in args.only]
-    header = (
-        "| family | link | parameter | chi2 p | mean rank | bin counts "
-        "| divergent fits | flagged fits | skipped | seconds | verdict |"
-    )
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
+    print(TABLE_HEADER)
     start = time.perf_counter()
     for case in cases:
-        result = run_sbc(case, args.reps)
-        threshold = ALPHA / len(result.ranks)
-        for name in result.ranks:
-            p = result.p_value(name)
-            print(
-                f"| {case.family} | {case.link} | {name} | {p:.4f} | "
-                f"{result.mean_rank(name):.3f} | {' '.join(map(str, result.counts(name)))} | "
-                f"{result.divergent_fits}/{result.replications} | "
-                f"{result.flagged_fits} | {result.skipped} | {result.seconds:.0f} | "
-                f"{'ok' if p > threshold else 'FAIL'} |",
-                flush=True,
-            )
+        print("\n".join(table_rows(run_sbc(case, args.reps))), flush=True)
     print(f"\nTotal {time.perf_counter() - start:.0f} s; pass mark p > {ALPHA} / k.")
 
 

@@ -240,6 +240,30 @@ def run_sbc(case: Case, replications: int = N_REPLICATIONS) -> SBCResult:
     return result
 
 
+TABLE_HEADER = (
+    "| family | link | parameter | chi2 p | mean rank | bin counts "
+    "| divergent fits | flagged fits | skipped | seconds | verdict |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def table_rows(result: SBCResult) -> list[str]:
+    """Markdown rows, one per parameter, under TABLE_HEADER (raw p-values)."""
+    case = result.case
+    threshold = ALPHA / len(result.ranks)
+    rows = []
+    for name in result.ranks:
+        p = result.p_value(name)
+        rows.append(
+            f"| {case.family} | {case.link} | {name} | {p:.4f} | "
+            f"{result.mean_rank(name):.3f} | {' '.join(map(str, result.counts(name)))} | "
+            f"{result.divergent_fits}/{result.replications} | "
+            f"{result.flagged_fits} | {result.skipped} | {result.seconds:.0f} | "
+            f"{'ok' if p > threshold else 'FAIL'} |"
+        )
+    return rows
+
+
 _RESULTS: dict[str, SBCResult] = {}
 
 
@@ -260,6 +284,7 @@ def test_every_family_has_two_links() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_sbc_ranks_are_uniform(case: Case) -> None:
     result = sbc_result(case)
+    print("\n" + "\n".join(table_rows(result)))  # shown with pytest -s
     assert result.skipped <= MAX_SKIPPED_SHARE * N_REPLICATIONS, result.skipped
     assert result.replications == N_REPLICATIONS - result.skipped
     assert result.divergent_fits < MAX_DIVERGENT_SHARE * result.replications, (

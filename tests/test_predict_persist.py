@@ -1,0 +1,201 @@
+"""Posterior predictions on new data and lossless save/load."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import bayesglm as bg
+from bayesglm.errors import BayesGLMError, SamplingWarning
+
+
+@pytest.fixture(scope="module")
+def poisson_fit():
+    rng = np.random.default_rng(10)
+    n = 200
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "arm": pd.Categorical(rng.choice(["placebo", "drug"], size=n), ["placebo", "drug"]),
+            "months": rng.uniform(1, 12, size=n),
+            "smoker": rng.random(n) < 0.3,
+        }
+    )
+    eta = -1.0 + 0.3 * df["x"] - 0.4 * (df["arm"] == "drug") + 0.2 * df["smoker"]
+    df["events"] = rng.poisson(df["months"] * np.exp(eta))
+    model = bg.GLM("events ~ x + arm + smoker", data=df, family="poisson", exposure="months")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        fit = model.fit(draws=400, tune=400, chains=2, seed=8, progressbar=False)
+    return df, model, fit
+
+
+NEW = pd.DataFrame(
+    {
+        "x": [0.0, 1.5, -1.0],
+        "arm": ["drug", "placebo", "drug"],
+        "months": [1.0, 6.0, 12.0],
+        "smoker": [False, True, False],
+    }
+)
+
+
+def test_same_design_feeds_mle_and_posterior(poisson_fit) -> None:
+    _, model, fit = poisson_fit
+    assert list(fit.summary().index) == list(model.fit_mle().params.index)
+    assert list(fit.draws().columns[2:]) == list(model.design.names)
+
+
+def test_posterior_predictions_on_each_scale(poisson_fit) -> None:
+    _, model, fit = poisson_fit
+    link = fit.predict(NEW, scale="link")
+    mean = fit.predict(NEW, scale="mean", prob=0.9)
+    response = fit.predict(NEW, scale="response")
+    draws = fit.draws()
+    beta = draws[list(model.design.names)].to_numpy()
+    X = np.array([[1, 0.0, 1, 0], [1, 1.5, 0, 1], [1, -1.0, 1, 0]], dtype=float)
+    eta = beta @ X.T + np.log(NEW["months"].to_numpy())
+    np.testing.assert_allclose(link["mean"], eta.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(mean["eti_lower"], np.quantile(np.exp(eta), 0.05, axis=0))
+    np.testing.assert_allclose(mean["eti_upper"], np.quantile(np.exp(eta), 0.95, axis=0))
+    assert mean.attrs["interval"] == "90% equal-tailed, mean scale"
+    assert (response["eti_lower"] >= 0).all()
+    np.testing.assert_allclose(response["mean"], mean["mean"], rtol=0.15)
+    assert (response["sd"] > mean["sd"]).all()  # Poisson noise on top of the mean's spread
+    mle = model.fit_mle().predict(NEW)
+    np.testing.assert_allclose(mean["mean"], mle["estimate"], rtol=0.1)
+
+
+def test_predictions_are_the_same_in_any_chunking(poisson_fit) -> None:
+    _, _, fit = poisson_fit
+    whole = fit.predict(NEW, scale="response", seed=3)
+    np.testing.assert_allclose(fit.predict(NEW, scale="mean", chunk=1), fit.predict(NEW))
+    assert whole.shape == (3, 4)
+
+
+def test_new_data_problems_are_named(poisson_fit) -> None:
+    _, _, fit = poisson_fit
+    with pytest.raises(BayesGLMError, match=r"column 'arm' has level\(s\) 'surgery' not seen"):
+        fit.predict(NEW.assign(arm=["surgery", "drug", "drug"]))
+    with pytest.raises(BayesGLMError, match=r"lack column\(s\) 'months'"):
+        fit.predict(NEW.drop(columns="months"))
+    with pytest.raises(BayesGLMError, match=r"missing values in 1 row\(s\).*row 1"):
+        fit.predict(NEW.assign(x=[0.0, np.nan, 1.0]))
+    with pytest.raises(BayesGLMError, match=r"scale must be one of link, mean, response"):
+        fit.predict(NEW, scale="probability")
+    with pytest.raises(BayesGLMError, match=r"pass new data as a DataFrame"):
+        fit.predict(np.ones((2, 4)))
+
+
+def test_binomial_response_predictions_need_trials() -> None:
+    x = np.linspace(-1, 1, 30)
+    df = pd.DataFrame({"x": x, "n": 10, "k": np.round(10 / (1 + np.exp(-2 * x)))})
+    model = bg.GLM("k ~ x", data=df, family="binomial", trials="n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        fit = model.fit(draws=200, tune=200, chains=2, seed=1, progressbar=False)
+    new = pd.DataFrame({"x": [0.0, 0.5], "n": [20, 5]})
+    with pytest.raises(BayesGLMError, match=r"need the trials of each new row; pass trials="):
+        fit.predict(new, scale="response")
+    counts = fit.predict(new, scale="response", trials="n")
+    assert (counts["eti_upper"] <= [20, 5]).all()
+    np.testing.assert_allclose(counts["mean"], [10, 5 * 0.73], rtol=0.15)
+
+
+# --- save and load --------------------------------------------------------------------
+
+
+def test_round_trip_is_lossless(poisson_fit, tmp_path) -> None:
+    _, model, fit = poisson_fit
+    path = fit.save(tmp_path / "fit.nc")
+    loaded = bg.load(path)
+    xr.testing.assert_identical(
+        loaded.idata["posterior"].to_dataset(), fit.idata["posterior"].to_dataset()
+    )
+    xr.testing.assert_equal(
+        loaded.idata["sample_stats"].to_dataset(), fit.idata["sample_stats"].to_dataset()
+    )
+    for name in ("X", "y", "offset"):
+        np.testing.assert_array_equal(getattr(loaded.design, name), getattr(fit.design, name))
+    assert loaded.design.names == fit.design.names
+    assert loaded.design.formula == fit.design.formula
+    assert loaded.design.exposure == "months"
+    pd.testing.assert_frame_equal(
+        loaded.design.training.reset_index(drop=True),
+        fit.design.training.reset_index(drop=True),
+    )
+    assert loaded.priors.coef == fit.priors.coef
+    assert loaded.priors.source == fit.priors.source
+    np.testing.assert_array_equal(loaded.priors.x_means, fit.priors.x_means)
+    for name in ("mode", "cov", "chol"):
+        np.testing.assert_array_equal(getattr(loaded.laplace, name), getattr(fit.laplace, name))
+    for name in (
+        "params",
+        "bse",
+        "deviance",
+        "null_deviance",
+        "llf",
+        "aic",
+        "dispersion",
+        "df_resid",
+        "n_iter",
+        "converged",
+        "separation",
+        "warnings",
+    ):
+        left, right = getattr(loaded.mle, name), getattr(fit.mle, name)
+        if isinstance(left, pd.Series):
+            pd.testing.assert_series_equal(left, right)
+        else:
+            assert left == right, name
+    np.testing.assert_array_equal(loaded.mle.fitted, fit.mle.fitted)
+    assert (loaded.sampler, loaded.seed, loaded.chains, loaded.draws_per_chain) == (
+        fit.sampler,
+        fit.seed,
+        fit.chains,
+        fit.draws_per_chain,
+    )
+    assert loaded.spec.family.name == "poisson" and loaded.spec.link.name == "log"
+    pd.testing.assert_frame_equal(loaded.summary(), fit.summary())
+    pd.testing.assert_frame_equal(loaded.predict(NEW), fit.predict(NEW))
+    pd.testing.assert_frame_equal(
+        loaded.predict(NEW, scale="response", seed=2), fit.predict(NEW, scale="response", seed=2)
+    )
+
+
+def test_the_file_records_versions_sampler_and_seed(poisson_fit, tmp_path) -> None:
+    _, _, fit = poisson_fit
+    path = fit.save(tmp_path / "fit.nc")
+    tree = xr.open_datatree(path, engine="h5netcdf")
+    info = json.loads(tree.attrs["bayesglm"])
+    tree.close()
+    assert info["seed"] == 8 and info["sampler"] == fit.sampler
+    assert {"bayesglm", "pymc", "arviz", "numpy"} <= set(info["versions"])
+
+
+def test_bad_files_give_clear_errors(poisson_fit, tmp_path) -> None:
+    _, _, fit = poisson_fit
+    with pytest.raises(BayesGLMError, match=r"no such file"):
+        bg.load(tmp_path / "missing.nc")
+    damaged = tmp_path / "damaged.nc"
+    damaged.write_bytes(fit.save(tmp_path / "good.nc").read_bytes()[:5000])
+    with pytest.raises(BayesGLMError, match=r"could not be read as a saved bayesglm fit"):
+        bg.load(damaged)
+    foreign = tmp_path / "foreign.nc"
+    xr.DataTree.from_dict({"a": xr.Dataset({"v": ("x", [1.0])})}).to_netcdf(
+        foreign, engine="h5netcdf"
+    )
+    with pytest.raises(BayesGLMError, match=r"not a bayesglm save file"):
+        bg.load(foreign)
+    future = tmp_path / "future.nc"
+    tree = xr.open_datatree(tmp_path / "good.nc", engine="h5netcdf").load()
+    info = json.loads(tree.attrs["bayesglm"])
+    tree.attrs["bayesglm"] = json.dumps({**info, "format_version": 99})
+    tree.to_netcdf(future, engine="h5netcdf")
+    with pytest.raises(BayesGLMError, match=r"format version 99, which this bayesglm"):
+        bg.load(future)
