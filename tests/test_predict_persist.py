@@ -111,7 +111,7 @@ def test_binomial_response_predictions_need_trials() -> None:
 
 
 def test_round_trip_is_lossless(poisson_fit, tmp_path) -> None:
-    _, model, fit = poisson_fit
+    _, _, fit = poisson_fit
     path = fit.save(tmp_path / "fit.nc")
     loaded = bg.load(path)
     xr.testing.assert_identical(
