@@ -1,34 +1,41 @@
-"""The main job, end to end: a bundled dataset fitted by maximum likelihood.
+"""The main job, end to end: a bundled dataset fitted by maximum likelihood and by NUTS.
 
 Run with ``python -m bayesglm.demo`` (``make demo``).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import pandas as pd
 
 from . import datasets
-from .irls import fit_mle
+from .glm import GLM
 
 
 def main() -> None:
-    """Fit the menarche dose-response data (binomial, k of n) and print summaries."""
+    """Fit the menarche dose-response data (binomial, k of n) both ways and compare."""
     data = datasets.load("menarche")
-    X = np.column_stack([np.ones(len(data)), data["Age"]])
     print(datasets.DATASETS["menarche"].description)
-    for link in ("logit", "probit", "cloglog"):
-        fit = fit_mle(
-            X,
-            data["Menarche"],
-            trials=data["Total"],
-            family="binomial",
-            link=link,
-            names=["Intercept", "Age"],
-        )
-        print()
-        print(fit.summary())
-        age50 = -fit.params["Intercept"] / fit.params["Age"]
-        print(f"Age at which half have reached menarche ({link}): {age50:.3f} years")
+    model = GLM("Menarche ~ Age", data=data, family="binomial", trials="Total")
+    mle = model.fit_mle()
+    print()
+    print(mle.summary())
+    fit = model.fit(seed=2026, progressbar=False)
+    print()
+    print(fit)
+    summary = fit.summary()
+    comparison = pd.DataFrame(
+        {
+            "MLE": mle.params,
+            "SE": mle.bse,
+            "posterior mean": summary["mean"],
+            "posterior sd": summary["sd"],
+        }
+    )
+    print()
+    print("Maximum likelihood vs posterior:")
+    print(comparison.to_string(float_format=lambda v: f"{v:.4f}"))
+    age50 = -summary.loc["Intercept", "mean"] / summary.loc["Age", "mean"]
+    print(f"\nAge at which half have reached menarche: {age50:.2f} years")
 
 
 if __name__ == "__main__":

@@ -155,6 +155,40 @@ class GLM:
 
         return build_model(self.design, self.spec, self.resolve_priors(priors, center))
 
+    def sample_prior_predictive(
+        self,
+        priors: Mapping[str, Prior] | None = None,
+        draws: int = 500,
+        seed: int | None = None,
+        center: bool = True,
+    ):
+        """Draws of the coefficients, dispersion and responses from the prior alone.
+
+        Uses PyMC on the generative model (:meth:`build`). Every prior must be
+        proper.
+
+        Returns
+        -------
+        xarray.DataTree
+            Groups ``prior`` (``beta`` over ``coef`` and the dispersion) and
+            ``prior_predictive`` (``y_obs`` over ``obs``).
+        """
+        import pymc as pm
+
+        from .model import build_model
+
+        _check_counts(draws=draws)
+        resolved = self.resolve_priors(priors, center)
+        if not resolved.all_proper:
+            raise BayesGLMError(
+                "prior predictive draws need proper priors; replace Flat()/HalfFlat() "
+                "(e.g. with the defaults); got (priors="
+                + str(resolved.table()["prior"].to_dict())
+                + ")."
+            )
+        with build_model(self.design, self.spec, resolved):
+            return pm.sample_prior_predictive(draws=draws, random_seed=seed)
+
     def fit(
         self,
         priors: Mapping[str, Prior] | None = None,

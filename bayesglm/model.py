@@ -15,6 +15,7 @@ the family's likelihood description):
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -40,9 +41,14 @@ SAMPLERS = ("nutpie", "numpyro", "pymc")
 
 def available_samplers() -> list[str]:
     """The sampler backends importable here (pymc always is)."""
+    return [name for name in SAMPLERS if _installed(name)]
+
+
+@functools.cache
+def _installed(name: str) -> bool:
     import importlib.util
 
-    return [name for name in SAMPLERS if importlib.util.find_spec(name) is not None]
+    return importlib.util.find_spec(name) is not None
 
 
 # --- shared pieces --------------------------------------------------------------------

@@ -433,12 +433,12 @@ def resolve_priors(
             )
             raise BayesGLMError(f"the prior for {key!r} must be {kind}; got ({key}={prior!r}).")
 
+    # Means and spreads on the mean scale, each row weighted by weight x trials.
     weights = np.ones(design.n) if design.weights is None else design.weights
-    y_mean = (
-        design.y
-        if design.trials is None
-        else design.y / np.where(design.trials > 0, design.trials, 1.0)
-    )
+    y_mean = design.y
+    if design.trials is not None:
+        y_mean = design.y / np.where(design.trials > 0, design.trials, 1.0)
+        weights = weights * design.trials
     s_y = family.dispersion_scale(y_mean, weights) if family.name == "gaussian" else 1.0
     s_y = s_y if s_y > 0 else 1.0
     x_means = design.X.mean(axis=0)

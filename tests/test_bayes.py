@@ -351,3 +351,28 @@ def test_generative_model_names_and_likelihood() -> None:
     )
     prior = pm.sample_prior_predictive(draws=50, model=pm_model, random_seed=1)
     assert prior["prior_predictive"]["y_obs"].shape == (1, 50, 40)
+
+
+def test_prior_predictive_draws_respect_the_support() -> None:
+    model = _poisson_model(n=40)
+    prior = model.sample_prior_predictive(draws=100, seed=3)
+    y = prior["prior_predictive"]["y_obs"].to_numpy()
+    assert y.shape == (1, 100, 40)
+    assert (y >= 0).all() and (y == np.floor(y)).all()
+    assert prior["prior"]["beta"].shape == (1, 100, 2)
+    with pytest.raises(BayesGLMError, match=r"prior predictive draws need proper priors"):
+        model.sample_prior_predictive(priors={"coef": bg.Flat()})
+
+
+def test_binomial_default_intercept_is_at_the_pooled_proportion() -> None:
+    model = bg.GLM.from_arrays(
+        np.column_stack([np.ones(3), [0.0, 1.0, 2.0]]),
+        [1, 5, 30],
+        trials=[10, 10, 40],
+        family="binomial",
+        names=["Intercept", "dose"],
+    )
+    pooled = 36 / 60
+    assert model.resolve_priors().coef["Intercept"] == bg.Normal(
+        round(np.log(pooled / (1 - pooled)), 4), 2.5
+    )

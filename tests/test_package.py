@@ -38,5 +38,6 @@ def test_demo_runs_end_to_end() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "bayesglm.demo"], check=True, capture_output=True, text=True
     ).stdout
-    assert "Age at which half have reached menarche (logit): 13.0" in out
-    assert "did NOT converge" not in out
+    assert "Age at which half have reached menarche: 13.0" in out
+    assert "Maximum likelihood vs posterior:" in out
+    assert "all checks passed" in out
