@@ -75,6 +75,10 @@ class Family:
     collapsible : bool
         Whether rows sharing covariates, offset and weight combine exactly into
         one (successes of summed trials; summed counts with a mean multiplier).
+    ratio_label : str
+        What exp(beta) is called under the log link ("rate ratio" for counts).
+    quantity : str
+        What the mean is called in plain words ("probability", "rate", "mean").
     """
 
     name: ClassVar[str]
@@ -86,6 +90,8 @@ class Family:
     free_phi: ClassVar[bool] = False
     has_trials: ClassVar[bool] = False
     collapsible: ClassVar[bool] = False
+    ratio_label: ClassVar[str] = "mean ratio"
+    quantity: ClassVar[str] = "mean"
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         r"""Variance function :math:`V(\mu)`."""
@@ -146,6 +152,12 @@ class Family:
     def check_y(self, y: np.ndarray, trials: np.ndarray | None = None) -> None:
         """Raise :class:`BayesGLMError` when ``y`` is outside the support."""
         _check_inside(y, self.support, f"the response of a {self.name} model", "y")
+
+    def effect_label(self, link: Link) -> str | None:
+        """What exp(beta) means under ``link`` for this family (None: no meaning)."""
+        if link.effect_label == "ratio":
+            return self.ratio_label
+        return link.effect_label
 
     def with_params(self, **params: Any) -> Family:
         """A copy with its own parameters replaced (families are immutable)."""
@@ -251,6 +263,8 @@ class Binomial(Family):
     links: ClassVar[tuple[str, ...]] = _BINARY_LINKS
     has_trials: ClassVar[bool] = True
     collapsible: ClassVar[bool] = True
+    ratio_label: ClassVar[str] = "risk ratio"
+    quantity: ClassVar[str] = "probability"
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu * (1.0 - mu)
@@ -339,6 +353,8 @@ class Poisson(Family):
     canonical_link: ClassVar[str] = "log"
     links: ClassVar[tuple[str, ...]] = ("log", "identity", "sqrt")
     collapsible: ClassVar[bool] = True
+    ratio_label: ClassVar[str] = "rate ratio"
+    quantity: ClassVar[str] = "rate"
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu
@@ -486,6 +502,8 @@ class NegativeBinomial(Family):
     canonical_link: ClassVar[str] = "log"
     links: ClassVar[tuple[str, ...]] = ("log", "sqrt", "identity")
     dispersion: ClassVar[str | None] = "alpha"
+    ratio_label: ClassVar[str] = "rate ratio"
+    quantity: ClassVar[str] = "rate"
 
     def __post_init__(self) -> None:
         if self.theta is not None and not (np.isfinite(self.theta) and self.theta > 0):

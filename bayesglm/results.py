@@ -202,6 +202,25 @@ class GLMResult:
         frame.attrs["interval"] = f"{prob:.0%} equal-tailed"
         return frame
 
+    def effects(self, prob: float = 0.95) -> pd.DataFrame:
+        """exp(beta) per slope, labelled by the link, with a sentence each.
+
+        See :func:`bayesglm.effects.effects_table`.
+        """
+        from .effects import effects_table
+
+        check_prob(prob)
+        return effects_table(self, prob)
+
+    def compare_mle(self) -> pd.DataFrame:
+        """MLE ± SE beside posterior mean ± sd, with a verdict per parameter.
+
+        See :func:`bayesglm.effects.compare_mle_table`.
+        """
+        from .effects import compare_mle_table
+
+        return compare_mle_table(self)
+
     def diagnostics(self) -> Diagnostics:
         """Divergences, R-hat, bulk/tail ESS, E-BFMI and tree-depth saturation."""
         return _diagnose(self)
