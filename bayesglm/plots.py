@@ -150,7 +150,7 @@ def trace(result: Any) -> Figure:
     ranks = stats.rankdata(draws[names].to_numpy(), axis=0)
     bins = np.linspace(0, len(draws), 21)
     for row, name in enumerate(names):
-        for chain, part in draws.groupby("chain"):
+        for _, part in draws.groupby("chain"):
             axes[row, 0].plot(part["draw"], part[name], lw=0.5, alpha=0.7)
             axes[row, 1].hist(ranks[part.index, row], bins=bins, histtype="step")
         axes[row, 0].set_ylabel(name, fontsize="small")
