@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from .compare import compare
 from .errors import (
     BayesGLMError,
     ConvergenceWarning,
@@ -63,6 +64,7 @@ __all__ = [
     "SeparationWarning",
     "Spec",
     "StudentT",
+    "compare",
     "fit_mle",
     "load",
     "resolve",

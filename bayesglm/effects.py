@@ -19,7 +19,6 @@ __all__ = ["compare_mle_table", "effects_table", "prior_sd"]
 
 _DUMMY = re.compile(r"^(?P<var>.*)\[T\.(?P<level>.*)\]$")
 AGREE = 0.25  # |posterior mean - MLE| in MLE standard errors still called agreement
-PRIOR_MATTERS_AT = 0.1  # posterior sd / prior sd from which the prior still shapes the answer
 
 
 def _outcome(result: Any) -> str:
@@ -108,10 +107,12 @@ def compare_mle_table(result: Any) -> pd.DataFrame:
     """MLE ± SE beside posterior mean ± sd, per coefficient and for the dispersion.
 
     Columns: ``mle``, ``mle_se``, ``post_mean``, ``post_sd``, ``std_diff`` ((posterior
-    mean - MLE) / SE), ``sd_ratio`` (posterior sd / prior sd: how much the prior
-    still matters; for the intercept with ``center=True`` both refer to the
-    centred intercept), and ``verdict``: "agrees", "prior pull", "separation",
-    "sampling problem" or "differs" (the likelihood is far from normal).
+    mean - MLE) / SE), ``prior_shift`` ((posterior mode - MLE) / SE: the part of the
+    difference the prior causes, since the mode maximizes likelihood x prior),
+    ``sd_ratio`` (posterior sd / prior sd: how much the prior still matters; for
+    the intercept with ``center=True`` both refer to the centred intercept), and
+    ``verdict``: "agrees", "prior pull", "separation", "sampling problem" or
+    "differs" (mean and mode part: the likelihood is far from normal).
     """
     mle, priors = result.mle, result.priors
     summary = result.summary()
@@ -130,6 +131,7 @@ def compare_mle_table(result: Any) -> pd.DataFrame:
             mle.params_array[j],
             float(mle.bse.iloc[j]),
             summary.loc[name],
+            float(result.laplace.mode[j]),
             sd_ratio,
             name in mle.separation,
             limit_ess,
@@ -144,7 +146,10 @@ def compare_mle_table(result: Any) -> pd.DataFrame:
         prior = priors.dispersion
         spread = prior_sd_positive(prior)
         sd_ratio = float(summary.loc[dispersion, "sd"] / spread)
-        rows[dispersion] = _row(estimate, se, summary.loc[dispersion], sd_ratio, False, limit_ess)
+        mode = float(np.exp(result.laplace.mode[len(result.names)]))
+        rows[dispersion] = _row(
+            estimate, se, summary.loc[dispersion], mode, sd_ratio, False, limit_ess
+        )
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "parameter"
     return frame
@@ -169,14 +174,17 @@ def prior_sd_positive(prior: Prior | None) -> float:
     return math.inf
 
 
-def _row(estimate, se, posterior, sd_ratio, separated, limit_ess) -> dict[str, Any]:
-    std_diff = (posterior["mean"] - estimate) / se if se and np.isfinite(se) else math.nan
+def _row(estimate, se, posterior, mode, sd_ratio, separated, limit_ess) -> dict[str, Any]:
+    usable = bool(se) and np.isfinite(se)
+    std_diff = (posterior["mean"] - estimate) / se if usable else math.nan
+    prior_shift = (mode - estimate) / se if usable else math.nan
     if separated:
         verdict = "separation"
     elif posterior["r_hat"] > 1.01 or posterior["ess_bulk"] < limit_ess:
         verdict = "sampling problem"
     elif np.isfinite(std_diff) and abs(std_diff) > AGREE:
-        verdict = "prior pull" if sd_ratio >= PRIOR_MATTERS_AT else "differs"
+        # Mode - MLE is the prior's doing; mean - mode is the likelihood's shape.
+        verdict = "prior pull" if abs(prior_shift) >= abs(std_diff) / 2 else "differs"
     else:
         verdict = "agrees"
     return {
@@ -185,6 +193,7 @@ def _row(estimate, se, posterior, sd_ratio, separated, limit_ess) -> dict[str, A
         "post_mean": float(posterior["mean"]),
         "post_sd": float(posterior["sd"]),
         "std_diff": std_diff,
+        "prior_shift": prior_shift,
         "sd_ratio": sd_ratio,
         "verdict": verdict,
     }

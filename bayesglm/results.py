@@ -341,6 +341,27 @@ class GLMResult:
             eta = beta @ design.X[lo : lo + chunk].T + offset[lo : lo + chunk]
             yield lo, self.spec.link.inverse(eta)
 
+    def loo(self) -> Any:
+        """PSIS-LOO (ArviZ) from the pointwise log-likelihood, computed on demand.
+
+        Warns with :class:`~bayesglm.errors.SamplingWarning` when Pareto k > 0.7.
+        """
+        from .compare import loo
+
+        return loo(self)
+
+    # --- report -------------------------------------------------------------------------
+
+    def report(self, path: Any, prob: float = 0.95) -> Any:
+        """Write the report: self-contained HTML (``.html``) or Markdown (``.md``).
+
+        Returns the path written. See :mod:`bayesglm.report`.
+        """
+        from .report import write_report
+
+        check_prob(prob)
+        return write_report(self, path, prob)
+
     # --- persistence --------------------------------------------------------------------
 
     def save(self, path: Any) -> Any:

@@ -31,6 +31,17 @@ Choices, all fixed in advance:
   R-hat check by chance), but fits with any divergent transition are counted and
   must be under 5% of the replications.
 
+Refused fits: bayesglm currently raises ``BayesGLMError`` for some data sets whose
+posterior is perfectly proper under these priors -- a binary outcome that is all 0
+or all 1 (``laplace._start_beta`` finds no valid start) and negative-binomial
+counts with no finite maximum-likelihood theta, e.g. under-dispersed ones
+(``irls._theta_ml``; ``GLM.fit`` needs the MLE). Those replications are counted
+and left out, and must stay under 10%. Leaving them out keeps SBC valid: whether
+a fit is refused depends on (X, y) only, and given y the true parameters are still
+a draw from the posterior, so the ranks of the kept replications stay uniform.
+``test_proper_posteriors_are_not_refused`` (strict xfail) pins the two cases down;
+once they are fixed, it fails and MAX_REFUSED_SHARE should go to 0.
+
 Seeds are fixed (one stream per combination), so the outcome is deterministic for
 a given sampler build. Run with ``.venv/bin/python -m pytest -m slow tests/test_sbc.py``.
 """
@@ -46,7 +57,7 @@ import pytest
 from scipy import stats
 
 import bayesglm as bg
-from bayesglm.errors import SamplingWarning
+from bayesglm.errors import BayesGLMError, SamplingWarning
 from bayesglm.families import FAMILIES
 from bayesglm.links import LINKS
 
@@ -60,6 +71,7 @@ DRAWS, TUNE, CHAINS = 400, 300, 2
 N_ROWS = 40
 MAX_DIVERGENT_SHARE = 0.05
 MAX_SKIPPED_SHARE = 0.02
+MAX_REFUSED_SHARE = 0.10  # should be 0: see "Refused fits" in the module docstring
 SEED = 20180418  # Talts et al., arXiv:1804.06788
 NAMES = ("Intercept", "x1", "x2")
 
@@ -156,6 +168,7 @@ class SBCResult:
     divergent_fits: int = 0
     flagged_fits: int = 0  # any SamplingWarning (R-hat, ESS, divergences, ...)
     skipped: int = 0
+    refused: list[tuple[int, str]] = field(default_factory=list)  # (replication, message)
     seconds: float = 0.0
 
     @property
@@ -213,15 +226,19 @@ def run_sbc(case: Case, replications: int = N_REPLICATIONS) -> SBCResult:
         )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SamplingWarning)
-            fit = model.fit(
-                priors=case.priors,
-                center=False,
-                draws=DRAWS,
-                tune=TUNE,
-                chains=CHAINS,
-                seed=int(SEED % 100_000) * 1000 + rep,
-                progressbar=False,
-            )
+            try:
+                fit = model.fit(
+                    priors=case.priors,
+                    center=False,
+                    draws=DRAWS,
+                    tune=TUNE,
+                    chains=CHAINS,
+                    seed=int(SEED % 100_000) * 1000 + rep,
+                    progressbar=False,
+                )
+            except BayesGLMError as error:  # see the module docstring: "Refused fits"
+                result.refused.append((rep, str(error)))
+                continue
         for w in caught:  # pass anything but the sampler's health warning on
             if not issubclass(w.category, SamplingWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -242,8 +259,8 @@ def run_sbc(case: Case, replications: int = N_REPLICATIONS) -> SBCResult:
 
 TABLE_HEADER = (
     "| family | link | parameter | chi2 p | mean rank | bin counts "
-    "| divergent fits | flagged fits | skipped | seconds | verdict |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|"
+    "| divergent fits | flagged fits | skipped | refused | seconds | verdict |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -258,7 +275,8 @@ def table_rows(result: SBCResult) -> list[str]:
             f"| {case.family} | {case.link} | {name} | {p:.4f} | "
             f"{result.mean_rank(name):.3f} | {' '.join(map(str, result.counts(name)))} | "
             f"{result.divergent_fits}/{result.replications} | "
-            f"{result.flagged_fits} | {result.skipped} | {result.seconds:.0f} | "
+            f"{result.flagged_fits} | {result.skipped} | {len(result.refused)} | "
+            f"{result.seconds:.0f} | "
             f"{'ok' if p > threshold else 'FAIL'} |"
         )
     return rows
@@ -286,7 +304,8 @@ def test_sbc_ranks_are_uniform(case: Case) -> None:
     result = sbc_result(case)
     print("\n" + "\n".join(table_rows(result)))  # shown with pytest -s
     assert result.skipped <= MAX_SKIPPED_SHARE * N_REPLICATIONS, result.skipped
-    assert result.replications == N_REPLICATIONS - result.skipped
+    assert len(result.refused) <= MAX_REFUSED_SHARE * N_REPLICATIONS, result.refused
+    assert result.replications == N_REPLICATIONS - result.skipped - len(result.refused)
     assert result.divergent_fits < MAX_DIVERGENT_SHARE * result.replications, (
         f"{result.divergent_fits} of {result.replications} fits had divergences"
     )
@@ -297,3 +316,29 @@ def test_sbc_ranks_are_uniform(case: Case) -> None:
     }
     bad = {name: r for name, r in report.items() if r[0] <= threshold}
     assert not bad, f"rank histograms not uniform (p <= {threshold:.4f}): {bad}"
+
+
+_X = np.column_stack([np.ones(20), np.linspace(0.0, 1.0, 20)])
+
+
+@pytest.mark.xfail(strict=True, raises=BayesGLMError, reason="proper posterior refused")
+@pytest.mark.parametrize(
+    ("family", "y", "priors"),
+    [
+        ("bernoulli", np.ones(20), {"coef": bg.Normal(0, 1), "Intercept": bg.Normal(0, 1)}),
+        (
+            "negative_binomial",
+            np.tile([2.0, 3.0], 10),  # under-dispersed: no finite ML theta
+            {"coef": bg.Normal(0, 1), "Intercept": bg.Normal(1, 1), "dispersion": bg.Gamma(5, 1)},
+        ),
+    ],
+    ids=["bernoulli-all-ones", "negative_binomial-underdispersed"],
+)
+def test_proper_posteriors_are_not_refused(family: str, y: np.ndarray, priors: dict) -> None:
+    model = bg.GLM.from_arrays(_X, y, family=family, names=["Intercept", "x"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        fit = model.fit(
+            priors=priors, center=False, draws=200, tune=200, chains=1, seed=1, progressbar=False
+        )
+    assert len(fit.draws()) == 200

@@ -1,0 +1,225 @@
+"""The fit's report: one self-contained HTML file, or Markdown with figure files.
+
+Sections: model (formula, family, link, n, resolved priors), diagnostics verdict,
+posterior summary, exp(beta) effects, MLE versus posterior (with what each verdict
+means), figures, and a reproducibility record (versions, sampler, seed, timings).
+Every user string is escaped in HTML; images are embedded as data URIs.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import BayesGLMError
+
+__all__ = ["VERDICTS", "write_report"]
+
+VERDICTS = {
+    "agrees": "posterior mean within 0.25 MLE standard errors of the MLE: the data dominate.",
+    "prior pull": "the estimates differ mostly because of the prior (the posterior mode, "
+    "which maximizes likelihood x prior, has moved away from the MLE): check the prior "
+    "is intended.",
+    "separation": "the outcome is separated along this predictor: the MLE does not exist "
+    "(it diverges) and only the prior keeps the posterior finite.",
+    "sampling problem": "R-hat above 1.01 or too few effective draws: the posterior summary "
+    "is not trustworthy yet; sample longer.",
+    "differs": "the posterior mean differs from the MLE although the prior barely moves the "
+    "mode: the likelihood is far from normal (small n, skewness), so the MLE's Wald "
+    "approximation is poor.",
+}
+
+
+def _figures(result: Any, prob: float) -> dict[str, bytes]:
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    figures = {
+        "coefficients": plots.forest(result, prob=prob),
+        "effects": plots.forest(result, effects=True, prob=prob),
+        "posterior_predictive_check": plots.ppc(result),
+        "trace_and_rank": plots.trace(result),
+        "glm_components": plots.components(result),
+    }
+    out = {}
+    for name, figure in figures.items():
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+        plt.close(figure)
+        out[name] = buffer.getvalue()
+    return out
+
+
+def _sections(result: Any, prob: float) -> list[tuple[str, Any]]:
+    """(title, content) pairs; content is a DataFrame, a list of lines, or text."""
+    design, spec = result.design, result.spec
+    model_lines = [
+        f"Formula: {design.formula}" if design.formula else "Model matrix given as arrays",
+        f"Family: {spec.family.name}; link: {spec.link.name}",
+        f"Observations: {design.n}; coefficients: {design.p}",
+    ]
+    if design.dropped_rows:
+        model_lines.append(f"Rows dropped for missing values: {len(design.dropped_rows)}")
+    if design.event is not None:
+        model_lines.append(f"Event (y = 1): {design.event}")
+    diagnostics = result.diagnostics()
+    verdict = (
+        ["All sampler checks passed."]
+        if diagnostics.ok
+        else ["PROBLEMS — do not trust the numbers below yet:", *diagnostics.problems]
+    )
+    if result.mle.separation:
+        verdict.append(
+            "Separation in the data along "
+            + ", ".join(result.mle.separation)
+            + ": the MLE does not exist; the posterior is finite thanks to the prior."
+        )
+    effects = result.effects(prob)
+    comparison = result.compare_mle()
+    used = sorted(set(comparison["verdict"]))
+    record = pd.DataFrame(
+        {
+            "value": [
+                result.sampler,
+                str(result.seed),
+                f"{result.chains} chains × {result.draws_per_chain} draws ({result.tune} tuning)",
+                *[f"{seconds:.2f} s" for seconds in result.timings.values()],
+                *_versions().values(),
+            ]
+        },
+        index=[
+            "sampler",
+            "seed",
+            "draws",
+            *[f"time: {stage}" for stage in result.timings],
+            *[f"version: {name}" for name in _versions()],
+        ],
+    )
+    return [
+        ("Model", model_lines),
+        ("Priors", result.priors.table()),
+        ("Diagnostics", verdict),
+        ("Sampler checks", diagnostics.table()),
+        (f"Posterior summary ({prob:.0%} equal-tailed intervals)", result.summary(prob)),
+        (
+            f"Effects ({effects.attrs['effect'] or 'coefficient scale'})",
+            effects.drop(columns="sentence"),
+        ),
+        ("In words", list(effects["sentence"])),
+        ("Maximum likelihood vs posterior", comparison),
+        ("Verdicts", [f"{v}: {VERDICTS[v]}" for v in used]),
+        ("Reproducibility", record),
+    ]
+
+
+def _versions() -> dict[str, str]:
+    from .persist import versions
+
+    return versions()
+
+
+def write_report(result: Any, path: str | Path, prob: float = 0.95) -> Path:
+    """Write the report as HTML (``.html``/``.htm``) or Markdown (``.md``).
+
+    Markdown figures go to ``<stem>_figures/`` beside the file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".html", ".htm", ".md"):
+        raise BayesGLMError(
+            f"the report is HTML (.html) or Markdown (.md); got (path={str(path)!r})."
+        )
+    sections = _sections(result, prob)
+    figures = _figures(result, prob)
+    if suffix == ".md":
+        path.write_text(_markdown(result, sections, figures, path), encoding="utf-8")
+    else:
+        path.write_text(_html(result, sections, figures), encoding="utf-8")
+    return path
+
+
+def _title(result: Any) -> str:
+    return f"Bayesian GLM report: {result.spec.family.name} ({result.spec.link.name} link)"
+
+
+def _format(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
+
+
+def _markdown(result, sections, figures, path: Path) -> str:
+    folder = path.with_name(f"{path.stem}_figures")
+    folder.mkdir(exist_ok=True)
+    lines = [f"# {_title(result)}", ""]
+    for title, content in sections:
+        lines += [f"## {title}", ""]
+        if isinstance(content, pd.DataFrame):
+            lines += [_pipe_table(_format(content)), ""]
+        else:
+            lines += [f"- {line}" for line in content] + [""]
+    lines += ["## Figures", ""]
+    for name, png in figures.items():
+        (folder / f"{name}.png").write_bytes(png)
+        lines += [f"![{name.replace('_', ' ')}]({folder.name}/{name}.png)", ""]
+    return "\n".join(lines)
+
+
+def _pipe_table(frame: pd.DataFrame) -> str:
+    header = [frame.index.name or ""] + [str(c) for c in frame.columns]
+    rows = [
+        [str(i)] + [str(v) for v in row] for i, row in zip(frame.index, frame.values, strict=True)
+    ]
+    escape = lambda cell: cell.replace("|", "\\|")  # noqa: E731
+    out = ["| " + " | ".join(map(escape, header)) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(map(escape, row)) + " |" for row in rows]
+    return "\n".join(out)
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f2f2f2; }
+img { max-width: 100%; }
+.problem { color: #a40000; font-weight: bold; }
+"""
+
+
+def _html(result, sections, figures) -> str:
+    title = html.escape(_title(result))
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{title}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{title}</h1>",
+    ]
+    for heading, content in sections:
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        if isinstance(content, pd.DataFrame):
+            parts.append(_format(content).to_html(escape=True, border=0))
+        else:
+            css = (
+                ' class="problem"'
+                if heading == "Diagnostics" and content[0].startswith("PROBLEMS")
+                else ""
+            )
+            parts.append(
+                f"<ul{css}>"
+                + "".join(f"<li>{html.escape(str(line))}</li>" for line in content)
+                + "</ul>"
+            )
+    parts.append("<h2>Figures</h2>")
+    for name, png in figures.items():
+        data = base64.b64encode(png).decode("ascii")
+        label = html.escape(name.replace("_", " "))
+        parts.append(
+            f'<figure><img alt="{label}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{label}</figcaption></figure>"
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts)
