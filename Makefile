@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) -m bayesglm.demo
+	$(VENV)/bin/bayesglm demo --output demo_output
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"

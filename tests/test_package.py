@@ -34,10 +34,15 @@ def test_numeric_core_layers_import_only_downwards() -> None:
             assert f"from . import {higher}" not in source, (name, higher)
 
 
-def test_demo_runs_end_to_end() -> None:
+def test_demo_runs_end_to_end(tmp_path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "bayesglm.demo"], check=True, capture_output=True, text=True
+        [sys.executable, "-m", "bayesglm.demo", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
+    assert (tmp_path / "bayesglm_demo_report.html").stat().st_size > 50_000
+    assert "Report written to" in out
     assert "Age at which half have reached menarche: 13.0" in out
     assert "Maximum likelihood vs posterior:" in out
     assert "all checks passed" in out

@@ -1,0 +1,289 @@
+"""The ``bayesglm`` command line.
+
+    bayesglm fit data.csv --formula "y ~ x1 + x2" --family poisson [--link log]
+        [--offset EXPR | --exposure COL] [--trials COL] [--weights COL]
+        [--prior "x1=normal(0,1)"]... [--draws N] [--tune N] [--chains N] [--seed N]
+        [--sampler auto|nutpie|numpyro|pymc] [--report out.html] [--save fit.nc]
+    bayesglm mle data.csv --formula ... --family ...      (maximum likelihood only)
+    bayesglm predict fit.nc new.csv [--scale mean] [--prob 0.95] [--output out.csv]
+    bayesglm families
+    bayesglm datasets [NAME]
+    bayesglm demo [--output DIR]
+
+Bad input prints one line on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import priors as priors_module
+from .errors import BayesGLMError
+
+__all__ = ["main", "main_exit", "parse_prior"]
+
+_PRIOR_NAMES = {
+    "normal": "Normal",
+    "student_t": "StudentT",
+    "studentt": "StudentT",
+    "t": "StudentT",
+    "cauchy": "Cauchy",
+    "laplace": "Laplace",
+    "flat": "Flat",
+    "half_normal": "HalfNormal",
+    "halfnormal": "HalfNormal",
+    "half_student_t": "HalfStudentT",
+    "halfstudentt": "HalfStudentT",
+    "half_cauchy": "HalfCauchy",
+    "halfcauchy": "HalfCauchy",
+    "exponential": "Exponential",
+    "gamma": "Gamma",
+    "inverse_gamma": "InverseGamma",
+    "inversegamma": "InverseGamma",
+    "half_flat": "HalfFlat",
+    "halfflat": "HalfFlat",
+    "fixed": "Fixed",
+}
+_PRIOR = re.compile(r"^\s*([^=]+?)\s*=\s*([A-Za-z_]+)\s*\(([^)]*)\)\s*$")
+
+
+def parse_prior(text: str) -> tuple[str, priors_module.Prior]:
+    """Parse ``"name=distribution(arg, ...)"`` into a key and a prior.
+
+    Examples
+    --------
+    >>> parse_prior("x1=normal(0, 2.5)")
+    ('x1', Normal(mu=0.0, sigma=2.5))
+    """
+    match = _PRIOR.match(text)
+    if not match:
+        raise BayesGLMError(
+            "a prior is written name=distribution(args), e.g. x1=normal(0,1) or "
+            f"dispersion=exponential(1); got (--prior {text!r})."
+        )
+    key, name, args = match.groups()
+    cls_name = _PRIOR_NAMES.get(name.lower())
+    if cls_name is None:
+        raise BayesGLMError(
+            f"unknown prior distribution; the distributions are "
+            f"{', '.join(sorted(set(_PRIOR_NAMES)))}; got ({name!r})."
+        )
+    try:
+        values = [float(a) for a in args.split(",") if a.strip()]
+    except ValueError:
+        raise BayesGLMError(f"prior arguments must be numbers; got (--prior {text!r}).") from None
+    cls = getattr(priors_module, cls_name)
+    try:
+        return key, cls(*values)
+    except TypeError:
+        raise BayesGLMError(
+            f"{cls_name} takes at most {len(dataclasses.fields(cls))} numbers; "
+            f"got (--prior {text!r})."
+        ) from None
+
+
+def _read_csv(path: str) -> Any:
+    import pandas as pd
+
+    if not Path(path).is_file():
+        raise BayesGLMError(f"no such file; give a CSV file; got (path={path!r}).")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else "empty file"
+        raise BayesGLMError(
+            f"the CSV file could not be read ({message}); check it is complete and "
+            f"comma-separated; got (path={path!r})."
+        ) from None
+
+
+def _model(args: argparse.Namespace):
+    from .glm import GLM
+
+    return GLM(
+        args.formula,
+        data=_read_csv(args.data),
+        family=args.family,
+        link=args.link,
+        offset=args.offset,
+        exposure=args.exposure,
+        weights=args.weights,
+        trials=args.trials,
+        missing=args.missing,
+    )
+
+
+def _cmd_mle(args: argparse.Namespace) -> None:
+    print(_model(args).fit_mle().summary())
+
+
+def _cmd_fit(args: argparse.Namespace) -> None:
+    model = _model(args)
+    priors = dict(parse_prior(text) for text in args.prior)
+    fit = model.fit(
+        priors=priors or None,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        seed=args.seed,
+        sampler=args.sampler,
+        progressbar=not args.quiet,
+    )
+    print(fit)
+    print()
+    print("Maximum likelihood vs posterior:")
+    print(fit.compare_mle().to_string(float_format=lambda v: f"{v:.4g}"))
+    effects = fit.effects()
+    if len(effects):
+        print()
+        print("Effects:")
+        for sentence in effects["sentence"]:
+            print(f"  - {sentence}")
+    if args.report:
+        print(f"\nreport written to {fit.report(args.report)}")
+    if args.save:
+        print(f"fit saved to {fit.save(args.save)}")
+
+
+def _cmd_predict(args: argparse.Namespace) -> None:
+    from .persist import load
+
+    fit = load(args.fit)
+    table = fit.predict(_read_csv(args.data), scale=args.scale, prob=args.prob)
+    if args.output:
+        table.to_csv(args.output)
+        print(f"predictions written to {args.output}")
+    else:
+        print(table.to_string())
+
+
+def _cmd_families(args: argparse.Namespace) -> None:
+    from .families import FAMILIES
+    from .links import LINKS
+
+    width = max(map(len, FAMILIES)) + 2
+    print("family".ljust(width) + "links (* = canonical)")
+    for name, family in FAMILIES.items():
+        links = [f"{link}*" if link == family.canonical_link else link for link in family.links]
+        dispersion = f"   dispersion: {family.dispersion}" if family.dispersion else ""
+        print(name.ljust(width) + ", ".join(links) + dispersion)
+    print()
+    for link in LINKS.values():
+        print(f"{link.name:<16}{link.formula}")
+
+
+def _cmd_datasets(args: argparse.Namespace) -> None:
+    from . import datasets
+
+    if args.name:
+        print(datasets.describe(args.name))
+        return
+    for name, dataset in datasets.DATASETS.items():
+        print(f"{name:<14}{dataset.family:<18}{dataset.description}")
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from .demo import main as demo
+
+    demo(Path(args.output))
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="CSV file with a header row")
+    parser.add_argument("--formula", required=True, help='e.g. "y ~ x1 + C(group)"')
+    parser.add_argument("--family", required=True, help="see: bayesglm families")
+    parser.add_argument("--link", help="the family's canonical link by default")
+    parser.add_argument("--offset", help='a column or an expression, e.g. "log(exposure)"')
+    parser.add_argument("--exposure", help="column whose log is the offset (log link)")
+    parser.add_argument("--trials", help="binomial: column with the number of trials")
+    parser.add_argument("--weights", help="column of prior weights")
+    parser.add_argument("--missing", default="drop", choices=["drop", "raise"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``bayesglm`` command."""
+    parser = argparse.ArgumentParser(
+        prog="bayesglm", description="Bayesian GLMs with PyMC, checked against maximum likelihood."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    fit = commands.add_parser("fit", help="sample the posterior (and fit the MLE)")
+    _add_model_options(fit)
+    fit.add_argument(
+        "--prior",
+        action="append",
+        default=[],
+        help='repeatable: "x1=normal(0,1)", "coef=student_t(3,0,2.5)", '
+        '"dispersion=exponential(1)"',
+    )
+    fit.add_argument("--draws", type=int, default=1000)
+    fit.add_argument("--tune", type=int, default=1000)
+    fit.add_argument("--chains", type=int, default=4)
+    fit.add_argument("--seed", type=int)
+    fit.add_argument("--sampler", default="auto", choices=["auto", "nutpie", "numpyro", "pymc"])
+    fit.add_argument("--report", help="write the report (.html or .md)")
+    fit.add_argument("--save", help="save the fit (netCDF, e.g. fit.nc)")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.set_defaults(run=_cmd_fit)
+
+    mle = commands.add_parser("mle", help="maximum likelihood only (fast, no PyMC)")
+    _add_model_options(mle)
+    mle.set_defaults(run=_cmd_mle)
+
+    predict = commands.add_parser("predict", help="predict new rows from a saved fit")
+    predict.add_argument("fit", help="a file written by 'bayesglm fit --save'")
+    predict.add_argument("data", help="CSV file with the model's columns")
+    predict.add_argument("--scale", default="mean", choices=["link", "mean", "response"])
+    predict.add_argument("--prob", type=float, default=0.95)
+    predict.add_argument("--output", help="write a CSV instead of printing")
+    predict.set_defaults(run=_cmd_predict)
+
+    families = commands.add_parser("families", help="the family x link table")
+    families.set_defaults(run=_cmd_families)
+
+    datasets = commands.add_parser("datasets", help="the bundled datasets")
+    datasets.add_argument("name", nargs="?", help="describe one dataset")
+    datasets.set_defaults(run=_cmd_datasets)
+
+    demo = commands.add_parser("demo", help="the main job on a bundled dataset")
+    demo.add_argument("--output", default=".", help="folder for the report (default: .)")
+    demo.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = _one_line_warning
+            args.run(args)
+    except BayesGLMError as error:
+        print(f"bayesglm: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bayesglm: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"bayesglm: {category.__name__}: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def main_exit() -> None:
+    """Console-script entry point: run and exit with the status."""
+    sys.exit(main())
