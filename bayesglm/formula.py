@@ -12,6 +12,7 @@ data gets exactly the same columns, levels and transform states.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import warnings
 from collections.abc import Mapping
@@ -109,6 +110,7 @@ def design_from_formula(
     if isinstance(offset, str):
         offset_term = offset
         used += [c for c in _used_columns(offset, frame) if c not in used]
+    _refuse_numbers_as_text(frame, used, formula)
     keep = _drop_missing(frame, list(dict.fromkeys(used)), missing, extras, offset)
     dropped = tuple(_label(row) for row in frame.index[~keep])
     frame = frame[keep]
@@ -163,6 +165,27 @@ def _used_columns(expression: str, frame: pd.DataFrame) -> list[str]:
             f"got (formula={expression!r})."
         ) from None
     return sorted(str(name) for name in names if str(name) in frame.columns)
+
+
+def _refuse_numbers_as_text(frame: pd.DataFrame, used: list[str], formula: str) -> None:
+    """A text column whose every value is a number would silently become a factor
+    (unless the formula asks for categories with C(column))."""
+    for column in dict.fromkeys(used):
+        if re.search(rf"C\(\s*{re.escape(str(column))}\b", formula):
+            continue
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            continue
+        present = values.dropna()
+        if len(present) and pd.to_numeric(present, errors="coerce").notna().all():
+            first = _label(present.index[0])
+            raise BayesGLMError(
+                f"column {column!r} holds numbers stored as text; convert it with "
+                f"pd.to_numeric (or wrap it in C() in the formula to treat it as categories); "
+                f"got ({column}[{first!r}]={present.iloc[0]!r})."
+            )
 
 
 def _require_column(frame: pd.DataFrame, column: str, arg: str) -> None:

@@ -61,6 +61,7 @@ def forest(result: Any, effects: bool = False, prob: float = 0.95) -> Figure:
     if label:
         ax.set_xscale("log")
     ax.set_yticks(y, names)
+    ax.set_ylim(-0.6, len(names) - 0.4)
     ax.set_xlabel(xlabel)
     ax.set_title("Effects: exp(coefficient)" if effects and label else "Coefficients")
     ax.legend(loc="best", fontsize="small")

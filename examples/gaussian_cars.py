@@ -30,6 +30,11 @@ def show(title: str, frame: pd.DataFrame) -> None:
     print(f"\n{title}\n{frame.to_string(float_format=lambda v: f'{v:.4g}')}")
 
 
+def chance(p: float) -> str:
+    """'= 87.3%', or '> 99.9%' / '< 0.1%' at the ends: draws never prove certainty."""
+    return "> 99.9%" if p > 0.999 else "< 0.1%" if p < 0.001 else f"= {p:.1%}"
+
+
 def main(outdir: Path | None = None) -> None:
     print(datasets.describe("cars"))
     data = datasets.load("cars")
@@ -52,7 +57,7 @@ def main(outdir: Path | None = None) -> None:
     print(
         f"\nAnswer: each extra mph adds about {slope['median']:.1f} ft to the stopping "
         f"distance (95% interval {slope['eti_lower']:.1f} to {slope['eti_upper']:.1f} ft; "
-        f"P(slope > 0) = {slope['p_direction']:.1%}). On average a car at 20 mph needs "
+        f"P(slope > 0) {chance(slope['p_direction'])}). On average a car at 20 mph needs "
         f"{prediction['mean'].iloc[1]:.0f} ft to stop, against "
         f"{prediction['mean'].iloc[0]:.0f} ft at 10 mph."
     )

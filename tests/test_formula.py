@@ -213,3 +213,11 @@ def test_prediction_errors_name_the_problem() -> None:
         arrays.predict(np.array([[1.0, 2.0]]), offset=[0.0])["estimate"],
         np.exp(arrays.params.iloc[0] + 2 * arrays.params.iloc[1]),
     )
+
+
+def test_numbers_stored_as_text_are_refused_unless_asked_for_as_categories() -> None:
+    df = pd.DataFrame({"y": [1, 2, 3, 4, 2, 1], "dose": ["1.5", "2", "3", "4.1", "2", "3"]})
+    with pytest.raises(BayesGLMError, match=r"column 'dose' holds numbers stored as text"):
+        bg.GLM("y ~ dose", data=df, family="poisson")
+    model = bg.GLM("y ~ C(dose)", data=df, family="poisson")
+    assert model.design.p == 4
