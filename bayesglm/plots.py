@@ -163,7 +163,8 @@ def trace(result: Any) -> Figure:
 
 def components(result: Any) -> Figure:
     """The GLM's parts at the posterior mean: eta, mu = g^-1(eta) with the data, V(mu)."""
-    family, link = result.spec.family, result.spec.link
+    # The MLE's family carries everything the variance needs (the NB's theta).
+    family, link = result.mle.family, result.spec.link
     eta = result.predict(scale="link")["mean"].to_numpy()
     trials = np.ones(result.design.n) if result.design.trials is None else result.design.trials
     y = result.design.y / np.where(trials > 0, trials, 1)
