@@ -1,7 +1,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow lint bench docs clean
 
 # The virtual environment is (re)made whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -22,6 +22,13 @@ test-slow: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check bayesglm tests benchmarks
 	$(VENV)/bin/ruff format --check bayesglm tests benchmarks
+
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	$(VENV)/bin/mkdocs build --strict
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[bench]'

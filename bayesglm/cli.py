@@ -156,7 +156,7 @@ def _cmd_predict(args: argparse.Namespace) -> None:
     from .persist import load
 
     fit = load(args.fit)
-    table = fit.predict(_read_csv(args.data), scale=args.scale, prob=args.prob)
+    table = fit.predict(_read_csv(args.data), scale=args.scale, prob=args.prob, trials=args.trials)
     if args.output:
         table.to_csv(args.output)
         print(f"predictions written to {args.output}")
@@ -242,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", help="CSV file with the model's columns")
     predict.add_argument("--scale", default="mean", choices=["link", "mean", "response"])
     predict.add_argument("--prob", type=float, default=0.95)
+    predict.add_argument("--trials", help="binomial: column of trials (for --scale response)")
     predict.add_argument("--output", help="write a CSV instead of printing")
     predict.set_defaults(run=_cmd_predict)
 
@@ -280,10 +281,10 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     print(f"bayesglm: {category.__name__}: {message}", file=sys.stderr)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def main_exit() -> None:
     """Console-script entry point: run and exit with the status."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    main_exit()

@@ -107,7 +107,8 @@ def compare_mle_table(result: Any) -> pd.DataFrame:
     """MLE ± SE beside posterior mean ± sd, per coefficient and for the dispersion.
 
     Columns: ``mle``, ``mle_se``, ``post_mean``, ``post_sd``, ``std_diff`` ((posterior
-    mean - MLE) / SE), ``prior_shift`` ((posterior mode - MLE) / SE: the part of the
+    mean - MLE) / SE; the posterior sd stands in where the MLE has no SE, as for the
+    dispersion of the gaussian, gamma and inverse gaussian), ``prior_shift`` ((posterior mode - MLE) / SE: the part of the
     difference the prior causes, since the mode maximizes likelihood x prior),
     ``sd_ratio`` (posterior sd / prior sd: how much the prior still matters; for
     the intercept with ``center=True`` both refer to the centred intercept), and
@@ -175,9 +176,11 @@ def prior_sd_positive(prior: Prior | None) -> float:
 
 
 def _row(estimate, se, posterior, mode, sd_ratio, separated, limit_ess) -> dict[str, Any]:
-    usable = bool(se) and np.isfinite(se)
-    std_diff = (posterior["mean"] - estimate) / se if usable else math.nan
-    prior_shift = (mode - estimate) / se if usable else math.nan
+    # Without an MLE standard error (the dispersion of most families) the posterior
+    # sd is the yardstick.
+    scale = se if se and np.isfinite(se) else float(posterior["sd"])
+    std_diff = (posterior["mean"] - estimate) / scale
+    prior_shift = (mode - estimate) / scale
     if separated:
         verdict = "separation"
     elif posterior["r_hat"] > 1.01 or posterior["ess_bulk"] < limit_ess:

@@ -353,6 +353,10 @@ def sample(
         timings["compile_and_sample"] = time.perf_counter() - start
     # Back from whitened coordinates: theta = mode + chol @ z, draw by draw.
     z = np.asarray(trace["posterior"]["z"])
+    if z.shape[:2] != (chains, draws):
+        # The backends stop on Ctrl-C and return what they have; a fit with fewer
+        # draws than asked for is not a result.
+        raise KeyboardInterrupt(f"sampling interrupted after {z.shape[1]} of {draws} draws")
     theta = laplace.mode + z @ laplace.chol.T
     p = design.p
     beta = theta[..., :p]

@@ -1,0 +1,170 @@
+"""Hardening: degenerate inputs, numerical edge cases, interruption."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import bayesglm as bg
+from bayesglm.errors import BayesGLMError, SamplingWarning
+
+
+def _fit(model, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return model.fit(
+            **{"draws": 400, "tune": 400, "chains": 2, "progressbar": False, **kwargs}
+        )
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "message"),
+    [
+        (np.ones((1, 2)), [1.0], r"rank deficient: column\(s\) 'x1'"),
+        (
+            np.c_[np.ones(3), [1.0, 2, 3], [2.0, 1, 0], [5.0, 1, 2]],
+            [1, 2, 3],
+            r"rank deficient: column\(s\) 'x2' are",
+        ),
+        (
+            np.c_[np.ones(2), [1.0, 2], [2.0, 1], [5.0, 1]],
+            [1, 2],
+            r"rank deficient: column\(s\) 'x2', 'x3' are",
+        ),
+        (
+            np.c_[np.ones(5), np.full(5, 2.0), np.arange(5.0)],
+            [1, 2, 3, 4, 5],
+            r"rank deficient: column\(s\) 'x1'",
+        ),
+        (np.empty((0, 2)), [], r"X must have at least one row and one column"),
+    ],
+)
+def test_degenerate_designs_are_refused(X, y, message) -> None:
+    with pytest.raises(BayesGLMError, match=message):
+        bg.fit_mle(X, y, family="poisson")
+
+
+def test_empty_data_frame_is_refused() -> None:
+    with pytest.raises(BayesGLMError, match=r"at least one row"):
+        bg.GLM("y ~ x", data=pd.DataFrame({"y": [], "x": []}), family="gaussian")
+
+
+def test_rare_events_with_probabilities_near_1e_12() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=5000)
+    eta = -26 + 4 * x  # most probabilities far below 1e-10
+    y = (rng.random(5000) < 1 / (1 + np.exp(-eta))).astype(float)
+    y[np.argsort(x)[-3:]] = 1.0  # a few events at the top of x
+    y[np.argsort(x)[-6:-3]] = 0.0
+    mle = bg.fit_mle(np.c_[np.ones(5000), x], y, family="bernoulli")
+    assert mle.converged and np.isfinite(mle.bse).all()
+    assert mle.fitted.min() < 1e-12
+
+
+def test_very_large_counts_and_tiny_gamma_responses() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.uniform(size=200)
+    counts = rng.poisson(np.exp(20 + x))  # about 5e8 to 1e9
+    big = bg.fit_mle(np.c_[np.ones(200), x], counts, family="poisson")
+    np.testing.assert_allclose(big.params, [20, 1], atol=1e-3)
+    tiny = rng.gamma(5.0, np.exp(-23 + x) / 5.0)  # about 1e-10
+    small = bg.fit_mle(np.c_[np.ones(200), x], tiny, family="gamma", link="log")
+    np.testing.assert_allclose(small.params, [-23, 1], atol=0.2)
+    fit = _fit(
+        bg.GLM.from_arrays(np.c_[np.ones(200), x], tiny, family="gamma", link="log"), seed=1
+    )
+    assert fit.diagnostics().divergences == 0
+    np.testing.assert_allclose(fit.summary()["mean"].iloc[:2], small.params, atol=0.2)
+
+
+def test_near_collinear_predictors_sample_without_trouble() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    x1 = rng.normal(size=n)
+    x2 = x1 + 1e-6 * rng.normal(size=n)  # condition number about 1e6 .. 1e8
+    y = rng.poisson(np.exp(0.3 + 0.2 * x1))
+    model = bg.GLM.from_arrays(np.c_[np.ones(n), x1, x2], y, family="poisson")
+    fit = _fit(model, seed=2)
+    diagnostics = fit.diagnostics()
+    assert diagnostics.divergences == 0 and diagnostics.max_rhat < 1.05
+    # The sum of the two slopes is what the data identify.
+    total = fit.draws()["x1"] + fit.draws()["x2"]
+    assert abs(total.mean() - 0.2) < 0.1
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    family=st.sampled_from(["poisson", "bernoulli", "gamma", "gaussian"]),
+    n_new=st.integers(1, 30),
+    scale=st.floats(-3, 3),
+)
+def test_mle_predictions_are_finite_and_inside_the_support(family, n_new, scale) -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=150)
+    eta = 0.2 + 0.5 * x
+    y = {
+        "poisson": lambda: rng.poisson(np.exp(eta)),
+        "bernoulli": lambda: rng.binomial(1, 1 / (1 + np.exp(-eta))),
+        "gamma": lambda: rng.gamma(2.0, np.exp(eta) / 2.0),
+        "gaussian": lambda: eta + rng.normal(size=150),
+    }[family]()
+    link = "log" if family == "gamma" else None
+    mle = bg.fit_mle(np.c_[np.ones(150), x], y, family=family, link=link)
+    new = np.c_[np.ones(n_new), np.linspace(-1, 1, n_new) * scale]
+    prediction = mle.predict(new)
+    assert np.isfinite(prediction.to_numpy()).all()
+    domain = bg.FAMILIES[family].mean_domain
+    assert domain.includes(prediction["estimate"]).all()
+    assert (prediction["lower"] <= prediction["estimate"]).all()
+    assert (prediction["estimate"] <= prediction["upper"]).all()
+
+
+def test_interrupting_the_cli_leaves_no_processes_and_says_so(tmp_path) -> None:
+    data = tmp_path / "d.csv"
+    rng = np.random.default_rng(5)
+    pd.DataFrame({"x": rng.normal(size=300), "y": rng.poisson(2.0, size=300)}).to_csv(
+        data, index=False
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bayesglm.cli",
+            "fit",
+            str(data),
+            "--formula",
+            "y ~ x",
+            "--family",
+            "poisson",
+            "--sampler",
+            "pymc",
+            "--draws",
+            "200000",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(12)
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("the command did not stop on Ctrl-C")
+    assert process.returncode == 130
+    assert "bayesglm: interrupted" in err
+    leftover = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""
