@@ -108,8 +108,9 @@ def compare_mle_table(result: Any) -> pd.DataFrame:
 
     Columns: ``mle``, ``mle_se``, ``post_mean``, ``post_sd``, ``std_diff`` ((posterior
     mean - MLE) / SE; the posterior sd stands in where the MLE has no SE, as for the
-    dispersion of the gaussian, gamma and inverse gaussian), ``prior_shift`` ((posterior mode - MLE) / SE: the part of the
-    difference the prior causes, since the mode maximizes likelihood x prior),
+    dispersion of the gaussian, gamma and inverse gaussian), ``prior_shift``
+    ((posterior mode - MLE) / SE: the part of the difference the prior causes,
+    since the mode maximizes likelihood x prior),
     ``sd_ratio`` (posterior sd / prior sd: how much the prior still matters; for
     the intercept with ``center=True`` both refer to the centred intercept), and
     ``verdict``: "agrees", "prior pull", "separation", "sampling problem" or
