@@ -50,6 +50,7 @@ _PRIOR_NAMES = {
     "half_flat": "HalfFlat",
     "halfflat": "HalfFlat",
     "fixed": "Fixed",
+    "inv_sqrt_exponential": "InvSqrtExponential",
 }
 _PRIOR = re.compile(r"^\s*([^=]+?)\s*=\s*([A-Za-z_]+)\s*\(([^)]*)\)\s*$")
 

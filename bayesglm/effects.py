@@ -19,6 +19,7 @@ __all__ = ["compare_mle_table", "effects_table", "prior_sd"]
 
 _DUMMY = re.compile(r"^(?P<var>.*)\[T\.(?P<level>.*)\]$")
 AGREE = 0.25  # |posterior mean - MLE| in MLE standard errors still called agreement
+SPREAD = 1.5  # posterior sd / MLE standard error within [1/1.5, 1.5] still called agreement
 
 
 def _outcome(result: Any) -> str:
@@ -32,6 +33,8 @@ def _outcome(result: Any) -> str:
 
 
 def _describe_change(name: str) -> str:
+    if ":" in name:
+        return f"the interaction {name} (a change in another term's effect)"
     match = _DUMMY.match(name)
     if match:
         return f"{match['var']} = {match['level']} (vs its reference level)"
@@ -113,8 +116,9 @@ def compare_mle_table(result: Any) -> pd.DataFrame:
     since the mode maximizes likelihood x prior),
     ``sd_ratio`` (posterior sd / prior sd: how much the prior still matters; for
     the intercept with ``center=True`` both refer to the centred intercept), and
-    ``verdict``: "agrees", "prior pull", "separation", "sampling problem" or
-    "differs" (mean and mode part: the likelihood is far from normal).
+    ``verdict``: "agrees" (means within 0.25 SE and spreads within a factor 1.5),
+    "prior pull", "separation", "sampling problem" or "differs" (the likelihood is
+    far from normal).
     """
     mle, priors = result.mle, result.priors
     summary = result.summary()
@@ -179,7 +183,8 @@ def prior_sd_positive(prior: Prior | None) -> float:
 def _row(estimate, se, posterior, mode, sd_ratio, separated, limit_ess) -> dict[str, Any]:
     # Without an MLE standard error (the dispersion of most families) the posterior
     # sd is the yardstick.
-    scale = se if se and np.isfinite(se) else float(posterior["sd"])
+    usable = bool(se) and np.isfinite(se)
+    scale = se if usable else float(posterior["sd"])
     std_diff = (posterior["mean"] - estimate) / scale
     prior_shift = (mode - estimate) / scale
     if separated:
@@ -189,6 +194,9 @@ def _row(estimate, se, posterior, mode, sd_ratio, separated, limit_ess) -> dict[
     elif np.isfinite(std_diff) and abs(std_diff) > AGREE:
         # Mode - MLE is the prior's doing; mean - mode is the likelihood's shape.
         verdict = "prior pull" if abs(prior_shift) >= abs(std_diff) / 2 else "differs"
+    elif usable and not 1 / SPREAD <= posterior["sd"] / se <= SPREAD:
+        # Same centre, different uncertainty: an informative prior narrows it.
+        verdict = "prior pull" if sd_ratio >= 0.5 else "differs"
     else:
         verdict = "agrees"
     return {

@@ -75,6 +75,8 @@ class Family:
     collapsible : bool
         Whether rows sharing covariates, offset and weight combine exactly into
         one (successes of summed trials; summed counts with a mean multiplier).
+    dispersion_is_precision : bool
+        Whether larger values of the dispersion parameter mean *less* spread.
     ratio_label : str
         What exp(beta) is called under the log link ("rate ratio" for counts).
     quantity : str
@@ -92,6 +94,7 @@ class Family:
     collapsible: ClassVar[bool] = False
     ratio_label: ClassVar[str] = "mean ratio"
     quantity: ClassVar[str] = "mean"
+    dispersion_is_precision: ClassVar[bool] = False
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         r"""Variance function :math:`V(\mu)`."""
@@ -130,7 +133,13 @@ class Family:
         raise NotImplementedError
 
     def dispersion_scale(self, y: np.ndarray, weights: np.ndarray) -> float:
-        """A typical size of the natural dispersion parameter, to scale its prior."""
+        """An upper-end size of the dispersion's *scale form*, to scale its prior.
+
+        The scale form is the parameter itself for a scale (the gaussian ``sigma``)
+        and 1/sqrt(parameter) for a precision (gamma ``shape``, inverse gaussian
+        ``lam``, negative binomial ``alpha``); marginal statistics of y bound it
+        from above, as sd(y) bounds the residual sd.
+        """
         return 1.0
 
     def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -395,6 +404,7 @@ class Gamma(Family):
     links: ClassVar[tuple[str, ...]] = ("inverse", "identity", "log")
     dispersion: ClassVar[str | None] = "shape"
     free_phi: ClassVar[bool] = True
+    dispersion_is_precision: ClassVar[bool] = True
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu**2
@@ -417,6 +427,10 @@ class Gamma(Family):
 
     def sample(self, mu, dispersion, trials, rng):
         return rng.gamma(dispersion, mu / dispersion)
+
+    def dispersion_scale(self, y: np.ndarray, weights: np.ndarray) -> float:
+        # 1/sqrt(shape) is the coefficient of variation; y's own CV bounds it.
+        return _weighted_sd(y, weights) / float(np.average(y, weights=weights))
 
     def phi(self, dispersion: float) -> float:
         return 1.0 / dispersion
@@ -446,6 +460,7 @@ class InverseGaussian(Family):
     links: ClassVar[tuple[str, ...]] = ("inverse_squared", "inverse", "identity", "log")
     dispersion: ClassVar[str | None] = "lam"
     free_phi: ClassVar[bool] = True
+    dispersion_is_precision: ClassVar[bool] = True
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu**3
@@ -466,9 +481,8 @@ class InverseGaussian(Family):
         return rng.wald(mu, dispersion)
 
     def dispersion_scale(self, y: np.ndarray, weights: np.ndarray) -> float:
-        # The moment estimate of lam: Var(Y) = mu^3 / lam.
-        sd = _weighted_sd(y, weights)
-        return float(np.average(y, weights=weights) ** 3 / sd**2) if sd > 0 else 1.0
+        # Var(Y) = mu^3 / lam, so 1/sqrt(lam) is about sd(y) / mean(y)^1.5.
+        return _weighted_sd(y, weights) / float(np.average(y, weights=weights)) ** 1.5
 
     def phi(self, dispersion: float) -> float:
         return 1.0 / dispersion
@@ -502,6 +516,7 @@ class NegativeBinomial(Family):
     canonical_link: ClassVar[str] = "log"
     links: ClassVar[tuple[str, ...]] = ("log", "sqrt", "identity")
     dispersion: ClassVar[str | None] = "alpha"
+    dispersion_is_precision: ClassVar[bool] = True
     ratio_label: ClassVar[str] = "rate ratio"
     quantity: ClassVar[str] = "rate"
 

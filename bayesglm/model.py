@@ -31,7 +31,7 @@ from .design import Design
 from .errors import BayesGLMError
 from .families import Spec
 from .laplace import LaplaceApprox
-from .priors import Fixed, Flat, HalfFlat, ResolvedPriors
+from .priors import Fixed, Flat, HalfFlat, InvSqrtExponential, ResolvedPriors
 
 __all__ = ["SAMPLERS", "available_samplers", "build_model", "build_sampling_model", "sample"]
 
@@ -94,6 +94,8 @@ def _dispersion_log_prior(value: Any, priors: ResolvedPriors) -> Any:
     prior = priors.dispersion
     if prior is None or isinstance(prior, HalfFlat):
         return pt.constant(0.0)
+    if isinstance(prior, InvSqrtExponential):
+        return prior.logp_expr(value, pt_ns())
     data = {k: pm.Data(f"dispersion_prior_{k}", v) for k, v in prior.params.items()}
     return pm.logp(getattr(pm, prior.pymc_name).dist(**data), value)
 
@@ -135,6 +137,9 @@ def build_model(design: Design, spec: Spec, priors: ResolvedPriors) -> pm.Model:
         dispersion = None
         if isinstance(priors.dispersion, Fixed):
             dispersion = pt.constant(priors.dispersion.value)
+        elif isinstance(priors.dispersion, InvSqrtExponential):
+            inv_sqrt = pm.Exponential(f"{family.dispersion}_inv_sqrt", priors.dispersion.lam)
+            dispersion = pm.Deterministic(family.dispersion, inv_sqrt**-2)
         elif priors.dispersion is not None:
             dispersion = getattr(pm, priors.dispersion.pymc_name)(
                 family.dispersion, **priors.dispersion.params

@@ -44,6 +44,7 @@ __all__ = [
     "HalfFlat",
     "HalfNormal",
     "HalfStudentT",
+    "InvSqrtExponential",
     "InverseGamma",
     "Laplace",
     "Normal",
@@ -292,6 +293,34 @@ class HalfFlat(DispersionPrior):
 
 
 @dataclass(frozen=True)
+class InvSqrtExponential(DispersionPrior):
+    """A precision ``d`` whose scale form 1/sqrt(d) is Exponential(``lam``).
+
+    The Stan team's recommendation for precision-type parameters (the negative
+    binomial's, the gamma shape): it penalizes extra spread the way an exponential
+    on a standard deviation does, is nearly flat over large precisions, and keeps
+    its mean scale form 1/lam. The default for gamma ``shape``, inverse gaussian
+    ``lam`` and negative binomial ``alpha``.
+
+    >>> str(InvSqrtExponential(2.0))
+    'InvSqrtExponential(2)'
+    """
+
+    lam: float = 1.0
+    pymc_name: ClassVar[str] = "InvSqrtExponential"
+
+    def logpdf(self, x):
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.log(self.lam) - self.lam / np.sqrt(x) + np.log(0.5) - 1.5 * np.log(x)
+        return np.where(x > 0, value, -np.inf)
+
+    def logp_expr(self, x: Any, xp: Any) -> Any:
+        """The log density as an expression of the math namespace ``xp``."""
+        return xp.log(self.lam) - self.lam / xp.sqrt(x) + np.log(0.5) - 1.5 * xp.log(x)
+
+
+@dataclass(frozen=True)
 class Fixed(DispersionPrior):
     """Hold the dispersion parameter at ``value`` (a point mass): it is not sampled.
 
@@ -487,11 +516,18 @@ def _default_intercept(y: np.ndarray, weights: np.ndarray, spec: Spec, s_y: floa
 def default_dispersion_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> DispersionPrior:
     """Weakly informative default for the family's dispersion parameter.
 
-    Exponential with mean at the family's typical size of the parameter
-    (:meth:`~bayesglm.families.Family.dispersion_scale`): rstanarm's
-    Exponential(1/sd(y)) for the gaussian ``sigma`` and Exponential(1) for the gamma
-    ``shape`` and the negative binomial ``alpha``; for the inverse gaussian ``lam``,
-    mean at its moment estimate mean(y)^3 / var(y).
+    An exponential on the dispersion's scale form, with mean at the family's
+    upper-end size of it (:meth:`~bayesglm.families.Family.dispersion_scale`):
+    rstanarm's Exponential(1/sd(y)) for the gaussian ``sigma``; for precisions
+    (gamma ``shape``, inverse gaussian ``lam``, negative binomial ``alpha``)
+    :class:`InvSqrtExponential`, an exponential on 1/sqrt(parameter) with mean
+    the coefficient of variation of y (gamma), sd(y)/mean(y)^1.5 (inverse
+    gaussian) or 1 (negative binomial). An exponential on the precision itself,
+    as rstanarm's Exponential(1) on the gamma shape, pulls hard towards large
+    spread when the data are precise and n is small.
     """
     scale = spec.family.dispersion_scale(y, weights)
-    return Exponential(float(f"{1.0 / scale:.6g}") if scale > 0 else 1.0)
+    lam = float(f"{1.0 / scale:.6g}") if np.isfinite(scale) and scale > 0 else 1.0
+    if spec.family.dispersion_is_precision:
+        return InvSqrtExponential(lam)
+    return Exponential(lam)

@@ -21,7 +21,8 @@ from .errors import BayesGLMError
 __all__ = ["VERDICTS", "write_report"]
 
 VERDICTS = {
-    "agrees": "posterior mean within 0.25 MLE standard errors of the MLE: the data dominate.",
+    "agrees": "posterior mean within 0.25 MLE standard errors of the MLE and posterior sd "
+    "within a factor 1.5 of the SE: the data dominate.",
     "prior pull": "the estimates differ mostly because of the prior (the posterior mode, "
     "which maximizes likelihood x prior, has moved away from the MLE): check the prior "
     "is intended.",

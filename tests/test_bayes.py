@@ -172,6 +172,24 @@ def test_default_priors_are_auto_scaled_like_rstanarm() -> None:
     np.testing.assert_allclose(g.coef["x"].sigma, 2.5 * sd_y / x.std())
     np.testing.assert_allclose(g.coef["Intercept"].sigma, 2.5 * sd_y)
     np.testing.assert_allclose(g.dispersion.lam, 1 / sd_y, rtol=1e-5)
+    positive = model.design.y + 1.0
+    gamma = bg.GLM.from_arrays(model.design.X, positive, family="gamma", names=["a", "b"])
+    cv = positive.std() / positive.mean()
+    assert gamma.resolve_priors().dispersion == bg.InvSqrtExponential(float(f"{1 / cv:.6g}"))
+    negbin = bg.GLM.from_arrays(model.design.X, model.design.y, family="negative_binomial")
+    assert negbin.resolve_priors().dispersion == bg.InvSqrtExponential(1.0)
+
+
+def test_inv_sqrt_exponential_is_an_exponential_on_one_over_sqrt() -> None:
+    from scipy import integrate, stats
+
+    prior = bg.InvSqrtExponential(2.0)
+    x = np.array([0.05, 0.3, 1.0, 7.0, 150.0])
+    # Change of variables: s = x**-0.5 ~ Exponential(2), |ds/dx| = x**-1.5 / 2.
+    expected = stats.expon.logpdf(x**-0.5, scale=0.5) + np.log(0.5 * x**-1.5)
+    np.testing.assert_allclose(prior.logpdf(x), expected, rtol=1e-12)
+    total, _ = integrate.quad(lambda v: np.exp(prior.logpdf(v)), 0, np.inf, limit=200)
+    np.testing.assert_allclose(total, 1.0, rtol=1e-6)
 
 
 def test_prior_keys_resolve_from_general_to_specific() -> None:
