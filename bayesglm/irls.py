@@ -466,7 +466,15 @@ def _iterate(problem: _Problem, spec: Spec, state: _State, tol: float, max_iter:
 
 def _halve(problem: _Problem, spec: Spec, state: _State, step: np.ndarray) -> _State:
     """Take the step, halving it while it leaves the domain or raises the deviance."""
-    allowance = 1e-12 * (abs(state.deviance) + 1.0)
+    # What rounding alone can change in the deviance: its terms are computed from
+    # y and mu, each good to a few ulps (large counts make this far above 1e-12).
+    a = problem.active
+    rounding = (
+        100
+        * np.finfo(float).eps
+        * float(np.sum(problem.weights[a] * (np.abs(problem.y[a]) + np.abs(state.mu[a]))))
+    )
+    allowance = 1e-12 * (abs(state.deviance) + 1.0) + rounding
     for _ in range(_MAX_HALVINGS):
         candidate = _evaluate(problem, spec, state.beta + step)
         if candidate is not None and candidate.deviance <= state.deviance + allowance:

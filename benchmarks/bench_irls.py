@@ -156,13 +156,23 @@ def gram_dsyrk(X: np.ndarray, w: np.ndarray) -> np.ndarray:
 # --- timing helpers -------------------------------------------------------------------
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
+def _cpu_now() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(
+    fn: Callable[[], Any], repeat: int, cpu: list[float] | None = None
+) -> tuple[list[float], Any]:
+    """Wall times of repeat calls (and, into cpu, this process's CPU seconds, all threads)."""
     times, out = [], None
     for _ in range(repeat):
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = _cpu_now(), time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
+        if cpu is not None:
+            cpu.append(_cpu_now() - c0)
     return times, out
 
 
@@ -556,6 +566,25 @@ def report(env: dict, args: argparse.Namespace, large: dict, memory: dict, small
         + ".\n"
     )
 
+    L.append(
+        "CPU seconds of this process (all its threads; median), a cross-check that is "
+        "less sensitive to other processes than wall time when BLAS runs one thread "
+        "(with several threads, spin-waiting BLAS threads count too):\n"
+    )
+    L.append(
+        "| family | bayesglm CPU s | glum CPU s | 1 X'WX numpy CPU s | 1 X'WX dsyrk CPU s "
+        "| bayesglm/glum (CPU) | bayesglm/floor (CPU) |"
+    )
+    L.append("|---|---|---|---|---|---|---|")
+    for fam in FAMILIES:
+        r = large[fam]
+        b, g = med(r["bayesglm_cpu"]), med(r["glum_cpu"])
+        floor_cpu = r["n_iter"] * min(med(r["gram_numpy_cpu"]), med(r["gram_dsyrk_cpu"]))
+        L.append(
+            f"| {fam} | {b:.2f} | {g:.2f} | {med(r['gram_numpy_cpu']):.3f} "
+            f"| {med(r['gram_dsyrk_cpu']):.3f} | {b / g:.2f} | {b / floor_cpu:.2f} |"
+        )
+    L.append("")
     L.append("## 2. Working memory (fresh subprocess per fitter)\n")
     L.append(
         "Peak extra memory during the fit, above the already allocated X and y, as a "
@@ -660,19 +689,21 @@ def run_large(args: argparse.Namespace, opts: dict, log: Callable[[str], None]) 
         # Interleaved rounds, so that the fitters and the floor see the same machine
         # state (on a shared VM the speed drifts over tens of seconds).
         for key in ("bayesglm", "glum", "gram_numpy", "gram_dsyrk", "xb", "xtv"):
-            r[key] = []
+            r[key], r[key + "_cpu"] = [], []
         w = v = fb = fg = None
         for _ in range(args.repeat):
-            t, fb = timed(lambda X=X, y=y, fam=fam: fit_bayesglm(X, y, fam, opts), 1)
+            t, fb = timed(
+                lambda X=X, y=y, fam=fam: fit_bayesglm(X, y, fam, opts), 1, r["bayesglm_cpu"]
+            )
             r["bayesglm"] += t
-            t, fg = timed(lambda X=X, y=y, fam=fam: fit_glum(X, y, fam, opts), 1)
+            t, fg = timed(lambda X=X, y=y, fam=fam: fit_glum(X, y, fam, opts), 1, r["glum_cpu"])
             r["glum"] += t
             if w is None:
                 w = irls_weights(X, fam, fb["params"])
                 v = np.random.default_rng(0).standard_normal(args.n)
-            t, g1 = timed(lambda X=X, w=w: gram_numpy(X, w), 1)
+            t, g1 = timed(lambda X=X, w=w: gram_numpy(X, w), 1, r["gram_numpy_cpu"])
             r["gram_numpy"] += t
-            t, g2 = timed(lambda X=X, w=w: gram_dsyrk(X, w), 1)
+            t, g2 = timed(lambda X=X, w=w: gram_dsyrk(X, w), 1, r["gram_dsyrk_cpu"])
             r["gram_dsyrk"] += t
             assert np.allclose(g1, g2, rtol=1e-8, atol=0)
             r["xb"] += timed(lambda X=X, b=fb["params"]: X @ b, 1)[0]

@@ -309,7 +309,7 @@ def test_summary_columns_and_interval(gamma_fit) -> None:
     np.testing.assert_allclose(summary.loc["x", "eti_lower"], draws.quantile(0.05), rtol=1e-6)
     assert summary.attrs["interval"] == "90% equal-tailed"
     text = str(fit)
-    assert "Priors:" in text and "Exponential(1)" in text and "95% equal-tailed" in text
+    assert "Priors:" in text and "InvSqrtExponential(" in text and "95% equal-tailed" in text
 
 
 def test_predictive_draws_and_pointwise_log_likelihood(gamma_fit) -> None:
