@@ -23,7 +23,14 @@ def _fit(model, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
         return model.fit(
-            **{"draws": 400, "tune": 400, "chains": 2, "progressbar": False, **kwargs}
+            **{
+                "draws": 400,
+                "tune": 400,
+                "chains": 2,
+                "progressbar": False,
+                "sampler": "nutpie",
+                **kwargs,
+            }
         )
 
 

@@ -31,7 +31,7 @@ def poisson_fit():
     model = bg.GLM("events ~ x + arm + smoker", data=df, family="poisson", exposure="months")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
-        fit = model.fit(draws=400, tune=400, chains=2, seed=8, progressbar=False)
+        fit = model.fit(draws=400, tune=400, chains=2, seed=8, progressbar=False, sampler="nutpie")
     return df, model, fit
 
 

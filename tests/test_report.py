@@ -19,7 +19,8 @@ from bayesglm import plots
 from bayesglm.errors import BayesGLMError, SamplingWarning
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "report.md"
-FAST = {"draws": 500, "tune": 500, "chains": 2, "progressbar": False}
+# nutpie reuses its compiled model for every fit of one structure in this session.
+FAST = {"draws": 500, "tune": 500, "chains": 2, "progressbar": False, "sampler": "nutpie"}
 
 
 def _fit(model: bg.GLM, **kwargs):
