@@ -77,6 +77,9 @@ class Family:
         one (successes of summed trials; summed counts with a mean multiplier).
     dispersion_is_precision : bool
         Whether larger values of the dispersion parameter mean *less* spread.
+    weights_are_precision : bool
+        Whether prior weights divide the variance (the gaussian, as R) rather than
+        multiply each row's log-likelihood (frequency weights).
     ratio_label : str
         What exp(beta) is called under the log link ("rate ratio" for counts).
     quantity : str
@@ -95,6 +98,7 @@ class Family:
     ratio_label: ClassVar[str] = "mean ratio"
     quantity: ClassVar[str] = "mean"
     dispersion_is_precision: ClassVar[bool] = False
+    weights_are_precision: ClassVar[bool] = False
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         r"""Variance function :math:`V(\mu)`."""
@@ -215,6 +219,7 @@ class Gaussian(Family):
     links: ClassVar[tuple[str, ...]] = ("identity", "log", "inverse")
     dispersion: ClassVar[str | None] = "sigma"
     free_phi: ClassVar[bool] = True
+    weights_are_precision: ClassVar[bool] = True
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu * 0.0 + 1.0

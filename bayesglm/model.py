@@ -154,8 +154,8 @@ def build_model(design: Design, spec: Spec, priors: ResolvedPriors) -> pm.Model:
         mu = pm.Deterministic("mu", spec.link.inverse(eta, xp=pt_ns()), dims="obs")
         dist, kwargs = _likelihood_dist(spec, mu, dispersion, trials)
         observed = pm.Data("y", design.y, dims="obs")
-        if family.name == "gaussian":
-            kwargs["sigma"] = dispersion / pt.sqrt(weights)
+        if family.weights_are_precision:
+            dist, kwargs = _likelihood_dist(spec, mu, dispersion / pt.sqrt(weights), trials)
             dist("y_obs", **kwargs, observed=observed, dims="obs")
         else:
             y = dist("y_obs", **kwargs, observed=observed, dims="obs")
@@ -185,7 +185,7 @@ def reduce_data(design: Design, spec: Spec) -> SamplingData:
     """Drop zero-weight rows, then use sufficient statistics or merge identical rows.
 
     Gaussian with identity link: the log-likelihood depends on the data through
-    X'WX, X'W(y - offset), (y - offset)'W(y - offset) and sum(w) only. Collapsible
+    X'WX, X'W(y - offset), (y - offset)'W(y - offset), n and sum(log w) only. Collapsible
     families: rows with equal covariates, offset and weight merge into one row with
     summed responses and trials (when that halves the rows or better).
     """
@@ -203,7 +203,8 @@ def reduce_data(design: Design, spec: Spec) -> SamplingData:
             "xtwx": X.T @ (X * w[:, None]),
             "xtwr": X.T @ (w * r),
             "rtwr": np.array(r @ (w * r)),
-            "sum_w": np.array(w.sum()),
+            "n_rows": np.array(float(w.size)),
+            "half_sum_log_w": np.array(0.5 * np.log(w).sum()),
         }
         return SamplingData("sufficient", data, False, int(active.sum()))
     if family.collapsible:
@@ -266,15 +267,23 @@ def build_sampling_model(
             )
             gradient = pt.dot(d["xtwx"], mode_beta) - d["xtwr"]
             quad = resid_ss + 2 * pt.dot(delta, gradient) + pt.dot(delta, pt.dot(d["xtwx"], delta))
-            loglik = -0.5 * d["sum_w"] * pt.log(2 * math.pi * dispersion**2) - quad / (
-                2 * dispersion**2
+            # Precision weights: y_i ~ N(mu_i, sigma^2 / w_i).
+            loglik = (
+                -0.5 * d["n_rows"] * pt.log(2 * math.pi * dispersion**2)
+                + d["half_sum_log_w"]
+                - quad / (2 * dispersion**2)
             )
         else:
             eta = pt.dot(d["X"], beta) + d["offset"]
             mu = spec.link.inverse(eta, xp=pt_ns())
             trials = d["trials"] if reduced.has_trials else None
-            dist, kwargs = _likelihood_dist(spec, mu, dispersion, trials)
-            loglik = pt.sum(d["weights"] * pm.logp(dist.dist(**kwargs), d["y"]))
+            if family.weights_are_precision:
+                scale = dispersion / pt.sqrt(d["weights"])
+                dist, kwargs = _likelihood_dist(spec, mu, scale, trials)
+                loglik = pt.sum(pm.logp(dist.dist(**kwargs), d["y"]))
+            else:
+                dist, kwargs = _likelihood_dist(spec, mu, dispersion, trials)
+                loglik = pt.sum(d["weights"] * pm.logp(dist.dist(**kwargs), d["y"]))
         pm.Potential("loglik", loglik)
     return model
 
