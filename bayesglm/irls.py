@@ -486,8 +486,14 @@ def _halve(problem: _Problem, spec: Spec, state: _State, step: np.ndarray) -> _S
 # --- negative binomial theta ----------------------------------------------------------
 
 
-def _theta_ml(problem: _Problem, mu: np.ndarray, theta0: float | None) -> tuple[float, float]:
-    """Maximum-likelihood theta given the means (MASS::theta.ml), and its SE."""
+THETA_MAX = 1e6  # a theta this large is a Poisson for every practical purpose
+
+
+def _theta_ml(
+    problem: _Problem, mu: np.ndarray, theta0: float | None
+) -> tuple[float, float, bool]:
+    """Maximum-likelihood theta given the means (MASS::theta.ml), its SE, and whether
+    it had to be held at THETA_MAX (no finite maximum: counts not overdispersed)."""
     a = problem.active
     y, w, mu = problem.y[a], problem.weights[a], mu[a]
     if theta0 is None:
@@ -518,15 +524,12 @@ def _theta_ml(problem: _Problem, mu: np.ndarray, theta0: float | None) -> tuple[
         )
         delta = score / info
         theta = theta + delta
+        if not np.isfinite(theta) or abs(theta) > THETA_MAX or (info <= 0 and score > 0):
+            return THETA_MAX, float("inf"), True
         if abs(delta) <= 1e-12 * max(theta, 1.0):
             break
     else:
-        warnings.warn(
-            "theta of the negative binomial did not converge in 200 iterations; the "
-            "counts may be Poisson-like (theta -> infinity); try family='poisson'.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
+        return THETA_MAX, float("inf"), True
     if not theta > 0:
         raise BayesGLMError(
             "theta of the negative binomial has no positive maximum-likelihood "
@@ -542,7 +545,7 @@ def _theta_ml(problem: _Problem, mu: np.ndarray, theta0: float | None) -> tuple[
             - (y + theta) / (mu + theta) ** 2
         )
     )
-    return float(theta), float(np.sqrt(1.0 / info))
+    return float(theta), float(np.sqrt(1.0 / info)), False
 
 
 def _fit_negative_binomial(
@@ -557,11 +560,11 @@ def _fit_negative_binomial(
     from .families import Poisson
 
     state = _irls(problem, Spec(Poisson(), spec.link), beta0, tol, max_iter)
-    theta, _ = _theta_ml(problem, state.mu, None)
+    theta, _, capped = _theta_ml(problem, state.mu, None)
     for _ in range(max_iter):
         fixed = Spec(spec.family.with_params(theta=theta), spec.link)
         state = _iterate(problem, fixed, _rescore(problem, fixed, state), tol, max_iter)
-        new_theta, theta_se = _theta_ml(problem, state.mu, theta)
+        new_theta, theta_se, capped = _theta_ml(problem, state.mu, theta)
         change = abs(new_theta - theta) / theta
         theta = new_theta
         if change < 1e-11 and state.converged:
@@ -570,6 +573,15 @@ def _fit_negative_binomial(
         state.converged = False
     fixed = Spec(spec.family.with_params(theta=theta), spec.link)
     state = _iterate(problem, fixed, _rescore(problem, fixed, state), tol, max_iter)
+    if capped:
+        text = (
+            "theta of the negative binomial has no finite maximum-likelihood estimate: "
+            "the counts are not overdispersed, so the likelihood keeps rising towards "
+            f"the Poisson limit; theta is held at {THETA_MAX:g} (a Poisson fit); "
+            "consider family='poisson'."
+        )
+        state.messages.append(text)
+        warnings.warn(text, ConvergenceWarning, stacklevel=3)
     return _result(problem, design, fixed, state, theta_se=theta_se)
 
 

@@ -213,9 +213,13 @@ def _start_beta(post: _Posterior, design: Design, mle: MLEResult | None) -> np.n
             return mle.params_array.copy()
     beta = np.zeros(design.p)
     if design.intercept is not None:
-        ybar = np.average(post.y_mean, weights=post.weights_eff)
+        total = np.sum(post.weights_eff)
+        ybar = np.sum(post.weights_eff * post.y_mean) / total
         with np.errstate(all="ignore"):
             start = float(post.spec.link.link(np.float64(ybar)))
+            if not np.isfinite(start):  # all outcomes 0 (or 1): shrink off the edge
+                ybar = (total * ybar + 0.5) / (total + 1.0)
+                start = float(post.spec.link.link(np.float64(ybar)))
         beta[design.intercept] = start / design.X[0, design.intercept]
     if post.mean(beta) is None:
         from .errors import BayesGLMError

@@ -412,15 +412,13 @@ def _diagnose(result: GLMResult) -> Diagnostics:
     chains = result.chains
 
     def extreme(value: Any, pick) -> float:
+        # R-hat is undefined (NaN) with one chain: the check then has nothing to say.
         dataset = value.to_dataset() if hasattr(value, "to_dataset") else value
-        return float(
-            pick(
-                [
-                    float(np.nanmin(v)) if pick is min else float(np.nanmax(v))
-                    for v in dataset.data_vars.values()
-                ]
-            )
-        )
+        values = [np.asarray(v, dtype=float) for v in dataset.data_vars.values()]
+        values = [v for v in values if not np.isnan(v).all()]
+        if not values:
+            return float("nan")
+        return float(pick(np.nanmin(v) if pick is min else np.nanmax(v) for v in values))
 
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
     max_rhat = extreme(az.rhat(tree, method="rank"), max)

@@ -432,3 +432,19 @@ def test_every_pair_builds_a_sampling_model_with_the_families_likelihood(family,
     if reduced.kind == "rows" and reduced.n_rows < 120:
         pytest.skip("rows merged: constants differ")  # pragma: no cover
     np.testing.assert_allclose(value, expected, rtol=1e-7)
+
+
+def test_proper_posteriors_without_an_mle_are_sampled() -> None:
+    """All-ones outcome (no finite MLE) and under-dispersed counts (theta -> infinity)."""
+    X = np.column_stack([np.ones(20), np.linspace(0.0, 1.0, 20)])
+    ones = bg.GLM.from_arrays(X, np.ones(20), family="bernoulli", names=["Intercept", "x"])
+    fit = _fit(ones, seed=1)
+    assert fit.summary().loc["Intercept", "mean"] > 1
+    counts = bg.GLM.from_arrays(
+        X, np.tile([2.0, 3.0], 10), family="negative_binomial", names=["Intercept", "x"]
+    )
+    with pytest.warns(bg.ConvergenceWarning, match=r"theta .* no finite maximum-likelihood"):
+        mle = counts.fit_mle()
+    assert mle.theta == 1e6
+    fit = _fit(counts, seed=1)
+    assert fit.summary().loc["alpha", "mean"] > 1

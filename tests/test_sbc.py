@@ -31,16 +31,11 @@ Choices, all fixed in advance:
   R-hat check by chance), but fits with any divergent transition are counted and
   must be under 5% of the replications.
 
-Refused fits: bayesglm currently raises ``BayesGLMError`` for some data sets whose
-posterior is perfectly proper under these priors -- a binary outcome that is all 0
-or all 1 (``laplace._start_beta`` finds no valid start) and negative-binomial
-counts with no finite maximum-likelihood theta, e.g. under-dispersed ones
-(``irls._theta_ml``; ``GLM.fit`` needs the MLE). Those replications are counted
-and left out, and must stay under 10%. Leaving them out keeps SBC valid: whether
-a fit is refused depends on (X, y) only, and given y the true parameters are still
-a draw from the posterior, so the ranks of the kept replications stay uniform.
-``test_proper_posteriors_are_not_refused`` (strict xfail) pins the two cases down;
-once they are fixed, it fails and MAX_REFUSED_SHARE should go to 0.
+Refused fits: a proper posterior must always be sampled, so a ``BayesGLMError`` on a
+simulated data set fails the test (MAX_REFUSED_SHARE = 0). Two such refusals were
+found and fixed: an all-0/all-1 binary outcome (no finite starting intercept) and
+under-dispersed negative-binomial counts (no finite ML theta);
+``test_proper_posteriors_are_not_refused`` pins them down.
 
 Seeds are fixed (one stream per combination), so the outcome is deterministic for
 a given sampler build. Run with ``.venv/bin/python -m pytest -m slow tests/test_sbc.py``.
@@ -71,7 +66,7 @@ DRAWS, TUNE, CHAINS = 400, 300, 2
 N_ROWS = 40
 MAX_DIVERGENT_SHARE = 0.05
 MAX_SKIPPED_SHARE = 0.02
-MAX_REFUSED_SHARE = 0.10  # should be 0: see "Refused fits" in the module docstring
+MAX_REFUSED_SHARE = 0.0  # every proper posterior must be sampled
 SEED = 20180418  # Talts et al., arXiv:1804.06788
 NAMES = ("Intercept", "x1", "x2")
 
@@ -321,7 +316,6 @@ def test_sbc_ranks_are_uniform(case: Case) -> None:
 _X = np.column_stack([np.ones(20), np.linspace(0.0, 1.0, 20)])
 
 
-@pytest.mark.xfail(strict=True, raises=BayesGLMError, reason="proper posterior refused")
 @pytest.mark.parametrize(
     ("family", "y", "priors"),
     [
