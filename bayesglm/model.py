@@ -106,6 +106,17 @@ def _dispersion_log_prior(value: Any, priors: ResolvedPriors) -> Any:
     return pm.logp(getattr(pm, prior.pymc_name).dist(**data), value)
 
 
+def _restrict_eta(spec: Spec, eta: Any) -> None:
+    """Zero density outside the link's valid linear predictors (as R's valideta).
+
+    The sqrt link's inverse eta^2 is defined for every eta, so without this the
+    posterior would gain a mirrored mode at negative eta.
+    """
+    low = spec.link.eta_domain.low
+    if np.isfinite(low):
+        pm.Potential("eta_domain", pt.switch(pt.all(eta > low), 0.0, -np.inf))
+
+
 def _likelihood_dist(spec: Spec, mu: Any, dispersion: Any, trials: Any) -> Any:
     name, kwargs = spec.family.pymc_likelihood(mu, dispersion, trials)
     return getattr(pm, name), kwargs
@@ -151,6 +162,7 @@ def build_model(design: Design, spec: Spec, priors: ResolvedPriors) -> pm.Model:
                 family.dispersion, **priors.dispersion.params
             )
         eta = pt.dot(X, beta) + offset
+        _restrict_eta(spec, eta)
         mu = pm.Deterministic("mu", spec.link.inverse(eta, xp=pt_ns()), dims="obs")
         dist, kwargs = _likelihood_dist(spec, mu, dispersion, trials)
         observed = pm.Data("y", design.y, dims="obs")
@@ -275,6 +287,7 @@ def build_sampling_model(
             )
         else:
             eta = pt.dot(d["X"], beta) + d["offset"]
+            _restrict_eta(spec, eta)
             mu = spec.link.inverse(eta, xp=pt_ns())
             trials = d["trials"] if reduced.has_trials else None
             if family.weights_are_precision:

@@ -448,3 +448,15 @@ def test_proper_posteriors_without_an_mle_are_sampled() -> None:
     assert mle.theta == 1e6
     fit = _fit(counts, seed=1)
     assert fit.summary().loc["alpha", "mean"] > 1
+
+
+def test_sqrt_link_posterior_keeps_the_linear_predictor_positive() -> None:
+    X = np.column_stack([np.ones(20), np.linspace(0.0, 1.0, 20)])
+    y = np.r_[np.zeros(10), np.full(10, 2.0)]
+    model = bg.GLM.from_arrays(X, y, family="poisson", link="sqrt", names=["Intercept", "x"])
+    fit = _fit(
+        model, priors={"Intercept": bg.Normal(0, 1), "x": bg.Normal(0, 2)}, center=False, seed=3
+    )
+    draws = fit.draws()
+    assert (draws["Intercept"] > 0).all()
+    assert (draws["Intercept"] + draws["x"] > 0).all()
