@@ -207,7 +207,7 @@ def case_predict_memory() -> dict:
     )
     new = np.column_stack([np.ones(1_000_000), rng.normal(size=(1_000_000, 4))])
     out = {
-        "draws": 4000,
+        "draws": 1000,
         "rows": 1_000_000,
         "new_X_mb": new.nbytes / 2**20,
         "dense_draws_x_rows_mb": 1000 * 1_000_000 * 8 / 2**20,
