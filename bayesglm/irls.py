@@ -133,6 +133,7 @@ class _Problem:
     offset: np.ndarray
     active: np.ndarray  # rows with positive weight
     names: tuple[str, ...]
+    intercept: int | None  # index of the constant column
 
     @classmethod
     def from_design(cls, design: Design, spec: Spec) -> _Problem:
@@ -144,7 +145,7 @@ class _Problem:
             y = np.divide(y, trials, out=np.zeros(n), where=trials > 0)
             weights = weights * trials
         offset = np.zeros(n) if design.offset is None else design.offset
-        return cls(design.X, y, weights, offset, weights > 0, design.names)
+        return cls(design.X, y, weights, offset, weights > 0, design.names, design.intercept)
 
 
 @dataclass
@@ -231,13 +232,16 @@ class _Solver:
         if not diagonal.min() > _ALIAS_TOL * diagonal.max():
             raise _SingularWeightsError
 
-    def step(self, X: np.ndarray, w: np.ndarray, working_residual: np.ndarray) -> np.ndarray:
+    def step(
+        self, X: np.ndarray, w: np.ndarray, working_residual: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """The step and its Newton decrement step' X'W r (one pass over X)."""
         if self.use_qr:
             rhs = self.q.T @ (self.sqrt_w * working_residual)
-            return linalg.solve_triangular(self.r, rhs)
+            return linalg.solve_triangular(self.r, rhs), float(rhs @ rhs)
         score = X.T @ (w * working_residual)
-        scaled = linalg.cho_solve((self.chol, False), score / self.scale)
-        return scaled / self.scale
+        step = linalg.cho_solve((self.chol, False), score / self.scale) / self.scale
+        return step, float(step @ score)
 
     def inverse(self) -> np.ndarray:
         r"""The unscaled covariance :math:`(X^\top W X)^{-1}`."""
@@ -351,7 +355,7 @@ def _first_state(problem: _Problem, spec: Spec, beta0: np.ndarray | None) -> _St
             w, residual = _working(problem, spec, pseudo)
             z = eta0 - problem.offset + residual
             solver = _Solver(problem, w, use_qr=False)
-            state = _evaluate(problem, spec, solver.step(problem.X, w, z))
+            state = _evaluate(problem, spec, solver.step(problem.X, w, z)[0])
             if state is not None:
                 return state
     return _null_start(problem, spec)
@@ -360,14 +364,13 @@ def _first_state(problem: _Problem, spec: Spec, beta0: np.ndarray | None) -> _St
 def _null_start(problem: _Problem, spec: Spec) -> _State:
     """Start from the intercept-only fit (slopes zero), valid by construction."""
     X = problem.X
-    constant = np.flatnonzero((X[0] != 0) & (X == X[0]).all(axis=0))
-    if constant.size == 0:
+    if problem.intercept is None:
         raise BayesGLMError(
             "no valid starting values could be found (the model has no intercept and the "
             "default start leaves the family's range); pass start= coefficients; "
             "got (start=None)."
         )
-    j = int(constant[0])
+    j = problem.intercept
     null = _null_fit(problem, spec)
     beta = np.zeros(X.shape[1])
     beta[j] = null.beta[0] / X[0, j]
@@ -386,6 +389,7 @@ def _null_fit(problem: _Problem, spec: Spec) -> _State:
         problem.offset,
         problem.active,
         ("(Intercept)",),
+        0,
     )
     a = problem.active
     ybar = np.sum(problem.weights[a] * problem.y[a]) / np.sum(problem.weights[a])
@@ -447,10 +451,8 @@ def _iterate(problem: _Problem, spec: Spec, state: _State, tol: float, max_iter:
         except _SingularWeightsError:
             break  # means have run onto the boundary (separation): stop, not converged
         use_qr = solver.use_qr
-        step = solver.step(X, w, residual)
-        decrement = float(step @ (X.T @ (w * residual))) / _phi_estimate(
-            problem, spec, state, X.shape[1]
-        )
+        step, decrement = solver.step(X, w, residual)
+        decrement /= _phi_estimate(problem, spec, state, X.shape[1])
         new = _halve(problem, spec, state, step)
         new.n_iter = iteration
         new.solver = solver

@@ -21,6 +21,7 @@ from scipy import linalg, optimize
 
 from .design import Design
 from .families import NegativeBinomial, Spec
+from .irls import weighted_gram
 from .mle import MLEResult
 from .priors import Fixed, ResolvedPriors
 
@@ -120,14 +121,7 @@ class _Posterior:
             w = self.weights_eff * dmu * ratio / phi
             score_terms = self.weights_eff * (self.y_mean - mu) * ratio / phi
         score = self.X.T @ score_terms
-        info = (self.X * w[:, None]).T @ self.X if self.X.shape[0] <= 200_000 else _gram(self.X, w)
-        return score, info
-
-
-def _gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    from .irls import _gram as blocked
-
-    return blocked(X, w)
+        return score, weighted_gram(self.X, w)
 
 
 def laplace_approx(
