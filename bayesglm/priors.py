@@ -61,6 +61,7 @@ class Prior:
 
     pymc_name: ClassVar[str]
     proper: ClassVar[bool] = True
+    locations: ClassVar[tuple[str, ...]] = ("mu",)  # parameters that may be <= 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -69,7 +70,7 @@ class Prior:
                 raise BayesGLMError(
                     f"{type(self).__name__} needs finite numbers; got ({f.name}={value!r})."
                 )
-            if f.name != "mu" and value <= 0:
+            if f.name not in self.locations and value <= 0:
                 raise BayesGLMError(
                     f"{type(self).__name__}'s {f.name} must be positive; got ({f.name}={value!r})."
                 )
@@ -151,10 +152,7 @@ class Cauchy(CoefPrior):
     alpha: float = 0.0
     beta: float = 1.0
     pymc_name: ClassVar[str] = "Cauchy"
-
-    def __post_init__(self) -> None:
-        _check_finite(self, "alpha")
-        _check_positive(self, "beta")
+    locations: ClassVar[tuple[str, ...]] = ("alpha",)
 
     def logpdf(self, x):
         return stats.cauchy.logpdf(x, self.alpha, self.beta)
@@ -333,23 +331,6 @@ class Fixed(DispersionPrior):
 
     def logpdf(self, x):
         return np.where(np.asarray(x) == self.value, 0.0, -np.inf)
-
-
-def _check_finite(prior: Prior, name: str) -> None:
-    value = getattr(prior, name)
-    if not (isinstance(value, int | float) and math.isfinite(value)):
-        raise BayesGLMError(
-            f"{type(prior).__name__} needs finite numbers; got ({name}={value!r})."
-        )
-
-
-def _check_positive(prior: Prior, name: str) -> None:
-    _check_finite(prior, name)
-    if getattr(prior, name) <= 0:
-        raise BayesGLMError(
-            f"{type(prior).__name__}'s {name} must be positive; "
-            f"got ({name}={getattr(prior, name)!r})."
-        )
 
 
 @dataclass(frozen=True)
