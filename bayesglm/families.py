@@ -80,6 +80,10 @@ class Family:
     weights_are_precision : bool
         Whether prior weights divide the variance (the gaussian, as R) rather than
         multiply each row's log-likelihood (frequency weights).
+    normal : bool
+        Whether the response is normal, in the units of y: its log-likelihood is
+        quadratic in the mean (sufficient statistics) and its default priors scale
+        with sd(y), as rstanarm's.
     ratio_label : str
         What exp(beta) is called under the log link ("rate ratio" for counts).
     quantity : str
@@ -99,6 +103,12 @@ class Family:
     quantity: ClassVar[str] = "mean"
     dispersion_is_precision: ClassVar[bool] = False
     weights_are_precision: ClassVar[bool] = False
+    normal: ClassVar[bool] = False
+
+    @property
+    def is_probability(self) -> bool:
+        """Whether the mean is a probability (binary or k-of-n outcomes)."""
+        return self.mean_domain.low == 0.0 and self.mean_domain.high == 1.0
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         r"""Variance function :math:`V(\mu)`."""
@@ -220,6 +230,7 @@ class Gaussian(Family):
     dispersion: ClassVar[str | None] = "sigma"
     free_phi: ClassVar[bool] = True
     weights_are_precision: ClassVar[bool] = True
+    normal: ClassVar[bool] = True
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu * 0.0 + 1.0

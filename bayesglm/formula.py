@@ -264,12 +264,10 @@ def _response(
 ) -> tuple[np.ndarray, str | None]:
     if lhs in frame.columns:
         column = frame[lhs]
-        if spec.family.name == "bernoulli" and not pd.api.types.is_numeric_dtype(column):
+        if _binary(spec) and not pd.api.types.is_numeric_dtype(column):
             return _binary_response(column, lhs)
         if pd.api.types.is_bool_dtype(column):
-            return column.to_numpy(
-                dtype=float
-            ), "True" if spec.family.name == "bernoulli" else None
+            return column.to_numpy(dtype=float), "True" if _binary(spec) else None
         if not pd.api.types.is_numeric_dtype(column):
             raise BayesGLMError(
                 f"the response column {lhs!r} must hold numbers for the {spec.family.name} "
@@ -282,6 +280,11 @@ def _response(
             f"the response must be one column; got ({lhs!r} gives {values.shape[1]})."
         )
     return values.to_numpy(dtype=float).reshape(-1), None
+
+
+def _binary(spec: Spec) -> bool:
+    """A 0/1 outcome: a probability mean, one trial per row."""
+    return spec.family.is_probability and not spec.family.has_trials
 
 
 def _binary_response(column: pd.Series, name: str) -> tuple[np.ndarray, str]:

@@ -701,7 +701,7 @@ def _result(
 
     messages = list(state.messages)
     separation: tuple[str, ...] = ()
-    if family.name in ("bernoulli", "binomial") and _suspect_separation(problem, state):
+    if family.is_probability and _suspect_separation(problem, state):
         separation = tuple(_separated_columns(problem, design.names, design.intercept))
         if separation:
             text = (

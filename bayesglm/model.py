@@ -209,7 +209,7 @@ def reduce_data(design: Design, spec: Spec) -> SamplingData:
     offset = _or(design.offset, 0.0, n)[active]
     trials = None if trials is None else trials[active]
     family = spec.family
-    if family.name == "gaussian" and spec.link.name == "identity":
+    if family.normal and spec.link.name == "identity":
         r = y - offset
         data = {
             "xtwx": X.T @ (X * w[:, None]),

@@ -78,7 +78,7 @@ def ppc(result: Any, n_draws: int = 200, seed: int = 0) -> Figure:
     replicated = replicated[pick]
     y = result.design.y
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    if family.name == "bernoulli" or (family.has_trials and result.design.trials is not None):
+    if family.is_probability:
         _calibration(ax, result, y, replicated)
     elif family.support.integer:
         _rootogram(ax, y, replicated)

@@ -449,7 +449,7 @@ def resolve_priors(
     if design.trials is not None:
         y_mean = design.y / np.where(design.trials > 0, design.trials, 1.0)
         weights = weights * design.trials
-    s_y = family.dispersion_scale(y_mean, weights) if family.name == "gaussian" else 1.0
+    s_y = family.dispersion_scale(y_mean, weights) if family.normal else 1.0
     s_y = s_y if s_y > 0 else 1.0
     x_means = design.X.mean(axis=0)
     if design.intercept is not None:
