@@ -18,25 +18,12 @@ written to ``OUTDIR/bernoulli_birthwt.html``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import pandas as pd
+from _walkthrough import chance, fit_both_ways, run, write_report
 
 import bayesglm as bg
 from bayesglm import datasets
-
-SEED = 2026
-
-
-def show(title: str, frame: pd.DataFrame) -> None:
-    """Print a table under a title, numbers to 4 significant digits."""
-    print(f"\n{title}\n{frame.to_string(float_format=lambda v: f'{v:.4g}')}")
-
-
-def chance(p: float) -> str:
-    """'= 87.3%', or '> 99.9%' / '< 0.1%' at the ends: draws never prove certainty."""
-    return "> 99.9%" if p > 0.999 else "< 0.1%" if p < 0.001 else f"= {p:.1%}"
 
 
 def main(outdir: Path | None = None) -> None:
@@ -49,16 +36,7 @@ def main(outdir: Path | None = None) -> None:
         link="logit",
     )
 
-    print()
-    print(model.fit_mle().summary())
-
-    fit = model.fit(seed=SEED, progressbar=False)
-    show("Maximum likelihood vs posterior:", fit.compare_mle())
-    effects = fit.effects()
-    show(f"Effects ({effects.attrs['interval']} intervals):", effects.drop(columns="sentence"))
-    print()
-    for sentence in effects["sentence"]:
-        print(f"- {sentence}")
+    fit, effects = fit_both_ways(model)
 
     # The answer, from the posterior of the smoking odds ratio.
     smoke = effects.loc["smoke"]
@@ -75,12 +53,8 @@ def main(outdir: Path | None = None) -> None:
         f"P(odds ratio > 1) {chance(smoke['p_direction'])}."
     )
 
-    if outdir is not None:
-        outdir.mkdir(parents=True, exist_ok=True)
-        print(f"\nReport written to {fit.report(outdir / 'bernoulli_birthwt.html')}")
+    write_report(fit, outdir, "bernoulli_birthwt")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("outdir", nargs="?", type=Path, help="write an HTML report here")
-    main(parser.parse_args().outdir)
+    run(main, __doc__)

@@ -18,26 +18,14 @@ written to ``OUTDIR/binomial_budworm.html``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _walkthrough import chance, fit_both_ways, run, show, write_report
 
 import bayesglm as bg
 from bayesglm import datasets
-
-SEED = 2026
-
-
-def show(title: str, frame: pd.DataFrame) -> None:
-    """Print a table under a title, numbers to 4 significant digits."""
-    print(f"\n{title}\n{frame.to_string(float_format=lambda v: f'{v:.4g}')}")
-
-
-def chance(p: float) -> str:
-    """'= 87.3%', or '> 99.9%' / '< 0.1%' at the ends: draws never prove certainty."""
-    return "> 99.9%" if p > 0.999 else "< 0.1%" if p < 0.001 else f"= {p:.1%}"
 
 
 def main(outdir: Path | None = None) -> None:
@@ -47,16 +35,7 @@ def main(outdir: Path | None = None) -> None:
         "numdead ~ sex + ldose", data=data, family="binomial", link="logit", trials="total"
     )
 
-    print()
-    print(model.fit_mle().summary())
-
-    fit = model.fit(seed=SEED, progressbar=False)
-    show("Maximum likelihood vs posterior:", fit.compare_mle())
-    effects = fit.effects()
-    show(f"Effects ({effects.attrs['interval']} intervals):", effects.drop(columns="sentence"))
-    print()
-    for sentence in effects["sentence"]:
-        print(f"- {sentence}")
+    fit, effects = fit_both_ways(model)
 
     # LD50 per sex: the logit is 0 where ldose = -(Intercept + male effect) / slope.
     draws = fit.draws()
@@ -85,12 +64,8 @@ def main(outdir: Path | None = None) -> None:
         f"the males, so P(females are harder to kill) {chance(p_female_harder)}."
     )
 
-    if outdir is not None:
-        outdir.mkdir(parents=True, exist_ok=True)
-        print(f"\nReport written to {fit.report(outdir / 'binomial_budworm.html')}")
+    write_report(fit, outdir, "binomial_budworm")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("outdir", nargs="?", type=Path, help="write an HTML report here")
-    main(parser.parse_args().outdir)
+    run(main, __doc__)

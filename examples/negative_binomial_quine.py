@@ -17,26 +17,13 @@ is written to ``OUTDIR/negative_binomial_quine.html``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from _walkthrough import chance, fit_both_ways, run, write_report
 
 import bayesglm as bg
 from bayesglm import datasets
-
-SEED = 2026
-
-
-def show(title: str, frame: pd.DataFrame) -> None:
-    """Print a table under a title, numbers to 4 significant digits."""
-    print(f"\n{title}\n{frame.to_string(float_format=lambda v: f'{v:.4g}')}")
-
-
-def chance(p: float) -> str:
-    """'= 87.3%', or '> 99.9%' / '< 0.1%' at the ends: draws never prove certainty."""
-    return "> 99.9%" if p > 0.999 else "< 0.1%" if p < 0.001 else f"= {p:.1%}"
 
 
 def main(outdir: Path | None = None) -> None:
@@ -46,16 +33,7 @@ def main(outdir: Path | None = None) -> None:
         "Days ~ Eth + Sex + Age + Lrn", data=data, family="negative_binomial", link="log"
     )
 
-    print()
-    print(model.fit_mle().summary())
-
-    fit = model.fit(seed=SEED, progressbar=False)
-    show("Maximum likelihood vs posterior:", fit.compare_mle())
-    effects = fit.effects()
-    show(f"Effects ({effects.attrs['interval']} intervals):", effects.drop(columns="sentence"))
-    print()
-    for sentence in effects["sentence"]:
-        print(f"- {sentence}")
+    fit, _ = fit_both_ways(model)
 
     # The answer. Eth[T.N] compares non-Aboriginal ('N') with Aboriginal ('A') children;
     # the question runs the other way, so the rate ratio is exp(-beta), draw by draw.
@@ -71,12 +49,8 @@ def main(outdir: Path | None = None) -> None:
         f"the poisson's infinity."
     )
 
-    if outdir is not None:
-        outdir.mkdir(parents=True, exist_ok=True)
-        print(f"\nReport written to {fit.report(outdir / 'negative_binomial_quine.html')}")
+    write_report(fit, outdir, "negative_binomial_quine")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("outdir", nargs="?", type=Path, help="write an HTML report here")
-    main(parser.parse_args().outdir)
+    run(main, __doc__)
