@@ -353,20 +353,11 @@ def sample(
     model = build_sampling_model(design, spec, priors, laplace, reduced)
     timings["build"] = time.perf_counter() - start
     dispersion_name = spec.family.dispersion
+    k = laplace.mode.size
     if sampler == "nutpie":
+        key = _cache_key(spec, priors, reduced, k)
         trace = _sample_nutpie(
-            model,
-            spec,
-            priors,
-            reduced,
-            laplace,
-            draws,
-            tune,
-            chains,
-            seed,
-            target_accept,
-            progressbar,
-            timings,
+            model, key, k, draws, tune, chains, seed, target_accept, progressbar, timings
         )
     else:
         start = time.perf_counter()
@@ -379,7 +370,7 @@ def sample(
             progressbar=progressbar,
             nuts_sampler=sampler,
             target_accept=target_accept,
-            initvals={"z": np.zeros(laplace.mode.size)},
+            initvals={"z": np.zeros(k)},
             compute_convergence_checks=False,
             model=model,
         )
@@ -402,34 +393,16 @@ def sample(
     return SampleRun(beta, dispersion, _standard_stats(trace["sample_stats"]), sampler, timings)
 
 
-def _sample_nutpie(
-    model,
-    spec,
-    priors,
-    reduced,
-    laplace,
-    draws,
-    tune,
-    chains,
-    seed,
-    target_accept,
-    progressbar,
-    timings,
-):
+def _sample_nutpie(model, key, k, draws, tune, chains, seed, target_accept, progressbar, timings):
+    """nutpie, reusing the compiled model of this structure with the new data."""
     import nutpie
 
     start = time.perf_counter()
-    key = _cache_key(spec, priors, reduced, laplace.mode.size)
     compiled = _COMPILED.get(key)
-    updates = {
-        var.name: var.get_value()
-        for var in model.data_vars  # every pm.Data of this model
-    }
     if compiled is None:
-        compiled = nutpie.compile_pymc_model(model, var_names=["z"])
-        _COMPILED[key] = compiled
+        compiled = _COMPILED[key] = nutpie.compile_pymc_model(model, var_names=["z"])
     else:
-        compiled = compiled.with_data(**updates)
+        compiled = compiled.with_data(**{var.name: var.get_value() for var in model.data_vars})
     timings["compile"] = time.perf_counter() - start
     start = time.perf_counter()
     trace = nutpie.sample(
@@ -441,7 +414,7 @@ def _sample_nutpie(
         seed=seed,
         progress_bar=progressbar,
         target_accept=target_accept,
-        init_mean=np.zeros(laplace.mode.size),
+        init_mean=np.zeros(k),
         save_warmup=False,
     )
     timings["sample"] = time.perf_counter() - start
