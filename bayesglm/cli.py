@@ -15,14 +15,19 @@ Bad input prints one line on stderr and exits with status 2.
 
 from __future__ import annotations
 
+import _thread
 import argparse
+import csv
 import dataclasses
+import functools
+import os
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import priors as priors_module
 from .errors import BayesGLMError
@@ -96,13 +101,54 @@ def _read_csv(path: str) -> Any:
     if not Path(path).is_file():
         raise BayesGLMError(f"no such file; give a CSV file; got (path={path!r}).")
     try:
-        return pd.read_csv(path)
+        frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else "empty file"
         raise BayesGLMError(
             f"the CSV file could not be read ({message}); check it is complete and "
             f"comma-separated; got (path={path!r})."
         ) from None
+    _check_csv_rows(path)
+    if not len(frame):
+        raise BayesGLMError(
+            f"the CSV file has a header but no data rows; check it is complete; "
+            f"got (path={path!r})."
+        )
+    return frame
+
+
+def _check_csv_rows(path: str) -> None:
+    """Every record as long as the header, every column name once.
+
+    pandas pads a short record with missing values (a file cut mid-row would lose
+    its last row with only a warning) and renames a repeated column to 'x.1'.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        records = csv.reader(handle)
+        header = next(records, [])
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise BayesGLMError(
+                f"the CSV header repeats column name(s) {', '.join(map(repr, repeated))}; "
+                f"rename them; got (path={path!r})."
+            )
+        for record in records:
+            if record and len(record) != len(header):
+                line = ",".join(record)
+                raise BayesGLMError(
+                    f"line {records.line_num} of the CSV file has {len(record)} field(s) but "
+                    f"the header has {len(header)}; the file may be cut short or damaged; "
+                    f"got (path={path!r}, line {records.line_num}={line[:60]!r})."
+                )
+
+
+def _check_output(path: str | None) -> None:
+    """Refuse an output path whose folder does not exist before any work is done."""
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise BayesGLMError(
+            f"the folder to write to does not exist; create it or choose another path; "
+            f"got (path={path!r})."
+        )
 
 
 def _model(args: argparse.Namespace):
@@ -126,6 +172,8 @@ def _cmd_mle(args: argparse.Namespace) -> None:
 
 
 def _cmd_fit(args: argparse.Namespace) -> None:
+    _check_output(args.report)
+    _check_output(args.save)
     model = _model(args)
     priors = dict(parse_prior(text) for text in args.prior)
     fit = model.fit(
@@ -156,6 +204,7 @@ def _cmd_fit(args: argparse.Namespace) -> None:
 def _cmd_predict(args: argparse.Namespace) -> None:
     from .persist import load
 
+    _check_output(args.output)
     fit = load(args.fit)
     table = fit.predict(_read_csv(args.data), scale=args.scale, prob=args.prob, trials=args.trials)
     if args.output:
@@ -208,9 +257,16 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--missing", default="drop", choices=["drop", "raise"])
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like any other bad input (status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise BayesGLMError(f"{message}; see '{self.prog} --help'")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bayesglm`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bayesglm", description="Bayesian GLMs with PyMC, checked against maximum likelihood."
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -262,9 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    hook = sys.unraisablehook
+    sys.unraisablehook = functools.partial(_redeliver_interrupt, fallback=hook)
     try:
+        args = build_parser().parse_args(argv)
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             warnings.showwarning = _one_line_warning
@@ -275,7 +332,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bayesglm: interrupted", file=sys.stderr)
         return 130
+    finally:
+        sys.unraisablehook = hook
     return 0
+
+
+def _redeliver_interrupt(unraisable: Any, fallback: Any) -> None:
+    """A Ctrl-C that lands in a library's C callback (numba compiling a model) is
+    only printed as "Exception ignored" and the run goes on: deliver it again, a
+    moment later, once the callback has returned (raised here, it would be lost)."""
+    if issubclass(unraisable.exc_type, KeyboardInterrupt):
+        again = threading.Timer(0.05, _thread.interrupt_main)
+        again.daemon = True
+        again.start()
+    else:
+        fallback(unraisable)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -284,7 +355,14 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def main_exit() -> None:
     """Console-script entry point: run and exit with the status."""
-    sys.exit(main())
+    status = main()
+    if status == 130:
+        # An interrupted sampler may leave native threads (JAX, nutpie) running, and
+        # the interpreter's teardown can crash under them; nothing is left to tidy.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

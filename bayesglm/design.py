@@ -2,11 +2,13 @@
 
 :func:`design_from_arrays` checks everything a user hands over once, copies nothing
 it does not have to, and never changes the caller's objects. Every fitter reads the
-resulting :class:`Design`.
+resulting :class:`Design`; :func:`new_rows` checks rows to predict the same way.
+Messages name pandas inputs by their own index labels and names.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import BayesGLMError
+from .errors import BayesGLMError, row_label, value_name
 from .families import Spec
 
-__all__ = ["Design", "design_from_arrays"]
+__all__ = ["Design", "design_from_arrays", "new_rows"]
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,8 @@ def design_from_arrays(
             f"drop trials=; got (family={family.name!r})."
         )
     if weights_ is not None:
-        _check_weights(weights_)
-    family.check_y(response, trials_)
+        _check_weights(weights_, weights)
+    family.check_y(_labelled(response, y), _labelled(trials_, trials))
     return Design(
         y=response,
         X=matrix,
@@ -117,17 +119,54 @@ def design_from_arrays(
     )
 
 
+def new_rows(
+    design: Design, X: Any, offset: Any = None, trials: Any = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Check rows to predict as :func:`design_from_arrays` checks the training rows.
+
+    Returns the model matrix, offset and trials as float arrays (None where not given).
+
+    Examples
+    --------
+    >>> from bayesglm.families import resolve
+    >>> d = design_from_arrays([[1, 0.5], [1, 1.5], [1, 2.0]], [0, 1, 1], resolve("poisson"))
+    >>> new_rows(d, [[1, 3.0]])[0]
+    array([[1., 3.]])
+    """
+    shape = X.shape if isinstance(X, pd.DataFrame) else _as_float(X, "new X").shape
+    if len(shape) != 2 or shape[1] != design.p:
+        raise BayesGLMError(
+            f"new X must have {design.p} columns ({', '.join(design.names)}); "
+            f"got (X.shape={shape})."
+        )
+    matrix, _ = _model_matrix(X, design.names)
+    n = matrix.shape[0]
+    return (
+        matrix,
+        None if offset is None else _vector(offset, "offset", n),
+        None if trials is None else _vector(trials, "trials", n),
+    )
+
+
 def _model_matrix(X: Any, names: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    given = X
     if isinstance(X, pd.DataFrame):
+        if X.columns.has_duplicates:
+            repeated = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
+            raise BayesGLMError(
+                f"column names must be unique; rename the repeats; got (names={repeated!r})."
+            )
         if names is None:
             names = [str(c) for c in X.columns]
         for column in X.columns:
-            if not (
-                pd.api.types.is_numeric_dtype(X[column]) or pd.api.types.is_bool_dtype(X[column])
-            ):
-                raise BayesGLMError(
+            values = X[column]
+            if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+                _refuse_non_numbers(
+                    values,
+                    values.to_numpy(),
+                    str(column),
                     f"column {column!r} of X is not numeric; X must hold numbers (encode "
-                    f"categories first, or use a formula); got (dtype={X[column].dtype})."
+                    "categories first, or use a formula)",
                 )
         X = X.to_numpy(dtype=float)
     matrix = _as_float(X, "X")
@@ -152,31 +191,78 @@ def _model_matrix(X: Any, names: Sequence[str] | None) -> tuple[np.ndarray, tupl
         raise BayesGLMError(
             f"column names must be unique; rename the repeats; got (names={duplicates!r})."
         )
-    bad = ~np.isfinite(matrix)
+    # A column's sum is finite only if all its values are; the exact search runs
+    # only when a sum is not (a bad value, or a sum that overflows).
+    column_sums = np.add.reduce(matrix, axis=0)
+    bad = np.zeros(1, bool) if np.isfinite(column_sums).all() else ~np.isfinite(matrix)
     if bad.any():
         row, col = np.argwhere(bad)[0]
+        label = row_label(given, row)
         raise BayesGLMError(
             f"X has {int(bad.sum())} NaN or infinite value(s); all must be finite (drop "
-            f"or impute those rows); the first is row {row} of column {names[col]!r}; "
-            f"got (X[{row}, {col}]={matrix[row, col].item()!r})."
+            f"or impute those rows); the first is row {label!r} of column {names[col]!r}; "
+            f"got ({names[col]}[{label!r}]={matrix[row, col].item()!r})."
         )
     return matrix, names
 
 
 def _as_float(values: Any, arg: str) -> np.ndarray:
+    given = values
     if isinstance(values, pd.Series | pd.DataFrame):
         values = values.to_numpy()
-    array = np.asarray(values)
+    try:
+        array = np.asarray(values)
+    except ValueError:  # nested sequences of different lengths
+        raise BayesGLMError(
+            f"{arg} must be a rectangular array of numbers; its rows differ in length; "
+            f"got ({arg}={type(given).__name__} of ragged rows)."
+        ) from None
     if array.dtype == bool:
         return array.astype(float)
-    if not np.issubdtype(array.dtype, np.number):
-        raise BayesGLMError(
-            f"{arg} must hold numbers; convert text columns first (e.g. "
-            f"pd.to_numeric); got ({arg}.dtype={array.dtype})."
-        )
     if np.iscomplexobj(array):
         raise BayesGLMError(f"{arg} must be real; got ({arg}.dtype={array.dtype}).")
+    if not np.issubdtype(array.dtype, np.number):
+        _refuse_non_numbers(given, array, arg, f"{arg} must hold numbers")
     return np.asarray(array, dtype=np.float64)
+
+
+def _refuse_non_numbers(given: Any, array: np.ndarray, arg: str, what: str) -> None:
+    """Refuse text, dates or None among numbers, naming the first such entry of
+    ``array`` (the values of ``given``); an object array of numbers passes."""
+    flat = array.reshape(-1)
+    position = next((i for i, v in enumerate(flat) if not isinstance(v, numbers.Real)), None)
+    if position is None:
+        return
+    value = flat[position]
+    value = value.item() if isinstance(value, np.generic) else value
+    kind = "numbers stored as text" if _is_number_text(value) else "values that are not numbers"
+    where, cell = "", arg
+    if array.ndim:
+        at = tuple(int(i) for i in np.unravel_index(position, array.shape))
+        row = row_label(given, at[0])
+        where = f", the first in row {row!r}" + (f" of column {at[1]}" if array.ndim == 2 else "")
+        cell = f"{value_name(given, arg)}[{', '.join(map(repr, (row, *at[1:])))}]"
+    raise BayesGLMError(
+        f"{what}; it holds {kind} (convert them, e.g. with pd.to_numeric){where}; "
+        f"got ({cell}={value!r})."
+    )
+
+
+def _is_number_text(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _labelled(values: np.ndarray | None, given: Any) -> Any:
+    """``values`` with the labels and name of ``given`` when that is a Series."""
+    if values is None or not isinstance(given, pd.Series):
+        return values
+    return pd.Series(values, index=given.index, name=given.name, copy=False)
 
 
 def _vector(values: Any, arg: str, n: int) -> np.ndarray:
@@ -192,27 +278,31 @@ def _vector(values: Any, arg: str, n: int) -> np.ndarray:
     bad = ~np.isfinite(array)
     if bad.any():
         rows = np.flatnonzero(bad)
+        row, name = row_label(values, rows[0]), value_name(values, arg)
         raise BayesGLMError(
             f"{arg} has {rows.size} NaN or infinite value(s); all must be finite (drop "
-            f"or impute those rows); the first is row {rows[0]}; "
-            f"got ({arg}[{rows[0]}]={array[rows[0]].item()!r})."
+            f"or impute those rows); the first is row {row!r}; "
+            f"got ({name}[{row!r}]={array[rows[0]].item()!r})."
         )
     return array
 
 
-def _check_weights(weights: np.ndarray) -> None:
+def _check_weights(weights: np.ndarray, given: Any) -> None:
     negative = weights < 0
     if negative.any():
         rows = np.flatnonzero(negative)
+        row, name = row_label(given, rows[0]), value_name(given, "weights")
         raise BayesGLMError(
             f"weights must be >= 0; {rows.size} row(s) are negative, the first is row "
-            f"{rows[0]}; got (weights[{rows[0]}]={weights[rows[0]].item()!r})."
+            f"{row!r}; got ({name}[{row!r}]={weights[rows[0]].item()!r})."
         )
     if not (weights > 0).any():
         raise BayesGLMError("weights must not all be zero; got (weights=all 0).")
 
 
 def _intercept_index(X: np.ndarray) -> int | None:
+    """The first nonzero constant column; candidates from the first rows are checked
+    on every row (no n × p comparison)."""
     first = X[0]
-    constant = np.flatnonzero((first != 0) & (X == first).all(axis=0))
-    return int(constant[0]) if constant.size else None
+    candidates = np.flatnonzero((first != 0) & (X[:64] == first).all(axis=0))
+    return next((int(j) for j in candidates if (X[:, j] == first[j]).all()), None)

@@ -3,16 +3,28 @@
 Bad input raises :class:`BayesGLMError` with one message template:
 ``"<what is wrong>; <what is allowed>; got (<arg>=<value>)."``.
 Numerical trouble is a warning, recorded on the result as well.
+
+Messages name rows and columns as the user knows them: a pandas input by its own
+index labels and name (a column of the user's data), anything else by position and
+the argument's name (:func:`row_label`, :func:`value_name`).
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 __all__ = [
     "BayesGLMError",
     "ConvergenceWarning",
     "MissingDataWarning",
+    "PerfectFitWarning",
     "SamplingWarning",
     "SeparationWarning",
+    "row_label",
+    "value_name",
 ]
 
 
@@ -32,5 +44,42 @@ class SamplingWarning(UserWarning):
     """The posterior sampler reports a problem (divergences, R-hat, low ESS, ...)."""
 
 
+class PerfectFitWarning(UserWarning):
+    """The response is an exact function of the predictors (zero dispersion)."""
+
+
 class MissingDataWarning(UserWarning):
     """Rows with missing values were dropped (``missing="drop"``)."""
+
+
+def row_label(values: Any, position: int) -> Any:
+    """The row at ``position`` as a message names it.
+
+    Examples
+    --------
+    >>> row_label(pd.Series([1.0, 2.0], index=["a", "b"]), 1), row_label([1.0, 2.0], 1)
+    ('b', 1)
+    """
+    if isinstance(values, pd.Series | pd.DataFrame):
+        return _plain(values.index[position])
+    return int(position)
+
+
+def _plain(label: Any) -> Any:
+    """numpy scalars as Python numbers (also inside a MultiIndex tuple)."""
+    if isinstance(label, tuple):
+        return tuple(map(_plain, label))
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def value_name(values: Any, arg: str) -> str:
+    """The name a message gives ``values``: a named Series' name, else ``arg``.
+
+    Examples
+    --------
+    >>> value_name(pd.Series([1.0], name="count"), "y"), value_name([1.0], "y")
+    ('count', 'y')
+    """
+    if isinstance(values, pd.Series) and values.name is not None:
+        return str(values.name)
+    return arg

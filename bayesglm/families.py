@@ -27,7 +27,7 @@ import numpy as np
 from scipy import special
 
 from ._xp import NP, Interval, MathNamespace
-from .errors import BayesGLMError
+from .errors import BayesGLMError, row_label, value_name
 from .links import LINKS, Link, get_link
 
 __all__ = [
@@ -173,8 +173,18 @@ class Family:
         return None
 
     def check_y(self, y: np.ndarray, trials: np.ndarray | None = None) -> None:
-        """Raise :class:`BayesGLMError` when ``y`` is outside the support."""
+        """Raise :class:`BayesGLMError` when ``y`` is outside the support, or has no
+        spread where the family estimates one (:attr:`free_phi`)."""
         _check_inside(y, self.support, f"the response of a {self.name} model", "y")
+        values = np.asarray(y)
+        if self.free_phi and values.size and (values == values.flat[0]).all():
+            name = value_name(y, "y")
+            raise BayesGLMError(
+                f"the response of a {self.name} model must vary: the model estimates its "
+                f"spread around the mean ({self.dispersion}), and a constant response has "
+                f"none; check the response column; got ({name}={values.flat[0].item()!r} "
+                f"in all {values.size} rows)."
+            )
 
     def effect_label(self, link: Link) -> str | None:
         """What exp(beta) means under ``link`` for this family (None: no meaning)."""
@@ -190,13 +200,15 @@ class Family:
         return self.name
 
 
-def _check_inside(values: np.ndarray, interval: Interval, what: str, arg: str) -> None:
-    bad = ~interval.includes(values)
+def _check_inside(values: Any, interval: Interval, what: str, arg: str) -> None:
+    array = np.asarray(values)
+    bad = ~interval.includes(array)
     if bad.any():
         rows = np.flatnonzero(bad)
+        row, name = row_label(values, rows[0]), value_name(values, arg)
         raise BayesGLMError(
             f"{what} must be {interval}; {rows.size} row(s) are not, the first is row "
-            f"{rows[0]}; got ({arg}[{rows[0]}]={values[rows[0]].item()!r})."
+            f"{row!r}; got ({name}[{row!r}]={array[rows[0]].item()!r})."
         )
 
 
@@ -208,7 +220,7 @@ def _weighted_sd(y: np.ndarray, weights: np.ndarray) -> float:
 def _xlogy_ratio(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """y * log(y / mu), zero where y == 0 (also where mu rounds to 0 there)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(y == 0, 0.0, special.xlogy(y, y / mu))
+        return np.where(y == 0, 0.0, y * np.log(y / mu))
 
 
 @dataclass(frozen=True)
@@ -321,21 +333,28 @@ class Binomial(Family):
                 "a binomial model needs the number of trials per row; pass trials= "
                 "(or use family='bernoulli' for 0/1 outcomes); got (trials=None)."
             )
+        self.check_trials(trials)
+        super().check_y(y)
+        over = np.flatnonzero(np.asarray(y) > np.asarray(trials))
+        if over.size:
+            row = row_label(y, over[0])
+            got = ", ".join(
+                f"{value_name(values, arg)}[{row!r}]={np.asarray(values)[over[0]].item()!r}"
+                for values, arg in ((y, "y"), (trials, "trials"))
+            )
+            raise BayesGLMError(
+                f"successes cannot exceed trials; {over.size} row(s) have more, the "
+                f"first is row {row!r}; got ({got})."
+            )
+
+    def check_trials(self, trials: np.ndarray) -> None:
+        """Raise :class:`BayesGLMError` unless every number of trials is a count."""
         _check_inside(
             trials,
             Interval(0.0, _INF, True, False, integer=True),
             "the trials of a binomial model",
             "trials",
         )
-        super().check_y(y)
-        over = y > trials
-        if over.any():
-            rows = np.flatnonzero(over)
-            raise BayesGLMError(
-                f"successes cannot exceed trials; {rows.size} row(s) have more, the "
-                f"first is row {rows[0]}; got (y[{rows[0]}]={y[rows[0]].item()!r}, "
-                f"trials[{rows[0]}]={trials[rows[0]].item()!r})."
-            )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ data gets exactly the same columns, levels and transform states.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import sys
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .design import Design, design_from_arrays
-from .errors import BayesGLMError, MissingDataWarning
+from .errors import BayesGLMError, MissingDataWarning, row_label
 from .families import Spec
 
 __all__ = ["caller_context", "design_from_formula", "new_data_matrix"]
@@ -77,8 +78,6 @@ def design_from_formula(
     >>> design_from_formula("y ~ dose + arm", df, resolve("bernoulli")).names
     ('Intercept', 'dose', 'arm[T.b]')
     """
-    import formulaic
-
     frame = _as_frame(data)
     if not isinstance(formula, str) or "~" not in formula:
         raise BayesGLMError(
@@ -97,7 +96,12 @@ def design_from_formula(
             f"use offset= with the {spec.link.name} link; got (link={spec.link.name!r})."
         )
     context = dict(context or {})
-    parsed = formulaic.Formula(formula)
+    parsed = _parse(formula)
+    if not hasattr(parsed, "lhs"):
+        raise BayesGLMError(
+            f"formula must name the response left of '~' ('response ~ predictors'); "
+            f"got (formula={formula!r})."
+        )
     # The parsed right-hand side keeps "0 +" / "- 1"; its str() would not.
     lhs, rhs = str(parsed.lhs), parsed.rhs
     used = _used_columns(formula, frame)
@@ -110,7 +114,10 @@ def design_from_formula(
     if isinstance(offset, str):
         offset_term = offset
         used += [c for c in _used_columns(offset, frame) if c not in used]
-    _refuse_numbers_as_text(frame, used, formula)
+    _refuse_repeated_columns(frame, used)
+    for column in dict.fromkeys(used):
+        if not re.search(rf"C\(\s*{re.escape(str(column))}\b", formula):
+            _check_column(frame[column], column)
     keep = _drop_missing(frame, list(dict.fromkeys(used)), missing, extras, offset)
     dropped = tuple(_label(row) for row in frame.index[~keep])
     frame = frame[keep]
@@ -118,9 +125,10 @@ def design_from_formula(
     y, event = _response(lhs, frame, spec, context)
     matrix = _evaluate(rhs, frame, context, "the formula's right-hand side")
     offset_values = _offset_values(offset, exposure, frame, context, keep)
+    # Labelled values: messages name the user's columns and rows.
     design = design_from_arrays(
         matrix,
-        y,
+        pd.Series(y, index=frame.index, name=lhs),
         spec,
         names=list(matrix.columns),
         offset=offset_values,
@@ -147,45 +155,94 @@ def _as_frame(data: Any) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
     if isinstance(data, Mapping):
-        return pd.DataFrame(dict(data))
+        try:
+            return pd.DataFrame(dict(data))
+        except ValueError as error:
+            raise BayesGLMError(
+                f"data given as a dict must hold columns of one length; got ({error})."
+            ) from None
     raise BayesGLMError(
         "data must be a pandas DataFrame (or a dict of columns) when a formula is used; "
         f"got (data={type(data).__name__})."
     )
 
 
-def _used_columns(expression: str, frame: pd.DataFrame) -> list[str]:
+def _parse(expression: str) -> Any:
     import formulaic
 
     try:
-        names = formulaic.Formula(expression).required_variables
+        return formulaic.Formula(expression)
     except Exception as error:  # formulaic's parse errors have no common base class
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise BayesGLMError(
-            f"the formula could not be parsed ({error}); check its syntax; "
+            f"the formula could not be parsed ({reason}); check its syntax; "
             f"got (formula={expression!r})."
         ) from None
+
+
+def _used_columns(expression: str, frame: pd.DataFrame) -> list[str]:
+    names = _parse(expression).required_variables
     return sorted(str(name) for name in names if str(name) in frame.columns)
 
 
-def _refuse_numbers_as_text(frame: pd.DataFrame, used: list[str], formula: str) -> None:
-    """A text column whose every value is a number would silently become a factor
-    (unless the formula asks for categories with C(column))."""
-    for column in dict.fromkeys(used):
-        if re.search(rf"C\(\s*{re.escape(str(column))}\b", formula):
-            continue
-        values = frame[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            continue
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            continue
-        present = values.dropna()
-        if len(present) and pd.to_numeric(present, errors="coerce").notna().all():
-            first = _label(present.index[0])
-            raise BayesGLMError(
-                f"column {column!r} holds numbers stored as text; convert it with "
-                f"pd.to_numeric (or wrap it in C() in the formula to treat it as categories); "
-                f"got ({column}[{first!r}]={present.iloc[0]!r})."
-            )
+def _refuse_repeated_columns(frame: pd.DataFrame, used: list[str]) -> None:
+    repeated = [c for c in dict.fromkeys(used) if (frame.columns == c).sum() > 1]
+    if repeated:
+        raise BayesGLMError(
+            f"column names must be unique; the data have more than one column named "
+            f"{', '.join(map(repr, repeated))}; rename them; got (columns="
+            f"{list(map(str, frame.columns))!r})."
+        )
+
+
+def _check_column(values: pd.Series, column: str, required: str | None = None) -> None:
+    """Refuse a column that a model matrix would misread, naming the first offending row.
+
+    Text whose values all (or mostly) read as numbers would silently become a
+    factor with a level per number: numbers stored as text, or a stray word among
+    numbers (a damaged cell). Where numbers are ``required`` (the reason), any
+    value that is not a number is refused. Dates, and other kinds that are neither
+    numbers, text nor categories, are refused.
+    """
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return
+    categorical = isinstance(values.dtype, pd.CategoricalDtype)
+    textual = not categorical and (
+        pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+    )
+    if not (required or textual or categorical):
+        raise BayesGLMError(
+            f"column {column!r} holds {values.dtype} values, which a model matrix cannot "
+            "use; convert them to numbers (e.g. days since a start date) or wrap the "
+            f"column in C() to treat it as categories; got ({column}.dtype={values.dtype})."
+        )
+    present = values.dropna()
+    if not len(present) or not (required or textual):
+        return
+    numbers = pd.to_numeric(present, errors="coerce").notna() if textual else present.isna()
+    categories = "or wrap it in C() in the formula to treat it as categories"
+    if numbers.all():
+        first = row_label(present, 0)
+        raise BayesGLMError(
+            f"column {column!r} holds numbers stored as text; convert it with "
+            f"pd.to_numeric ({required or categories}); the first is row {first!r}; "
+            f"got ({column}[{first!r}]={_label(present.iloc[0])!r})."
+        )
+    if not (required or numbers.mean() >= 0.5):
+        return
+    position = int(np.flatnonzero(~numbers.to_numpy())[0])
+    first, value = row_label(present, position), _label(present.iloc[position])
+    count = int((~numbers).sum())
+    problem = (
+        f"must hold numbers ({required}), but {count} value(s) are not"
+        if required
+        else f"mixes numbers with {count} value(s) that are not numbers"
+    )
+    raise BayesGLMError(
+        f"column {column!r} {problem}; fix or drop those rows (pd.to_numeric(..., "
+        f"errors='coerce') makes them missing){'' if required else ', ' + categories}; "
+        f"the first is row {first!r}; got ({column}[{first!r}]={value!r})."
+    )
 
 
 def _require_column(frame: pd.DataFrame, column: str, arg: str) -> None:
@@ -210,6 +267,12 @@ def _drop_missing(
     columns = sorted(str(c) for c in na.columns if na[c].any())
     counts = ", ".join(f"{c} ({int(na[c].sum())})" for c in columns)
     first = _label(frame.index[rows.to_numpy()][0])
+    if rows.all():
+        raise BayesGLMError(
+            f"every row has a missing value, in columns {counts}, so no row is left to "
+            f"fit; fill them in or drop those columns; the first is row {first!r}; "
+            f"got ({len(frame)} rows)."
+        )
     if missing == "raise":
         raise BayesGLMError(
             f"{int(rows.sum())} row(s) have missing values, in columns {counts}; drop or "
@@ -249,9 +312,11 @@ def _evaluate(expression: Any, frame: pd.DataFrame, context: dict, what: str):
     import formulaic
 
     try:
-        with warnings.catch_warnings():
+        # Rows where a transform gives NaN (log of a negative) are kept, not dropped:
+        # the design checks name them. numpy's own warning about them is noise then.
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
             warnings.simplefilter("error", formulaic.errors.DataMismatchWarning)
-            return formulaic.model_matrix(expression, frame, context=context)
+            return formulaic.model_matrix(expression, frame, context=context, na_action="ignore")
     except formulaic.errors.FormulaicError as error:
         raise BayesGLMError(
             f"{what} could not be evaluated: {error}; check the column names and "
@@ -302,32 +367,32 @@ def _binary_response(column: pd.Series, name: str) -> tuple[np.ndarray, str]:
     return (column == event).to_numpy(dtype=float), str(event)
 
 
-def _values(value: Any, frame: pd.DataFrame, keep: np.ndarray, arg: str) -> Any:
-    """A column (of the kept rows) or user values (subset to the kept rows)."""
+def _values(value: Any, frame: pd.DataFrame, keep: np.ndarray, arg: str) -> pd.Series | None:
+    """A column (of the kept rows) or user values (subset to the kept rows), labelled
+    with the rows of ``frame`` and named after the column (or ``arg``)."""
     if value is None:
         return None
     if isinstance(value, str):
         column = frame[value]
-        if not pd.api.types.is_numeric_dtype(column):
-            raise BayesGLMError(
-                f"the {arg} column {value!r} must hold numbers; got (dtype={column.dtype})."
-            )
-        return column.to_numpy(dtype=float)
-    return _array(value, keep.size, arg)[keep]
+        _check_column(column, value, f"{arg}= needs numbers")
+        return pd.Series(column.to_numpy(dtype=float), index=frame.index, name=value)
+    return pd.Series(_array(value, keep.size, arg)[keep], index=frame.index, name=arg)
 
 
 def _offset_values(
     offset: Any, exposure: Any, frame: pd.DataFrame, context: dict, keep: np.ndarray
-) -> np.ndarray | None:
+) -> pd.Series | None:
     if exposure is not None:
         values = _values(exposure, frame, keep, "exposure")
-        if (values <= 0).any():
-            row = _label(frame.index[np.flatnonzero(values <= 0)[0]])
+        bad = np.flatnonzero(~(values > 0))
+        if bad.size:
+            row = row_label(values, bad[0])
             raise BayesGLMError(
-                f"exposure must be positive (its log is the offset); the first bad row is "
-                f"{row!r}; got (exposure={values[values <= 0][0]!r})."
+                f"exposure must be positive (its log is the offset); {bad.size} row(s) are "
+                f"not, the first is row {row!r}; got ({values.name}[{row!r}]="
+                f"{values.iloc[bad[0]].item()!r})."
             )
-        return np.log(values)
+        return np.log(values).rename(f"log({values.name})")
     if isinstance(offset, str):
         if offset in frame.columns:
             return _values(offset, frame, keep, "offset")
@@ -336,57 +401,78 @@ def _offset_values(
             raise BayesGLMError(
                 f"the offset must be one column; got ({offset!r} gives {values.shape[1]})."
             )
-        return values.to_numpy(dtype=float).reshape(-1)
+        return pd.Series(values.to_numpy(dtype=float).reshape(-1), index=frame.index, name=offset)
     return _values(offset, frame, keep, "offset")
 
 
 def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None = None):
     """Model matrix and offset for new data, with the training design's spec.
 
-    Raises :class:`BayesGLMError` for a missing column, an unseen factor level
-    (naming the column and the level), or a missing offset/exposure.
+    Raises :class:`BayesGLMError`, naming the column and the first offending row,
+    for no rows, a missing or repeated column, text where the model was fitted on
+    numbers, an unseen factor level, a missing value, or a missing offset/exposure.
+
+    Returns
+    -------
+    matrix : DataFrame
+        The model matrix, indexed like ``data``.
+    offset : Series or None
     """
     import formulaic
 
     frame = _as_frame(data)
-    spec = design.model_spec
-    needed = [c for c in design.training.columns if c not in _response_columns(design)]
+    needed = _predictor_columns(design)
     absent = [c for c in needed if c not in frame.columns]
     if absent:
         raise BayesGLMError(
             f"the new data lack column(s) {', '.join(map(repr, absent))} that the model "
             f"uses; add them; got (columns={list(map(str, frame.columns))!r})."
         )
+    if not len(frame):
+        raise BayesGLMError("the new data have no rows; pass at least one; got (0 rows).")
+    _refuse_repeated_columns(frame, needed)
+    for column in needed:
+        trained = design.training[column]
+        if pd.api.types.is_numeric_dtype(trained) or pd.api.types.is_bool_dtype(trained):
+            _check_column(frame[column], column, "the model was fitted on numbers")
     _check_levels(design, frame)
-    missing = frame[[c for c in needed if c in frame.columns]].isna().any(axis=1)
-    if missing.any():
+    missing = frame[needed].isna()
+    rows = missing.any(axis=1).to_numpy()
+    if rows.any():
+        columns = ", ".join(f"{c} ({int(missing[c].sum())})" for c in needed if missing[c].any())
         raise BayesGLMError(
-            f"the new data have missing values in {int(missing.sum())} row(s); fill or "
-            f"drop them; the first is row {_label(frame.index[missing.to_numpy()][0])!r}; "
+            f"the new data have missing values in {int(rows.sum())} row(s), in columns "
+            f"{columns}; fill or drop them; the first is row {_label(frame.index[rows][0])!r}; "
             "got (missing values)."
         )
-    with warnings.catch_warnings():
+    # formulaic updates the spec's state as it builds a matrix: work on a copy, so
+    # that a failed call cannot change the fitted model.
+    spec = copy.deepcopy(design.model_spec)
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("error", formulaic.errors.DataMismatchWarning)
         matrix = spec.get_model_matrix(frame, context=dict(context or {}))
-    offset = None
-    if design.exposure is not None:
-        offset = np.log(frame[design.exposure].to_numpy(dtype=float))
-    elif design.offset_term is not None:
-        everything = np.ones(len(frame), dtype=bool)
-        offset = _offset_values(design.offset_term, None, frame, dict(context or {}), everything)
-    elif design.offset is not None:
+    if design.exposure is None and design.offset_term is None and design.offset is not None:
         raise BayesGLMError(
             "the model was fitted with an offset given as values; pass offset= for the new "
             "rows too; got (offset=None)."
         )
-    return matrix.to_numpy(dtype=float), offset
+    everything = np.ones(len(frame), dtype=bool)
+    offset = _offset_values(
+        design.offset_term, design.exposure, frame, dict(context or {}), everything
+    )
+    return matrix, offset
 
 
-def _response_columns(design: Design) -> set[str]:
+def _predictor_columns(design: Design) -> list[str]:
+    """The training columns that the right-hand side, offset or exposure read."""
     import formulaic
 
-    lhs = str(formulaic.Formula(design.formula).lhs)
-    return {c for c in design.training.columns if c == lhs or c in _names_in(lhs)}
+    names = _names_in(str(formulaic.Formula(design.formula).rhs))
+    if design.offset_term is not None:
+        names |= _names_in(design.offset_term)
+    if design.exposure is not None:
+        names.add(design.exposure)
+    return [c for c in design.training.columns if c in names]
 
 
 def _names_in(expression: str) -> set[str]:
@@ -405,10 +491,15 @@ def _check_levels(design: Design, frame: pd.DataFrame) -> None:
             continue
         column = variables[0]
         known = {str(level) for level in state.get("categories", [])}
-        unseen = sorted({str(v) for v in frame[column].dropna().unique()} - known)
-        if unseen:
+        values = frame[column].dropna()
+        text = values.astype(str)
+        unseen = np.flatnonzero(~text.isin(known).to_numpy())
+        if unseen.size:
+            first = row_label(values, unseen[0])
             raise BayesGLMError(
-                f"column {column!r} has level(s) {', '.join(map(repr, unseen))} not seen in "
-                f"the training data (known: {', '.join(sorted(known))}); the model has no "
-                f"coefficient for them; got ({column}={unseen[0]!r})."
+                f"column {column!r} has level(s) "
+                f"{', '.join(map(repr, dict.fromkeys(text.iloc[unseen])))} not seen in the "
+                f"training data (known: {', '.join(sorted(known))}); the model has no "
+                f"coefficient for them; the first is row {first!r}; "
+                f"got ({column}[{first!r}]={_label(values.iloc[unseen[0]])!r})."
             )

@@ -19,9 +19,12 @@ from .families import Family, Spec, resolve
 from .irls import fit_design
 from .laplace import laplace_approx
 from .mle import MLEResult
+from .predict import check_seed
 from .priors import Fixed, Prior, ResolvedPriors, resolve_priors
 
 __all__ = ["GLM"]
+
+_EXACT = 1e-12  # residual / null deviance below which a fit counts as exact
 
 
 class GLM:
@@ -230,16 +233,19 @@ class GLM:
         from .results import GLMResult, build_idata, warn_if_unhealthy
 
         _check_counts(draws=draws, tune=tune, chains=chains)
-        if not 0 < target_accept < 1:
+        real = isinstance(target_accept, float | int) and not isinstance(target_accept, bool)
+        if not (real and 0 < target_accept < 1):
             raise BayesGLMError(
                 f"target_accept must be between 0 and 1; got (target_accept={target_accept!r})."
             )
-        sampler = backend.check_sampler(sampler)
+        check_seed(seed)
+        sampler = backend.check_sampler(sampler, tune=tune)
         resolved = self.resolve_priors(priors, center)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # MLE trouble is reported on the result
             mle = self.fit_mle()
         _refuse_improper(resolved, mle)
+        _refuse_exact_fit(resolved, mle)
         laplace = laplace_approx(self.design, self.spec, resolved, mle)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
@@ -284,7 +290,8 @@ class GLM:
 def _check_counts(**counts: int) -> None:
     for name, value in counts.items():
         minimum = 0 if name == "tune" else 1
-        if not isinstance(value, int | np.integer) or value < minimum:
+        whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+        if not whole or value < minimum:
             raise BayesGLMError(f"{name} must be an integer >= {minimum}; got ({name}={value!r}).")
 
 
@@ -300,4 +307,20 @@ def _refuse_improper(priors: ResolvedPriors, mle: MLEResult) -> None:
             "bg.Normal(0, 2.5) or bg.StudentT(3, 0, 2.5)) or the defaults; got (priors="
             + ", ".join(f"{name}={priors.coef[name]}" for name in trapped)
             + ")."
+        )
+
+
+def _refuse_exact_fit(priors: ResolvedPriors, mle: MLEResult) -> None:
+    """A free spread (gaussian sigma, gamma shape, ...) with no residual spread to
+    learn it from: the likelihood is unbounded at zero spread, and NUTS has nowhere
+    to start."""
+    if not mle.family.free_phi or isinstance(priors.dispersion, Fixed):
+        return
+    if mle.deviance <= _EXACT * mle.null_deviance:
+        raise BayesGLMError(
+            f"the model fits the response exactly (residual deviance {mle.deviance:.3g}), so "
+            f"the data say nothing about the {priors.dispersion_name} and the posterior "
+            "cannot be sampled; check the response (is it constant, or computed from the "
+            "predictors?) or fix the dispersion, e.g. priors={'dispersion': bg.Fixed(1.0)}; "
+            f"got (null deviance {mle.null_deviance:.3g})."
         )

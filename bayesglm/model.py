@@ -360,21 +360,9 @@ def sample(
             model, key, k, draws, tune, chains, seed, target_accept, progressbar, timings
         )
     else:
-        start = time.perf_counter()
-        trace = pm.sample(
-            draws,
-            tune=tune,
-            chains=chains,
-            cores=min(chains, 2),
-            random_seed=seed,
-            progressbar=progressbar,
-            nuts_sampler=sampler,
-            target_accept=target_accept,
-            initvals={"z": np.zeros(k)},
-            compute_convergence_checks=False,
-            model=model,
+        trace = _sample_pymc(
+            model, sampler, k, draws, tune, chains, seed, target_accept, progressbar, timings
         )
-        timings["compile_and_sample"] = time.perf_counter() - start
     # Back from whitened coordinates: theta = mode + chol @ z, draw by draw.
     z = np.asarray(trace["posterior"]["z"])
     if z.shape[:2] != (chains, draws):
@@ -391,6 +379,36 @@ def sample(
     else:
         dispersion = None
     return SampleRun(beta, dispersion, _standard_stats(trace["sample_stats"]), sampler, timings)
+
+
+def _sample_pymc(
+    model, sampler, k, draws, tune, chains, seed, target_accept, progressbar, timings
+):
+    """PyMC's own NUTS, or numpyro through PyMC."""
+    start = time.perf_counter()
+    try:
+        trace = pm.sample(
+            draws,
+            tune=tune,
+            chains=chains,
+            cores=min(chains, 2),
+            random_seed=seed,
+            progressbar=progressbar,
+            nuts_sampler=sampler,
+            target_accept=target_accept,
+            initvals={"z": np.zeros(k)},
+            compute_convergence_checks=False,
+            model=model,
+        )
+    except ValueError as error:
+        # PyMC stopped by Ctrl-C before its first kept draw fails for want of draws.
+        if "Not enough samples" not in str(error):
+            raise
+        raise KeyboardInterrupt(
+            f"sampling interrupted before the first of {draws} draws"
+        ) from None
+    timings["compile_and_sample"] = time.perf_counter() - start
+    return trace
 
 
 def _sample_nutpie(model, key, k, draws, tune, chains, seed, target_accept, progressbar, timings):
@@ -443,11 +461,14 @@ def _standard_stats(stats: Any) -> xr.Dataset:
     return xr.Dataset(out)
 
 
-def check_sampler(sampler: str) -> str:
-    """Resolve "auto" and check that the backend is installed."""
+_MIN_TUNE = {"nutpie": 1}  # nutpie's adaptation schedule panics without a tuning step
+
+
+def check_sampler(sampler: str, *, tune: int | None = None) -> str:
+    """Resolve "auto" and check that the backend is installed (and can run ``tune``)."""
     installed = available_samplers()
     if sampler == "auto":
-        return installed[0]
+        sampler = installed[0]
     if sampler not in SAMPLERS:
         raise BayesGLMError(
             f"unknown sampler; the samplers are auto, {', '.join(SAMPLERS)}; "
@@ -457,5 +478,10 @@ def check_sampler(sampler: str) -> str:
         raise BayesGLMError(
             f"the {sampler} sampler is not installed; install it (pip install "
             f"'bayesglm[fast]') or use sampler='auto'; got (sampler={sampler!r})."
+        )
+    if tune is not None and tune < _MIN_TUNE.get(sampler, 0):
+        raise BayesGLMError(
+            f"the {sampler} sampler needs tune >= {_MIN_TUNE[sampler]}; raise tune or use "
+            f"sampler='pymc'; got (tune={tune!r})."
         )
     return sampler

@@ -10,6 +10,7 @@ seed, package versions) is JSON in the root's ``bayesglm`` attribute.
 from __future__ import annotations
 
 import json
+import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -219,9 +220,15 @@ def load(path: str | Path) -> Any:
     BayesGLMError
         For a missing, damaged or foreign file, or an unknown format version.
     """
-    from .results import GLMResult
-
+    if not isinstance(path, str | os.PathLike):
+        raise BayesGLMError(
+            f"path must be a file path (str or pathlib.Path); got (path={type(path).__name__})."
+        )
     path = Path(path)
+    if path.is_dir():
+        raise BayesGLMError(
+            f"the path is a folder; give the path of a saved fit; got (path={str(path)!r})."
+        )
     if not path.is_file():
         raise BayesGLMError(
             f"no such file; give the path of a saved fit; got (path={str(path)!r})."
@@ -239,14 +246,37 @@ def load(path: str | Path) -> Any:
             "the file is not a bayesglm save file (no model description); "
             f"got (path={str(path)!r})."
         )
-    info = json.loads(tree.attrs["bayesglm"])
-    if info.get("format_version") != FORMAT_VERSION:
+    try:
+        info = json.loads(tree.attrs["bayesglm"])
+        version = info.get("format_version")
+    except (ValueError, TypeError, AttributeError) as error:
+        raise _damaged(path, error) from None
+    if version != FORMAT_VERSION:
         raise BayesGLMError(
-            f"the file has format version {info.get('format_version')!r}, which this "
+            f"the file has format version {version!r}, which this "
             f"bayesglm ({versions().get('bayesglm')}) does not read (it reads "
             f"{FORMAT_VERSION}); load it with the version that wrote it "
             f"({info.get('versions', {}).get('bayesglm')}); got (path={str(path)!r})."
         )
+    try:
+        return _result(tree, info)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as error:
+        raise _damaged(path, error) from None
+
+
+def _damaged(path: Path, error: Exception) -> BayesGLMError:
+    """A readable file whose contents are not a whole fit (edited, or cut short)."""
+    detail = str(error) if isinstance(error, BayesGLMError) else f"{type(error).__name__}: {error}"
+    return BayesGLMError(
+        f"the file is a damaged bayesglm save file ({detail}); save the fit again; "
+        f"got (path={str(path)!r})."
+    )
+
+
+def _result(tree: xr.DataTree, info: dict) -> Any:
+    """The fit a file's tree and model description hold."""
+    from .results import GLMResult
+
     family = get_family(info["family"])
     if info["theta"] is not None:
         family = NegativeBinomial(theta=info["theta"])
@@ -302,7 +332,7 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
 
     training = _dataset_to_frame(tree["bayesglm_training"].to_dataset())
     rhs = formulaic.Formula(info["formula"]).rhs
-    matrix = formulaic.model_matrix(rhs, training, context={"np": np})
+    matrix = formulaic.model_matrix(rhs, training, context={"np": np}, na_action="ignore")
     if list(matrix.columns) != info["names"] or not np.allclose(
         matrix.to_numpy(dtype=float), design.X, rtol=1e-12, atol=0
     ):

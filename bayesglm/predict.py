@@ -12,10 +12,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .design import Design
+from .design import Design, new_rows
 from .errors import BayesGLMError
 
-__all__ = ["SCALES", "PredictionInputs", "prediction_inputs", "row_chunks"]
+__all__ = [
+    "SCALES",
+    "PredictionInputs",
+    "check_prob",
+    "check_scale",
+    "check_seed",
+    "prediction_inputs",
+    "row_chunks",
+]
 
 SCALES = ("link", "mean", "response")
 
@@ -34,10 +42,13 @@ def prediction_inputs(
 ) -> PredictionInputs:
     """The rows to predict: the training rows, a DataFrame (formula models) or an X.
 
-    An explicit ``offset=`` (values) overrides the one the model rebuilds.
+    An explicit ``offset=`` (values) overrides the one the model rebuilds;
+    ``trials=`` takes values or a column of the new data. Everything is checked as
+    the training rows were (:func:`bayesglm.design.new_rows`).
     """
+    index = None
     if new_data is None:
-        X, new_offset, index = design.X, design.offset, pd.RangeIndex(design.n)
+        X, rebuilt, index = design.X, design.offset, pd.RangeIndex(design.n)
         if trials is None:
             trials = design.trials
     elif design.model_spec is not None:
@@ -48,41 +59,36 @@ def prediction_inputs(
                 "this model was built from a formula: pass new data as a DataFrame with "
                 f"the same columns; got (new_data={type(new_data).__name__})."
             )
-        X, new_offset = (
-            new_data_matrix(design, new_data)
-            if offset is None
-            else (new_data_matrix(design, new_data)[0], None)
-        )
+        X, rebuilt = new_data_matrix(design, new_data)
         index = new_data.index
         if isinstance(trials, str):
-            trials = new_data[trials].to_numpy(dtype=float)
+            if trials not in new_data.columns:
+                raise BayesGLMError(
+                    "trials= names a column that is not in the new data; the columns are "
+                    f"{', '.join(map(str, new_data.columns))}; got (trials={trials!r})."
+                )
+            trials = new_data[trials]
+    elif design.offset is not None and offset is None:
+        raise BayesGLMError(
+            "the model was fitted with an offset: pass offset= for the new rows; "
+            "got (offset=None)."
+        )
     else:
-        X = np.asarray(new_data, dtype=float)
-        if X.ndim != 2 or X.shape[1] != design.p:
-            raise BayesGLMError(
-                f"new X must have {design.p} columns ({', '.join(design.names)}); "
-                f"got (X.shape={X.shape})."
-            )
-        if not np.isfinite(X).all():
-            raise BayesGLMError("new X has NaN or infinite values; got (X non-finite).")
-        new_offset, index = None, pd.RangeIndex(X.shape[0])
-        if design.offset is not None and offset is None:
-            raise BayesGLMError(
-                "the model was fitted with an offset: pass offset= for the new rows; "
-                "got (offset=None)."
-            )
+        X, rebuilt = new_data, None
+    X, offset, trials = new_rows(design, X, rebuilt if offset is None else offset, trials)
     n = X.shape[0]
-    if offset is not None:
-        new_offset = np.broadcast_to(np.asarray(offset, dtype=float), (n,)).copy()
-    if new_offset is None:
-        new_offset = np.zeros(n)
-    if trials is not None:
-        trials = np.broadcast_to(np.asarray(trials, dtype=float), (n,))
-    return PredictionInputs(X, new_offset, trials, index)
+    return PredictionInputs(
+        X,
+        np.zeros(n) if offset is None else offset,
+        trials,
+        pd.RangeIndex(n) if index is None else index,
+    )
 
 
 def row_chunks(n_rows: int, n_draws: int, chunk: int | None = None) -> Iterator[slice]:
     """Row slices sized so that draws x rows stays near 4 million numbers."""
+    if chunk is not None and not (isinstance(chunk, int | np.integer) and chunk >= 1):
+        raise BayesGLMError(f"chunk must be a whole number of rows >= 1; got (chunk={chunk!r}).")
     size = chunk or max(1, _ELEMENTS_PER_CHUNK // max(n_draws, 1))
     for lo in range(0, n_rows, size):
         yield slice(lo, min(lo + size, n_rows))
@@ -98,3 +104,10 @@ def check_prob(prob: float) -> None:
     """Refuse an interval probability outside (0, 1)."""
     if not (isinstance(prob, float | int) and 0 < prob < 1):
         raise BayesGLMError(f"prob must be between 0 and 1; got (prob={prob!r}).")
+
+
+def check_seed(seed: Any) -> None:
+    """Refuse a seed that is not a whole number >= 0 (None: drawn at random)."""
+    whole = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
+    if seed is not None and not (whole and seed >= 0):
+        raise BayesGLMError(f"seed must be a whole number >= 0 or None; got (seed={seed!r}).")

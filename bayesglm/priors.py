@@ -422,6 +422,13 @@ def resolve_priors(
     >>> str(r.coef["x"]), str(r.coef["Intercept"])
     ('StudentT(3, 0, 1)', 'Normal(0.5596, 2.5)')
     """
+    if not isinstance(priors, Mapping | None):
+        raise BayesGLMError(
+            "priors must be a dict of prior per key, e.g. {'coef': bg.Normal(0, 1)}; "
+            f"got (priors={type(priors).__name__})."
+        )
+    if not isinstance(center, bool | np.bool_):
+        raise BayesGLMError(f"center must be True or False; got (center={center!r}).")
     priors = dict(priors or {})
     family = spec.family
     names = list(design.names)
@@ -431,7 +438,7 @@ def resolve_priors(
     if unknown:
         raise BayesGLMError(
             f"unknown prior key(s) {', '.join(map(repr, unknown))}; the keys are "
-            f"{', '.join(valid)}; got (priors={sorted(priors)!r})."
+            f"{', '.join(valid)}; got (priors={list(priors)!r})."
         )
     for key, prior in priors.items():
         wanted = DispersionPrior if key == "dispersion" else CoefPrior

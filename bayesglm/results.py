@@ -265,12 +265,20 @@ class GLMResult:
         DataFrame
             ``mean``, ``sd``, ``eti_lower``, ``eti_upper`` per row.
         """
-        from .predict import check_prob, check_scale, prediction_inputs, row_chunks
+        from .predict import check_prob, check_scale, check_seed, prediction_inputs, row_chunks
 
         check_scale(scale)
         check_prob(prob)
-        rows = prediction_inputs(self.design, new_data, offset, trials)
+        check_seed(seed)
         family, link = self.spec.family, self.spec.link
+        if trials is not None and not family.has_trials:
+            raise BayesGLMError(
+                f"trials= only applies to binomial models; drop it; got (family={family.name!r})."
+            )
+        rows = prediction_inputs(self.design, new_data, offset, trials)
+        if trials is not None:
+            name = trials if isinstance(trials, str) else "trials"
+            family.check_trials(pd.Series(rows.trials, index=rows.index, name=name))
         if scale == "response" and family.has_trials and rows.trials is None:
             raise BayesGLMError(
                 "response-scale predictions of a binomial need the trials of each new row; "

@@ -254,11 +254,14 @@ def test_flat_priors_under_separation_are_refused() -> None:
         _separated().fit(priors={"coef": bg.Flat()}, progressbar=False)
 
 
-def test_proper_priors_sample_a_separated_outcome() -> None:
+def test_proper_priors_sample_a_separated_outcome(tmp_path) -> None:
     fit = _fit(_separated(), seed=2)
     assert fit.mle.separation == ("x",)
+    assert fit.diagnostics().divergences == 0
     assert np.isfinite(fit.summary()["mean"]).all()
     assert 0 < fit.summary().loc["x", "mean"] < 20
+    report = fit.report(tmp_path / "separated.md").read_text()
+    assert "Separation in the data along x: the MLE does not exist" in report
 
 
 def test_sampling_problems_raise_one_warning_and_are_recorded() -> None:

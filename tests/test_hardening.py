@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -16,7 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bayesglm as bg
+from bayesglm import cli
 from bayesglm.errors import BayesGLMError, SamplingWarning
+from bayesglm.model import SAMPLERS, available_samplers
 
 
 def _fit(model, **kwargs):
@@ -139,17 +142,90 @@ def test_mle_predictions_are_finite_and_inside_the_support(family, n_new, scale)
     assert (prediction["estimate"] <= prediction["upper"]).all()
 
 
-def test_interrupting_the_cli_leaves_no_processes_and_says_so(tmp_path) -> None:
+@pytest.fixture(scope="module")
+def posteriors() -> dict[str, object]:
+    """A small posterior per family, fitted once (few draws: only the draws' range matters)."""
+    rng = np.random.default_rng(6)
+    n = 120
+    x = rng.uniform(-1, 1, size=n)
+    eta = 0.2 + 0.6 * x
+    trials = np.full(n, 7.0)
+    data = {
+        "poisson": (rng.poisson(np.exp(eta)), None, None),
+        "bernoulli": (rng.binomial(1, 1 / (1 + np.exp(-eta))), None, None),
+        "binomial": (rng.binomial(7, 1 / (1 + np.exp(-eta))), trials, None),
+        "gamma": (rng.gamma(2.0, np.exp(eta) / 2.0), None, "log"),
+        "gaussian": (eta + rng.normal(size=n), None, None),
+    }
+    return {
+        family: _fit(
+            bg.GLM.from_arrays(np.c_[np.ones(n), x], y, family=family, link=link, trials=t),
+            draws=100,
+            tune=150,
+            chains=1,
+            seed=7,
+        )
+        for family, (y, t, link) in data.items()
+    }
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    family=st.sampled_from(["poisson", "bernoulli", "binomial", "gamma", "gaussian"]),
+    x=st.lists(st.floats(-5, 5), min_size=1, max_size=12),
+    seed=st.integers(0, 2**16),
+)
+def test_posterior_predictions_are_finite_and_inside_the_support(
+    posteriors, family, x, seed
+) -> None:
+    fit = posteriors[family]
+    new = np.c_[np.ones(len(x)), x]  # |x| up to 5: far outside the data's [-1, 1]
+    trials = np.full(len(x), 7.0) if family == "binomial" else None
+    mean = fit.predict(new, scale="mean")
+    response = fit.predict(new, scale="response", trials=trials, seed=seed)
+    assert np.isfinite(mean.to_numpy()).all() and np.isfinite(response.to_numpy()).all()
+    values = ["mean", "eti_lower", "eti_upper"]
+    assert bg.FAMILIES[family].mean_domain.includes(mean[values]).all()
+    assert (mean["eti_lower"] <= mean["mean"]).all() and (mean["mean"] <= mean["eti_upper"]).all()
+    support = bg.FAMILIES[family].support
+    high = 7.0 if family == "binomial" else support.high
+    assert ((response[values] >= support.low) & (response[values] <= high)).all().all()
+
+
+_ANNOUNCING_CLI = """
+import importlib, importlib.util, sys
+from bayesglm import cli
+
+def announced(sample):
+    def run(*args, **kwargs):
+        print("sampling starts", file=sys.stderr, flush=True)
+        return sample(*args, **kwargs)
+    return run
+
+for name in ("pymc", "nutpie"):
+    if importlib.util.find_spec(name):
+        module = importlib.import_module(name)
+        module.sample = announced(module.sample)
+cli.main_exit()
+"""
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_interrupting_the_cli_leaves_no_processes_and_says_so(sampler, tmp_path) -> None:
+    if sampler not in available_samplers():
+        pytest.skip(f"the {sampler} sampler is not installed")
     data = tmp_path / "d.csv"
     rng = np.random.default_rng(5)
     pd.DataFrame({"x": rng.normal(size=300), "y": rng.poisson(2.0, size=300)}).to_csv(
         data, index=False
     )
+    # The command announces when the backend's sampling call starts (the samplers print
+    # nothing themselves with --quiet); Ctrl-C comes a moment later, mid-run.
     process = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "bayesglm.cli",
+            "-c",
+            _ANNOUNCING_CLI,
             "fit",
             str(data),
             "--formula",
@@ -157,7 +233,7 @@ def test_interrupting_the_cli_leaves_no_processes_and_says_so(tmp_path) -> None:
             "--family",
             "poisson",
             "--sampler",
-            "pymc",
+            sampler,
             "--draws",
             "200000",
             "--quiet",
@@ -167,14 +243,37 @@ def test_interrupting_the_cli_leaves_no_processes_and_says_so(tmp_path) -> None:
         text=True,
         start_new_session=True,
     )
-    time.sleep(12)
+    before = []
+    while "sampling starts" not in (line := process.stderr.readline()):
+        if not line:
+            pytest.fail(f"the command ended before sampling: {''.join(before)}")
+        before.append(line)
+    time.sleep(3)
     process.send_signal(signal.SIGINT)
     try:
         _, err = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         pytest.fail("the command did not stop on Ctrl-C")
-    assert process.returncode == 130
+    assert process.returncode == 130, err
     assert "bayesglm: interrupted" in err
     leftover = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
+
+
+def test_an_interrupt_swallowed_by_a_c_callback_still_stops_the_cli(monkeypatch, capsys) -> None:
+    # Ctrl-C while numba compiles a model lands in a ctypes callback, where Python only
+    # prints "Exception ignored" and goes on; the command must stop all the same.
+    @ctypes.CFUNCTYPE(None)
+    def callback() -> None:
+        raise KeyboardInterrupt
+
+    def command(args) -> None:
+        callback()
+        for _ in range(50):
+            time.sleep(0.1)
+        pytest.fail("the interrupt was swallowed")
+
+    monkeypatch.setattr(cli, "_cmd_families", command)
+    assert cli.main(["families"]) == 130
+    assert capsys.readouterr().err.strip() == "bayesglm: interrupted"
