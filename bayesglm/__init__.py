@@ -12,6 +12,7 @@ from .errors import (
     BayesGLMError,
     ConvergenceWarning,
     MissingDataWarning,
+    PerfectFitWarning,
     SamplingWarning,
     SeparationWarning,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "MissingDataWarning",
     "NegativeBinomial",
     "Normal",
+    "PerfectFitWarning",
     "SamplingWarning",
     "SeparationWarning",
     "Spec",

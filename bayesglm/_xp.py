@@ -112,6 +112,25 @@ class Interval:
             inside &= np.floor(x) == x
         return inside
 
+    def contains_all(self, x: np.ndarray) -> bool:
+        """Whether every element of ``x`` is inside (False if any is NaN).
+
+        Two reductions and no temporary arrays, unless integers are required.
+
+        Examples
+        --------
+        >>> Interval(0.0, np.inf).contains_all(np.array([1.0, 3.0]))
+        True
+        >>> Interval(0.0, np.inf).contains_all(np.array([1.0, np.nan]))
+        False
+        """
+        if self.integer:
+            return bool(self.includes(x).all())
+        x = np.asarray(x, dtype=float)
+        if x.size == 0:
+            return True
+        return bool(self.includes(x.min()) and self.includes(x.max()))
+
     def __str__(self) -> str:
         left = "[" if self.low_inclusive else "("
         right = "]" if self.high_inclusive else ")"

@@ -9,36 +9,42 @@ coefficients,
     W = \frac{w}{V(\mu)\,(d\eta/d\mu)^2},
 
 so rounding in the solve shrinks with the step and the fixed point is the exact
-root of the score equations. :math:`X^\top W X` is accumulated in row blocks (no
-weighted copy of :math:`X`) and solved by a column-scaled Cholesky factorization;
-an ill-conditioned problem switches to a QR solve of :math:`W^{1/2}X`.
+root of the score equations.
+
+Each iteration reads X once: one sweep over cache-sized row blocks (split across
+cores, ``_rowpass``) gives the linear predictor, the means, the deviance and the
+next normal equations, :math:`X^\top W X` and :math:`X^\top W r`, with no
+weighted copy of X. They are solved by a column-scaled Cholesky factorization; an
+ill-conditioned problem switches to a QR solve of :math:`W^{1/2}X`.
 
 Iterates are guarded here, never inside the links: a step that leaves the family's
 domain or raises the deviance is halved. Convergence is declared when the Newton
 decrement :math:`\delta^\top X^\top W X \delta / \phi` (the squared step in
-standard-error units) falls below ``tol``.
+standard-error units) falls below ``tol``, or when the rate seen so far bounds the
+next one below it (see ``_converged``).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from scipy import linalg, optimize, special
 
-from ._xp import Interval
+from ._rowpass import blocks, map_row_ranges
 from .design import Design, design_from_arrays
-from .errors import BayesGLMError, ConvergenceWarning, SeparationWarning
+from .errors import BayesGLMError, ConvergenceWarning, PerfectFitWarning, SeparationWarning
 from .families import Family, NegativeBinomial, Spec, resolve
 from .mle import MLEResult
 
 __all__ = ["fit_design", "fit_mle"]
 
-_BLOCK_BYTES = 1 << 22  # rows per block of X^T W X: about 4 MB of weighted rows
 _MAX_HALVINGS = 40
+_CHUNK_ROWS = 1 << 15  # rows whose elementwise terms are computed together
 _RCOND_QR = 1e-8  # below this reciprocal condition of X^T W X, solve by QR instead
 _ALIAS_TOL = 1e-11  # R's qr() tolerance: relative residual norm of an aliased column
 
@@ -147,18 +153,32 @@ class _Problem:
         offset = np.zeros(n) if design.offset is None else design.offset
         return cls(design.X, y, weights, offset, weights > 0, design.names, design.intercept)
 
+    @cached_property
+    def n_active(self) -> int:
+        return int(self.active.sum())
+
+    @cached_property
+    def all_active(self) -> bool:
+        """Whether every row has positive weight (then rows need no masking)."""
+        return self.n_active == self.active.size
+
 
 @dataclass
 class _State:
-    """Iteration state, kept apart from the immutable problem."""
+    """The fit at ``beta`` and the normal equations for the step from there."""
 
     beta: np.ndarray
     eta: np.ndarray
     mu: np.ndarray
     deviance: float
+    w: np.ndarray  # IRLS weights at mu (zero on inactive rows)
+    residual: np.ndarray  # what the score is taken against: the working residual
+    gram: np.ndarray  # X'WX
+    score: np.ndarray  # X'W residual
+    pearson: float  # sum of w residual^2: Pearson's chi-square at mu
     n_iter: int = 0
     converged: bool = False
-    solver: _Solver | None = None  # the last linear solve, reused for the covariance
+    used_qr: bool = False
     messages: list[str] = field(default_factory=list)
 
 
@@ -171,23 +191,148 @@ def _start_vector(start: Any, p: int) -> np.ndarray:
     return beta
 
 
-# --- linear algebra -----------------------------------------------------------------
+# --- one pass over the rows -----------------------------------------------------------
 
 
-def _block_rows(p: int) -> int:
-    return max(256, _BLOCK_BYTES // (8 * p))
+@dataclass
+class _Sums:
+    """A row range's share of a sweep."""
+
+    p: int
+    valid: bool = True
+    deviance: float = 0.0
+    pearson: float = 0.0
+    gram: np.ndarray = field(init=False)
+    score: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gram = np.zeros((self.p, self.p))
+        self.score = np.zeros(self.p)
 
 
-def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    r""":math:`X^\top W X`, accumulated over row blocks without a weighted copy of X."""
+def _sweep(
+    problem: _Problem,
+    spec: Spec,
+    beta: np.ndarray,
+    start_means: tuple[np.ndarray, np.ndarray] | None = None,
+) -> _State | None:
+    """The fit at ``beta`` and the next normal equations, in one pass over X.
+
+    Each block of rows is read once for the linear predictor, the means, the
+    deviance, the IRLS weights, :math:`X^\\top W X` and the score. With
+    ``start_means`` (eta, mu) it evaluates R's ``mustart`` state instead (``beta``
+    is zero): the score is taken against the working response minus the offset,
+    so the solve gives the coefficients themselves. None when a mean leaves the
+    family's range or the deviance is not finite.
+    """
+    X = problem.X
     n, p = X.shape
-    gram = np.zeros((p, p))
-    block = _block_rows(p)
-    sqrt_w = np.sqrt(w)
-    for lo in range(0, n, block):
-        rows = X[lo : lo + block] * sqrt_w[lo : lo + block, None]
-        gram = linalg.blas.dsyrk(1.0, rows.T, c=gram, beta=1.0, overwrite_c=True)
-    return np.triu(gram) + np.triu(gram, 1).T
+    eta, mu = (np.empty(n), np.empty(n)) if start_means is None else start_means
+    w, residual = np.empty(n), np.empty(n)
+    arrays = (eta, mu, w, residual)
+
+    def part(lo: int, hi: int) -> _Sums:
+        sums = _Sums(p)
+        with np.errstate(all="ignore"):
+            for start in range(lo, hi, _CHUNK_ROWS):
+                rows = slice(start, min(start + _CHUNK_ROWS, hi))
+                if not _sweep_rows(problem, spec, beta, rows, arrays, sums, start_means):
+                    return _Sums(p, valid=False)
+        return sums
+
+    parts = map_row_ranges(part, n, p)
+    if not all(part.valid for part in parts):
+        return None
+    deviance = float(sum(part.deviance for part in parts))
+    if start_means is not None:
+        deviance = np.inf
+    elif not np.isfinite(deviance):
+        return None
+    return _State(
+        beta=beta,
+        eta=eta,
+        mu=mu,
+        deviance=deviance,
+        w=w,
+        residual=residual,
+        gram=sum((part.gram for part in parts), start=np.zeros((p, p))),
+        score=sum((part.score for part in parts), start=np.zeros(p)),
+        pearson=float(sum(part.pearson for part in parts)),
+    )
+
+
+def _sweep_rows(
+    problem: _Problem,
+    spec: Spec,
+    beta: np.ndarray,
+    rows: slice,
+    arrays: tuple[np.ndarray, ...],
+    sums: _Sums,
+    start_means: tuple[np.ndarray, np.ndarray] | None,
+) -> bool:
+    """Add one chunk of rows to ``sums`` (False when its means are invalid)."""
+    eta, mu, w, residual = arrays
+    X, family, link = problem.X[rows], spec.family, spec.link
+    if start_means is None:
+        np.matmul(X, beta, out=eta[rows])
+        eta[rows] += problem.offset[rows]
+        mu[rows] = link.inverse(eta[rows])
+    e, m, y, weights = eta[rows], mu[rows], problem.y[rows], problem.weights[rows]
+    active = slice(None) if problem.all_active else problem.active[rows]
+    if not _mean_valid(spec, e[active], m[active]):
+        return False
+    if start_means is None:
+        sums.deviance += np.sum(weights[active] * family.unit_deviance(y[active], m[active]))
+    dmu_deta = link.inverse_deriv(e)
+    # Means that round onto the boundary carry no information (0/0 there).
+    w_rows = _finite_or_zero(weights * dmu_deta**2 / family.variance(m))
+    r_rows = _finite_or_zero((y - m) / dmu_deta)
+    if not problem.all_active:
+        w_rows[~active] = 0.0
+        r_rows[~active] = 0.0
+    sqrt_w = np.sqrt(w_rows)
+    target = sqrt_w * r_rows
+    sums.pearson += float(target @ target)
+    if start_means is not None:
+        r_rows += e - problem.offset[rows]
+        target = sqrt_w * r_rows
+    w[rows], residual[rows] = w_rows, r_rows
+    for block in blocks(0, X.shape[0], X.shape[1]):
+        scaled = X[block] * sqrt_w[block, None]
+        sums.gram += scaled.T @ scaled
+        sums.score += scaled.T @ target[block]
+    return True
+
+
+def _finite_or_zero(values: np.ndarray) -> np.ndarray:
+    """The values with NaN and infinities set to zero (a copy only when there are any)."""
+    if np.isfinite(np.add.reduce(values)):  # finite sum: every value is finite
+        return values
+    return np.where(np.isfinite(values), values, 0.0)
+
+
+def _mean_valid(spec: Spec, eta: np.ndarray, mu: np.ndarray) -> bool:
+    """Whether the means are finite and usable; a mean on the closed boundary (a
+    probability that rounds to 1) is kept when the deviance stays finite there."""
+    if mu.size == 0:
+        return True
+    low, high = mu.min(), mu.max()  # NaN propagates, and fails the comparisons
+    domain = spec.family.mean_domain
+    return bool(
+        np.isfinite(low)
+        and np.isfinite(high)
+        and domain.low <= low
+        and high <= domain.high
+        and spec.link.eta_domain.contains_all(eta)
+    )
+
+
+def _deviance(problem: _Problem, family: Family, mu: np.ndarray) -> float:
+    a = slice(None) if problem.all_active else problem.active
+    return float(np.sum(problem.weights[a] * family.unit_deviance(problem.y[a], mu[a])))
+
+
+# --- linear algebra -----------------------------------------------------------------
 
 
 def _factor(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
@@ -211,37 +356,33 @@ class _SingularWeightsError(ArithmeticError):
 class _Solver:
     """Solves :math:`(X^\\top W X)\\delta = X^\\top W r` and gives the inverse.
 
-    Cholesky of the column-scaled normal equations when they are well conditioned;
-    otherwise the columns are first checked for aliasing (exactly, on X) and the
-    solve moves to a QR factorization of :math:`W^{1/2} X`.
+    Cholesky of the column-scaled normal equations of the state when they are well
+    conditioned; otherwise the columns are first checked for aliasing (exactly, on
+    X) and the solve moves to a QR factorization of :math:`W^{1/2} X`.
     """
 
-    def __init__(self, problem: _Problem, w: np.ndarray, use_qr: bool) -> None:
-        X = problem.X
+    def __init__(self, problem: _Problem, state: _State, use_qr: bool) -> None:
         self.use_qr = use_qr
         if not use_qr:
-            factor = _factor(weighted_gram(X, w))
+            factor = _factor(state.gram)
             if factor is not None and factor[2] >= _RCOND_QR:
                 self.chol, self.scale, _ = factor
                 return
             _refuse_aliased(problem)
             self.use_qr = True
-        self.sqrt_w = np.sqrt(w)
-        self.q, self.r = linalg.qr(X * self.sqrt_w[:, None], mode="economic")
+        self.sqrt_w = np.sqrt(state.w)
+        self.q, self.r = linalg.qr(problem.X * self.sqrt_w[:, None], mode="economic")
         diagonal = np.abs(np.diag(self.r))
         if not diagonal.min() > _ALIAS_TOL * diagonal.max():
             raise _SingularWeightsError
 
-    def step(
-        self, X: np.ndarray, w: np.ndarray, working_residual: np.ndarray
-    ) -> tuple[np.ndarray, float]:
-        """The step and its Newton decrement step' X'W r (one pass over X)."""
+    def step(self, state: _State) -> tuple[np.ndarray, float]:
+        """The step and its Newton decrement step' X'W r."""
         if self.use_qr:
-            rhs = self.q.T @ (self.sqrt_w * working_residual)
+            rhs = self.q.T @ (self.sqrt_w * state.residual)
             return linalg.solve_triangular(self.r, rhs), float(rhs @ rhs)
-        score = X.T @ (w * working_residual)
-        step = linalg.cho_solve((self.chol, False), score / self.scale) / self.scale
-        return step, float(step @ score)
+        step = linalg.cho_solve((self.chol, False), state.score / self.scale) / self.scale
+        return step, float(step @ state.score)
 
     def inverse(self) -> np.ndarray:
         r"""The unscaled covariance :math:`(X^\top W X)^{-1}`."""
@@ -253,7 +394,7 @@ class _Solver:
 
 
 def _refuse_aliased(problem: _Problem) -> None:
-    X = problem.X if problem.active.all() else problem.X[problem.active]
+    X = problem.X if problem.all_active else problem.X[problem.active]
     aliased = _aliased_columns(X, problem.names)
     if aliased:
         raise BayesGLMError(
@@ -290,74 +431,29 @@ def _aliased_columns(X: np.ndarray, names: Sequence[str]) -> list[str]:
 # --- Fisher scoring -----------------------------------------------------------------
 
 
-def _mean_valid(spec: Spec, eta: np.ndarray, mu: np.ndarray) -> bool:
-    """Whether the means are usable; a mean on the closed boundary (a probability
-    that rounds to 1) is kept when the deviance stays finite there."""
-    domain = spec.family.mean_domain
-    closed = Interval(domain.low, domain.high, True, True)
-    return bool(
-        np.isfinite(mu).all()
-        and spec.link.eta_domain.includes(eta).all()
-        and closed.includes(mu).all()
-    )
-
-
-def _deviance(problem: _Problem, family: Family, mu: np.ndarray) -> float:
-    a = problem.active
-    return float(np.sum(problem.weights[a] * family.unit_deviance(problem.y[a], mu[a])))
-
-
-def _evaluate(problem: _Problem, spec: Spec, beta: np.ndarray) -> _State | None:
-    eta = problem.X @ beta + problem.offset
-    with np.errstate(all="ignore"):
-        mu = spec.link.inverse(eta)
-        if not _mean_valid(spec, eta[problem.active], mu[problem.active]):
-            return None
-        deviance = _deviance(problem, spec.family, mu)
-    if not np.isfinite(deviance):
-        return None
-    return _State(beta, eta, mu, deviance)
-
-
-def _working(problem: _Problem, spec: Spec, state: _State) -> tuple[np.ndarray, np.ndarray]:
-    """IRLS weights and working residual :math:`z - \\eta` at the current state."""
-    dmu_deta = spec.link.inverse_deriv(state.eta)
-    variance = spec.family.variance(state.mu)
-    with np.errstate(all="ignore"):
-        # Means that round onto the boundary carry no information (0/0 there).
-        w = _finite_or_zero(problem.weights * dmu_deta**2 / variance)
-        residual = _finite_or_zero((problem.y - state.mu) / dmu_deta)
-    w[~problem.active] = 0.0
-    residual[~problem.active] = 0.0
-    return w, residual
-
-
-def _finite_or_zero(values: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(values), values, 0.0)
-
-
 def _first_state(problem: _Problem, spec: Spec, beta0: np.ndarray | None) -> _State:
     """A valid starting state: the user's, R's mustart step, or the null model."""
     if beta0 is not None:
-        state = _evaluate(problem, spec, beta0)
+        state = _sweep(problem, spec, beta0)
         if state is None:
             raise BayesGLMError(
                 "the starting coefficients give means outside the family's range; "
                 "pass other start= values or none; got (start=" + repr(beta0.tolist()) + ")."
             )
         return state
-    family, link = spec.family, spec.link
     with np.errstate(all="ignore"):
-        mu0 = family.starting_mu(problem.y, problem.weights)
-        eta0 = link.link(mu0)
-        if _mean_valid(spec, eta0[problem.active], mu0[problem.active]):
-            pseudo = _State(np.zeros(problem.X.shape[1]), eta0, mu0, np.inf)
-            w, residual = _working(problem, spec, pseudo)
-            z = eta0 - problem.offset + residual
-            solver = _Solver(problem, w, use_qr=False)
-            state = _evaluate(problem, spec, solver.step(problem.X, w, z)[0])
-            if state is not None:
-                return state
+        mu0 = spec.family.starting_mu(problem.y, problem.weights)
+        eta0 = spec.link.link(mu0)
+    start = _sweep(problem, spec, np.zeros(problem.X.shape[1]), start_means=(eta0, mu0))
+    if start is not None:
+        try:
+            beta, _ = _Solver(problem, start, use_qr=False).step(start)
+        except _SingularWeightsError:
+            return _null_start(problem, spec)
+        state = _sweep(problem, spec, beta)
+        if state is not None:
+            state.n_iter = 1  # R counts this first weighted least-squares fit
+            return state
     return _null_start(problem, spec)
 
 
@@ -374,7 +470,7 @@ def _null_start(problem: _Problem, spec: Spec) -> _State:
     null = _null_fit(problem, spec)
     beta = np.zeros(X.shape[1])
     beta[j] = null.beta[0] / X[0, j]
-    state = _evaluate(problem, spec, beta)
+    state = _sweep(problem, spec, beta)
     if state is None:  # pragma: no cover - the null fit is valid by construction
         raise BayesGLMError("no valid starting values; pass start=; got (start=None).")
     return state
@@ -397,7 +493,7 @@ def _null_fit(problem: _Problem, spec: Spec) -> _State:
         start = spec.link.link(np.float64(ybar)) - np.average(
             problem.offset[a], weights=problem.weights[a]
         )
-    state = _evaluate(ones, spec, np.array([start]))
+    state = _sweep(ones, spec, np.array([start]))
     if state is None:
         state = _first_state(ones, spec, None) if not problem.offset.any() else None
     if state is None:
@@ -407,7 +503,7 @@ def _null_fit(problem: _Problem, spec: Spec) -> _State:
 
 def _scan_intercept(problem: _Problem, spec: Spec) -> _State:
     for value in np.concatenate([np.linspace(-30, 30, 121), [1e-3, 1.0, 10.0]]):
-        state = _evaluate(problem, spec, np.array([value]))
+        state = _sweep(problem, spec, np.array([value]))
         if state is not None:
             return state
     raise BayesGLMError(
@@ -422,67 +518,77 @@ def _irls(
     return _iterate(problem, spec, _first_state(problem, spec, beta0), tol, max_iter)
 
 
-def _phi_estimate(problem: _Problem, spec: Spec, state: _State, rank: int) -> float:
-    if not spec.family.free_phi:
+def _phi_estimate(problem: _Problem, spec: Spec, state: _State) -> float:
+    """The dispersion that puts the decrement in SE units; never below a 1e-10
+    relative spread, where rounding in the means would pass for signal."""
+    df = problem.n_active - problem.X.shape[1]
+    if not spec.family.free_phi or df <= 0:
         return 1.0
-    df = int(problem.active.sum()) - rank
-    if df <= 0:
-        return 1.0
-    pearson = _pearson(problem, spec.family, state.mu)
-    return max(pearson / df, np.finfo(float).tiny)
-
-
-def _pearson(problem: _Problem, family: Family, mu: np.ndarray) -> float:
-    a = problem.active
-    residual = problem.y[a] - mu[a]
-    with np.errstate(all="ignore"):
-        terms = problem.weights[a] * residual**2 / family.variance(mu[a])
-    return float(np.sum(np.where(residual == 0, 0.0, terms)))
+    floor = 1e-20 * _mean_size(problem, spec.family, state.mu)
+    return max(state.pearson, floor, np.finfo(float).tiny) / df
 
 
 def _iterate(problem: _Problem, spec: Spec, state: _State, tol: float, max_iter: int) -> _State:
-    X = problem.X
-    use_qr = False
     previous_decrement = np.inf
-    for iteration in range(1, max_iter + 1):
-        w, residual = _working(problem, spec, state)
+    while state.n_iter < max_iter:
         try:
-            solver = _Solver(problem, w, use_qr)
+            solver = _Solver(problem, state, state.used_qr)
         except _SingularWeightsError:
             break  # means have run onto the boundary (separation): stop, not converged
-        use_qr = solver.use_qr
-        step, decrement = solver.step(X, w, residual)
-        decrement /= _phi_estimate(problem, spec, state, X.shape[1])
-        new = _halve(problem, spec, state, step)
-        new.n_iter = iteration
-        new.solver = solver
+        step, decrement = solver.step(state)
+        decrement /= _phi_estimate(problem, spec, state)
+        new, halved = _halve(problem, spec, state, step)
+        new.n_iter = state.n_iter + 1
+        new.used_qr = solver.use_qr
         new.messages = state.messages
         state = new
-        stalled = decrement >= previous_decrement and decrement < 1e-12
-        if decrement < tol or stalled:
+        if _converged(decrement, previous_decrement, halved, tol):
             state.converged = True
             break
         previous_decrement = decrement
     return state
 
 
-def _halve(problem: _Problem, spec: Spec, state: _State, step: np.ndarray) -> _State:
-    """Take the step, halving it while it leaves the domain or raises the deviance."""
+def _converged(decrement: float, previous: float, halved: bool, tol: float) -> bool:
+    """Whether the step just taken leaves the fit within ``tol`` of the root.
+
+    ``decrement`` is that step's squared length in standard-error units. Once steps
+    are small (below 1e-3 SE) and untruncated, the next one is at most
+    ``decrement**2 / previous``: Fisher scoring converges at least linearly at the
+    rate just seen (Newton's rate, with the canonical link, is quadratic), so no
+    further pass over the data is needed when that bound is below ``tol``.
+    """
+    if decrement < tol:
+        return True
+    if decrement >= previous:
+        return decrement < 1e-12  # stalled at the level of rounding
+    return not halved and decrement < 1e-6 and decrement * decrement < tol * previous
+
+
+def _halve(problem: _Problem, spec: Spec, state: _State, step: np.ndarray) -> tuple[_State, bool]:
+    """Take the step, halving it while it leaves the domain or raises the deviance.
+
+    Returns the new state and whether the step was shortened.
+    """
+    for halvings in range(_MAX_HALVINGS):
+        candidate = _sweep(problem, spec, state.beta + step)
+        if candidate is not None and not _deviance_rose(problem, state, candidate):
+            return candidate, halvings > 0
+        step = step / 2.0
+    return replace(state), True
+
+
+def _deviance_rose(problem: _Problem, state: _State, candidate: _State) -> bool:
+    """Whether the candidate's deviance is higher by more than rounding can explain."""
+    rise = candidate.deviance - state.deviance
+    if rise <= 1e-12 * (abs(state.deviance) + 1.0):
+        return False
     # What rounding alone can change in the deviance: its terms are computed from
     # y and mu, each good to a few ulps (large counts make this far above 1e-12).
-    a = problem.active
-    rounding = (
-        100
-        * np.finfo(float).eps
-        * float(np.sum(problem.weights[a] * (np.abs(problem.y[a]) + np.abs(state.mu[a]))))
-    )
-    allowance = 1e-12 * (abs(state.deviance) + 1.0) + rounding
-    for _ in range(_MAX_HALVINGS):
-        candidate = _evaluate(problem, spec, state.beta + step)
-        if candidate is not None and candidate.deviance <= state.deviance + allowance:
-            return candidate
-        step = step / 2.0
-    return _State(state.beta, state.eta, state.mu, state.deviance)
+    a = slice(None) if problem.all_active else problem.active
+    y, mu = problem.y[a], state.mu[a]
+    magnitude = float(np.sum(problem.weights[a] * (np.abs(y) + np.abs(mu))))
+    return rise > 1e-12 * (abs(state.deviance) + 1.0) + 100 * np.finfo(float).eps * magnitude
 
 
 # --- negative binomial theta ----------------------------------------------------------
@@ -588,7 +694,7 @@ def _fit_negative_binomial(
 
 
 def _rescore(problem: _Problem, spec: Spec, state: _State) -> _State:
-    fresh = _evaluate(problem, spec, state.beta)
+    fresh = _sweep(problem, spec, state.beta)
     assert fresh is not None
     return fresh
 
@@ -639,6 +745,20 @@ def _separated_columns(
     return [names[j] for j in (predictors or involved)]
 
 
+def _mean_size(problem: _Problem, family: Family, mu: np.ndarray) -> float:
+    """Pearson's chi-square of the means against zero: the scale of the response."""
+    a = slice(None) if problem.all_active else problem.active
+    with np.errstate(all="ignore"):
+        terms = problem.weights[a] * mu[a] ** 2 / family.variance(mu[a])
+    return float(np.sum(_finite_or_zero(terms)))
+
+
+def _perfect_fit(problem: _Problem, family: Family, state: _State) -> bool:
+    """R's "essentially perfect fit": Pearson's chi-square below 1e-30 of the same
+    sum for the means themselves (so for any scale of the response)."""
+    return state.pearson <= 1e-30 * _mean_size(problem, family, state.mu)
+
+
 def _suspect_separation(problem: _Problem, state: _State) -> bool:
     mu = state.mu[problem.active]
     return bool((mu < 1e-8).any() or (mu > 1.0 - 1e-8).any() or not state.converged)
@@ -659,18 +779,15 @@ def _result(
     a = problem.active
     p = X.shape[1]
     n_ok = int(a.sum())
-    w, _ = _working(problem, spec, state)
     try:
-        # As R: the covariance from the last iteration's weights (the fit has
-        # converged to well below 1e-9 SE, so they equal the final weights).
-        solver = state.solver or _Solver(problem, w, use_qr=False)
-        cov_unscaled = solver.inverse()
+        # The covariance at the final estimates (R's glm takes the weights of the
+        # iteration before; the two agree to far below 1e-9 SE once converged).
+        cov_unscaled = _Solver(problem, state, state.used_qr).inverse()
     except _SingularWeightsError:
         cov_unscaled = np.full((p, p), np.nan)
     df_resid = n_ok - p
-    pearson = _pearson(problem, family, state.mu)
     if family.free_phi:
-        dispersion = pearson / df_resid if df_resid > 0 else float("nan")
+        dispersion = state.pearson / df_resid if df_resid > 0 else float("nan")
     else:
         dispersion = 1.0
 
@@ -684,22 +801,28 @@ def _result(
     df_null = n_ok - (1 if design.intercept is not None else 0)
 
     prior_weights = np.ones(design.n) if design.weights is None else design.weights
+    messages = list(state.messages)
+    perfect = family.free_phi and _perfect_fit(problem, family, state)
+    if perfect:
+        text = (
+            "essentially perfect fit: the response is an exact function of the "
+            "predictors, so the estimated dispersion is zero and the standard errors, "
+            "tests and likelihood are meaningless; check that the response is not "
+            "computed from a predictor."
+        )
+        messages.append(text)
+        warnings.warn(text, PerfectFitWarning, stacklevel=3)
     natural = family.aic_dispersion(state.deviance, prior_weights[a])
     trials = 1.0 if design.trials is None else design.trials[a]
-    llf = float(
-        np.sum(
-            family.loglike_obs(
-                design.y[a],
-                state.mu[a],
-                natural,
-                trials=trials,
-                weights=prior_weights[a],
-            )
+    with np.errstate(all="ignore"):
+        terms = family.loglike_obs(
+            design.y[a], state.mu[a], natural, trials=trials, weights=prior_weights[a]
         )
-    )
+    # A zero dispersion makes the likelihood unbounded (R: logLik Inf, or a huge
+    # number set by rounding noise).
+    llf = float(np.inf) if perfect else float(np.sum(terms))
     k = p + (1 if family.dispersion is not None else 0)
 
-    messages = list(state.messages)
     separation: tuple[str, ...] = ()
     if family.is_probability and _suspect_separation(problem, state):
         separation = tuple(_separated_columns(problem, design.names, design.intercept))
@@ -741,10 +864,10 @@ def _result(
         fitted=state.mu.copy(),
         eta=state.eta.copy(),
         y_mean=problem.y,
-        irls_weights=w,
+        irls_weights=state.w,
         prior_weights=problem.weights,
         theta_se=theta_se,
-        solver="qr" if state.solver is not None and state.solver.use_qr else "cholesky",
+        solver="qr" if state.used_qr else "cholesky",
         separation=separation,
         warnings=tuple(messages),
         design=design,

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, optimize
 
+from ._rowpass import weighted_gram
 from .design import Design
 from .families import NegativeBinomial, Spec
-from .irls import weighted_gram
 from .mle import MLEResult
 from .priors import Fixed, ResolvedPriors
 

@@ -11,8 +11,9 @@ it measures in one run:
 
 1. wall time of ``bayesglm.fit_mle``, glum's ``GeneralizedLinearRegressor`` (alpha=0,
    no penalty) and statsmodels' ``GLM.fit()`` (IRLS), and the "floor": bayesglm's
-   number of IRLS iterations times one X'WX, timed both as ``X.T @ (X * w[:, None])``
-   and as a blocked dsyrk pass;
+   number of IRLS iterations times one X'WX by the fastest of four kernels
+   (``X.T @ (X * w[:, None])``, a blocked dsyrk pass, bayesglm's row-parallel
+   kernel, and tabmat's ``sandwich``, glum's own);
 2. working memory of each fitter: peak traced bytes (tracemalloc, which sees numpy's
    buffers) above the already-allocated input, in a fresh subprocess per fitter, as a
    multiple of ``X.nbytes``; and the peak-RSS increase as a cross-check;
@@ -153,6 +154,29 @@ def gram_dsyrk(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.triu(gram) + np.triu(gram, 1).T
 
 
+def gram_bayesglm(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """bayesglm's kernel: row ranges in threads, cache-sized blocks, BLAS syrk."""
+    from bayesglm._rowpass import weighted_gram
+
+    return weighted_gram(X, w)
+
+
+def gram_tabmat(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """glum's kernel: tabmat's dense sandwich product (OpenMP)."""
+    import tabmat
+
+    return tabmat.DenseMatrix(X).sandwich(w)
+
+
+# The X'WX kernels the floor takes the fastest of.
+GRAM_KERNELS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "numpy": gram_numpy,
+    "dsyrk": gram_dsyrk,
+    "bayesglm": gram_bayesglm,
+    "tabmat": gram_tabmat,
+}
+
+
 # --- timing helpers -------------------------------------------------------------------
 
 
@@ -194,13 +218,10 @@ def breakdown_bayesglm(X: np.ndarray, y: np.ndarray, family: str) -> list[tuple[
         "_first_state",
         "_iterate",
         "_result",
-        "_gram",  # the X'WX pass (renamed weighted_gram in later versions)
-        "weighted_gram",
+        "_sweep",  # one pass over X: fit, deviance, X'WX and score
         "_factor",
-        "_working",
-        "_evaluate",
         "_halve",
-        "_phi_estimate",
+        "_separated_columns",
     ]
     # Only what this version of bayesglm has: internals get renamed.
     names = [name for name in candidates if callable(getattr(irls, name, None))]
@@ -533,30 +554,29 @@ def report(env: dict, args: argparse.Namespace, large: dict, memory: dict, small
 
     n, p = args.n, args.p
     L.append(f"## 1. Large: n = {n:,}, p = {p} (X is {n * p * 8 / 2**20:.0f} MiB)\n")
+    kernels = list(GRAM_KERNELS)
     L.append(
-        "| family | bayesglm iters | bayesglm s | glum s | statsmodels s "
-        "| 1 X'WX numpy s | 1 X'WX dsyrk s | floor s | bayesglm/glum | bayesglm/statsmodels "
-        "| bayesglm/floor(numpy) | bayesglm/floor(dsyrk) |"
+        "| family | iterations bayesglm / glum | bayesglm s | glum s | statsmodels s | "
+        + " | ".join(f"1 X'WX {k} s" for k in kernels)
+        + " | floor s | bayesglm/glum | bayesglm/statsmodels | bayesglm/floor | glum/floor |"
     )
-    L.append("|" + "---|" * 12)
+    L.append("|" + "---|" * (10 + len(kernels)))
     for fam in FAMILIES:
         r = large[fam]
-        b = med(r["bayesglm"])
+        b, g = med(r["bayesglm"]), med(r["glum"])
         L.append(
-            f"| {fam} | {r['n_iter']} | {fmt_s(r['bayesglm'])} | {fmt_s(r['glum'])} "
-            f"| {fmt_s(r['statsmodels'])} | {med(r['gram_numpy']):.3f} "
-            f"| {med(r['gram_dsyrk']):.3f} | {r['floor']:.2f} "
-            f"| {b / med(r['glum']):.2f} | {b / med(r['statsmodels']):.3f} "
-            f"| {b / (r['n_iter'] * med(r['gram_numpy'])):.2f} "
-            f"| {b / (r['n_iter'] * med(r['gram_dsyrk'])):.2f} |"
+            f"| {fam} | {r['n_iter']} / {r['glum_iter']} | {fmt_s(r['bayesglm'])} "
+            f"| {fmt_s(r['glum'])} | {fmt_s(r['statsmodels'])} | "
+            + " | ".join(f"{med(r['gram_' + k]):.3f}" for k in kernels)
+            + f" | {r['floor']:.2f} | {b / g:.2f} | {b / med(r['statsmodels']):.3f} "
+            f"| {b / r['floor']:.2f} | {g / (r['glum_iter'] * r['gram']):.2f} |"
         )
     L.append(
-        "\nfloor = bayesglm iterations × the faster of the two X'WX timings. Iterations of "
-        "the others: "
-        + "; ".join(
-            f"{fam}: glum {large[fam]['glum_iter']}, statsmodels {large[fam]['sm_iter']}"
-            for fam in FAMILIES
-        )
+        "\nfloor = bayesglm's iterations × the fastest X'WX kernel (median); glum/floor "
+        "uses glum's own iterations. bayesglm's iterations count R's way (the first "
+        "weighted least-squares fit from the starting means is iteration 1); it reads X "
+        "once per iteration plus once for that start. statsmodels: "
+        + "; ".join(f"{fam} {large[fam]['sm_iter']} iterations" for fam in FAMILIES)
         + ". One pass over X for reference: "
         + "; ".join(
             f"X @ b {med(large[fam]['xb']) * 1e3:.0f} ms, X.T @ v "
@@ -568,21 +588,22 @@ def report(env: dict, args: argparse.Namespace, large: dict, memory: dict, small
 
     L.append(
         "CPU seconds of this process (all its threads; median), a cross-check that is "
-        "less sensitive to other processes than wall time when BLAS runs one thread "
-        "(with several threads, spin-waiting BLAS threads count too):\n"
+        "less sensitive to other processes than wall time:\n"
     )
     L.append(
-        "| family | bayesglm CPU s | glum CPU s | 1 X'WX numpy CPU s | 1 X'WX dsyrk CPU s "
-        "| bayesglm/glum (CPU) | bayesglm/floor (CPU) |"
+        "| family | bayesglm CPU s | glum CPU s | "
+        + " | ".join(f"1 X'WX {k} CPU s" for k in kernels)
+        + " | bayesglm/glum (CPU) | bayesglm/floor (CPU) |"
     )
-    L.append("|---|---|---|---|---|---|---|")
+    L.append("|" + "---|" * (5 + len(kernels)))
     for fam in FAMILIES:
         r = large[fam]
         b, g = med(r["bayesglm_cpu"]), med(r["glum_cpu"])
-        floor_cpu = r["n_iter"] * min(med(r["gram_numpy_cpu"]), med(r["gram_dsyrk_cpu"]))
+        floor_cpu = r["n_iter"] * min(med(r[f"gram_{k}_cpu"]) for k in kernels)
         L.append(
-            f"| {fam} | {b:.2f} | {g:.2f} | {med(r['gram_numpy_cpu']):.3f} "
-            f"| {med(r['gram_dsyrk_cpu']):.3f} | {b / g:.2f} | {b / floor_cpu:.2f} |"
+            f"| {fam} | {b:.2f} | {g:.2f} | "
+            + " | ".join(f"{med(r[f'gram_{k}_cpu']):.3f}" for k in kernels)
+            + f" | {b / g:.2f} | {b / floor_cpu:.2f} |"
         )
     L.append("")
     L.append("## 2. Working memory (fresh subprocess per fitter)\n")
@@ -688,7 +709,8 @@ def run_large(args: argparse.Namespace, opts: dict, log: Callable[[str], None]) 
             FIT[fitter](X[:20_000], y[:20_000], fam, opts)
         # Interleaved rounds, so that the fitters and the floor see the same machine
         # state (on a shared VM the speed drifts over tens of seconds).
-        for key in ("bayesglm", "glum", "gram_numpy", "gram_dsyrk", "xb", "xtv"):
+        grams = ["gram_" + kernel for kernel in GRAM_KERNELS]
+        for key in ("bayesglm", "glum", "xb", "xtv", *grams):
             r[key], r[key + "_cpu"] = [], []
         w = v = fb = fg = None
         for _ in range(args.repeat):
@@ -701,11 +723,13 @@ def run_large(args: argparse.Namespace, opts: dict, log: Callable[[str], None]) 
             if w is None:
                 w = irls_weights(X, fam, fb["params"])
                 v = np.random.default_rng(0).standard_normal(args.n)
-            t, g1 = timed(lambda X=X, w=w: gram_numpy(X, w), 1, r["gram_numpy_cpu"])
-            r["gram_numpy"] += t
-            t, g2 = timed(lambda X=X, w=w: gram_dsyrk(X, w), 1, r["gram_dsyrk_cpu"])
-            r["gram_dsyrk"] += t
-            assert np.allclose(g1, g2, rtol=1e-8, atol=0)
+            reference = None
+            for kernel, gram in GRAM_KERNELS.items():
+                key = "gram_" + kernel
+                t, g = timed(lambda X=X, w=w, gram=gram: gram(X, w), 1, r[key + "_cpu"])
+                r[key] += t
+                reference = g if reference is None else reference
+                assert np.allclose(g, reference, rtol=1e-8, atol=0), kernel
             r["xb"] += timed(lambda X=X, b=fb["params"]: X @ b, 1)[0]
             r["xtv"] += timed(lambda X=X, v=v: X.T @ v, 1)[0]
         log(f"[{fam}] bayesglm {fmt_s(r['bayesglm'])} s, {fb['n_iter']} iterations")
@@ -715,11 +739,13 @@ def run_large(args: argparse.Namespace, opts: dict, log: Callable[[str], None]) 
         )
         log(f"[{fam}] statsmodels {fmt_s(r['statsmodels'])} s, {fs['n_iter']} iterations")
         r["n_iter"], r["glum_iter"], r["sm_iter"] = fb["n_iter"], fg["n_iter"], fs["n_iter"]
-        r["floor"] = fb["n_iter"] * min(med(r["gram_numpy"]), med(r["gram_dsyrk"]))
-        r["floor_min"] = fb["n_iter"] * min(min(r["gram_numpy"]), min(r["gram_dsyrk"]))
+        r["gram"] = min(med(r[key]) for key in grams)
+        r["floor"] = fb["n_iter"] * r["gram"]
+        r["floor_min"] = fb["n_iter"] * min(min(r[key]) for key in grams)
         log(
-            f"[{fam}] one X'WX: numpy {fmt_s(r['gram_numpy'])} s, "
-            f"dsyrk {fmt_s(r['gram_dsyrk'])} s; floor {r['floor']:.2f} s"
+            f"[{fam}] one X'WX: "
+            + ", ".join(f"{key[5:]} {fmt_s(r[key])} s" for key in grams)
+            + f"; floor {r['floor']:.2f} s"
         )
         se = fs["bse"]
         r["accuracy"] = {

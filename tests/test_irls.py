@@ -323,3 +323,63 @@ def test_public_names_are_exported() -> None:
     for name in ("BayesGLMError", "ConvergenceWarning", "SeparationWarning", "fit_mle"):
         assert hasattr(bg, name)
     assert issubclass(bg.BayesGLMError, ValueError)
+
+
+# --- row-parallel passes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", ["bernoulli", "poisson", "gamma"])
+def test_row_parallel_sweeps_agree_with_one_thread(family, monkeypatch) -> None:
+    from threadpoolctl import threadpool_info
+
+    from bayesglm import _rowpass
+
+    X, rng, eta = _data(n=6000, seed=11)
+    mean = 1 / (1 + np.exp(-eta)) if family == "bernoulli" else np.exp(eta)
+    y = {
+        "bernoulli": lambda: rng.binomial(1, mean),
+        "poisson": lambda: rng.poisson(mean),
+        "gamma": lambda: rng.gamma(3.0, mean / 3.0),
+    }[family]()
+    weights = rng.integers(0, 3, size=6000).astype(float)  # zero rows cross the ranges
+    offset = rng.normal(scale=0.1, size=6000)
+    link = "log" if family == "gamma" else None
+    kwargs = {"family": family, "link": link, "weights": weights, "offset": offset}
+    assert _rowpass.n_threads(*X.shape) == 1
+    one = bg.fit_mle(X, y, **kwargs)
+    blas_before = [pool["num_threads"] for pool in threadpool_info()]
+
+    monkeypatch.setattr(_rowpass, "_MIN_ELEMENTS_PER_THREAD", 1000)
+    monkeypatch.setattr(_rowpass, "_cores", lambda: 3)
+    assert _rowpass.n_threads(*X.shape) == 3
+    many = bg.fit_mle(X, y, **kwargs)
+
+    np.testing.assert_allclose(many.params, one.params, rtol=0, atol=1e-9 * one.bse.min())
+    np.testing.assert_allclose(many.bse, one.bse, rtol=1e-10)
+    np.testing.assert_allclose(many.deviance, one.deviance, rtol=1e-12)
+    np.testing.assert_allclose(many.dispersion, one.dispersion, rtol=1e-10)
+    assert [pool["num_threads"] for pool in threadpool_info()] == blas_before
+
+
+def test_early_stop_keeps_full_accuracy() -> None:
+    """Once steps shrink at a known rate, the fit stops when the next step is bounded
+    below the tolerance; the estimates still agree with a much tighter fit."""
+    X, rng, eta = _data(n=2000, seed=12)
+    y = rng.binomial(1, 1 / (1 + np.exp(-eta)))
+    fit = bg.fit_mle(X, y, family="bernoulli")
+    tight = bg.fit_mle(X, y, family="bernoulli", tol=1e-30, start=fit.params)
+    assert fit.converged and fit.n_iter <= 6
+    np.testing.assert_allclose(fit.params, tight.params, rtol=0, atol=1e-9 * fit.bse.min())
+
+
+@pytest.mark.parametrize(("family", "link"), [("gaussian", None), ("gamma", "log")])
+def test_an_exact_response_is_flagged_as_a_perfect_fit(family, link) -> None:
+    x = np.arange(1.0, 11.0)
+    y = 1 + 2 * x if family == "gaussian" else np.exp(0.1 + 0.2 * x)
+    X = np.column_stack([np.ones(10), x])
+    with pytest.warns(bg.PerfectFitWarning, match=r"essentially perfect fit.*computed from"):
+        fit = bg.fit_mle(X, y, family=family, link=link)
+    np.testing.assert_allclose(fit.params, [1, 2] if family == "gaussian" else [0.1, 0.2])
+    assert fit.dispersion < 1e-25
+    assert fit.llf == np.inf and fit.aic == -np.inf
+    assert any("perfect fit" in text for text in fit.warnings)
