@@ -378,6 +378,15 @@ class Bernoulli(Binomial):
     def sample(self, mu, dispersion, trials, rng):
         return rng.binomial(1, mu).astype(float)
 
+    def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        """For 0/1 outcomes only the observed class's term remains, -2 log P(y):
+        one logarithm instead of two (the IRLS evaluates this every iteration)."""
+        y = np.asarray(y)
+        if not ((y == 0.0) | (y == 1.0)).all():
+            return super().unit_deviance(y, mu)
+        with np.errstate(divide="ignore"):
+            return -2.0 * np.log(np.where(y == 1.0, mu, 1.0 - mu))
+
     def check_y(self, y: np.ndarray, trials: np.ndarray | None = None) -> None:
         _check_inside(y, self.support, "the response of a bernoulli model (0 or 1)", "y")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from bayesglm.errors import BayesGLMError
 from bayesglm.families import FAMILIES, Family, NegativeBinomial, resolve
@@ -210,3 +210,13 @@ def test_resolve_rejects_unknown_family() -> None:
 def test_negative_binomial_theta_must_be_positive() -> None:
     with pytest.raises(BayesGLMError, match=r"theta=-1"):
         NegativeBinomial(theta=-1)
+
+
+def test_bernoulli_deviance_shortcut_matches_the_binomial_formula() -> None:
+    rng = np.random.default_rng(7)
+    mu = special.expit(rng.normal(scale=12.0, size=2000))  # down to ~1e-15 and up to 1 - 1e-15
+    y = (rng.random(2000) < 0.5).astype(float)
+    bernoulli, binomial = FAMILIES["bernoulli"], FAMILIES["binomial"]
+    np.testing.assert_allclose(
+        bernoulli.unit_deviance(y, mu), binomial.unit_deviance(y, mu), rtol=1e-12, atol=1e-14
+    )
