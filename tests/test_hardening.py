@@ -192,8 +192,12 @@ def test_posterior_predictions_are_finite_and_inside_the_support(
     assert ((response[values] >= support.low) & (response[values] <= high)).all().all()
 
 
+# A shell that runs the tests in the background starts them with SIGINT ignored, and
+# children inherit that; a user's terminal does not, so the command restores Python's
+# handler first.
 _ANNOUNCING_CLI = """
-import importlib, importlib.util, sys
+import importlib, importlib.util, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from bayesglm import cli
 
 def announced(sample):
@@ -261,6 +265,15 @@ def test_interrupting_the_cli_leaves_no_processes_and_says_so(sampler, tmp_path)
     assert leftover.stdout.strip() == ""
 
 
+@pytest.fixture()
+def ctrl_c_raises():
+    """Python's Ctrl-C handler, even where the tests run with SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_an_interrupt_swallowed_by_a_c_callback_still_stops_the_cli(monkeypatch, capsys) -> None:
     # Ctrl-C while numba compiles a model lands in a ctypes callback, where Python only
     # prints "Exception ignored" and goes on; the command must stop all the same.
