@@ -341,6 +341,21 @@ def test_each_sampler_is_reproducible_and_recorded(sampler: str) -> None:
     np.testing.assert_allclose(first.summary()["mean"], mle.params, atol=3 * mle.bse.max())
 
 
+@pytest.mark.skipif("numpyro" not in backend.available_samplers(), reason="needs numpyro")
+def test_repeated_numpyro_fits_release_jax_programs(monkeypatch) -> None:
+    """Each numpyro fit compiles a program that JAX would keep forever (a loop of fits
+    once crashed out of memory); the caches are cleared every few fits."""
+    import jax
+
+    cleared = []
+    monkeypatch.setattr(jax, "clear_caches", lambda: cleared.append(True))
+    monkeypatch.setattr(backend, "_JAX_FITS_PER_CLEAR", 2)
+    monkeypatch.setattr(backend, "_JAX_FITS", [0])
+    for seed in range(3):
+        _fit(_poisson_model(n=40, seed=seed), sampler="numpyro", seed=seed)
+    assert len(cleared) == 1 and backend._JAX_FITS == [1]
+
+
 def test_auto_picks_the_fastest_installed_sampler() -> None:
     fit = _fit(_poisson_model(n=50), seed=1, sampler="auto")
     assert fit.sampler == backend.available_samplers()[0]
