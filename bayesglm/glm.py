@@ -19,7 +19,7 @@ from .families import Family, Spec, resolve
 from .irls import fit_design
 from .laplace import laplace_approx
 from .mle import MLEResult
-from .predict import check_seed
+from .predict import check_seed, is_whole
 from .priors import Fixed, Prior, ResolvedPriors, resolve_priors
 
 __all__ = ["GLM"]
@@ -290,8 +290,7 @@ class GLM:
 def _check_counts(**counts: int) -> None:
     for name, value in counts.items():
         minimum = 0 if name == "tune" else 1
-        whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
-        if not whole or value < minimum:
+        if not is_whole(value) or value < minimum:
             raise BayesGLMError(f"{name} must be an integer >= {minimum}; got ({name}={value!r}).")
 
 

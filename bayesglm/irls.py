@@ -162,6 +162,11 @@ class _Problem:
         """Whether every row has positive weight (then rows need no masking)."""
         return self.n_active == self.active.size
 
+    @cached_property
+    def rows(self) -> slice | np.ndarray:
+        """Selects the active rows: a plain slice (no copies) when all are active."""
+        return slice(None) if self.all_active else self.active
+
 
 @dataclass
 class _State:
@@ -328,7 +333,7 @@ def _mean_valid(spec: Spec, eta: np.ndarray, mu: np.ndarray) -> bool:
 
 
 def _deviance(problem: _Problem, family: Family, mu: np.ndarray) -> float:
-    a = slice(None) if problem.all_active else problem.active
+    a = problem.rows
     return float(np.sum(problem.weights[a] * family.unit_deviance(problem.y[a], mu[a])))
 
 
@@ -394,7 +399,7 @@ class _Solver:
 
 
 def _refuse_aliased(problem: _Problem) -> None:
-    X = problem.X if problem.all_active else problem.X[problem.active]
+    X = problem.X[problem.rows]
     aliased = _aliased_columns(X, problem.names)
     if aliased:
         raise BayesGLMError(
@@ -585,7 +590,7 @@ def _deviance_rose(problem: _Problem, state: _State, candidate: _State) -> bool:
         return False
     # What rounding alone can change in the deviance: its terms are computed from
     # y and mu, each good to a few ulps (large counts make this far above 1e-12).
-    a = slice(None) if problem.all_active else problem.active
+    a = problem.rows
     y, mu = problem.y[a], state.mu[a]
     magnitude = float(np.sum(problem.weights[a] * (np.abs(y) + np.abs(mu))))
     return rise > 1e-12 * (abs(state.deviance) + 1.0) + 100 * np.finfo(float).eps * magnitude
@@ -747,7 +752,7 @@ def _separated_columns(
 
 def _mean_size(problem: _Problem, family: Family, mu: np.ndarray) -> float:
     """Pearson's chi-square of the means against zero: the scale of the response."""
-    a = slice(None) if problem.all_active else problem.active
+    a = problem.rows
     with np.errstate(all="ignore"):
         terms = problem.weights[a] * mu[a] ** 2 / family.variance(mu[a])
     return float(np.sum(_finite_or_zero(terms)))

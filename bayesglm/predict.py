@@ -21,6 +21,7 @@ __all__ = [
     "check_prob",
     "check_scale",
     "check_seed",
+    "is_whole",
     "prediction_inputs",
     "row_chunks",
 ]
@@ -87,7 +88,7 @@ def prediction_inputs(
 
 def row_chunks(n_rows: int, n_draws: int, chunk: int | None = None) -> Iterator[slice]:
     """Row slices sized so that draws x rows stays near 4 million numbers."""
-    if chunk is not None and not (isinstance(chunk, int | np.integer) and chunk >= 1):
+    if chunk is not None and not (is_whole(chunk) and chunk >= 1):
         raise BayesGLMError(f"chunk must be a whole number of rows >= 1; got (chunk={chunk!r}).")
     size = chunk or max(1, _ELEMENTS_PER_CHUNK // max(n_draws, 1))
     for lo in range(0, n_rows, size):
@@ -106,8 +107,18 @@ def check_prob(prob: float) -> None:
         raise BayesGLMError(f"prob must be between 0 and 1; got (prob={prob!r}).")
 
 
+def is_whole(value: Any) -> bool:
+    """Whether ``value`` is an integer (a Python or numpy int; not a bool).
+
+    Examples
+    --------
+    >>> is_whole(3), is_whole(np.int64(3)), is_whole(3.0), is_whole(True)
+    (True, True, False, False)
+    """
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
 def check_seed(seed: Any) -> None:
     """Refuse a seed that is not a whole number >= 0 (None: drawn at random)."""
-    whole = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
-    if seed is not None and not (whole and seed >= 0):
+    if seed is not None and not (is_whole(seed) and seed >= 0):
         raise BayesGLMError(f"seed must be a whole number >= 0 or None; got (seed={seed!r}).")
