@@ -229,7 +229,10 @@ def test_markdown_report_matches_the_golden_snapshot(smoking, tmp_path) -> None:
 def test_html_report_renders_in_headless_chromium(smoking, tmp_path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
-        pytest.skip("chromium is not installed (Debian package 'chromium')")
+        message = "chromium is not installed (Debian package 'chromium')"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; .ci/run installs it")
+        pytest.skip(message)
     page = smoking.report(tmp_path / "report.html")
     shot = tmp_path / "shot.png"
     subprocess.run(
