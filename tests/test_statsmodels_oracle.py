@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pytest
 import statsmodels.api as sm
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import bayesglm as bg
@@ -85,12 +85,25 @@ def _compare(name: str, link: str, X, y, trials, weights=None) -> None:
     np.testing.assert_allclose(ours.pearson_chi2, ref.pearson_chi2, rtol=1e-7)
 
 
-@pytest.mark.parametrize(("name", "link"), PAIRS, ids=[f"{f}-{lk}" for f, lk in PAIRS])
+PAIR_IDS = [f"{f}-{lk}" for f, lk in PAIRS]
+
+
+@pytest.mark.parametrize(("name", "link"), PAIRS, ids=PAIR_IDS)
 def test_every_pair_agrees_with_statsmodels(name: str, link: str) -> None:
     X, y, trials = simulate(
         FAMILIES[name], link, n=400, seed=zlib.crc32(f"{name}-{link}".encode())
     )
     _compare(name, link, X, y, trials)
+
+
+@pytest.mark.parametrize(("name", "link"), PAIRS, ids=PAIR_IDS)
+def test_every_pair_with_prior_weights_agrees_with_statsmodels(name: str, link: str) -> None:
+    """R's prior weights are statsmodels' var_weights (they scale each row's log-likelihood
+    without changing the residual degrees of freedom)."""
+    seed = zlib.crc32(f"weighted-{name}-{link}".encode())
+    X, y, trials = simulate(FAMILIES[name], link, n=400, seed=seed)
+    weights = np.random.default_rng(seed).uniform(0.2, 3.0, size=y.size)
+    _compare(name, link, X, y, trials, weights=weights)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,6 +116,25 @@ def test_every_pair_agrees_with_statsmodels(name: str, link: str) -> None:
 def test_random_well_posed_problems_converge_and_agree(pair, n, p, seed) -> None:
     name, link = pair
     X, y, trials = simulate(FAMILIES[name], link, n=n, seed=seed, p=p)
-    if name in ("bernoulli", "binomial") and (y.min() == y.max() or np.all(y == trials)):
-        return  # every outcome the same: the MLE does not exist
+    assume(_mle_exists(name, y, trials))
     _compare(name, link, X, y, trials)
+
+
+def _mle_exists(name: str, y: np.ndarray, trials: np.ndarray | None) -> bool:
+    """False when every binary outcome is the same (all successes or all failures)."""
+    if name not in ("bernoulli", "binomial"):
+        return True
+    successes = y if trials is None else y / trials
+    return bool(0 < successes.mean() < 1)
+
+
+def test_random_problems_rarely_lack_an_mle() -> None:
+    """The simulation keeps means inside (0, 1), so ``assume`` above discards (almost)
+    nothing: the random test really tests its 25 examples."""
+    cases = [(name, seed) for name in ("bernoulli", "binomial") for seed in range(200)]
+    kept = 0
+    for name, seed in cases:
+        link = FAMILIES[name].canonical_link
+        _, y, trials = simulate(FAMILIES[name], link, n=60, seed=seed, p=1)
+        kept += _mle_exists(name, y, trials)
+    assert kept / len(cases) > 0.99
