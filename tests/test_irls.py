@@ -383,3 +383,36 @@ def test_an_exact_response_is_flagged_as_a_perfect_fit(family, link) -> None:
     assert fit.dispersion < 1e-25
     assert fit.llf == np.inf and fit.aic == -np.inf
     assert any("perfect fit" in text for text in fit.warnings)
+
+
+@pytest.mark.parametrize("family", [name for name, f in bg.FAMILIES.items() if f.free_phi])
+def test_no_residual_degrees_of_freedom_is_said_and_leaves_nan_as_in_r(family) -> None:
+    # y <- c(1.3, 2.7, 0.4); x <- c(1, 2, 4)
+    # s <- summary(glm(y ~ x + I(x^2), family = Gamma(link = "log")))
+    # s$dispersion; s$coefficients[, 2]  # NaN; NaN NaN NaN (the same for gaussian and
+    # inverse.gaussian; R's AIC is then rounding noise or NaN)
+    x = np.array([1.0, 2.0, 4.0])
+    y = np.array([1.3, 2.7, 0.4])
+    X = np.column_stack([np.ones(3), x, x**2])
+    with pytest.warns(bg.PerfectFitWarning) as record:
+        fit = bg.fit_mle(X, y, family=family, link="log")
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 1 and "no residual degrees of freedom" in messages[0]
+    assert "computed from a predictor" not in messages[0]
+    assert fit.warnings == tuple(messages)
+    assert fit.df_resid == 0
+    np.testing.assert_allclose(fit.fitted, y, rtol=1e-10)
+    assert np.isnan(fit.dispersion) and fit.bse.isna().all() and fit.pvalues.isna().all()
+    assert np.isnan([fit.llf, fit.aic, fit.bic]).all()
+
+
+def test_numerical_modules_do_not_steer_by_assert() -> None:
+    """``python -O`` strips assert statements, so they must not carry control flow."""
+    import ast
+    from pathlib import Path
+
+    package = Path(bg.__file__).parent
+    for module in ("irls.py", "mle.py", "families.py", "links.py"):
+        tree = ast.parse((package / module).read_text())
+        lines = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+        assert lines == [], f"{module} has assert statements at lines {lines}"
