@@ -886,24 +886,76 @@ def _rescore(problem: _Problem, spec: Spec, state: _State) -> _State:
 # --- separation ---------------------------------------------------------------------
 
 
+def _separable(spec: Spec) -> bool:
+    """Whether means can reach the edge of their range only as the linear predictor
+    diverges, so that outcomes at the edge can push coefficients to infinity:
+    probabilities (0 and 1), and counts (0) under the log link."""
+    family = spec.family
+    counts = family.support.integer and family.mean_domain.low == 0.0
+    return family.is_probability or (counts and spec.link.name == "log")
+
+
+def _suspect_separation(problem: _Problem, state: _State) -> bool:
+    mu = state.mu[problem.active]
+    return bool((mu < 1e-8).any() or (mu > 1.0 - 1e-8).any() or not state.converged)
+
+
+def _separation(
+    problem: _Problem, spec: Spec, state: _State, messages: list[str]
+) -> tuple[str, ...]:
+    """The columns along which the maximum-likelihood estimates diverge (warned about)."""
+    if not (_separable(spec) and _suspect_separation(problem, state)):
+        return ()
+    probability = spec.family.is_probability
+    upper = 1.0 if probability else np.inf
+    separation = tuple(_separated_columns(problem, problem.names, problem.intercept, upper))
+    if separation and probability:
+        text = (
+            "complete or quasi-complete separation: the outcome is perfectly predicted "
+            f"along column(s) {', '.join(separation)}; their maximum-likelihood "
+            "estimates do not exist (they diverge) and the standard errors are "
+            "meaningless; use proper priors (the Bayesian fit) or remove or merge "
+            "the separating predictors."
+        )
+        _warn(messages, SeparationWarning, text, 4)
+    elif separation:
+        where = (
+            "every count is zero"
+            if not problem.y[problem.active].any()
+            else f"the counts are all zero along column(s) {', '.join(separation)} (e.g. "
+            "a level with only zeros)"
+        )
+        text = (
+            f"the zero counts are separated: {where}, so the fitted means "
+            "there go to 0 as those coefficients diverge; their maximum-likelihood "
+            "estimates do not exist and the standard errors are meaningless; use proper "
+            "priors (the Bayesian fit) or remove or merge the levels or predictors with "
+            "only zero counts."
+        )
+        _warn(messages, SeparationWarning, text, 4)
+    return separation
+
+
 def _separated_columns(
-    problem: _Problem, names: Sequence[str], intercept: int | None
+    problem: _Problem, names: Sequence[str], intercept: int | None, upper: float
 ) -> list[str]:
     """The predictors along which the outcomes are separated (empty if none).
 
     Konis's (2007) linear program, in a form that also picks the sparsest
     direction: minimize the L1 norm of b (the intercept free) subject to
-    x_i b >= 0 where y_i = 1, x_i b <= 0 where y_i = 0, x_i b = 0 otherwise, and
-    the sum of |x_i b| equal to 1. It is feasible exactly when the data are
-    (quasi-)completely separated: the likelihood then keeps rising along b.
+    x_i b >= 0 where y_i = ``upper``, x_i b <= 0 where y_i = 0, x_i b = 0 otherwise,
+    and the sum of |x_i b| equal to 1. It is feasible exactly when the data are
+    (quasi-)completely separated: the likelihood then keeps rising along b. Counts
+    have no upper edge (``upper`` infinite): then it finds zero counts that a
+    direction drives to a zero mean (Santos Silva and Tenreyro, 2010).
     """
     a = problem.active
     X, y = problem.X[a], problem.y[a]
     scale = np.abs(X).max(axis=0)
     scale[scale == 0] = 1.0
     Xs = X / scale
-    extreme = (y <= 0.0) | (y >= 1.0)
-    signed = np.where(y[extreme] >= 1.0, 1.0, -1.0)[:, None] * Xs[extreme]
+    extreme = (y <= 0.0) | (y >= upper)
+    signed = np.where(y[extreme] >= upper, 1.0, -1.0)[:, None] * Xs[extreme]
     middle = Xs[~extreme]
     p = X.shape[1]
     penalty = np.ones(p)
@@ -995,11 +1047,6 @@ def _perfect_fit(problem: _Problem, family: Family, state: _State) -> bool:
     return state.pearson <= 1e-30 * _mean_size(problem, family, state.mu)
 
 
-def _suspect_separation(problem: _Problem, state: _State) -> bool:
-    mu = state.mu[problem.active]
-    return bool((mu < 1e-8).any() or (mu > 1.0 - 1e-8).any() or not state.converged)
-
-
 # --- result -------------------------------------------------------------------------
 
 
@@ -1046,19 +1093,7 @@ def _result(
     llf = _loglik(problem, design, family, state, df_resid, messages)
     k = p + (1 if counted_dispersion else 0)
 
-    separation: tuple[str, ...] = ()
-    if family.is_probability and _suspect_separation(problem, state):
-        separation = tuple(_separated_columns(problem, design.names, design.intercept))
-        if separation:
-            text = (
-                "complete or quasi-complete separation: the outcome is perfectly predicted "
-                f"along column(s) {', '.join(separation)}; their maximum-likelihood "
-                "estimates do not exist (they diverge) and the standard errors are "
-                "meaningless; use proper priors (the Bayesian fit) or remove or merge "
-                "the separating predictors."
-            )
-            messages.append(text)
-            warnings.warn(text, SeparationWarning, stacklevel=3)
+    separation = _separation(problem, spec, state, messages)
     if not state.converged and not separation:
         text = (
             f"IRLS did not converge in {state.n_iter} iterations; the estimates may be "

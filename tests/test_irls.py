@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -184,6 +186,48 @@ def test_binomial_separation_with_trials() -> None:
     with pytest.warns(SeparationWarning):
         fit = bg.fit_mle(X, [0, 0, 0, 5, 5, 5], trials=[5] * 6, family="binomial")
     assert fit.separation == ("x1",)
+
+
+@pytest.mark.parametrize(
+    "family", ["poisson", bg.NegativeBinomial(theta=2.0), "negative_binomial"]
+)
+def test_a_level_with_only_zero_counts_is_reported_as_separation(family) -> None:
+    """The log-link MLE does not exist when a direction sends only zero counts to a
+    zero mean (Santos Silva and Tenreyro 2010). R's glm() then stops silently at a
+    large negative coefficient:
+    set.seed(1); x <- rnorm(20); yc <- rpois(20, exp(x)); yc[x < -0.5] <- 0
+    glm(yc ~ I(x > -0.5), family = poisson)  # -19.3 (SE 4216), 19.96 (SE 4216)"""
+    rng = np.random.default_rng(3)
+    level = np.repeat([0.0, 1.0, 0.0], [15, 15, 30])
+    other = rng.normal(size=60)
+    X = np.column_stack([np.ones(60), level, other])
+    y = np.where(level == 1, 0, rng.negative_binomial(2, 2 / (2 + np.exp(1 + 0.3 * other))))
+    names = ["Intercept", "empty", "x"]
+    with pytest.warns(SeparationWarning, match=r"counts are all zero along column\(s\) empty"):
+        fit = bg.fit_mle(X, y, family=family, names=names)
+    assert fit.separation == ("empty",)
+    assert fit.params["empty"] < -15 and fit.bse["empty"] > 1e3
+    assert any("zero counts are separated" in text for text in fit.warnings)
+
+
+def test_all_zero_counts_are_reported_as_separation() -> None:
+    with pytest.warns(SeparationWarning, match="every count is zero"):
+        fit = bg.fit_mle(np.ones((8, 1)), np.zeros(8), family="poisson", names=["Intercept"])
+    assert fit.separation == ("Intercept",)
+
+
+def test_zero_counts_under_a_link_with_a_finite_zero_are_not_separation() -> None:
+    """Under the sqrt link a zero mean is reached at a finite coefficient: the MLE
+    exists on the boundary.
+    g <- c(0, 0, 0, 1, 1, 1); y <- c(2, 3, 4, 0, 0, 0)
+    glm(y ~ g, family = poisson(link = "sqrt"))  # 1.732051 (SE 0.2887), -1.732032 (0.4082)
+    """
+    X = np.column_stack([np.ones(6), [0, 0, 0, 1, 1, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = bg.fit_mle(X, [2, 3, 4, 0, 0, 0], family="poisson", link="sqrt")
+    assert fit.separation == ()
+    np.testing.assert_allclose(fit.params, [np.sqrt(3), -np.sqrt(3)], rtol=1e-6)
 
 
 def test_no_separation_on_ordinary_data() -> None:
