@@ -295,7 +295,9 @@ class MLEResult:
         """
         table = self.coef_table().to_string(float_format=lambda v: f"{v:.6g}")
         family = self.family.name
-        if self.theta is not None:
+        if self.theta is not None and self.theta_se is None:
+            family += f"(theta = {self.theta:.6g}, fixed)"
+        elif self.theta is not None:
             family += f"(theta = {self.theta:.6g}, SE = {self.theta_se:.4g})"
         dispersion = (
             f"(Dispersion parameter for {self.family.name} family taken to be "

@@ -351,6 +351,17 @@ def test_summary_reads_like_r() -> None:
     assert fit.coef_table().shape == (3, 4)
 
 
+def test_summary_names_a_fixed_theta_and_an_estimated_one() -> None:
+    X, rng, eta = _data(80)
+    y = rng.negative_binomial(2.0, 2.0 / (2.0 + np.exp(eta)))
+    fixed = bg.fit_mle(X, y, family=bg.NegativeBinomial(theta=2.5)).summary()
+    estimated = bg.fit_mle(X, y, family="negative_binomial")
+    assert "Family: negative_binomial(theta = 2.5, fixed)" in fixed
+    assert f"(theta = {estimated.theta:.6g}, SE = {estimated.theta_se:.4g})" in (
+        estimated.summary()
+    )
+
+
 def test_residual_types_are_consistent() -> None:
     X, rng, eta = _data(70)
     y = rng.poisson(np.exp(eta))
