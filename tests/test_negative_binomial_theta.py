@@ -117,3 +117,29 @@ def test_a_single_positive_count_has_a_finite_theta() -> None:
     np.testing.assert_allclose(fit.fitted, 0.5, rtol=1e-12)
     np.testing.assert_allclose(fit.theta, np.exp(best.x), rtol=1e-6)
     np.testing.assert_allclose(fit.llf, -best.fun, rtol=1e-10)
+
+
+# 100 counts with mean 200.01 and a variance just above it: the maximum of theta's
+# likelihood is finite but near 2e6. With m <- mean(y), R's
+# sum(dnbinom(y, size = theta, mu = m, log = TRUE)) for theta = 1e6, 2e6, 1e7 is
+# -406.904549259069, -406.904549010710, -406.904549170002; the Poisson limit,
+# sum(dpois(y, m, log = TRUE)), is -406.904549259550; MASS::theta.ml diverges.
+BARELY_OVERDISPERSED = np.array(
+    (
+        "201 164 201 201 208 215 207 216 189 206 204 203 204 178 204 199 225 194 202 195 185 "
+        "176 210 217 192 198 189 196 174 189 190 200 193 199 229 208 198 194 182 215 196 184 "
+        "194 204 207 207 225 215 192 189 213 183 203 211 189 209 233 200 209 195 194 174 189 "
+        "225 213 195 199 210 190 214 189 214 220 217 181 207 195 203 182 198 191 205 201 232 "
+        "199 185 172 178 214 221 221 171 214 199 204 207 198 177 186 209 "
+    ).split(),
+    dtype=float,
+)
+
+
+def test_a_maximum_beyond_the_cap_is_not_called_missing() -> None:
+    y = BARELY_OVERDISPERSED
+    with pytest.warns(ConvergenceWarning, match=r"estimate above 1e\+06") as record:
+        fit = bg.fit_mle(np.ones((100, 1)), y, family="negative_binomial", names=["Intercept"])
+    assert not any("no finite maximum" in str(w.message) for w in record)
+    assert fit.theta == THETA_MAX
+    np.testing.assert_allclose(fit.fitted, y.mean(), rtol=1e-12)
