@@ -106,6 +106,12 @@ class Family:
     normal: ClassVar[bool] = False
 
     @property
+    def estimates_dispersion(self) -> bool:
+        """Whether a fit estimates the dispersion parameter from the data (so that
+        R's ``logLik()`` and ``AIC()`` count it), rather than holding it known."""
+        return self.free_phi
+
+    @property
     def is_probability(self) -> bool:
         """Whether the mean is a probability (binary or k-of-n outcomes)."""
         return self.mean_domain.low == 0.0 and self.mean_domain.high == 1.0
@@ -579,6 +585,12 @@ class NegativeBinomial(Family):
             )
         return self.theta
 
+    @property
+    def estimates_dispersion(self) -> bool:
+        """Whether theta is estimated (``theta=None``); a theta given by the user is
+        known, not a parameter of the fit, as in R's ``negative.binomial(theta)``."""
+        return self.theta is None
+
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu + mu**2 / self._theta()
 
@@ -605,6 +617,19 @@ class NegativeBinomial(Family):
 
     def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return y + (y == 0) / 6.0
+
+    def check_y(self, y: np.ndarray, trials: np.ndarray | None = None) -> None:
+        """Also refuse all-zero counts when theta is to be estimated: theta measures
+        the spread of the counts, and zeros have none (the likelihood is flat in it)."""
+        super().check_y(y, trials)
+        values = np.asarray(y)
+        if self.theta is None and values.size and not values.any():
+            raise BayesGLMError(
+                "the response of a negative_binomial model with estimated theta needs a "
+                "positive count: theta measures the spread of the counts, and counts that "
+                "are all zero have none; pass NegativeBinomial(theta=...) or use "
+                f"family='poisson'; got ({value_name(y, 'y')}=0 in all {values.size} rows)."
+            )
 
     def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
         return self._theta()

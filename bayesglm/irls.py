@@ -126,7 +126,7 @@ def fit_design(
     if isinstance(family, NegativeBinomial) and family.theta is None:
         return _fit_negative_binomial(problem, design, spec, beta0, tol, max_iter)
     state = _irls(problem, spec, beta0, tol, max_iter)
-    return _result(problem, design, spec, state)
+    return _result(problem, design, spec, state, counted_dispersion=family.estimates_dispersion)
 
 
 @dataclass(frozen=True)
@@ -600,65 +600,158 @@ def _deviance_rose(problem: _Problem, state: _State, candidate: _State) -> bool:
 
 
 THETA_MAX = 1e6  # a theta this large is a Poisson for every practical purpose
+_THETA_MIN = 1e-8  # a maximum below this needs counts that are nearly all zero
+_FIRST_STEP = 0.25  # first step of the bracket search, in log(theta)
+_PROFILE_GRID = 10.0 ** np.arange(-1, 6)  # thetas where a held theta's profile is checked
 
 
-def _theta_ml(
-    problem: _Problem, mu: np.ndarray, theta0: float | None
-) -> tuple[float, float, bool]:
-    """Maximum-likelihood theta given the means (MASS::theta.ml), its SE, and whether
-    it had to be held at THETA_MAX (no finite maximum: counts not overdispersed)."""
-    a = problem.active
-    y, w, mu = problem.y[a], problem.weights[a], mu[a]
-    if theta0 is None:
-        theta0 = float(np.sum(w) / np.sum(w * (y / mu - 1.0) ** 2))
-    theta = theta0
-    for _ in range(200):
-        theta = abs(theta)
-        score = np.sum(
-            w
-            * (
-                special.digamma(theta + y)
-                - special.digamma(theta)
-                + np.log(theta)
-                + 1.0
-                - np.log(theta + mu)
-                - (y + theta) / (mu + theta)
-            )
+@dataclass(frozen=True)
+class _ThetaLikelihood:
+    r"""The log-likelihood of theta at fixed means (MASS's ``theta.ml`` objective),
+    as a function of :math:`t = \log\theta`:
+
+    .. math::
+        \ell(\theta) = \sum_i w_i\Bigl[\log\Gamma(y_i+\theta) - \log\Gamma(\theta)
+            - \theta\log\Bigl(1 + \frac{\mu_i}{\theta}\Bigr)
+            + y_i\log\frac{\mu_i}{\mu_i+\theta}\Bigr]
+
+    without the :math:`-\log y_i!` terms. As :math:`\theta\to\infty` it tends to the
+    Poisson log-likelihood :math:`\sum_i w_i(y_i\log\mu_i - \mu_i)`, with slope
+    :math:`\tfrac12\sum_i w_i[(y_i-\mu_i)^2 - y_i]` in :math:`1/\theta`.
+    """
+
+    y: np.ndarray
+    w: np.ndarray
+    mu: np.ndarray
+
+    def loglik(self, t: float) -> float:
+        theta, y, mu = np.exp(t), self.y, self.mu
+        terms = (
+            special.gammaln(y + theta)
+            - special.gammaln(theta)
+            - theta * np.log1p(mu / theta)
+            + special.xlogy(y, mu)
+            - y * np.log(mu + theta)
         )
-        info = np.sum(
-            w
-            * (
-                -special.polygamma(1, theta + y)
-                + special.polygamma(1, theta)
-                - 1.0 / theta
-                + 2.0 / (mu + theta)
-                - (y + theta) / (mu + theta) ** 2
-            )
+        return float(self.w @ terms)
+
+    def score(self, t: float) -> float:
+        """The slope of :meth:`loglik` in log(theta)."""
+        theta, y, mu = np.exp(t), self.y, self.mu
+        terms = (
+            special.digamma(y + theta)
+            - special.digamma(theta)
+            - np.log1p(mu / theta)
+            + (mu - y) / (mu + theta)
         )
-        delta = score / info
-        theta = theta + delta
-        if not np.isfinite(theta) or abs(theta) > THETA_MAX or (info <= 0 and score > 0):
-            return THETA_MAX, float("inf"), True
-        if abs(delta) <= 1e-12 * max(theta, 1.0):
-            break
-    else:
-        return THETA_MAX, float("inf"), True
-    if not theta > 0:
-        raise BayesGLMError(
-            "theta of the negative binomial has no positive maximum-likelihood "
-            "estimate; use family='poisson'; got (theta=" + repr(theta) + ")."
-        )
-    info = np.sum(
-        w
-        * (
-            -special.polygamma(1, theta + y)
-            + special.polygamma(1, theta)
+        return float(theta * (self.w @ terms))
+
+    def information(self, theta: float) -> float:
+        """Minus the second derivative in theta (MASS's ``SE.theta`` comes from it)."""
+        y, mu = self.y, self.mu
+        terms = (
+            special.polygamma(1, theta)
+            - special.polygamma(1, theta + y)
             - 1.0 / theta
             + 2.0 / (mu + theta)
             - (y + theta) / (mu + theta) ** 2
         )
-    )
-    return float(theta), float(np.sqrt(1.0 / info)), False
+        return float(self.w @ terms)
+
+    def poisson_limit(self) -> float:
+        """:meth:`loglik` as theta grows without bound."""
+        return float(self.w @ (special.xlogy(self.y, self.mu) - self.mu))
+
+    def rises_to_the_limit(self) -> bool:
+        """Whether the likelihood is still rising as theta grows without bound (the
+        counts are not overdispersed about these means)."""
+        return float(self.w @ ((self.y - self.mu) ** 2 - self.y)) <= 0.0
+
+    def moment_log_theta(self) -> float:
+        """MASS's starting value, sum(w) / sum(w (y/mu - 1)^2), on the log scale."""
+        with np.errstate(all="ignore"):  # a mean of 0 or a perfect fit: no start here
+            return float(np.log(np.sum(self.w)) - np.log(self.w @ (self.y / self.mu - 1.0) ** 2))
+
+
+@dataclass(frozen=True)
+class _ThetaEstimate:
+    """Theta at given means, its SE, and why it is held at THETA_MAX (None if not)."""
+
+    theta: float
+    se: float
+    held: str | None = None  # "poisson": no finite maximum; "beyond": one above THETA_MAX
+
+
+def _theta_ml(problem: _Problem, mu: np.ndarray, theta0: float | None) -> _ThetaEstimate:
+    """Maximum-likelihood theta given the means, as MASS's ``theta.ml`` but safeguarded.
+
+    The maximum is bracketed in log(theta) by steps that double from ``theta0`` (the
+    moment estimate if None) and then located by Brent's method, so no step can
+    overshoot. Theta is held at THETA_MAX only when the likelihood rises all the way
+    there, or when it rises towards the Poisson limit and that limit is higher than
+    the maximum found.
+    """
+    a = problem.active
+    likelihood = _ThetaLikelihood(problem.y[a], problem.weights[a], mu[a])
+    low, high = np.log(_THETA_MIN), np.log(THETA_MAX)
+    t0 = likelihood.moment_log_theta() if theta0 is None else float(np.log(theta0))
+    t0 = float(np.clip(np.nan_to_num(t0, nan=high, posinf=high, neginf=low), low, high))
+    bracket = _bracket_maximum(likelihood.score, t0, low, high)
+    if bracket is None:
+        return _held_theta(likelihood)
+    t_hat = bracket[0] if bracket[0] == bracket[1] else _brent_root(likelihood.score, bracket)
+    if likelihood.rises_to_the_limit() and likelihood.poisson_limit() > likelihood.loglik(t_hat):
+        return _held_theta(likelihood)
+    theta = float(np.exp(t_hat))
+    information = likelihood.information(theta)
+    se = float(np.sqrt(1.0 / information)) if information > 0 else float("inf")
+    return _ThetaEstimate(theta, se)
+
+
+def _held_theta(likelihood: _ThetaLikelihood) -> _ThetaEstimate:
+    held = "poisson" if likelihood.rises_to_the_limit() else "beyond"
+    return _ThetaEstimate(THETA_MAX, float("inf"), held)
+
+
+def _bracket_maximum(score: Any, t0: float, low: float, high: float) -> tuple[float, float] | None:
+    """An interval of log(theta) where the score changes from + to - (a maximum).
+
+    Steps from ``t0`` uphill, doubling in length. None when the likelihood still
+    rises at ``high`` (THETA_MAX); a refusal when it still rises at ``low``.
+    """
+    t, slope = t0, score(t0)
+    if slope == 0.0:
+        return t, t
+    uphill = 1.0 if slope > 0 else -1.0
+    step = _FIRST_STEP
+    while True:
+        t_next = min(max(t + uphill * step, low), high)
+        if t_next == t:
+            if uphill > 0:
+                return None
+            raise BayesGLMError(
+                "theta of the negative binomial has no maximum-likelihood estimate above "
+                f"{_THETA_MIN:g}: the likelihood keeps rising as theta falls, which needs "
+                "counts that are almost all zero; fix theta with NegativeBinomial(theta=...) "
+                f"or use family='poisson'; got (theta<{_THETA_MIN:g})."
+            )
+        slope_next = score(t_next)
+        if uphill * slope_next <= 0.0:
+            return min(t, t_next), max(t, t_next)
+        t, step = t_next, 2.0 * step
+
+
+def _brent_root(score: Any, bracket: tuple[float, float]) -> float:
+    # xtol in log(theta) is a relative tolerance on theta.
+    return float(optimize.brentq(score, *bracket, xtol=1e-14, rtol=4 * np.finfo(float).eps))
+
+
+@dataclass
+class _NegativeBinomialFit:
+    spec: Spec  # the family with theta filled in
+    state: _State
+    theta: _ThetaEstimate
+    settled: bool  # whether theta and the coefficients stopped changing together
 
 
 def _fit_negative_binomial(
@@ -673,58 +766,196 @@ def _fit_negative_binomial(
     from .families import Poisson
 
     state = _irls(problem, Spec(Poisson(), spec.link), beta0, tol, max_iter)
-    theta, _, capped = _theta_ml(problem, state.mu, None)
-    for _ in range(max_iter):
-        fixed = Spec(spec.family.with_params(theta=theta), spec.link)
-        state = _iterate(problem, fixed, _rescore(problem, fixed, state), tol, max_iter)
-        new_theta, theta_se, capped = _theta_ml(problem, state.mu, theta)
-        change = abs(new_theta - theta) / theta
-        theta = new_theta
-        if change < 1e-11 and state.converged:
-            break
-    else:
-        state.converged = False
-    fixed = Spec(spec.family.with_params(theta=theta), spec.link)
-    state = _iterate(problem, fixed, _rescore(problem, fixed, state), tol, max_iter)
-    if capped:
+    fit = _alternate(problem, spec, state, None, tol, max_iter)
+    if fit.theta.held:
+        fit = _check_profile(problem, spec, fit, tol, max_iter)
+    state = fit.state
+    if fit.theta.held:
+        _warn(state.messages, ConvergenceWarning, _held_message(fit.theta.held), 4)
+    if state.converged and not fit.settled:
         text = (
+            f"theta and the coefficients of the negative binomial did not settle in "
+            f"{max_iter} alternations (theta = {fit.theta.theta:.6g}); the estimates may "
+            "be unreliable; raise max_iter=."
+        )
+        _warn(state.messages, ConvergenceWarning, text, 4)
+    return _result(
+        problem,
+        design,
+        fit.spec,
+        state,
+        counted_dispersion=True,
+        theta_se=fit.theta.se,
+        settled=fit.settled,
+    )
+
+
+def _alternate(
+    problem: _Problem,
+    spec: Spec,
+    state: _State,
+    theta0: float | None,
+    tol: float,
+    max_iter: int,
+) -> _NegativeBinomialFit:
+    """MASS::glm.nb's alternation from ``state``: theta at the means, then IRLS at theta."""
+    estimate = _theta_ml(problem, state.mu, theta0)
+    settled = False
+    for _ in range(max_iter):
+        fixed = _with_theta(spec, estimate.theta)
+        state = _iterate(problem, fixed, _rescore(problem, fixed, state), tol, max_iter)
+        new = _theta_ml(problem, state.mu, estimate.theta)
+        change = abs(new.theta - estimate.theta) / estimate.theta
+        estimate = new
+        if change < 1e-11 and state.converged:
+            settled = True
+            break
+    fixed = _with_theta(spec, estimate.theta)
+    state = _iterate(problem, fixed, _rescore(problem, fixed, state), tol, max_iter)
+    return _NegativeBinomialFit(fixed, state, estimate, settled)
+
+
+def _check_profile(
+    problem: _Problem, spec: Spec, fit: _NegativeBinomialFit, tol: float, max_iter: int
+) -> _NegativeBinomialFit:
+    """Confirm a held theta on the profile likelihood (beta refitted at each theta).
+
+    The alternation holds theta when, at its means, the likelihood rises towards the
+    Poisson limit. The profile at :data:`_PROFILE_GRID` must then stay below its value
+    at THETA_MAX; where it does not, the alternation restarts from the best theta
+    there, and the better of the two fits is kept.
+    """
+    held_llf = _nb_loglik(problem, fit.spec.family, fit.state.mu)
+    best_llf, best = held_llf, None
+    for theta in _PROFILE_GRID:
+        fixed = _with_theta(spec, float(theta))
+        probe = _iterate(problem, fixed, _rescore(problem, fixed, fit.state), tol, max_iter)
+        llf = _nb_loglik(problem, fixed.family, probe.mu)
+        if llf > best_llf + 1e-10 * abs(held_llf):
+            best_llf, best = llf, (probe, float(theta))
+    if best is None:
+        return fit
+    restarted = _alternate(problem, spec, best[0], best[1], tol, max_iter)
+    if _nb_loglik(problem, restarted.spec.family, restarted.state.mu) > held_llf:
+        return restarted
+    return fit
+
+
+def _nb_loglik(problem: _Problem, family: Family, mu: np.ndarray) -> float:
+    a = problem.rows
+    with np.errstate(all="ignore"):
+        terms = family.loglike_obs(problem.y[a], mu[a], weights=problem.weights[a])
+    return float(np.sum(terms))
+
+
+def _with_theta(spec: Spec, theta: float) -> Spec:
+    return Spec(spec.family.with_params(theta=theta), spec.link)
+
+
+def _held_message(held: str) -> str:
+    if held == "poisson":
+        return (
             "theta of the negative binomial has no finite maximum-likelihood estimate: "
-            "the counts are not overdispersed, so the likelihood keeps rising towards "
-            f"the Poisson limit; theta is held at {THETA_MAX:g} (a Poisson fit); "
+            "the counts are not overdispersed, and the likelihood (profiled over the "
+            f"coefficients, checked from theta = {_PROFILE_GRID[0]:g} up) keeps rising "
+            f"towards the Poisson limit; theta is held at {THETA_MAX:g} (a Poisson fit); "
             "consider family='poisson'."
         )
-        state.messages.append(text)
-        warnings.warn(text, ConvergenceWarning, stacklevel=3)
-    return _result(problem, design, fixed, state, theta_se=theta_se)
+    return (
+        f"theta of the negative binomial has its maximum-likelihood estimate above "
+        f"{THETA_MAX:g}: the counts are barely overdispersed; theta is held at "
+        f"{THETA_MAX:g}, where the fit is a Poisson fit for every practical purpose; "
+        "consider family='poisson'."
+    )
 
 
 def _rescore(problem: _Problem, spec: Spec, state: _State) -> _State:
+    """The state's coefficients under a new theta. They stay valid: theta moves
+    neither the means nor whether the deviance is finite (both need mu > 0 where
+    y > 0). An explicit check rather than an assert, which ``python -O`` removes."""
     fresh = _sweep(problem, spec, state.beta)
-    assert fresh is not None
+    if fresh is None:  # pragma: no cover - unreachable, as the docstring says
+        raise RuntimeError(
+            "internal error: coefficients valid for one theta of the negative binomial "
+            f"are invalid for another ({spec.family}); please report this."
+        )
+    fresh.messages = state.messages
     return fresh
 
 
 # --- separation ---------------------------------------------------------------------
 
 
+def _separable(spec: Spec) -> bool:
+    """Whether means can reach the edge of their range only as the linear predictor
+    diverges, so that outcomes at the edge can push coefficients to infinity:
+    probabilities (0 and 1), and counts (0) under the log link."""
+    family = spec.family
+    counts = family.support.integer and family.mean_domain.low == 0.0
+    return family.is_probability or (counts and spec.link.name == "log")
+
+
+def _suspect_separation(problem: _Problem, state: _State) -> bool:
+    mu = state.mu[problem.active]
+    return bool((mu < 1e-8).any() or (mu > 1.0 - 1e-8).any() or not state.converged)
+
+
+def _separation(
+    problem: _Problem, spec: Spec, state: _State, messages: list[str]
+) -> tuple[str, ...]:
+    """The columns along which the maximum-likelihood estimates diverge (warned about)."""
+    if not (_separable(spec) and _suspect_separation(problem, state)):
+        return ()
+    probability = spec.family.is_probability
+    upper = 1.0 if probability else np.inf
+    separation = tuple(_separated_columns(problem, problem.names, problem.intercept, upper))
+    if separation and probability:
+        text = (
+            "complete or quasi-complete separation: the outcome is perfectly predicted "
+            f"along column(s) {', '.join(separation)}; their maximum-likelihood "
+            "estimates do not exist (they diverge) and the standard errors are "
+            "meaningless; use proper priors (the Bayesian fit) or remove or merge "
+            "the separating predictors."
+        )
+        _warn(messages, SeparationWarning, text, 4)
+    elif separation:
+        where = (
+            "every count is zero"
+            if not problem.y[problem.active].any()
+            else f"the counts are all zero along column(s) {', '.join(separation)} (e.g. "
+            "a level with only zeros)"
+        )
+        text = (
+            f"the zero counts are separated: {where}, so the fitted means "
+            "there go to 0 as those coefficients diverge; their maximum-likelihood "
+            "estimates do not exist and the standard errors are meaningless; use proper "
+            "priors (the Bayesian fit) or remove or merge the levels or predictors with "
+            "only zero counts."
+        )
+        _warn(messages, SeparationWarning, text, 4)
+    return separation
+
+
 def _separated_columns(
-    problem: _Problem, names: Sequence[str], intercept: int | None
+    problem: _Problem, names: Sequence[str], intercept: int | None, upper: float
 ) -> list[str]:
     """The predictors along which the outcomes are separated (empty if none).
 
     Konis's (2007) linear program, in a form that also picks the sparsest
     direction: minimize the L1 norm of b (the intercept free) subject to
-    x_i b >= 0 where y_i = 1, x_i b <= 0 where y_i = 0, x_i b = 0 otherwise, and
-    the sum of |x_i b| equal to 1. It is feasible exactly when the data are
-    (quasi-)completely separated: the likelihood then keeps rising along b.
+    x_i b >= 0 where y_i = ``upper``, x_i b <= 0 where y_i = 0, x_i b = 0 otherwise,
+    and the sum of |x_i b| equal to 1. It is feasible exactly when the data are
+    (quasi-)completely separated: the likelihood then keeps rising along b. Counts
+    have no upper edge (``upper`` infinite): then it finds zero counts that a
+    direction drives to a zero mean (Santos Silva and Tenreyro, 2010).
     """
     a = problem.active
     X, y = problem.X[a], problem.y[a]
     scale = np.abs(X).max(axis=0)
     scale[scale == 0] = 1.0
     Xs = X / scale
-    extreme = (y <= 0.0) | (y >= 1.0)
-    signed = np.where(y[extreme] >= 1.0, 1.0, -1.0)[:, None] * Xs[extreme]
+    extreme = (y <= 0.0) | (y >= upper)
+    signed = np.where(y[extreme] >= upper, 1.0, -1.0)[:, None] * Xs[extreme]
     middle = Xs[~extreme]
     p = X.shape[1]
     penalty = np.ones(p)
@@ -758,15 +989,62 @@ def _mean_size(problem: _Problem, family: Family, mu: np.ndarray) -> float:
     return float(np.sum(_finite_or_zero(terms)))
 
 
+def _loglik(
+    problem: _Problem,
+    design: Design,
+    family: Family,
+    state: _State,
+    df_resid: int,
+    messages: list[str],
+) -> float:
+    """R's ``logLik()``: NaN when a free dispersion has no residual degrees of
+    freedom, +inf for an essentially perfect fit (both warned about)."""
+    if family.free_phi and df_resid == 0:
+        _warn(messages, PerfectFitWarning, _NO_RESIDUAL_DF.format(n=problem.n_active), 4)
+        return float("nan")
+    if family.free_phi and _perfect_fit(problem, family, state):
+        _warn(messages, PerfectFitWarning, _PERFECT_FIT, 4)
+        # A zero dispersion makes the likelihood unbounded (R: logLik Inf, or a huge
+        # number set by rounding noise).
+        return float("inf")
+    a = problem.active
+    prior_weights = np.ones(design.n) if design.weights is None else design.weights
+    natural = family.aic_dispersion(state.deviance, prior_weights[a])
+    trials = 1.0 if design.trials is None else design.trials[a]
+    with np.errstate(all="ignore"):
+        terms = family.loglike_obs(
+            design.y[a], state.mu[a], natural, trials=trials, weights=prior_weights[a]
+        )
+    return float(np.sum(terms))
+
+
+_NO_RESIDUAL_DF = (
+    "no residual degrees of freedom: the model has as many coefficients as "
+    "observations (n = p = {n}), so it reproduces the response exactly and leaves "
+    "nothing to estimate the dispersion from; as in R, the dispersion, standard "
+    "errors and tests are NaN, and so are the log-likelihood, AIC and BIC (the "
+    "likelihood is unbounded as the dispersion goes to zero); drop predictors or add "
+    "observations."
+)
+_PERFECT_FIT = (
+    "essentially perfect fit: the response is an exact function of the "
+    "predictors, so the estimated dispersion is zero and the standard errors, "
+    "tests and likelihood are meaningless; check that the response is not "
+    "computed from a predictor."
+)
+
+
+def _warn(messages: list[str], category: type[Warning], text: str, stacklevel: int) -> None:
+    """Record a warning on the result and issue it (``stacklevel`` as warnings.warn's,
+    counted from the caller of this function)."""
+    messages.append(text)
+    warnings.warn(text, category, stacklevel=stacklevel + 1)
+
+
 def _perfect_fit(problem: _Problem, family: Family, state: _State) -> bool:
     """R's "essentially perfect fit": Pearson's chi-square below 1e-30 of the same
     sum for the means themselves (so for any scale of the response)."""
     return state.pearson <= 1e-30 * _mean_size(problem, family, state.mu)
-
-
-def _suspect_separation(problem: _Problem, state: _State) -> bool:
-    mu = state.mu[problem.active]
-    return bool((mu < 1e-8).any() or (mu > 1.0 - 1e-8).any() or not state.converged)
 
 
 # --- result -------------------------------------------------------------------------
@@ -777,8 +1055,14 @@ def _result(
     design: Design,
     spec: Spec,
     state: _State,
+    *,
+    counted_dispersion: bool,
     theta_se: float | None = None,
+    settled: bool = True,
 ) -> MLEResult:
+    """The result at ``state``; ``counted_dispersion`` says whether the dispersion
+    parameter was estimated, so that the likelihood's degrees of freedom count it;
+    ``settled`` is False when an outer iteration (theta's) did not converge."""
     family, link = spec.family, spec.link
     X = problem.X
     a = problem.active
@@ -805,42 +1089,11 @@ def _result(
         null_deviance = _deviance(problem, family, link.inverse(problem.offset))
     df_null = n_ok - (1 if design.intercept is not None else 0)
 
-    prior_weights = np.ones(design.n) if design.weights is None else design.weights
     messages = list(state.messages)
-    perfect = family.free_phi and _perfect_fit(problem, family, state)
-    if perfect:
-        text = (
-            "essentially perfect fit: the response is an exact function of the "
-            "predictors, so the estimated dispersion is zero and the standard errors, "
-            "tests and likelihood are meaningless; check that the response is not "
-            "computed from a predictor."
-        )
-        messages.append(text)
-        warnings.warn(text, PerfectFitWarning, stacklevel=3)
-    natural = family.aic_dispersion(state.deviance, prior_weights[a])
-    trials = 1.0 if design.trials is None else design.trials[a]
-    with np.errstate(all="ignore"):
-        terms = family.loglike_obs(
-            design.y[a], state.mu[a], natural, trials=trials, weights=prior_weights[a]
-        )
-    # A zero dispersion makes the likelihood unbounded (R: logLik Inf, or a huge
-    # number set by rounding noise).
-    llf = float(np.inf) if perfect else float(np.sum(terms))
-    k = p + (1 if family.dispersion is not None else 0)
+    llf = _loglik(problem, design, family, state, df_resid, messages)
+    k = p + (1 if counted_dispersion else 0)
 
-    separation: tuple[str, ...] = ()
-    if family.is_probability and _suspect_separation(problem, state):
-        separation = tuple(_separated_columns(problem, design.names, design.intercept))
-        if separation:
-            text = (
-                "complete or quasi-complete separation: the outcome is perfectly predicted "
-                f"along column(s) {', '.join(separation)}; their maximum-likelihood "
-                "estimates do not exist (they diverge) and the standard errors are "
-                "meaningless; use proper priors (the Bayesian fit) or remove or merge "
-                "the separating predictors."
-            )
-            messages.append(text)
-            warnings.warn(text, SeparationWarning, stacklevel=3)
+    separation = _separation(problem, spec, state, messages)
     if not state.converged and not separation:
         text = (
             f"IRLS did not converge in {state.n_iter} iterations; the estimates may be "
@@ -862,7 +1115,7 @@ def _result(
         llf=llf,
         k_params=k,
         nobs=n_ok,
-        converged=state.converged,
+        converged=state.converged and settled,
         n_iter=state.n_iter,
         family=family,
         link=link,

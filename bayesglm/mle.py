@@ -43,7 +43,12 @@ class MLEResult:
     df_resid, df_null : int
         Their degrees of freedom.
     llf : float
-        Log-likelihood at the estimates.
+        Log-likelihood at the estimates (NaN when a free dispersion has no residual
+        degrees of freedom).
+    k_params : int
+        Parameters the likelihood counts (R's ``attr(logLik(fit), "df")``): the
+        coefficients, plus the dispersion parameter when it is estimated (not a
+        negative binomial theta the user fixed).
     converged : bool
         Whether Fisher scoring met its tolerance.
     n_iter : int
@@ -157,7 +162,7 @@ class MLEResult:
 
     @property
     def aic(self) -> float:
-        """Akaike information criterion as R's ``AIC()``."""
+        """Akaike information criterion as R's ``AIC()``, with ``k_params`` parameters."""
         return -2.0 * self.llf + 2.0 * self.k_params
 
     @property
@@ -290,7 +295,9 @@ class MLEResult:
         """
         table = self.coef_table().to_string(float_format=lambda v: f"{v:.6g}")
         family = self.family.name
-        if self.theta is not None:
+        if self.theta is not None and self.theta_se is None:
+            family += f"(theta = {self.theta:.6g}, fixed)"
+        elif self.theta is not None:
             family += f"(theta = {self.theta:.6g}, SE = {self.theta_se:.4g})"
         dispersion = (
             f"(Dispersion parameter for {self.family.name} family taken to be "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -35,6 +36,51 @@ def _fit(model, **kwargs):
                 **kwargs,
             }
         )
+
+
+_MLE_EDGE_FITS = """
+import json, sys, warnings
+import numpy as np
+import bayesglm as bg
+
+def edge_fits():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    X = np.column_stack([np.ones(400), x])
+    barely = rng.negative_binomial(300, 300 / (300 + np.exp(1.0 + 0.5 * x)))
+    small = np.column_stack([np.ones(3), [1.0, 2.0, 4.0], [1.0, 4.0, 16.0]])
+    fits = {
+        "theta estimated": lambda: bg.fit_mle(X, barely, family="negative_binomial"),
+        "theta held": lambda: bg.fit_mle(X, np.full(400, 3), family="negative_binomial"),
+        "theta fixed": lambda: bg.fit_mle(X, barely, family=bg.NegativeBinomial(theta=2.0)),
+        "n = p": lambda: bg.fit_mle(small, [1.3, 2.7, 0.4], family="gamma", link="log"),
+        "separated": lambda: bg.fit_mle(X, (x > 0).astype(float), family="bernoulli"),
+    }
+    out = {}
+    for name, fit in fits.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fit()
+        out[name] = [
+            result.params.tolist(), repr(result.llf), repr(result.aic), result.theta,
+            result.converged, [f"{w.category.__name__}: {w.message}" for w in caught],
+        ]
+    return out
+"""
+
+
+def test_maximum_likelihood_fits_are_the_same_under_python_dash_o() -> None:
+    """``python -O`` drops assert statements: nothing in the fits may depend on them."""
+    namespace: dict = {}
+    exec(_MLE_EDGE_FITS, namespace)
+    expected = namespace["edge_fits"]()
+    code = _MLE_EDGE_FITS + "\nprint(sys.flags.optimize, json.dumps(edge_fits()))"
+    out = subprocess.run(
+        [sys.executable, "-O", "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    flag, _, optimized = out.partition(" ")
+    assert flag == "1"
+    assert json.loads(optimized) == json.loads(json.dumps(expected))
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -186,6 +188,48 @@ def test_binomial_separation_with_trials() -> None:
     assert fit.separation == ("x1",)
 
 
+@pytest.mark.parametrize(
+    "family", ["poisson", bg.NegativeBinomial(theta=2.0), "negative_binomial"]
+)
+def test_a_level_with_only_zero_counts_is_reported_as_separation(family) -> None:
+    """The log-link MLE does not exist when a direction sends only zero counts to a
+    zero mean (Santos Silva and Tenreyro 2010). R's glm() then stops silently at a
+    large negative coefficient:
+    set.seed(1); x <- rnorm(20); yc <- rpois(20, exp(x)); yc[x < -0.5] <- 0
+    glm(yc ~ I(x > -0.5), family = poisson)  # -19.3 (SE 4216), 19.96 (SE 4216)"""
+    rng = np.random.default_rng(3)
+    level = np.repeat([0.0, 1.0, 0.0], [15, 15, 30])
+    other = rng.normal(size=60)
+    X = np.column_stack([np.ones(60), level, other])
+    y = np.where(level == 1, 0, rng.negative_binomial(2, 2 / (2 + np.exp(1 + 0.3 * other))))
+    names = ["Intercept", "empty", "x"]
+    with pytest.warns(SeparationWarning, match=r"counts are all zero along column\(s\) empty"):
+        fit = bg.fit_mle(X, y, family=family, names=names)
+    assert fit.separation == ("empty",)
+    assert fit.params["empty"] < -15 and fit.bse["empty"] > 1e3
+    assert any("zero counts are separated" in text for text in fit.warnings)
+
+
+def test_all_zero_counts_are_reported_as_separation() -> None:
+    with pytest.warns(SeparationWarning, match="every count is zero"):
+        fit = bg.fit_mle(np.ones((8, 1)), np.zeros(8), family="poisson", names=["Intercept"])
+    assert fit.separation == ("Intercept",)
+
+
+def test_zero_counts_under_a_link_with_a_finite_zero_are_not_separation() -> None:
+    """Under the sqrt link a zero mean is reached at a finite coefficient: the MLE
+    exists on the boundary.
+    g <- c(0, 0, 0, 1, 1, 1); y <- c(2, 3, 4, 0, 0, 0)
+    glm(y ~ g, family = poisson(link = "sqrt"))  # 1.732051 (SE 0.2887), -1.732032 (0.4082)
+    """
+    X = np.column_stack([np.ones(6), [0, 0, 0, 1, 1, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = bg.fit_mle(X, [2, 3, 4, 0, 0, 0], family="poisson", link="sqrt")
+    assert fit.separation == ()
+    np.testing.assert_allclose(fit.params, [np.sqrt(3), -np.sqrt(3)], rtol=1e-6)
+
+
 def test_no_separation_on_ordinary_data() -> None:
     X, rng, eta = _data(200)
     y = rng.binomial(1, 1 / (1 + np.exp(-eta)))
@@ -307,6 +351,17 @@ def test_summary_reads_like_r() -> None:
     assert fit.coef_table().shape == (3, 4)
 
 
+def test_summary_names_a_fixed_theta_and_an_estimated_one() -> None:
+    X, rng, eta = _data(80)
+    y = rng.negative_binomial(2.0, 2.0 / (2.0 + np.exp(eta)))
+    fixed = bg.fit_mle(X, y, family=bg.NegativeBinomial(theta=2.5)).summary()
+    estimated = bg.fit_mle(X, y, family="negative_binomial")
+    assert "Family: negative_binomial(theta = 2.5, fixed)" in fixed
+    assert f"(theta = {estimated.theta:.6g}, SE = {estimated.theta_se:.4g})" in (
+        estimated.summary()
+    )
+
+
 def test_residual_types_are_consistent() -> None:
     X, rng, eta = _data(70)
     y = rng.poisson(np.exp(eta))
@@ -383,3 +438,36 @@ def test_an_exact_response_is_flagged_as_a_perfect_fit(family, link) -> None:
     assert fit.dispersion < 1e-25
     assert fit.llf == np.inf and fit.aic == -np.inf
     assert any("perfect fit" in text for text in fit.warnings)
+
+
+@pytest.mark.parametrize("family", [name for name, f in bg.FAMILIES.items() if f.free_phi])
+def test_no_residual_degrees_of_freedom_is_said_and_leaves_nan_as_in_r(family) -> None:
+    # y <- c(1.3, 2.7, 0.4); x <- c(1, 2, 4)
+    # s <- summary(glm(y ~ x + I(x^2), family = Gamma(link = "log")))
+    # s$dispersion; s$coefficients[, 2]  # NaN; NaN NaN NaN (the same for gaussian and
+    # inverse.gaussian; R's AIC is then rounding noise or NaN)
+    x = np.array([1.0, 2.0, 4.0])
+    y = np.array([1.3, 2.7, 0.4])
+    X = np.column_stack([np.ones(3), x, x**2])
+    with pytest.warns(bg.PerfectFitWarning) as record:
+        fit = bg.fit_mle(X, y, family=family, link="log")
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 1 and "no residual degrees of freedom" in messages[0]
+    assert "computed from a predictor" not in messages[0]
+    assert fit.warnings == tuple(messages)
+    assert fit.df_resid == 0
+    np.testing.assert_allclose(fit.fitted, y, rtol=1e-10)
+    assert np.isnan(fit.dispersion) and fit.bse.isna().all() and fit.pvalues.isna().all()
+    assert np.isnan([fit.llf, fit.aic, fit.bic]).all()
+
+
+def test_numerical_modules_do_not_steer_by_assert() -> None:
+    """``python -O`` strips assert statements, so they must not carry control flow."""
+    import ast
+    from pathlib import Path
+
+    package = Path(bg.__file__).parent
+    for module in ("irls.py", "mle.py", "families.py", "links.py"):
+        tree = ast.parse((package / module).read_text())
+        lines = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+        assert lines == [], f"{module} has assert statements at lines {lines}"

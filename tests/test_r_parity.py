@@ -120,3 +120,24 @@ def test_cases_where_r_needs_start_converge_without_it() -> None:
         fit = _fit(case)
         error = np.abs(fit.params.to_numpy() - case["coef"]) / np.asarray(case["se"])
         np.testing.assert_array_less(error, 1e-6)
+
+
+def test_a_fixed_theta_is_not_counted_as_a_parameter() -> None:
+    """A theta the user gives is known, as in R's negative.binomial(theta): the
+    likelihood's degrees of freedom (AIC, BIC) count the coefficients only."""
+    # f <- glm(Days ~ Eth + Sex + Age + Lrn, data = MASS::quine,
+    #          family = MASS::negative.binomial(1),
+    #          control = glm.control(epsilon = 1e-14, maxit = 100))
+    # c(AIC(f), BIC(f), logLik(f), attr(logLik(f), "df"))
+    # 1110.7422552156395 1131.6275015675978 -548.37112760781974 7
+    # (R 4.2.2, MASS 7.3.58.2; glm.nb's estimated theta makes df 8, see the fixture)
+    case = next(c for c in CASES if c["name"] == "negative_binomial_log_quine")
+    fixed = _fit({**case, "family": bg.NegativeBinomial(theta=1.0)})
+    assert fixed.k_params == 7
+    np.testing.assert_allclose(
+        [fixed.aic, fixed.bic, fixed.llf],
+        [1110.7422552156395, 1131.6275015675978, -548.37112760781974],
+        rtol=1e-10,
+    )
+    estimated = _fit(case)
+    assert estimated.k_params == 8
