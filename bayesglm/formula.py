@@ -435,13 +435,18 @@ def _array(value: Any, n: int, arg: str) -> np.ndarray:
 
 
 def _evaluate(
-    expression: Any, frame: pd.DataFrame, context: Mapping[str, Any], what: str, shown: Any = None
+    expression: Any,
+    frame: pd.DataFrame,
+    context: Mapping[str, Any],
+    what: str,
+    shown: str | None = None,
 ) -> Any:
-    """The model matrix of ``expression`` (a formula, or a fitted ``ModelSpec``)."""
+    """The model matrix of ``expression`` (a formula, or a fitted ``ModelSpec``);
+    errors end with ``got (<shown>)``, the expression by default."""
     import formulaic
 
     errors = formulaic.errors
-    shown = expression if shown is None else shown
+    shown = repr(expression) if shown is None else shown
     try:
         # Rows where a transform gives NaN (log of a negative) are kept, not dropped:
         # the design checks name them. numpy's own warning about them is noise then.
@@ -454,13 +459,13 @@ def _evaluate(
         raise BayesGLMError(
             f"a factor in {what} has level(s) that the model has no coefficient for "
             f"({str(warning).split('. They')[0]}); drop those rows, or give the factor "
-            f"those levels; got ({shown!r})."
+            f"those levels; got ({shown})."
         ) from None
     except errors.FormulaicError as error:
         raise BayesGLMError(
             f"{what} could not be evaluated: {error}; check the column names and "
             "functions (a saved fit keeps the numbers, text and arrays a formula takes "
-            f"from the fitting session, not functions); got ({shown!r})."
+            f"from the fitting session, not functions); got ({shown})."
         ) from None
     return matrix
 
@@ -594,7 +599,7 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
     # formulaic updates the spec's state as it builds a matrix: work on a copy, so
     # that a failed call cannot change the fitted model.
     spec = copy.deepcopy(design.model_spec)
-    matrix = _evaluate(spec, frame, names, "the new data", shown=design.formula)
+    matrix = _evaluate(spec, frame, names, "the new data", f"formula={design.formula!r}")
     everything = np.ones(len(frame), dtype=bool)
     offset = _offset_values(design.offset_term, design.exposure, frame, names, everything)
     return matrix, offset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 import bayesglm as bg
 from bayesglm.errors import BayesGLMError, MissingDataWarning, SamplingWarning, UnusedLevelWarning
+from bayesglm.formula import new_data_matrix
 from bayesglm.formula_state import spec_to_data
 
 
@@ -461,3 +463,21 @@ def test_names_from_the_callers_scope_serve_predictions_too(frame) -> None:
     assert mle.design.formula_context == {"scale": scale}  # ours, not formulaic's scale()
     new = frame.head(4)
     np.testing.assert_allclose(mle.predict(new)["estimate"], plain.predict(new)["estimate"])
+
+
+def test_a_function_from_the_callers_scope_is_named_when_it_is_gone(frame) -> None:
+    def doubled(values):
+        return 2 * values
+
+    mle = bg.GLM("count ~ I(doubled(x1))", data=frame, family="poisson").fit_mle()
+    plain = bg.GLM("count ~ x1", data=frame, family="poisson").fit_mle()
+    new = frame.head(3)
+    np.testing.assert_allclose(mle.predict(new)["estimate"], plain.predict(new)["estimate"])
+    # A saved fit keeps data, not functions: what a loaded one has.
+    loaded = dataclasses.replace(mle.design, formula_context={})
+    with pytest.raises(
+        BayesGLMError,
+        match=r"new data could not be evaluated.*name 'doubled' is not defined.*not "
+        r"functions\); got \(formula='count ~ I\(doubled\(x1\)\)'\)",
+    ):
+        new_data_matrix(loaded, new)

@@ -12,7 +12,7 @@ import xarray as xr
 
 import bayesglm as bg
 from bayesglm.errors import BayesGLMError, SamplingWarning
-from bayesglm.formula_state import spec_to_data
+from bayesglm.formula_state import UnstorableState, spec_to_data
 
 
 @pytest.fixture(scope="module")
@@ -288,3 +288,18 @@ def test_the_stored_state_is_data_and_loading_runs_no_code(stateful_fit, tmp_pat
     tree.to_netcdf(tmp_path / "tampered.nc", engine="h5netcdf")
     with pytest.raises(BayesGLMError, match=r"damaged bayesglm save file"):
         bg.load(tmp_path / "tampered.nc")
+
+
+def test_state_that_is_not_data_is_refused_before_writing() -> None:
+    import formulaic
+    from formulaic.transforms import stateful_transform
+
+    @stateful_transform
+    def clipped(values, _state=None):
+        _state.setdefault("rule", lambda v: np.clip(v, 0, 1))  # a function: not data
+        return _state["rule"](values)
+
+    df = pd.DataFrame({"x": [0.2, 0.5, 2.0]})
+    spec = formulaic.model_matrix("clipped(x)", df, context={"clipped": clipped}).model_spec
+    with pytest.raises(UnstorableState, match=r"function"):
+        spec_to_data(spec)
