@@ -43,6 +43,15 @@ def spec_to_data(spec: Any) -> dict[str, Any]:
     UnstorableState
         For state that is not data (e.g. a transform of the user's own that keeps
         a function in its state).
+
+    Examples
+    --------
+    >>> import formulaic, pandas as pd
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 6.0]})
+    >>> spec = formulaic.model_matrix("y ~ center(x)", df.assign(y=0)).rhs.model_spec
+    >>> spec_to_data(spec)["transform_state"]
+    {'$dict': [['center(x)', {'$dict': [['ddof', 1], ['center', {'$scalar': ['<f8', 3.0]}], \
+['scale', None]]}]]}
     """
     return {
         "materializer": spec.materializer,
@@ -77,6 +86,15 @@ def spec_from_data(data: Mapping[str, Any], formula: str) -> Any:
     ------
     BayesGLMError
         When the stored terms are not those of the formula.
+
+    Examples
+    --------
+    >>> import formulaic, pandas as pd
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 6.0], "y": 0})
+    >>> data = spec_to_data(formulaic.model_matrix("y ~ center(x)", df).rhs.model_spec)
+    >>> spec = spec_from_data(data, "y ~ center(x)")
+    >>> spec.get_model_matrix(pd.DataFrame({"x": [3.0, 5.0]}))["center(x)"].tolist()
+    [0.0, 2.0]
     """
     import formulaic
     from formulaic.materializers.base import EncodedTermStructure
@@ -164,6 +182,11 @@ def _classes() -> dict[str, type]:
 
 def _encode(value: Any) -> Any:
     """``value`` as JSON-ready data; containers and non-JSON types are tagged."""
+    if isinstance(value, enum.Enum) and _enums().get(type(value).__qualname__) is type(value):
+        return {"$enum": [type(value).__qualname__, value.value]}
+    if isinstance(value, np.generic) and value.dtype.kind in "biufU":
+        return {"$scalar": [value.dtype.str, value.item()]}
+    # After enums and numpy scalars, which may subclass str or float.
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list):
@@ -172,13 +195,9 @@ def _encode(value: Any) -> Any:
         return {"$tuple": [_encode(item) for item in value]}
     if isinstance(value, dict):
         return {"$dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    if isinstance(value, np.generic) and value.dtype.kind in "biufU":
-        return {"$scalar": [value.dtype.str, value.item()]}
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufUO":
         items = [_encode(item) for item in value.reshape(-1).tolist()]
         return {"$array": [value.dtype.str, list(value.shape), items]}
-    if isinstance(value, enum.Enum) and _enums().get(type(value).__qualname__) is type(value):
-        return {"$enum": [type(value).__qualname__, value.value]}
     if dataclasses.is_dataclass(value) and _classes().get(type(value).__name__) is type(value):
         fields = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"$object": [type(value).__name__, fields]}

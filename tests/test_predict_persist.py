@@ -272,6 +272,8 @@ def test_predictions_after_load_equal_those_before_save(stateful_fit, tmp_path) 
     # The knots, means, scales, levels and contrasts are the stored ones.
     assert spec_to_data(loaded.design.model_spec) == spec_to_data(fit.design.model_spec)
     assert loaded.design.formula_context == fit.design.formula_context
+    with pytest.raises(BayesGLMError, match=r"column 'g' has level\(s\) 'q' not seen"):
+        loaded.predict(new.assign(g="q"))
 
 
 def test_the_stored_state_is_data_and_loading_runs_no_code(stateful_fit, tmp_path) -> None:
