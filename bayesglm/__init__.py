@@ -15,6 +15,7 @@ from .errors import (
     PerfectFitWarning,
     SamplingWarning,
     SeparationWarning,
+    UnusedLevelWarning,
 )
 from .families import FAMILIES, Family, NegativeBinomial, Spec, resolve
 from .glm import GLM
@@ -68,6 +69,7 @@ __all__ = [
     "SeparationWarning",
     "Spec",
     "StudentT",
+    "UnusedLevelWarning",
     "compare",
     "fit_mle",
     "load",

@@ -9,8 +9,8 @@ Messages name pandas inputs by their own index labels and names.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,9 @@ class Design:
         The model formula, when the design came from one (see
         :mod:`bayesglm.formula`), with its formulaic ``model_spec``, the
         ``training`` columns it was built from, the ``dropped_rows`` (index labels
-        of rows with missing values), the bernoulli ``event`` level, and the
+        of rows with missing values), the ``dropped_levels`` (unused categories,
+        by column), the ``formula_context`` (values from the caller's scope that
+        the predictors read), the bernoulli ``event`` level, and the
         ``offset_term`` / ``exposure`` that new data must supply.
     """
 
@@ -58,6 +60,8 @@ class Design:
     model_spec: Any = None
     training: pd.DataFrame | None = None
     dropped_rows: tuple = ()
+    dropped_levels: Mapping[str, tuple] = field(default_factory=dict)
+    formula_context: Mapping[str, Any] = field(default_factory=dict)
     event: str | None = None
     offset_term: str | None = None
     exposure: str | None = None

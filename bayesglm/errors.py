@@ -23,6 +23,7 @@ __all__ = [
     "PerfectFitWarning",
     "SamplingWarning",
     "SeparationWarning",
+    "UnusedLevelWarning",
     "row_label",
     "value_name",
 ]
@@ -50,6 +51,10 @@ class PerfectFitWarning(UserWarning):
 
 class MissingDataWarning(UserWarning):
     """Rows with missing values were dropped (``missing="drop"``)."""
+
+
+class UnusedLevelWarning(UserWarning):
+    """Levels of a categorical column that no row has were dropped (as R does)."""
 
 
 def row_label(values: Any, position: int) -> Any:

@@ -11,6 +11,7 @@ data gets exactly the same columns, levels and transform states.
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
 import re
@@ -23,12 +24,13 @@ import numpy as np
 import pandas as pd
 
 from .design import Design, design_from_arrays
-from .errors import BayesGLMError, MissingDataWarning, row_label
+from .errors import BayesGLMError, MissingDataWarning, UnusedLevelWarning, row_label
 from .families import Spec
 
 __all__ = ["caller_context", "design_from_formula", "new_data_matrix"]
 
 _MISSING = ("drop", "raise")
+_ROWS_SHOWN = 10  # row labels a warning lists
 
 
 def caller_context(depth: int) -> dict[str, Any]:
@@ -104,7 +106,7 @@ def design_from_formula(
         )
     # The parsed right-hand side keeps "0 +" / "- 1"; its str() would not.
     lhs, rhs = str(parsed.lhs), parsed.rhs
-    used = _used_columns(formula, frame)
+    used = _columns_read(parsed, frame)
     extras = {"weights": weights, "trials": trials, "exposure": exposure}
     for name, value in extras.items():
         if isinstance(value, str):
@@ -113,14 +115,17 @@ def design_from_formula(
     offset_term = None
     if isinstance(offset, str):
         offset_term = offset
-        used += [c for c in _used_columns(offset, frame) if c not in used]
+        used += _columns_read(_parse(offset), frame)
+    used = list(dict.fromkeys(used))
     _refuse_repeated_columns(frame, used)
-    for column in dict.fromkeys(used):
+    for column in used:
         if not re.search(rf"C\(\s*{re.escape(str(column))}\b", formula):
             _check_column(frame[column], column)
-    keep = _drop_missing(frame, list(dict.fromkeys(used)), missing, extras, offset)
+    keep = _drop_missing(frame, used, missing, extras, offset)
     dropped = tuple(_label(row) for row in frame.index[~keep])
-    frame = frame[keep]
+    # Everything the formula learns (levels, knots, means) comes from the kept rows.
+    frame, dropped_levels = _prepared(frame[keep], used)
+    _warn_dropped_levels(dropped_levels)
 
     y, event = _response(lhs, frame, spec, context)
     matrix = _evaluate(rhs, frame, context, "the formula's right-hand side")
@@ -135,7 +140,6 @@ def design_from_formula(
         weights=_values(weights, frame, keep, "weights"),
         trials=_values(trials, frame, keep, "trials"),
     )
-    training_columns = [c for c in dict.fromkeys(used) if c in frame.columns]
     return dataclasses.replace(
         design,
         intercept=names.index("Intercept")
@@ -143,8 +147,10 @@ def design_from_formula(
         else None,
         formula=formula,
         model_spec=matrix.model_spec,
-        training=frame[training_columns].copy(),
+        training=frame,
         dropped_rows=dropped,
+        dropped_levels=dropped_levels,
+        formula_context=_context_read(rhs, offset_term, frame, context),
         event=event,
         offset_term=offset_term,
         exposure=exposure if isinstance(exposure, str) else None,
@@ -180,9 +186,54 @@ def _parse(expression: str) -> Any:
         ) from None
 
 
-def _used_columns(expression: str, frame: pd.DataFrame) -> list[str]:
-    names = _parse(expression).required_variables
-    return sorted(str(name) for name in names if str(name) in frame.columns)
+def _columns_read(parsed: Any, frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` that a parsed formula (or expression) reads, sorted.
+
+    formulaic's ``required_variables`` leaves out the arguments of stateful
+    transforms (``bs(x)``, ``center(x)``, ``poly(x, 2)``), so the names are read
+    from each factor's own code as well.
+    """
+    names = _names_read(parsed)
+    return sorted(c for c in frame.columns if isinstance(c, str) and c in names)
+
+
+def _names_read(parsed: Any) -> set[str]:
+    """Every name a parsed formula's factors read: columns, and names from the
+    caller's scope."""
+    from formulaic.parser.types import Factor
+
+    sides = (parsed.lhs, parsed.rhs) if hasattr(parsed, "lhs") else (parsed,)
+    names: set[str] = set()
+    for factor in (factor for side in sides for term in side for factor in term.factors):
+        names |= {str(variable.root) for variable in factor.required_variables}
+        if factor.eval_method is Factor.EvalMethod.LOOKUP:
+            names.add(factor.expr)
+        elif factor.eval_method is Factor.EvalMethod.PYTHON:
+            names |= _python_names(factor.expr)
+    return names
+
+
+def _python_names(expression: str) -> set[str]:
+    from formulaic.utils.code import sanitize_variable_names
+
+    aliases: dict[str, str] = {}
+    try:
+        tree = ast.parse(sanitize_variable_names(expression, {}, aliases), mode="eval")
+    except SyntaxError:  # formulaic reports it when it evaluates the factor
+        return set()
+    return {aliases.get(n.id, n.id) for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _context_read(
+    rhs: Any, offset_term: str | None, frame: pd.DataFrame, context: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The values from the caller's scope that the predictors and offset read
+    (``k`` in ``I(x * k)``): new rows are evaluated with the same values. As in
+    formulaic, columns come first, then these, then formulaic's transforms."""
+    names = _names_read(rhs)
+    if offset_term is not None:
+        names |= _names_read(_parse(offset_term))
+    return {name: context[name] for name in sorted(names) if name in context and name not in frame}
 
 
 def _refuse_repeated_columns(frame: pd.DataFrame, used: list[str]) -> None:
@@ -205,6 +256,8 @@ def _check_column(values: pd.Series, column: str, required: str | None = None) -
     numbers, text nor categories, are refused.
     """
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return
+    if _object_kind(values) is not None:
         return
     categorical = isinstance(values.dtype, pd.CategoricalDtype)
     textual = not categorical and (
@@ -245,6 +298,76 @@ def _check_column(values: pd.Series, column: str, required: str | None = None) -
     )
 
 
+# An object column that pandas could not type (a CSV column of True/False with a
+# blank, a list of Python numbers with None) reads as its values' kind.
+_OBJECT_KINDS = {
+    "boolean": "bool",
+    "integer": "number",
+    "floating": "number",
+    "mixed-integer-float": "number",
+}
+
+
+def _object_kind(values: pd.Series) -> str | None:
+    """The kind of an object column holding only booleans or only numbers (missing
+    values aside): "bool" or "number"; None otherwise."""
+    if values.dtype != object:
+        return None
+    return _OBJECT_KINDS.get(pd.api.types.infer_dtype(values, skipna=True))
+
+
+def _prepared(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dict[str, tuple]]:
+    """The ``columns`` of rows without missing values, as formulaic should read them,
+    and the levels dropped from categorical columns because no row has them.
+
+    A column means the same whatever dtype pandas gave it: nullable and pyarrow
+    numbers and booleans become numpy ones, text of any string dtype becomes
+    object text (formulaic takes pandas' ``string`` dtype for numbers), object
+    columns of only booleans or numbers become bool or numbers. Unused categories
+    are dropped, as R's ``droplevels`` (their column would be all zeros).
+    """
+    prepared, dropped = {}, {}
+    for column in columns:
+        values = _plain(frame[column])
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            present = values.cat.remove_unused_categories()
+            unused = values.cat.categories.difference(present.cat.categories, sort=False)
+            if len(unused):
+                dropped[column] = tuple(_label(level) for level in unused)
+                values = present
+        prepared[column] = values.array
+    return pd.DataFrame(prepared, index=frame.index), dropped
+
+
+def _plain(values: pd.Series) -> pd.Series:
+    """``values`` with a numpy dtype, or object text, or categories."""
+    dtype = values.dtype
+    kind = _object_kind(values)
+    if kind == "bool":
+        return values.astype(bool)
+    if kind == "number":
+        return pd.to_numeric(values)
+    if isinstance(dtype, pd.CategoricalDtype) or values.dtype == np.dtype(object):
+        return values
+    if pd.api.types.is_string_dtype(dtype):
+        return values.astype(object)
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)  # nullable and pyarrow dtypes
+    if numpy_dtype is not None and numpy_dtype.kind in "biuf":
+        return pd.Series(values.to_numpy(dtype=numpy_dtype), index=values.index, name=values.name)
+    return values
+
+
+def _warn_dropped_levels(dropped: Mapping[str, tuple]) -> None:
+    for column, levels in dropped.items():
+        warnings.warn(
+            f"column {column!r} has level(s) {', '.join(map(repr, levels))} that no row "
+            "(of those kept) has; dropped them, as R does, so the model has no coefficient "
+            "for them and new data with them are refused.",
+            UnusedLevelWarning,
+            stacklevel=4,
+        )
+
+
 def _require_column(frame: pd.DataFrame, column: str, arg: str) -> None:
     if column not in frame.columns:
         raise BayesGLMError(
@@ -279,9 +402,12 @@ def _drop_missing(
             f"impute them, or pass missing='drop'; the first is row {first!r}; "
             "got (missing='raise')."
         )
+    labels = [_label(row) for row in frame.index[rows.to_numpy()]]
+    shown = ", ".join(map(repr, labels[:_ROWS_SHOWN]))
+    more = f" and {len(labels) - _ROWS_SHOWN} more" if len(labels) > _ROWS_SHOWN else ""
     warnings.warn(
-        f"dropped {int(rows.sum())} of {len(frame)} rows with missing values, in columns "
-        f"{counts} (first dropped row: {first!r}); pass missing='raise' to refuse instead.",
+        f"dropped {len(labels)} of {len(frame)} rows with missing values, in columns "
+        f"{counts} (rows {shown}{more}); pass missing='raise' to refuse instead.",
         MissingDataWarning,
         stacklevel=4,
     )
@@ -308,20 +434,40 @@ def _array(value: Any, n: int, arg: str) -> np.ndarray:
     return values
 
 
-def _evaluate(expression: Any, frame: pd.DataFrame, context: dict, what: str):
+def _evaluate(
+    expression: Any,
+    frame: pd.DataFrame,
+    context: Mapping[str, Any],
+    what: str,
+    shown: str | None = None,
+) -> Any:
+    """The model matrix of ``expression`` (a formula, or a fitted ``ModelSpec``);
+    errors end with ``got (<shown>)``, the expression by default."""
     import formulaic
 
+    errors = formulaic.errors
+    shown = repr(expression) if shown is None else shown
     try:
         # Rows where a transform gives NaN (log of a negative) are kept, not dropped:
         # the design checks name them. numpy's own warning about them is noise then.
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            warnings.simplefilter("error", formulaic.errors.DataMismatchWarning)
-            return formulaic.model_matrix(expression, frame, context=context, na_action="ignore")
-    except formulaic.errors.FormulaicError as error:
+            warnings.simplefilter("error", errors.DataMismatchWarning)
+            matrix = formulaic.model_matrix(
+                expression, frame, context=dict(context), na_action="ignore"
+            )
+    except errors.DataMismatchWarning as warning:
+        raise BayesGLMError(
+            f"a factor in {what} has level(s) that the model has no coefficient for "
+            f"({str(warning).split('. They')[0]}); drop those rows, or give the factor "
+            f"those levels; got ({shown})."
+        ) from None
+    except errors.FormulaicError as error:
         raise BayesGLMError(
             f"{what} could not be evaluated: {error}; check the column names and "
-            f"functions; got ({expression!r})."
+            "functions (a saved fit keeps the numbers, text and arrays a formula takes "
+            f"from the fitting session, not functions); got ({shown})."
         ) from None
+    return matrix
 
 
 def _response(
@@ -418,8 +564,6 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
         The model matrix, indexed like ``data``.
     offset : Series or None
     """
-    import formulaic
-
     frame = _as_frame(data)
     needed = _predictor_columns(design)
     absent = [c for c in needed if c not in frame.columns]
@@ -435,7 +579,6 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
         trained = design.training[column]
         if pd.api.types.is_numeric_dtype(trained) or pd.api.types.is_bool_dtype(trained):
             _check_column(frame[column], column, "the model was fitted on numbers")
-    _check_levels(design, frame)
     missing = frame[needed].isna()
     rows = missing.any(axis=1).to_numpy()
     if rows.any():
@@ -445,21 +588,20 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
             f"{columns}; fill or drop them; the first is row {_label(frame.index[rows][0])!r}; "
             "got (missing values)."
         )
-    # formulaic updates the spec's state as it builds a matrix: work on a copy, so
-    # that a failed call cannot change the fitted model.
-    spec = copy.deepcopy(design.model_spec)
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-        warnings.simplefilter("error", formulaic.errors.DataMismatchWarning)
-        matrix = spec.get_model_matrix(frame, context=dict(context or {}))
     if design.exposure is None and design.offset_term is None and design.offset is not None:
         raise BayesGLMError(
             "the model was fitted with an offset given as values; pass offset= for the new "
             "rows too; got (offset=None)."
         )
+    frame, _ = _prepared(frame, needed)
+    _check_levels(design, frame)
+    names = {**design.formula_context, **(context or {})}
+    # formulaic updates the spec's state as it builds a matrix: work on a copy, so
+    # that a failed call cannot change the fitted model.
+    spec = copy.deepcopy(design.model_spec)
+    matrix = _evaluate(spec, frame, names, "the new data", f"formula={design.formula!r}")
     everything = np.ones(len(frame), dtype=bool)
-    offset = _offset_values(
-        design.offset_term, design.exposure, frame, dict(context or {}), everything
-    )
+    offset = _offset_values(design.offset_term, design.exposure, frame, names, everything)
     return matrix, offset
 
 
@@ -467,39 +609,67 @@ def _predictor_columns(design: Design) -> list[str]:
     """The training columns that the right-hand side, offset or exposure read."""
     import formulaic
 
-    names = _names_in(str(formulaic.Formula(design.formula).rhs))
+    names = _names_read(formulaic.Formula(design.formula).rhs)
     if design.offset_term is not None:
-        names |= _names_in(design.offset_term)
+        names |= _names_read(_parse(design.offset_term))
     if design.exposure is not None:
         names.add(design.exposure)
     return [c for c in design.training.columns if c in names]
 
 
-def _names_in(expression: str) -> set[str]:
-    import formulaic
-
-    return {str(name) for name in formulaic.Formula(expression).required_variables}
-
-
 def _check_levels(design: Design, frame: pd.DataFrame) -> None:
-    spec = design.model_spec
-    for factor, (kind, state) in spec.encoder_state.items():
-        if str(kind.value) != "categorical":
+    """Refuse values of a factor's column that the training rows did not have.
+
+    Levels compare by value, as the encoder compares them: a CSV that writes 65 as
+    65.0 names the level 65. Factors of computed values (``C(np.round(x))``) are
+    checked by formulaic as it encodes them (see :func:`_evaluate`).
+    """
+    from formulaic.parser.types import Factor
+
+    for factor, (kind, state) in design.model_spec.encoder_state.items():
+        column = _factor_column(factor, frame)
+        if kind is not Factor.Kind.CATEGORICAL or column is None or "categories" not in state:
             continue
-        variables = [v for v in _names_in(str(factor)) if v in frame.columns]
-        if len(variables) != 1:
+        known = list(state["categories"])
+        values = frame[column]
+        unseen = np.flatnonzero(~values.isin(known).to_numpy())
+        if not unseen.size:
             continue
-        column = variables[0]
-        known = {str(level) for level in state.get("categories", [])}
-        values = frame[column].dropna()
-        text = values.astype(str)
-        unseen = np.flatnonzero(~text.isin(known).to_numpy())
-        if unseen.size:
-            first = row_label(values, unseen[0])
-            raise BayesGLMError(
-                f"column {column!r} has level(s) "
-                f"{', '.join(map(repr, dict.fromkeys(text.iloc[unseen])))} not seen in the "
-                f"training data (known: {', '.join(sorted(known))}); the model has no "
-                f"coefficient for them; the first is row {first!r}; "
-                f"got ({column}[{first!r}]={_label(values.iloc[unseen[0]])!r})."
-            )
+        first, value = row_label(values, unseen[0]), _label(values.iloc[unseen[0]])
+        new = list(dict.fromkeys(_label(v) for v in values.iloc[unseen]))
+        dropped = [v for v in new if v in design.dropped_levels.get(column, ())]
+        why = (
+            f" ({', '.join(repr(str(v)) for v in dropped)} had no training rows and was dropped)"
+            if dropped
+            else ""
+        )
+        raise BayesGLMError(
+            f"column {column!r} has level(s) {', '.join(repr(str(v)) for v in new)} not seen "
+            f"in the training data{why} (known: {', '.join(map(str, known))}); the "
+            f"model has no coefficient for them; the first is row {first!r}; "
+            f"got ({column}[{first!r}]={value!r})."
+        )
+
+
+def _factor_column(factor: str, frame: pd.DataFrame) -> str | None:
+    """The column whose values a categorical factor encodes as they are: ``g`` for
+    ``g``, ``C(g)`` and ``C(g, contr.sum)``; None for computed values."""
+    if factor in frame.columns:
+        return factor
+    from formulaic.utils.code import sanitize_variable_names
+
+    aliases: dict[str, str] = {}
+    try:
+        call = ast.parse(sanitize_variable_names(factor, {}, aliases), mode="eval").body
+    except SyntaxError:
+        return None
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "C"
+        and call.args
+        and isinstance(call.args[0], ast.Name)
+    ):
+        return None
+    column = aliases.get(call.args[0].id, call.args[0].id)
+    return column if column in frame.columns else None

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import formula_state
 from . import priors as priors_module
 from .design import Design, design_from_arrays
 from .errors import BayesGLMError
@@ -128,6 +129,7 @@ def _describe(result: Any) -> dict[str, Any]:
         "offset_term": design.offset_term,
         "exposure": design.exposure,
         "dropped_rows": [str(row) for row in design.dropped_rows],
+        "formula_state": None if design.formula is None else _formula_state(design),
         "priors": {
             "coef": {name: _prior_json(prior) for name, prior in priors.coef.items()},
             "dispersion": None if priors.dispersion is None else _prior_json(priors.dispersion),
@@ -150,6 +152,23 @@ def _describe(result: Any) -> dict[str, Any]:
         "tune": result.tune,
         "chains": result.chains,
         "versions": versions(),
+    }
+
+
+def _formula_state(design: Design) -> dict[str, Any]:
+    """What the formula learned from the training rows, as data (no pickle)."""
+    try:
+        spec = formula_state.spec_to_data(design.model_spec)
+    except formula_state.UnstorableState as error:
+        raise BayesGLMError(
+            f"the formula's learned state holds a {error}, which a save file cannot hold "
+            "as data; use formulaic's own transforms in the formula; "
+            f"got (formula={design.formula!r})."
+        ) from None
+    return {
+        "spec": spec,
+        "context": formula_state.values_to_data(design.formula_context),
+        "dropped_levels": formula_state.values_to_data(design.dropped_levels),
     }
 
 
@@ -328,25 +347,21 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
         return design
     import dataclasses
 
-    import formulaic
-
-    training = _dataset_to_frame(tree["bayesglm_training"].to_dataset())
-    rhs = formulaic.Formula(info["formula"]).rhs
-    matrix = formulaic.model_matrix(rhs, training, context={"np": np}, na_action="ignore")
-    if list(matrix.columns) != info["names"] or not np.allclose(
-        matrix.to_numpy(dtype=float), design.X, rtol=1e-12, atol=0
-    ):
+    state = info["formula_state"]
+    model_spec = formula_state.spec_from_data(state["spec"], info["formula"])
+    if list(model_spec.column_names) != info["names"]:
         raise BayesGLMError(
-            "the formula does not rebuild the saved model matrix from the saved columns "
-            "(it may use names from the session that saved it); predict with a model "
-            f"matrix instead; got (formula={info['formula']!r})."
+            f"the stored formula state makes columns {list(model_spec.column_names)!r}, not "
+            f"the fit's; got (names={info['names']!r})."
         )
     return dataclasses.replace(
         design,
         formula=info["formula"],
-        model_spec=matrix.model_spec,
-        training=training,
+        model_spec=model_spec,
+        training=_dataset_to_frame(tree["bayesglm_training"].to_dataset()),
         dropped_rows=tuple(info["dropped_rows"]),
+        dropped_levels=formula_state.values_from_data(state["dropped_levels"]),
+        formula_context=formula_state.values_from_data(state["context"]),
         event=info["event"],
         offset_term=info["offset_term"],
         exposure=info["exposure"],

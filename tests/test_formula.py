@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import bayesglm as bg
-from bayesglm.errors import BayesGLMError, MissingDataWarning
+from bayesglm.errors import BayesGLMError, MissingDataWarning, SamplingWarning, UnusedLevelWarning
+from bayesglm.formula import new_data_matrix
+from bayesglm.formula_state import spec_to_data
 
 
 @pytest.fixture()
@@ -113,7 +118,7 @@ def test_missing_values_are_dropped_with_a_warning_and_stay_aligned(frame) -> No
     weights = np.arange(1.0, len(frame) + 1)
     with pytest.warns(
         MissingDataWarning,
-        match=r"dropped 3 of 120 rows.*columns expo \(1\), x1 \(2\) \(first dropped row: 3\)",
+        match=r"dropped 3 of 120 rows.*columns expo \(1\), x1 \(2\) \(rows 3, 10, 20\)",
     ):
         model = bg.GLM(
             "count ~ x1", data=holes, family="poisson", exposure="expo", weights=weights
@@ -221,3 +226,258 @@ def test_numbers_stored_as_text_are_refused_unless_asked_for_as_categories() -> 
         bg.GLM("y ~ dose", data=df, family="poisson")
     model = bg.GLM("y ~ C(dose)", data=df, family="poisson")
     assert model.design.p == 4
+
+
+# --- missing values inside transforms (issue #11) -------------------------------------
+
+
+@pytest.fixture()
+def holes_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = 90
+    df = pd.DataFrame(
+        {
+            "x": rng.uniform(0.5, 4.0, size=n),
+            "g": rng.choice(["a", "b", "c"], size=n),
+        }
+    )
+    df["y"] = rng.poisson(np.exp(0.2 + 0.3 * df["x"] + 0.4 * (df["g"] == "b")))
+    return df
+
+
+HOLES = [4, 17, 40, 41]
+
+
+@pytest.mark.parametrize(
+    ("term", "column"),
+    [
+        ("bs(x, df=3)", "x"),
+        ("center(x)", "x"),
+        ("scale(x)", "x"),
+        ("poly(x, 2)", "x"),
+        ("log(x)", "x"),
+        ("np.log1p(x)", "x"),
+        ("I(x**2)", "x"),
+        ("C(g)", "g"),
+    ],
+)
+def test_missing_values_inside_a_transform_are_dropped(holes_frame, term, column) -> None:
+    holes = holes_frame.copy()
+    holes.loc[HOLES, column] = np.nan
+    formula = f"y ~ {term} + g" if column == "x" else f"y ~ {term} + x"
+    with pytest.warns(MissingDataWarning, match=r"dropped 4 of 90 rows.*\(rows 4, 17, 40, 41\)"):
+        model = bg.GLM(formula, data=holes, family="poisson")
+    complete = bg.GLM(formula, data=holes_frame.drop(index=HOLES), family="poisson")
+    assert model.design.dropped_rows == tuple(HOLES)
+    assert model.design.names == complete.design.names
+    np.testing.assert_array_equal(model.design.X, complete.design.X)
+    # Knots, means and scales are learned from the complete rows only.
+    assert spec_to_data(model.design.model_spec) == spec_to_data(complete.design.model_spec)
+    pd.testing.assert_series_equal(model.fit_mle().params, complete.fit_mle().params)
+
+
+# --- dtypes: whatever pandas chose, the same design ------------------------------------
+
+try:
+    import pyarrow  # noqa: F401
+
+    HAS_PYARROW = True
+except ImportError:
+    HAS_PYARROW = False
+NEEDS_PYARROW = pytest.mark.skipif(not HAS_PYARROW, reason="pyarrow is not installed")
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    ["string[python]", pytest.param("string[pyarrow]", marks=NEEDS_PYARROW), "category"],
+)
+def test_text_of_any_string_dtype_is_a_factor(holes_frame, dtype) -> None:
+    as_object = bg.GLM("y ~ x + g", data=holes_frame.astype({"g": object}), family="poisson")
+    typed = holes_frame.astype({"g": dtype})
+    model = bg.GLM("y ~ x + g", data=typed, family="poisson")
+    assert model.design.names == ("Intercept", "x", "g[T.b]", "g[T.c]")
+    pd.testing.assert_series_equal(model.fit_mle().params, as_object.fit_mle().params)
+    new = holes_frame.head(5).astype({"g": dtype})
+    pd.testing.assert_frame_equal(
+        model.fit_mle().predict(new), as_object.fit_mle().predict(holes_frame.head(5))
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "dtype"),
+    [
+        ("x", "Float64"),
+        ("k", "Int64"),
+        ("flag", "boolean"),
+        pytest.param("x", "double[pyarrow]", marks=NEEDS_PYARROW),
+        pytest.param("k", "int64[pyarrow]", marks=NEEDS_PYARROW),
+        pytest.param("flag", "bool[pyarrow]", marks=NEEDS_PYARROW),
+    ],
+)
+def test_nullable_and_pyarrow_dtypes_with_pd_na(holes_frame, column, dtype) -> None:
+    df = holes_frame.assign(k=np.arange(90) % 4, flag=holes_frame["x"] > 2)
+    holes = df.astype({column: dtype})
+    holes.loc[HOLES, column] = pd.NA
+    formula = f"y ~ {column} + C(k)" if column != "k" else "y ~ x + C(k)"
+    with pytest.warns(MissingDataWarning, match=r"\(rows 4, 17, 40, 41\)"):
+        model = bg.GLM(formula, data=holes, family="poisson")
+    complete = bg.GLM(formula, data=df.drop(index=HOLES), family="poisson")
+    assert model.design.names == complete.design.names
+    pd.testing.assert_series_equal(model.fit_mle().params, complete.fit_mle().params)
+
+
+@pytest.mark.parametrize(
+    "as_given",
+    [
+        lambda event: event,  # bool
+        lambda event: event.astype(object),  # True/False as Python objects
+        lambda event: event.astype("boolean"),
+        lambda event: event.astype(object).where(event.index != 4, None),  # with a blank
+        lambda event: event.astype("boolean").where(event.index != 4, pd.NA),
+    ],
+    ids=["bool", "object", "boolean", "object-with-None", "boolean-with-NA"],
+)
+def test_a_bernoulli_response_of_booleans_in_any_dtype(holes_frame, as_given) -> None:
+    event = holes_frame["y"] > 2
+    df = holes_frame.assign(event=as_given(event))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingDataWarning)
+        model = bg.GLM("event ~ x", data=df, family="bernoulli")
+    kept = holes_frame.assign(event=event).drop(index=list(model.design.dropped_rows))
+    reference = bg.GLM("event ~ x", data=kept, family="bernoulli")
+    assert model.design.event == "True"
+    pd.testing.assert_series_equal(model.fit_mle().params, reference.fit_mle().params)
+
+
+def test_the_callers_data_keeps_its_dtypes_and_values(holes_frame) -> None:
+    df = holes_frame.astype({"g": "string"}).assign(
+        k=pd.array(np.arange(90) % 3, dtype="Int64"),
+        h=pd.Categorical(np.arange(90) % 2, categories=[0, 1, 2]),
+    )
+    df.loc[3, "x"] = np.nan
+    before = df.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (MissingDataWarning, UnusedLevelWarning))
+        model = bg.GLM("y ~ bs(x, df=3) + g + C(k) + h", data=df, family="poisson")
+        model.fit_mle().predict(df.drop(index=3))
+    pd.testing.assert_frame_equal(df, before)
+
+
+# --- unused levels (R's droplevels) ----------------------------------------------------
+
+
+def test_unused_levels_are_dropped_as_r_does(holes_frame) -> None:
+    df = holes_frame.assign(g=pd.Categorical(holes_frame["g"], categories=["a", "b", "c", "d"]))
+    with pytest.warns(UnusedLevelWarning, match=r"column 'g' has level\(s\) 'd' that no row"):
+        model = bg.GLM("y ~ x + g", data=df, family="poisson")
+    dropped = df.assign(g=df["g"].cat.remove_unused_categories())  # R: droplevels(df)
+    reference = bg.GLM("y ~ x + g", data=dropped, family="poisson")
+    assert model.design.names == ("Intercept", "x", "g[T.b]", "g[T.c]")
+    assert model.design.dropped_levels == {"g": ("d",)}
+    pd.testing.assert_series_equal(model.fit_mle().params, reference.fit_mle().params)
+    new = pd.DataFrame({"x": [1.0, 2.0], "g": ["a", "d"]}, index=["p", "q"])
+    with pytest.raises(
+        BayesGLMError,
+        match=r"column 'g' has level\(s\) 'd' not seen in the training data \('d' had no "
+        r"training rows and was dropped\).*the first is row 'q'",
+    ):
+        model.fit_mle().predict(new)
+
+
+def test_a_level_left_without_rows_by_missing_values_is_dropped(holes_frame) -> None:
+    df = holes_frame.assign(g=pd.Categorical(holes_frame["g"]))
+    df.loc[df["g"] == "c", "x"] = np.nan
+    with pytest.warns(UnusedLevelWarning, match=r"'g' has level\(s\) 'c'"):
+        with pytest.warns(MissingDataWarning):
+            model = bg.GLM("y ~ x + g", data=df, family="poisson")
+    assert model.design.names == ("Intercept", "x", "g[T.b]")
+    model.fit_mle()  # not rank deficient
+
+
+# --- factor levels compare by value ----------------------------------------------------
+
+
+@pytest.fixture()
+def years() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"year": rng.choice([60, 65, 70], size=80), "x": rng.normal(size=80)})
+    df["y"] = rng.poisson(np.exp(0.5 + 0.02 * (df["year"] - 60) + 0.2 * df["x"]))
+    return df
+
+
+def test_a_numeric_level_matches_whether_written_65_or_65_0(years) -> None:
+    mle = bg.GLM("y ~ x + C(year)", data=years, family="poisson").fit_mle()
+    as_int = pd.DataFrame({"x": [0.1, -0.3], "year": [65, 70]})
+    as_float = as_int.astype({"year": float})
+    pd.testing.assert_frame_equal(mle.predict(as_float), mle.predict(as_int))
+    trained_on_floats = bg.GLM(
+        "y ~ x + C(year)", data=years.astype({"year": float}), family="poisson"
+    ).fit_mle()
+    np.testing.assert_array_equal(
+        trained_on_floats.predict(as_int)["estimate"], mle.predict(as_int)["estimate"]
+    )
+    with pytest.raises(BayesGLMError, match=r"column 'year' has level\(s\) '66.0' not seen"):
+        mle.predict(as_float.assign(year=[65.0, 66.0]))
+
+
+def test_the_cli_predicts_a_level_written_as_65_0(years, tmp_path, capsys) -> None:
+    from bayesglm.cli import main
+
+    years.to_csv(tmp_path / "train.csv", index=False)
+    saved = tmp_path / "fit.nc"
+    argv = ["fit", str(tmp_path / "train.csv"), "--formula", "y ~ x + C(year)"]
+    argv += ["--family", "poisson", "--draws", "50", "--tune", "50", "--chains", "1"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        assert main([*argv, "--seed", "1", "--quiet", "--save", str(saved)]) == 0
+    new = pd.DataFrame({"x": [0.1, -0.3], "year": [65, 70]})
+    new.to_csv(tmp_path / "int.csv", index=False)
+    new.astype({"year": float}).to_csv(tmp_path / "float.csv", index=False)
+    assert "65.0" in (tmp_path / "float.csv").read_text()
+    tables = []
+    for name in ("int", "float"):
+        output = tmp_path / f"{name}-predictions.csv"
+        assert (
+            main(["predict", str(saved), str(tmp_path / f"{name}.csv"), "--output", str(output)])
+            == 0
+        )
+        tables.append(pd.read_csv(output, index_col=0))
+    capsys.readouterr()
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_a_factor_of_computed_values_is_checked_on_its_values(holes_frame) -> None:
+    mle = bg.GLM("y ~ C(np.round(x))", data=holes_frame, family="poisson").fit_mle()
+    rounded = mle.predict(pd.DataFrame({"x": [1.3]}))  # C(np.round(x)) is 1.0: known
+    np.testing.assert_allclose(
+        rounded["estimate"], mle.predict(pd.DataFrame({"x": [1.0]}))["estimate"]
+    )
+    with pytest.raises(BayesGLMError, match=r"has level\(s\) that the model has no coefficient"):
+        mle.predict(pd.DataFrame({"x": [9.0]}))
+
+
+def test_names_from_the_callers_scope_serve_predictions_too(frame) -> None:
+    scale = 2.5
+    mle = bg.GLM("count ~ I(x1 * scale)", data=frame, family="poisson").fit_mle()
+    plain = bg.GLM("count ~ x1", data=frame, family="poisson").fit_mle()
+    assert mle.design.formula_context == {"scale": scale}  # ours, not formulaic's scale()
+    new = frame.head(4)
+    np.testing.assert_allclose(mle.predict(new)["estimate"], plain.predict(new)["estimate"])
+
+
+def test_a_function_from_the_callers_scope_is_named_when_it_is_gone(frame) -> None:
+    def doubled(values):
+        return 2 * values
+
+    mle = bg.GLM("count ~ I(doubled(x1))", data=frame, family="poisson").fit_mle()
+    plain = bg.GLM("count ~ x1", data=frame, family="poisson").fit_mle()
+    new = frame.head(3)
+    np.testing.assert_allclose(mle.predict(new)["estimate"], plain.predict(new)["estimate"])
+    # A saved fit keeps data, not functions: what a loaded one has.
+    loaded = dataclasses.replace(mle.design, formula_context={})
+    with pytest.raises(
+        BayesGLMError,
+        match=r"new data could not be evaluated.*name 'doubled' is not defined.*not "
+        r"functions\); got \(formula='count ~ I\(doubled\(x1\)\)'\)",
+    ):
+        new_data_matrix(loaded, new)

@@ -12,6 +12,7 @@ import xarray as xr
 
 import bayesglm as bg
 from bayesglm.errors import BayesGLMError, SamplingWarning
+from bayesglm.formula_state import UnstorableState, spec_to_data
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +200,108 @@ def test_bad_files_give_clear_errors(poisson_fit, tmp_path) -> None:
     tree.to_netcdf(future, engine="h5netcdf")
     with pytest.raises(BayesGLMError, match=r"format version 99, which this bayesglm"):
         bg.load(future)
+
+
+# --- the formula's learned state survives save and load (issue #11) -------------------
+
+# One term per stateful transform in formulaic's registry (the splines centred so that
+# they do not each span the intercept), plus factors whose levels and contrasts the
+# encoder learns. A transform that formulaic adds fails the coverage check below.
+STATEFUL_TERMS = {
+    "bs": "bs(x1, df=3)",
+    "cc": "cc(x2, df=4, constraints='center')",
+    "cr": "cr(x3, df=3, constraints='center')",
+    "cs": "cs(x4, df=3, constraints='center')",
+    "center": "center(x5)",
+    "poly": "poly(x6, 2)",
+    "scale": "scale(x7)",
+    "standardize": "standardize(x8)",
+    "Q": "Q('x9')",
+}
+FACTOR_TERMS = [
+    "C(g, contr.sum)",
+    "C(h, levels=['z', 'y', 'w'])",
+    "C(year)",
+    "C(g, contr.treatment('b')):x11",
+]
+
+
+def _stateful_transforms() -> set[str]:
+    from formulaic.transforms import TRANSFORMS
+
+    return {
+        name
+        for name, transform in TRANSFORMS.items()
+        if getattr(transform, "__is_stateful_transform__", False)
+    }
+
+
+def test_every_stateful_transform_has_a_term_here() -> None:
+    assert _stateful_transforms() <= set(STATEFUL_TERMS)
+
+
+@pytest.fixture(scope="module")
+def stateful_fit():
+    rng = np.random.default_rng(21)
+    n = 160
+    df = pd.DataFrame({f"x{i}": rng.uniform(0, 4, size=n) for i in range(1, 12)})
+    df["g"] = rng.choice(["a", "b", "c"], size=n)
+    df["h"] = rng.choice(["w", "y", "z"], size=n)
+    df["year"] = rng.choice([60, 65, 70], size=n)
+    df["y"] = rng.poisson(np.exp(0.4 + 0.1 * df["x1"] - 0.1 * df["x5"]))
+    k = 0.5  # a value from the caller's scope, kept with the fit
+    formula = "y ~ " + " + ".join([*STATEFUL_TERMS.values(), *FACTOR_TERMS, "I(x10 * k)"])
+    model = bg.GLM(formula, data=df, family="poisson")
+    assert model.design.formula_context == {"k": k}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        fit = model.fit(draws=60, tune=60, chains=1, seed=2, progressbar=False)
+    new = pd.DataFrame({f"x{i}": rng.uniform(0.2, 3.8, size=6) for i in range(1, 12)})
+    new["g"], new["h"], new["year"] = ["a", "b", "c"] * 2, ["w", "y", "z"] * 2, [60, 65, 70] * 2
+    return fit, new
+
+
+def test_predictions_after_load_equal_those_before_save(stateful_fit, tmp_path) -> None:
+    fit, new = stateful_fit
+    loaded = bg.load(fit.save(tmp_path / "fit.nc"))
+    for scale in ("link", "mean"):
+        before, after = fit.predict(new, scale=scale), loaded.predict(new, scale=scale)
+        np.testing.assert_allclose(after.to_numpy(), before.to_numpy(), rtol=1e-12, atol=0)
+        before, after = fit.mle.predict(new, scale=scale), loaded.mle.predict(new, scale=scale)
+        np.testing.assert_allclose(after.to_numpy(), before.to_numpy(), rtol=1e-12, atol=0)
+    # The knots, means, scales, levels and contrasts are the stored ones.
+    assert spec_to_data(loaded.design.model_spec) == spec_to_data(fit.design.model_spec)
+    assert loaded.design.formula_context == fit.design.formula_context
+    with pytest.raises(BayesGLMError, match=r"column 'g' has level\(s\) 'q' not seen"):
+        loaded.predict(new.assign(g="q"))
+
+
+def test_the_stored_state_is_data_and_loading_runs_no_code(stateful_fit, tmp_path) -> None:
+    fit, _ = stateful_fit
+    path = fit.save(tmp_path / "fit.nc")
+    tree = xr.open_datatree(path, engine="h5netcdf").load()
+    info = json.loads(tree.attrs["bayesglm"])
+    stored = json.dumps(info["formula_state"])
+    assert "knots" in stored and "pickle" not in stored
+    # A class outside formulaic's contrasts is not rebuilt, whatever the file says.
+    tampered = stored.replace('"$object": ["TreatmentContrasts"', '"$object": ["Popen"', 1)
+    assert tampered != stored
+    tree.attrs["bayesglm"] = json.dumps({**info, "formula_state": json.loads(tampered)})
+    tree.to_netcdf(tmp_path / "tampered.nc", engine="h5netcdf")
+    with pytest.raises(BayesGLMError, match=r"damaged bayesglm save file"):
+        bg.load(tmp_path / "tampered.nc")
+
+
+def test_state_that_is_not_data_is_refused_before_writing() -> None:
+    import formulaic
+    from formulaic.transforms import stateful_transform
+
+    @stateful_transform
+    def clipped(values, _state=None):
+        _state.setdefault("rule", lambda v: np.clip(v, 0, 1))  # a function: not data
+        return _state["rule"](values)
+
+    df = pd.DataFrame({"x": [0.2, 0.5, 2.0]})
+    spec = formulaic.model_matrix("clipped(x)", df, context={"clipped": clipped}).model_spec
+    with pytest.raises(UnstorableState, match=r"function"):
+        spec_to_data(spec)
