@@ -23,17 +23,17 @@ from .laplace import LaplaceApprox
 from .mle import MLEResult
 from .predict import check_prob
 from .priors import Fixed, ResolvedPriors
+from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
 __all__ = ["Diagnostics", "GLMResult"]
-
-RHAT_LIMIT = 1.01
-ESS_PER_CHAIN = 100
-BFMI_LIMIT = 0.3
 
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """Sampler health: what was checked, what failed, and what to try."""
+    """Sampler health: what was checked, what failed, and what to try.
+
+    The limits are those of :mod:`bayesglm.thresholds`.
+    """
 
     divergences: int
     max_rhat: float
@@ -452,7 +452,7 @@ def _diagnose(result: GLMResult) -> Diagnostics:
     if ess_bulk < limit or ess_tail < limit:
         problems.append(
             f"effective sample size down to {min(ess_bulk, ess_tail):.0f} (bulk "
-            f"{ess_bulk:.0f}, tail {ess_tail:.0f}; want >= {limit}, 100 per chain): "
+            f"{ess_bulk:.0f}, tail {ess_tail:.0f}; want >= {limit}, {ESS_PER_CHAIN} per chain): "
             "draw more."
         )
     if np.isfinite(bfmi) and bfmi < BFMI_LIMIT:
