@@ -275,6 +275,16 @@ def test_sampling_problems_raise_one_warning_and_are_recorded() -> None:
     assert not diagnostics.table().loc["min bulk ESS", "passed"]
 
 
+def test_the_checks_table_and_the_verdict_agree_when_a_check_cannot_be_computed() -> None:
+    # One chain has no R-hat (NaN): the verdict passes it, and so must the table.
+    fit = _fit(_poisson_model(), chains=1, seed=2)
+    diagnostics = fit.diagnostics()
+    assert np.isnan(diagnostics.max_rhat)
+    table = diagnostics.table()
+    assert diagnostics.ok == table["passed"].all()
+    assert bool(table.loc["max R-hat", "passed"])
+
+
 # --- results and samplers ------------------------------------------------------------
 
 

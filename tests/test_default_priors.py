@@ -127,3 +127,21 @@ def test_rows_given_with_weights_get_the_priors_of_the_rows_written_out(family: 
         np.testing.assert_allclose(
             list(a.coef[name].params.values()), list(b.coef[name].params.values()), rtol=1e-12
         )
+
+
+def test_k_of_n_rows_get_the_priors_of_their_bernoulli_trials() -> None:
+    x = np.array([0.0, 1.0, 4.0])
+    successes, trials = np.array([1, 6, 2]), np.array([3, 10, 2])
+    X = np.column_stack([np.ones(3), x])
+    grouped = bg.GLM.from_arrays(
+        X, successes, trials=trials, family="binomial", names=["Intercept", "x"]
+    )
+    pairs = zip(successes, trials, strict=True)
+    ones = np.concatenate([np.r_[np.ones(k), np.zeros(n - k)] for k, n in pairs])
+    expanded = bg.GLM.from_arrays(
+        np.repeat(X, trials, axis=0), ones, family="bernoulli", names=["Intercept", "x"]
+    )
+    a, b = grouped.resolve_priors(), expanded.resolve_priors()
+    np.testing.assert_allclose(a.x_means, b.x_means, rtol=1e-12)
+    np.testing.assert_allclose(a.coef["x"].sigma, b.coef["x"].sigma, rtol=1e-12)
+    np.testing.assert_allclose(a.coef["Intercept"].mu, b.coef["Intercept"].mu, rtol=1e-12)
