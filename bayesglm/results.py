@@ -213,7 +213,7 @@ class GLMResult:
         return frame
 
     def effects(self, prob: float = 0.95) -> pd.DataFrame:
-        """exp(beta) per slope, labelled by the link, with a sentence each.
+        """exp(beta) per coefficient, labelled by the link, with a sentence each.
 
         See :func:`bayesglm.effects.effects_table`.
         """
