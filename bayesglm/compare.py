@@ -16,10 +16,9 @@ import xarray as xr
 
 from .errors import BayesGLMError, SamplingWarning, row_label
 from .families import Binomial
+from .thresholds import PARETO_K_LIMIT
 
 __all__ = ["compare", "log_likelihood_tree", "loo"]
-
-PARETO_K_LIMIT = 0.7
 
 
 def log_likelihood_tree(result: Any) -> xr.DataTree:

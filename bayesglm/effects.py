@@ -2,24 +2,31 @@
 
 Pure computation on a fitted :class:`~bayesglm.results.GLMResult`; every summary is
 taken over draws (quantiles commute with exp, so exp(beta) intervals are exact).
+The limits of the verdicts are in :mod:`bayesglm.thresholds`.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .priors import Cauchy, Flat, Laplace, Normal, Prior, StudentT
+from .laplace import dispersion_estimates
+from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
-__all__ = ["compare_mle_table", "effects_table", "prior_sd"]
+__all__ = ["compare_mle_table", "effects_table", "verdict"]
 
 _DUMMY = re.compile(r"^(?P<var>.*)\[T\.(?P<level>.*)\]$")
-AGREE = 0.25  # |posterior mean - MLE| in MLE standard errors still called agreement
-SPREAD = 1.5  # posterior sd / MLE standard error within [1/1.5, 1.5] still called agreement
+_LEVEL = re.compile(r"^(?P<var>[^:]*)\[(?P<level>[^:\]]*)\]$")  # full-rank coding: g[a]
+# What exp(eta) itself is, where exp(beta) of a change is the ratio of it.
+_BASELINE = {"odds ratio": "odds", "hazard ratio": "cumulative hazard"}
+
+
+def _baseline_label(label: str) -> str:
+    """What exp(beta) of a baseline is, given the ratio a change's exp(beta) is."""
+    return _BASELINE.get(label, label.replace(" ratio", ""))
 
 
 def _outcome(result: Any) -> str:
@@ -41,49 +48,118 @@ def _describe_change(name: str) -> str:
     return f"each one-unit increase in {name}"
 
 
+def _level_indicators(result: Any) -> dict[str, tuple[str, str]]:
+    """Columns that are a factor level's own indicator, as (variable, level).
+
+    Only in a model without an intercept, where the first factor is coded with one
+    0/1 column per level and each of their coefficients is that level's baseline.
+    """
+    if result.design.intercept is not None:
+        return {}
+    found = {}
+    for j, name in enumerate(result.names):
+        match = _LEVEL.match(name)
+        column = result.design.X[:, j]
+        if match and not match["level"].startswith("T.") and np.isin(column, (0.0, 1.0)).all():
+            found[name] = (match["var"], match["level"])
+    return found
+
+
+def _baseline_where(name: str, result: Any, levels: dict[str, tuple[str, str]]) -> str:
+    """The setting of the predictors at which a baseline coefficient is read."""
+    others = [n for n in result.names if n != name and n not in levels]
+    if name in levels:
+        variable, level = levels[name]
+        return f"at {variable} = {level}" + (" with the other predictors at 0" if others else "")
+    if not others:
+        return ""
+    if any(_DUMMY.match(n) for n in others):
+        return "with every predictor at 0 (factors at their reference levels)"
+    return "with every predictor at 0"
+
+
+def _offset_unit(design: Any) -> str:
+    """Per what a baseline of exp(eta) is counted when the model has an offset."""
+    if design.offset is None:
+        return ""
+    if design.exposure is not None:
+        return f" per unit of {design.exposure}"
+    return f" per unit of exp({design.offset_term or 'offset'})"
+
+
+def _sentence(
+    name: str,
+    result: Any,
+    levels: dict[str, tuple[str, str]],
+    median: float,
+    low: float,
+    high: float,
+    prob: float,
+) -> str:
+    family, link = result.spec.family, result.spec.link
+    label = family.effect_label(link)
+    outcome = _outcome(result)
+    interval = f"({prob:.0%} interval {low:.3g}–{high:.3g})"
+    scale = family.quantity if link.name == "identity" else f"{link.name} of the {family.quantity}"
+    if name == result.priors.intercept or name in levels:
+        where, unit = _baseline_where(name, result, levels), ""
+        if label:
+            what, unit = _baseline_label(label), _offset_unit(result.design)
+        else:
+            what = scale
+            if result.design.offset is not None:  # added on the link scale
+                where = f"{where} and the offset at 0" if where else "with the offset at 0"
+        verb = "are" if what == "odds" else "is"
+        lead = f"{where}, the" if where else "the"
+        return f"{lead} {what} of {outcome}{unit} {verb} {median:.3g} {interval}"
+    if label:
+        what = f"the {label.replace(' ratio', '')} of {outcome}"
+        return f"{_describe_change(name)} multiplies {what} by {median:.3g} {interval}"
+    return (
+        f"{_describe_change(name)} changes the {scale} of {outcome} by {median:.3g} "
+        f"({prob:.0%} interval {low:.3g} to {high:.3g}); exp(beta) has no "
+        f"meaning under the {link.name} link"
+    )
+
+
 def effects_table(result: Any, prob: float = 0.95) -> pd.DataFrame:
-    """exp(beta) per slope, labelled by the link, with a plain sentence each.
+    """exp(beta) per coefficient, labelled by the link, with a plain sentence each.
 
     Columns: ``effect`` (what the number is), ``mean``, ``median``, ``eti_lower``,
-    ``eti_upper``, ``p_direction`` (P(exp(beta) > 1), or P(beta > 0) where exp(beta)
-    has no meaning) and ``sentence``. The intercept is left out.
+    ``eti_upper``, ``p_direction`` (the probability of direction, max(P(beta > 0),
+    P(beta < 0)), between 0.5 and 1, as bayestestR's), ``p_positive`` (P(beta > 0),
+    i.e. P(exp(beta) > 1)) and ``sentence``. Changes (slopes, factor contrasts,
+    interactions) get the link's ratio ("odds ratio", "rate ratio", ...). Baselines
+    get what exp(beta) itself is ("odds", "rate", ...): the intercept, and in a
+    model without one, each level's own indicator (``0 + g``). Where exp(beta) has
+    no meaning the numbers are beta itself.
     """
     family, link = result.spec.family, result.spec.link
     label = family.effect_label(link)
     draws = result.draws()
     tails = [(1 - prob) / 2, (1 + prob) / 2]
-    outcome = _outcome(result)
+    levels = _level_indicators(result)
     rows = {}
     for name in result.names:
-        if name == result.priors.intercept:
-            continue
         beta = draws[name].to_numpy()
         values = np.exp(beta) if label else beta
         low, high = np.quantile(values, tails)
         median = float(np.median(values))
+        baseline = name == result.priors.intercept or name in levels
         if label:
-            what = f"the {label.replace(' ratio', '')} of {outcome}"
-            sentence = (
-                f"{_describe_change(name)} multiplies {what} by {median:.3g} "
-                f"({prob:.0%} interval {low:.3g}–{high:.3g})"
-            )
+            effect = _baseline_label(label) if baseline else label
         else:
-            scale = family.quantity
-            if link.name != "identity":
-                scale = f"{link.name} of the {family.quantity}"
-            sentence = (
-                f"{_describe_change(name)} changes the {scale} of {outcome} by {median:.3g} "
-                f"({prob:.0%} interval {low:.3g} to {high:.3g}); exp(beta) has no "
-                f"meaning under the {link.name} link"
-            )
+            effect = f"{link.name}(mean)" if baseline else f"change in {link.name}(mean)"
+        p_positive = float(np.mean(beta > 0))
         rows[name] = {
-            "effect": label or f"change in {link.name}(mean)",
+            "effect": effect,
             "mean": float(values.mean()),
             "median": median,
             "eti_lower": float(low),
             "eti_upper": float(high),
-            "p_direction": float(np.mean(beta > 0)),
-            "sentence": sentence,
+            "p_direction": max(p_positive, float(np.mean(beta < 0))),
+            "p_positive": p_positive,
+            "sentence": _sentence(name, result, levels, median, low, high, prob),
         }
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "parameter"
@@ -93,46 +169,28 @@ def effects_table(result: Any, prob: float = 0.95) -> pd.DataFrame:
     return frame
 
 
-def prior_sd(prior: Prior) -> float:
-    """Standard deviation of a prior (inf where it has none)."""
-    if isinstance(prior, Normal):
-        return prior.sigma
-    if isinstance(prior, StudentT):
-        return prior.sigma * math.sqrt(prior.nu / (prior.nu - 2)) if prior.nu > 2 else math.inf
-    if isinstance(prior, Laplace):
-        return prior.b * math.sqrt(2.0)
-    if isinstance(prior, Cauchy | Flat):
-        return math.inf
-    return math.inf
-
-
 def compare_mle_table(result: Any) -> pd.DataFrame:
     """MLE ± SE beside posterior mean ± sd, per coefficient and for the dispersion.
 
-    Columns: ``mle``, ``mle_se``, ``post_mean``, ``post_sd``, ``std_diff`` ((posterior
-    mean - MLE) / SE; the posterior sd stands in where the MLE has no SE, as for the
-    dispersion of the gaussian, gamma and inverse gaussian), ``prior_shift``
-    ((posterior mode - MLE) / SE: the part of the difference the prior causes,
-    since the mode maximizes likelihood x prior),
-    ``sd_ratio`` (posterior sd / prior sd: how much the prior still matters; for
-    the intercept with ``center=True`` both refer to the centred intercept), and
-    ``verdict``: "agrees" (means within 0.25 SE and spreads within a factor 1.5),
-    "prior pull", "separation", "sampling problem" or "differs" (the likelihood is
-    far from normal).
+    Columns: ``mle``, ``mle_se`` (for the dispersion parameter: its maximum-likelihood
+    estimate at the MLE's means, with the SE from the observed information; not R's
+    Pearson estimate), ``post_mean``, ``post_sd``, ``std_diff`` ((posterior mean -
+    MLE) / SE; the posterior sd stands in where the MLE has no finite SE),
+    ``prior_shift`` ((posterior mode - MLE) / SE: the part of the difference the
+    prior causes, since the mode maximizes likelihood x prior), ``sd_ratio``
+    (posterior sd / prior sd: how much the prior still matters; for the intercept
+    with ``center=True`` both refer to the centred intercept, for the dispersion
+    both are sds of its logarithm, which every proper prior has) and ``verdict``
+    (see :func:`verdict`).
     """
     mle, priors = result.mle, result.priors
     summary = result.summary()
     draws = result.draws()
-    beta = draws[result.names].to_numpy()
-    centering = np.eye(len(result.names))
-    if priors.center and result.design.intercept is not None:
-        centering[result.design.intercept] += priors.x_means
-    prior_args = beta @ centering.T
-    limit_ess = 100 * result.chains
+    prior_args = draws[result.names].to_numpy() @ priors.centering.T
+    limit_ess = ESS_PER_CHAIN * result.chains
     rows = {}
     for j, name in enumerate(result.names):
-        prior = priors.coef[name]
-        sd_ratio = float(prior_args[:, j].std(ddof=1) / prior_sd(prior))
+        sd_ratio = float(prior_args[:, j].std(ddof=1) / priors.coef[name].sd)
         rows[name] = _row(
             mle.params_array[j],
             float(mle.bse.iloc[j]),
@@ -142,63 +200,72 @@ def compare_mle_table(result: Any) -> pd.DataFrame:
             name in mle.separation,
             limit_ess,
         )
-    dispersion = result.spec.family.dispersion
-    if dispersion is not None and dispersion in summary.index:
-        theta = getattr(mle.family, "theta", None)
-        estimate = (
-            theta if theta is not None else result.spec.family.dispersion_from_phi(mle.dispersion)
+    dispersion = result.dispersion_name
+    if dispersion is not None:
+        p = len(result.names)
+        estimates = dispersion_estimates(
+            result.design, result.spec, priors, mle, result.laplace.mode[:p]
         )
-        se = mle.theta_se if theta is not None else math.nan
-        prior = priors.dispersion
-        spread = prior_sd_positive(prior)
-        sd_ratio = float(summary.loc[dispersion, "sd"] / spread)
-        mode = float(np.exp(result.laplace.mode[len(result.names)]))
+        log_sd = float(np.log(draws[dispersion].to_numpy()).std(ddof=1))
         rows[dispersion] = _row(
-            estimate, se, summary.loc[dispersion], mode, sd_ratio, False, limit_ess
+            estimates.mle,
+            estimates.se,
+            summary.loc[dispersion],
+            estimates.mode,
+            log_sd / priors.dispersion.log_sd,
+            False,
+            limit_ess,
         )
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "parameter"
     return frame
 
 
-def prior_sd_positive(prior: Prior | None) -> float:
-    """Standard deviation of a dispersion prior (inf where it has none)."""
-    from scipy import stats
+def verdict(
+    *,
+    std_diff: float,
+    prior_shift: float,
+    spread: float,
+    sd_ratio: float,
+    separated: bool,
+    sampled_well: bool,
+) -> str:
+    """The verdict on one parameter's MLE against its posterior, checked in order.
 
-    from .priors import Exponential, Gamma, HalfCauchy, HalfFlat, HalfNormal, InverseGamma
+    "separation" (the MLE does not exist), "sampling problem" (R-hat or ESS fail),
+    then when |``std_diff``| > ``AGREE_SE``: "prior pull" if the prior moved the mode
+    the same way the mean moved and by at least ``PRIOR_SHARE`` of it, else
+    "differs"; when ``spread`` (posterior sd / SE) is outside [1/``SPREAD_FACTOR``,
+    ``SPREAD_FACTOR``]: "prior pull" if the posterior is narrower and ``sd_ratio`` is
+    at least ``PRIOR_HOLD`` (a prior only narrows), else "differs"; else "agrees".
 
-    if isinstance(prior, Exponential):
-        return 1.0 / prior.lam
-    if isinstance(prior, HalfNormal):
-        return prior.sigma * math.sqrt(1 - 2 / math.pi)
-    if isinstance(prior, Gamma):
-        return math.sqrt(prior.alpha) / prior.beta
-    if isinstance(prior, InverseGamma):
-        return float(stats.invgamma(prior.alpha, scale=prior.beta).std())
-    if prior is None or isinstance(prior, HalfCauchy | HalfFlat):
-        return math.inf
-    return math.inf
+    Examples
+    --------
+    >>> verdict(std_diff=-0.29, prior_shift=0.17, spread=1.0, sd_ratio=0.01,
+    ...         separated=False, sampled_well=True)
+    'differs'
+    """
+    if separated:
+        return "separation"
+    if not sampled_well:
+        return "sampling problem"
+    if np.isfinite(std_diff) and abs(std_diff) > AGREE_SE:
+        # Mode - MLE is the prior's doing; mean - mode is the likelihood's shape.
+        same_way = np.sign(prior_shift) == np.sign(std_diff)
+        pulled = same_way and abs(prior_shift) >= PRIOR_SHARE * abs(std_diff)
+        return "prior pull" if pulled else "differs"
+    if np.isfinite(spread) and not 1 / SPREAD_FACTOR <= spread <= SPREAD_FACTOR:
+        narrowed = spread < 1 and sd_ratio >= PRIOR_HOLD
+        return "prior pull" if narrowed else "differs"
+    return "agrees"
 
 
 def _row(estimate, se, posterior, mode, sd_ratio, separated, limit_ess) -> dict[str, Any]:
-    # Without an MLE standard error (the dispersion of most families) the posterior
-    # sd is the yardstick.
     usable = bool(se) and np.isfinite(se)
     scale = se if usable else float(posterior["sd"])
     std_diff = (posterior["mean"] - estimate) / scale
     prior_shift = (mode - estimate) / scale
-    if separated:
-        verdict = "separation"
-    elif posterior["r_hat"] > 1.01 or posterior["ess_bulk"] < limit_ess:
-        verdict = "sampling problem"
-    elif np.isfinite(std_diff) and abs(std_diff) > AGREE:
-        # Mode - MLE is the prior's doing; mean - mode is the likelihood's shape.
-        verdict = "prior pull" if abs(prior_shift) >= abs(std_diff) / 2 else "differs"
-    elif usable and not 1 / SPREAD <= posterior["sd"] / se <= SPREAD:
-        # Same centre, different uncertainty: an informative prior narrows it.
-        verdict = "prior pull" if sd_ratio >= 0.5 else "differs"
-    else:
-        verdict = "agrees"
+    sampled_well = not (posterior["r_hat"] > RHAT_LIMIT or posterior["ess_bulk"] < limit_ess)
     return {
         "mle": estimate,
         "mle_se": se,
@@ -207,5 +274,12 @@ def _row(estimate, se, posterior, mode, sd_ratio, separated, limit_ess) -> dict[
         "std_diff": std_diff,
         "prior_shift": prior_shift,
         "sd_ratio": sd_ratio,
-        "verdict": verdict,
+        "verdict": verdict(
+            std_diff=std_diff,
+            prior_shift=prior_shift,
+            spread=posterior["sd"] / se if usable else np.nan,
+            sd_ratio=sd_ratio,
+            separated=separated,
+            sampled_well=sampled_well,
+        ),
     }

@@ -25,7 +25,7 @@ from .families import NegativeBinomial, Spec
 from .mle import MLEResult
 from .priors import Fixed, ResolvedPriors
 
-__all__ = ["LaplaceApprox", "laplace_approx"]
+__all__ = ["DispersionEstimates", "LaplaceApprox", "dispersion_estimates", "laplace_approx"]
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,71 @@ def laplace_approx(
     return LaplaceApprox(mode, cov, linalg.cholesky(cov, lower=True), n_iter)
 
 
+@dataclass(frozen=True)
+class DispersionEstimates:
+    """The natural dispersion parameter's estimates, in its own parametrization.
+
+    Attributes
+    ----------
+    mle : float
+        Maximum-likelihood estimate at the MLE's means (for the gaussian sqrt of the
+        weighted residual sum of squares over n, for the inverse gaussian n / deviance;
+        not R's Pearson estimate).
+    se : float
+        Its standard error from the observed information.
+    mode : float
+        The maximum of likelihood x prior at the posterior mode's coefficients, in the
+        parameter itself (no Jacobian): with a flat prior it is the MLE there.
+    """
+
+    mle: float
+    se: float
+    mode: float
+
+
+def dispersion_estimates(
+    design: Design,
+    spec: Spec,
+    priors: ResolvedPriors,
+    mle: MLEResult,
+    mode_beta: np.ndarray,
+) -> DispersionEstimates:
+    """MLE, standard error and prior-penalized mode of the dispersion parameter.
+
+    Coefficients and dispersion are orthogonal in a GLM's information, so each is
+    maximized with the coefficients held at their own estimate.
+    """
+    post = _posterior(design, spec, priors)
+    start = float(np.log(_start_dispersion(post, mle)))
+    at_mle = post.mean(mle.params_array)
+    at_mode = post.mean(mode_beta)
+    if at_mle is None or at_mode is None:
+        return DispersionEstimates(np.nan, np.nan, np.nan)
+    prior = priors.dispersion
+    assert prior is not None
+
+    def loglike(mu: np.ndarray, u: float) -> float:
+        if not np.isfinite(u) or abs(u) > 700:
+            return -np.inf
+        return post.loglike(mu, float(np.exp(u)))
+
+    u_mle = _argmax(lambda u: loglike(at_mle[1], u), start)
+    u_mode = _argmax(lambda u: loglike(at_mode[1], u) + float(prior.logpdf(np.exp(u))), start)
+    h = 1e-3
+    values = [loglike(at_mle[1], u_mle + k * h) for k in (-1, 0, 1)]
+    curvature = -(values[0] - 2 * values[1] + values[2]) / h**2  # in u = log(dispersion)
+    estimate = float(np.exp(u_mle))
+    se = estimate / np.sqrt(curvature) if np.isfinite(curvature) and curvature > 0 else np.nan
+    return DispersionEstimates(estimate, float(se), float(np.exp(u_mode)))
+
+
+def _argmax(objective, start: float) -> float:
+    result = optimize.minimize_scalar(
+        lambda u: -objective(u), bracket=(start - 1.0, start + 1.0), tol=1e-10
+    )
+    return float(result.x) if np.isfinite(result.fun) else start
+
+
 def _posterior(design: Design, spec: Spec, priors: ResolvedPriors) -> _Posterior:
     n = design.n
     weights = np.ones(n) if design.weights is None else design.weights
@@ -183,10 +248,6 @@ def _posterior(design: Design, spec: Spec, priors: ResolvedPriors) -> _Posterior
     active = weights * trials > 0
     y_mean = design.y / np.where(trials > 0, trials, 1.0)
     offset = np.zeros(n) if design.offset is None else design.offset
-    p = design.p
-    centering = np.eye(p)
-    if priors.center and design.intercept is not None:
-        centering[design.intercept] += priors.x_means
     return _Posterior(
         X=design.X[active],
         y=design.y[active],
@@ -197,7 +258,7 @@ def _posterior(design: Design, spec: Spec, priors: ResolvedPriors) -> _Posterior
         offset=offset[active],
         spec=spec,
         priors=priors,
-        centering=centering,
+        centering=priors.centering,
     )
 
 

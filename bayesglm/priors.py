@@ -2,19 +2,23 @@ r"""Priors on the coefficients and on the dispersion parameter.
 
 A prior is a small frozen dataclass: its PyMC distribution (name and keyword
 arguments, turned into a distribution only in :mod:`bayesglm.model`), its numpy log
-density with the first two derivatives (used to find the posterior mode), and a
-readable ``str``.
+density with the first two derivatives (used to find the posterior mode), its
+``mean`` and ``sd`` (and, for a dispersion prior, ``log_sd``), and a readable
+``str``. Every concrete class is in :data:`PRIORS`.
 
 :func:`resolve_priors` combines the user's ``priors=`` dict with weakly informative
 defaults auto-scaled as rstanarm does:
 
 .. math::
     \beta_j \sim N(0,\ 2.5\, s_y / s_{x_j}), \qquad
-    \alpha_c \sim N(g(\bar y),\ 2.5\, s_y),
+    \alpha_c \sim N(a_0,\ 2.5\, s_y),
 
 where :math:`s_y` is the standard deviation of :math:`y` for the gaussian and 1
-otherwise, and :math:`\alpha_c` is the intercept at the predictors' column means
-(``center=True``). The dispersion defaults are in :func:`default_dispersion_prior`.
+otherwise, :math:`\alpha_c` is the intercept at the predictors' column means
+(``center=True``) and :math:`a_0` the intercept at which the model's mean matches
+the data's with every slope zero (:func:`default_intercept_location`: :math:`g(\bar
+y)` without an offset). The dispersion defaults are in
+:func:`default_dispersion_prior`.
 """
 
 from __future__ import annotations
@@ -26,13 +30,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, special, stats
 
 from .design import Design
 from .errors import BayesGLMError
 from .families import Spec
+from .links import Link
 
 __all__ = [
+    "PRIORS",
     "Cauchy",
     "CoefPrior",
     "DispersionPrior",
@@ -51,8 +57,14 @@ __all__ = [
     "Prior",
     "ResolvedPriors",
     "StudentT",
+    "default_intercept_location",
     "resolve_priors",
 ]
+
+PRIORS: dict[str, type[Prior]] = {}
+"""Every concrete prior class by name, in definition order (for tests and look-ups)."""
+
+_NAN, _INF = math.nan, math.inf
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,21 @@ class Prior:
     pymc_name: ClassVar[str]
     proper: ClassVar[bool] = True
     locations: ClassVar[tuple[str, ...]] = ("mu",)  # parameters that may be <= 0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "pymc_name" in cls.__dict__:  # a concrete prior, not a base class
+            PRIORS[cls.__name__] = cls
+
+    @property
+    def mean(self) -> float:
+        """Mean of the parameter under the prior (NaN where undefined, inf where infinite)."""
+        raise NotImplementedError
+
+    @property
+    def sd(self) -> float:
+        """Standard deviation of the parameter under the prior (inf where infinite)."""
+        raise NotImplementedError
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -114,6 +141,14 @@ class Normal(CoefPrior):
     sigma: float = 1.0
     pymc_name: ClassVar[str] = "Normal"
 
+    @property
+    def mean(self) -> float:
+        return float(self.mu)
+
+    @property
+    def sd(self) -> float:
+        return float(self.sigma)
+
     def logpdf(self, x):
         return stats.norm.logpdf(x, self.mu, self.sigma)
 
@@ -132,6 +167,14 @@ class StudentT(CoefPrior):
     mu: float = 0.0
     sigma: float = 1.0
     pymc_name: ClassVar[str] = "StudentT"
+
+    @property
+    def mean(self) -> float:
+        return float(self.mu) if self.nu > 1 else _NAN
+
+    @property
+    def sd(self) -> float:
+        return self.sigma * math.sqrt(self.nu / (self.nu - 2)) if self.nu > 2 else _INF
 
     def logpdf(self, x):
         return stats.t.logpdf(x, self.nu, self.mu, self.sigma)
@@ -154,6 +197,14 @@ class Cauchy(CoefPrior):
     pymc_name: ClassVar[str] = "Cauchy"
     locations: ClassVar[tuple[str, ...]] = ("alpha",)
 
+    @property
+    def mean(self) -> float:
+        return _NAN
+
+    @property
+    def sd(self) -> float:
+        return _INF
+
     def logpdf(self, x):
         return stats.cauchy.logpdf(x, self.alpha, self.beta)
 
@@ -172,6 +223,14 @@ class Laplace(CoefPrior):
     b: float = 1.0
     pymc_name: ClassVar[str] = "Laplace"
 
+    @property
+    def mean(self) -> float:
+        return float(self.mu)
+
+    @property
+    def sd(self) -> float:
+        return self.b * math.sqrt(2.0)
+
     def logpdf(self, x):
         return stats.laplace.logpdf(x, self.mu, self.b)
 
@@ -189,6 +248,14 @@ class Flat(CoefPrior):
     pymc_name: ClassVar[str] = "Flat"
     proper: ClassVar[bool] = False
 
+    @property
+    def mean(self) -> float:
+        return _NAN
+
+    @property
+    def sd(self) -> float:
+        return _INF
+
     def logpdf(self, x):
         return np.zeros_like(np.asarray(x, dtype=float))
 
@@ -204,7 +271,17 @@ class Flat(CoefPrior):
 
 @dataclass(frozen=True)
 class DispersionPrior(Prior):
-    """A prior on a positive dispersion parameter."""
+    """A prior on a positive dispersion parameter.
+
+    ``mean`` and ``sd`` are those of the parameter itself. ``log_sd`` is the sd of
+    its logarithm, the scale the sampler works on; it is finite for every proper
+    prior, also where ``sd`` is not (:class:`HalfCauchy`, :class:`InvSqrtExponential`).
+    """
+
+    @property
+    def log_sd(self) -> float:
+        """Standard deviation of log(parameter) under the prior (inf where infinite)."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -213,6 +290,18 @@ class HalfNormal(DispersionPrior):
 
     sigma: float = 1.0
     pymc_name: ClassVar[str] = "HalfNormal"
+
+    @property
+    def mean(self) -> float:
+        return self.sigma * math.sqrt(2.0 / math.pi)
+
+    @property
+    def sd(self) -> float:
+        return self.sigma * math.sqrt(1.0 - 2.0 / math.pi)
+
+    @property
+    def log_sd(self) -> float:
+        return math.pi / math.sqrt(8.0)  # Var log|Z| = trigamma(1/2) / 4
 
     def logpdf(self, x):
         return stats.halfnorm.logpdf(x, scale=self.sigma)
@@ -226,6 +315,24 @@ class HalfStudentT(DispersionPrior):
     sigma: float = 1.0
     pymc_name: ClassVar[str] = "HalfStudentT"
 
+    @property
+    def mean(self) -> float:
+        if self.nu <= 1:
+            return _INF
+        log_ratio = special.gammaln((self.nu + 1) / 2) - special.gammaln(self.nu / 2)
+        return 2 * self.sigma * math.sqrt(self.nu / math.pi) * math.exp(log_ratio) / (self.nu - 1)
+
+    @property
+    def sd(self) -> float:
+        if self.nu <= 2:
+            return _INF
+        return math.sqrt(self.sigma**2 * self.nu / (self.nu - 2) - self.mean**2)
+
+    @property
+    def log_sd(self) -> float:
+        # |T| = sigma |Z| / sqrt(V / nu), V ~ chi2(nu): the two logs are independent.
+        return math.sqrt(math.pi**2 / 8 + float(special.polygamma(1, self.nu / 2)) / 4)
+
     def logpdf(self, x):
         return np.log(2.0) + stats.t.logpdf(x, self.nu, 0.0, self.sigma)
 
@@ -237,6 +344,18 @@ class HalfCauchy(DispersionPrior):
     beta: float = 1.0
     pymc_name: ClassVar[str] = "HalfCauchy"
 
+    @property
+    def mean(self) -> float:
+        return _INF
+
+    @property
+    def sd(self) -> float:
+        return _INF
+
+    @property
+    def log_sd(self) -> float:
+        return math.pi / 2  # log|C| is hyperbolic-secant distributed
+
     def logpdf(self, x):
         return stats.halfcauchy.logpdf(x, scale=self.beta)
 
@@ -247,6 +366,18 @@ class Exponential(DispersionPrior):
 
     lam: float = 1.0
     pymc_name: ClassVar[str] = "Exponential"
+
+    @property
+    def mean(self) -> float:
+        return 1.0 / self.lam
+
+    @property
+    def sd(self) -> float:
+        return 1.0 / self.lam
+
+    @property
+    def log_sd(self) -> float:
+        return math.pi / math.sqrt(6.0)  # Var log E = trigamma(1)
 
     def logpdf(self, x):
         return stats.expon.logpdf(x, scale=1.0 / self.lam)
@@ -260,6 +391,18 @@ class Gamma(DispersionPrior):
     beta: float = 1.0
     pymc_name: ClassVar[str] = "Gamma"
 
+    @property
+    def mean(self) -> float:
+        return self.alpha / self.beta
+
+    @property
+    def sd(self) -> float:
+        return math.sqrt(self.alpha) / self.beta
+
+    @property
+    def log_sd(self) -> float:
+        return math.sqrt(float(special.polygamma(1, self.alpha)))
+
     def logpdf(self, x):
         return stats.gamma.logpdf(x, self.alpha, scale=1.0 / self.beta)
 
@@ -272,6 +415,20 @@ class InverseGamma(DispersionPrior):
     beta: float = 1.0
     pymc_name: ClassVar[str] = "InverseGamma"
 
+    @property
+    def mean(self) -> float:
+        return self.beta / (self.alpha - 1) if self.alpha > 1 else _INF
+
+    @property
+    def sd(self) -> float:
+        if self.alpha <= 2:
+            return _INF
+        return self.beta / ((self.alpha - 1) * math.sqrt(self.alpha - 2))
+
+    @property
+    def log_sd(self) -> float:
+        return math.sqrt(float(special.polygamma(1, self.alpha)))  # log X = -log Gamma
+
     def logpdf(self, x):
         return stats.invgamma.logpdf(x, self.alpha, scale=self.beta)
 
@@ -282,6 +439,18 @@ class HalfFlat(DispersionPrior):
 
     pymc_name: ClassVar[str] = "HalfFlat"
     proper: ClassVar[bool] = False
+
+    @property
+    def mean(self) -> float:
+        return _INF
+
+    @property
+    def sd(self) -> float:
+        return _INF
+
+    @property
+    def log_sd(self) -> float:
+        return _INF
 
     def logpdf(self, x):
         return np.where(np.asarray(x) > 0, 0.0, -np.inf)
@@ -307,6 +476,20 @@ class InvSqrtExponential(DispersionPrior):
     lam: float = 1.0
     pymc_name: ClassVar[str] = "InvSqrtExponential"
 
+    @property
+    def mean(self) -> float:
+        # d = s^-2 with s ~ Exponential(lam): P(d > t) ~ lam / sqrt(t), too heavy a tail
+        # for a mean (the price of being nearly flat over large precisions).
+        return _INF
+
+    @property
+    def sd(self) -> float:
+        return _INF
+
+    @property
+    def log_sd(self) -> float:
+        return 2 * math.pi / math.sqrt(6.0)  # log d = -2 log s
+
     def logpdf(self, x):
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -329,6 +512,18 @@ class Fixed(DispersionPrior):
     value: float = 1.0
     pymc_name: ClassVar[str] = "Fixed"
 
+    @property
+    def mean(self) -> float:
+        return float(self.value)
+
+    @property
+    def sd(self) -> float:
+        return 0.0
+
+    @property
+    def log_sd(self) -> float:
+        return 0.0
+
     def logpdf(self, x):
         return np.where(np.asarray(x) == self.value, 0.0, -np.inf)
 
@@ -349,7 +544,8 @@ class ResolvedPriors:
     center : bool
         Whether the intercept prior refers to the centred intercept.
     x_means : ndarray
-        Column means used for centring (zero for the intercept column).
+        Column means used for centring (zero for the intercept column), weighted as
+        the outcome's mean is.
     intercept : str or None
         Name of the intercept column.
     source : dict of str to str
@@ -363,6 +559,18 @@ class ResolvedPriors:
     x_means: np.ndarray
     intercept: str | None
     source: dict[str, str]
+
+    @property
+    def centering(self) -> np.ndarray:
+        """The matrix C with C @ beta the arguments of the coefficient priors.
+
+        The identity, except with ``center=True`` the intercept's row adds the
+        column means: its prior is on the intercept at the predictors' means.
+        """
+        matrix = np.eye(len(self.coef))
+        if self.center and self.intercept is not None:
+            matrix[list(self.coef).index(self.intercept)] += self.x_means
+        return matrix
 
     @property
     def all_proper(self) -> bool:
@@ -420,7 +628,7 @@ def resolve_priors(
     ...                        names=["Intercept", "x"])
     >>> r = resolve_priors({"x": StudentT(3, 0, 1)}, d, spec)
     >>> str(r.coef["x"]), str(r.coef["Intercept"])
-    ('StudentT(3, 0, 1)', 'Normal(0.5596, 2.5)')
+    ('StudentT(3, 0, 1)', 'Normal(0.559616, 2.5)')
     """
     if not isinstance(priors, Mapping | None):
         raise BayesGLMError(
@@ -450,7 +658,9 @@ def resolve_priors(
             )
             raise BayesGLMError(f"the prior for {key!r} must be {kind}; got ({key}={prior!r}).")
 
-    # Means and spreads on the mean scale, each row weighted by weight x trials.
+    # Means and spreads on the mean scale, of the outcome and of the predictors alike,
+    # each row weighted by weight x trials: rows given with frequency weights (or as
+    # k of n) get the priors of the same data written out row by row.
     weights = np.ones(design.n) if design.weights is None else design.weights
     y_mean = design.y
     if design.trials is not None:
@@ -458,7 +668,8 @@ def resolve_priors(
         weights = weights * design.trials
     s_y = family.dispersion_scale(y_mean, weights) if family.normal else 1.0
     s_y = s_y if s_y > 0 else 1.0
-    x_means = design.X.mean(axis=0)
+    x_means = np.average(design.X, axis=0, weights=weights)
+    s_x = np.sqrt(np.average((design.X - x_means) ** 2, axis=0, weights=weights))
     if design.intercept is not None:
         x_means[design.intercept] = 0.0
     coef: dict[str, CoefPrior] = {}
@@ -467,12 +678,12 @@ def resolve_priors(
         if name in priors:
             coef[name], source[name] = priors[name], "user"
         elif name == intercept:
-            coef[name], source[name] = _default_intercept(y_mean, weights, spec, s_y), _DEFAULT
+            location = default_intercept_location(y_mean, weights, design.offset, spec.link)
+            coef[name], source[name] = Normal(location, 2.5 * s_y), _DEFAULT
         elif "coef" in priors:
             coef[name], source[name] = priors["coef"], "user"
         else:
-            s_x = design.X[:, j].std()
-            coef[name] = Normal(0.0, 2.5 * s_y / (s_x if s_x > 0 else 1.0))
+            coef[name] = Normal(0.0, 2.5 * s_y / (s_x[j] if s_x[j] > 0 else 1.0))
             source[name] = _DEFAULT
     dispersion = None
     if family.dispersion:
@@ -492,13 +703,83 @@ def resolve_priors(
     )
 
 
-def _default_intercept(y: np.ndarray, weights: np.ndarray, spec: Spec, s_y: float) -> Normal:
+def default_intercept_location(
+    y: np.ndarray, weights: np.ndarray, offset: np.ndarray | None, link: Link
+) -> float:
+    r"""Where the default intercept prior is centred: the intercept :math:`a_0` at
+    which the model's weighted mean equals the data's when every slope is zero,
+
+    .. math::
+        \sum_i w_i\, g^{-1}(a_0 + o_i) = \sum_i w_i\, y_i .
+
+    Without an offset (or with a constant one) :math:`a_0 = g(\bar y) - o`. Under
+    the log link :math:`a_0 = \log(\sum_i w_i y_i / \sum_i w_i e^{o_i})`, the log of
+    the mean rate per unit of exposure: shifting the offset by a constant (exposure
+    in other units) shifts :math:`a_0` by exactly as much the other way, so the
+    posterior of every slope is unchanged. For a canonical link :math:`a_0` is the
+    maximum-likelihood intercept of the intercept-only model. Where no such
+    intercept exists (e.g. all counts zero), :math:`a_0 = -\bar o` (0 without an
+    offset).
+
+    Parameters
+    ----------
+    y : ndarray
+        Outcomes on the mean scale (successes / trials for the binomial).
+    weights : ndarray
+        Row weights (prior weights x trials).
+    offset : ndarray, optional
+    link : Link
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesglm.links import LINKS
+    >>> y, w = np.array([1.0, 3.0]), np.ones(2)
+    >>> round(default_intercept_location(y, w, np.log([1e5, 3e5]), LINKS["log"]), 6)
+    -11.512925
+    """
+    active = weights > 0
+    y, weights = y[active], weights[active]
+    offset = np.zeros(y.size) if offset is None else np.asarray(offset, dtype=float)[active]
+    mean_offset = float(np.average(offset, weights=weights))
     ybar = float(np.average(y, weights=weights))
     with np.errstate(all="ignore"):
-        location = float(spec.link.link(np.float64(ybar)))
-    if not (np.isfinite(location) and spec.link.domain.includes(ybar)):
-        location = 0.0
-    return Normal(round(location, 4), 2.5 * s_y)
+        start = float(link.link(np.float64(ybar)))
+    if not (np.isfinite(start) and link.domain.includes(ybar)):
+        return -mean_offset
+    start -= mean_offset
+    if np.ptp(offset) == 0:
+        return start
+    root = _solve_mean_match(y, weights, offset - mean_offset, link, start + mean_offset)
+    return start if root is None else root - mean_offset
+
+
+def _solve_mean_match(
+    y: np.ndarray, weights: np.ndarray, offset: np.ndarray, link: Link, start: float
+) -> float | None:
+    """The a with sum w g^-1(a + offset) = sum w y (the offset centred), or None."""
+    target = float(np.sum(weights * y))
+
+    def gap(a: float) -> float:
+        eta = a + offset
+        if not link.eta_domain.includes(eta).all():
+            return math.nan
+        with np.errstate(all="ignore"):
+            return float(np.sum(weights * link.inverse(eta))) - target
+
+    at_start = gap(start)
+    if not np.isfinite(at_start):
+        return None
+    if at_start == 0:
+        return start
+    # The inverse link is monotone: walk out both ways until the gap changes sign.
+    for step in 2.0 ** np.arange(-2, 8):
+        for other in (start - step, start + step):
+            value = gap(other)
+            if np.isfinite(value) and np.sign(value) != np.sign(at_start):
+                low, high = sorted((start, other))
+                return float(optimize.brentq(gap, low, high, xtol=1e-13, rtol=1e-15))
+    return None
 
 
 def default_dispersion_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> DispersionPrior:

@@ -17,22 +17,25 @@ from typing import Any
 import pandas as pd
 
 from .errors import BayesGLMError
+from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
 __all__ = ["VERDICTS", "write_report"]
 
 VERDICTS = {
-    "agrees": "posterior mean within 0.25 MLE standard errors of the MLE and posterior sd "
-    "within a factor 1.5 of the SE: the data dominate.",
-    "prior pull": "the estimates differ mostly because of the prior (the posterior mode, "
-    "which maximizes likelihood x prior, has moved away from the MLE): check the prior "
-    "is intended.",
+    "agrees": f"posterior mean within {AGREE_SE:g} MLE standard errors of the MLE and "
+    f"posterior sd within a factor {SPREAD_FACTOR:g} of the SE: the data dominate.",
+    "prior pull": "the estimates differ because of the prior: it moved the posterior mode "
+    "(which maximizes likelihood x prior) away from the MLE in the direction the "
+    f"posterior mean moved, by at least {PRIOR_SHARE:.0%} of that move, or it narrowed "
+    f"the posterior (posterior sd at least {PRIOR_HOLD:g} of the prior sd): check the "
+    "prior is intended.",
     "separation": "the outcome is separated along this predictor: the MLE does not exist "
     "(it diverges) and only the prior keeps the posterior finite.",
-    "sampling problem": "R-hat above 1.01 or too few effective draws: the posterior summary "
-    "is not trustworthy yet; sample longer.",
-    "differs": "the posterior mean differs from the MLE although the prior barely moves the "
-    "mode: the likelihood is far from normal (small n, skewness), so the MLE's Wald "
-    "approximation is poor.",
+    "sampling problem": f"R-hat above {RHAT_LIMIT:g} or bulk ESS below {ESS_PER_CHAIN} per "
+    "chain: the posterior summary is not trustworthy yet; sample longer.",
+    "differs": "the posterior differs from the MLE although the prior does not account for "
+    "it (the mode barely moved, or moved the other way): the likelihood is far from "
+    "normal (small n, skewness), so the MLE's Wald approximation is poor.",
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -23,17 +23,17 @@ from .laplace import LaplaceApprox
 from .mle import MLEResult
 from .predict import check_prob
 from .priors import Fixed, ResolvedPriors
+from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
 __all__ = ["Diagnostics", "GLMResult"]
-
-RHAT_LIMIT = 1.01
-ESS_PER_CHAIN = 100
-BFMI_LIMIT = 0.3
 
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """Sampler health: what was checked, what failed, and what to try."""
+    """Sampler health: what was checked, what failed, and what to try.
+
+    The limits are those of :mod:`bayesglm.thresholds`.
+    """
 
     divergences: int
     max_rhat: float
@@ -49,22 +49,32 @@ class Diagnostics:
         """True when no check failed."""
         return not self.problems
 
-    def table(self) -> pd.DataFrame:
-        """One row per check: value, limit, passed."""
+    def _checks(self) -> list[tuple[str, float, float, bool]]:
+        """(check, value, limit, failed): the one place a check is decided. A value
+        that cannot be computed (R-hat of one chain, E-BFMI without energies: NaN)
+        fails nothing."""
         per_chain = ESS_PER_CHAIN * self.chains
-        rows = [
-            ("divergent transitions", self.divergences, 0, self.divergences == 0),
-            ("max R-hat", self.max_rhat, RHAT_LIMIT, self.max_rhat <= RHAT_LIMIT),
-            ("min bulk ESS", self.min_ess_bulk, per_chain, self.min_ess_bulk >= per_chain),
-            ("min tail ESS", self.min_ess_tail, per_chain, self.min_ess_tail >= per_chain),
-            ("min E-BFMI", self.min_bfmi, BFMI_LIMIT, self.min_bfmi >= BFMI_LIMIT),
+        return [
+            ("divergent transitions", self.divergences, 0, self.divergences > 0),
+            ("max R-hat", self.max_rhat, RHAT_LIMIT, self.max_rhat > RHAT_LIMIT),
+            ("min bulk ESS", self.min_ess_bulk, per_chain, self.min_ess_bulk < per_chain),
+            ("min tail ESS", self.min_ess_tail, per_chain, self.min_ess_tail < per_chain),
+            ("min E-BFMI", self.min_bfmi, BFMI_LIMIT, self.min_bfmi < BFMI_LIMIT),
             (
                 "tree-depth saturation",
                 self.treedepth_saturation,
                 0.0,
-                self.treedepth_saturation == 0.0,
+                self.treedepth_saturation > 0.0,
             ),
         ]
+
+    def failed(self) -> tuple[str, ...]:
+        """The names of the checks that failed."""
+        return tuple(check for check, _, _, failed in self._checks() if failed)
+
+    def table(self) -> pd.DataFrame:
+        """One row per check: value, limit, passed."""
+        rows = [(check, value, limit, not bad) for check, value, limit, bad in self._checks()]
         return pd.DataFrame(rows, columns=["check", "value", "limit", "passed"]).set_index("check")
 
 
@@ -203,7 +213,7 @@ class GLMResult:
         return frame
 
     def effects(self, prob: float = 0.95) -> pd.DataFrame:
-        """exp(beta) per slope, labelled by the link, with a sentence each.
+        """exp(beta) per coefficient, labelled by the link, with a sentence each.
 
         See :func:`bayesglm.effects.effects_table`.
         """
@@ -436,38 +446,37 @@ def _diagnose(result: GLMResult) -> Diagnostics:
     saturation = (
         float(stats["reached_max_treedepth"].mean()) if "reached_max_treedepth" in stats else 0.0
     )
+    checks = Diagnostics(divergences, max_rhat, ess_bulk, ess_tail, bfmi, saturation, chains)
+    failed = checks.failed()
     problems = []
     total = result.chains * result.draws_per_chain
-    if divergences:
+    if "divergent transitions" in failed:
         problems.append(
             f"{divergences} of {total} transitions diverged: the posterior has regions NUTS "
             "cannot explore; raise target_accept (e.g. 0.95) or use stronger priors."
         )
-    if max_rhat > RHAT_LIMIT:
+    if "max R-hat" in failed:
         problems.append(
             f"R-hat up to {max_rhat:.3f} (> {RHAT_LIMIT}): chains disagree; run longer "
             "(more tune and draws) and check for multimodality."
         )
-    limit = ESS_PER_CHAIN * chains
-    if ess_bulk < limit or ess_tail < limit:
+    if "min bulk ESS" in failed or "min tail ESS" in failed:
         problems.append(
             f"effective sample size down to {min(ess_bulk, ess_tail):.0f} (bulk "
-            f"{ess_bulk:.0f}, tail {ess_tail:.0f}; want >= {limit}, 100 per chain): "
-            "draw more."
+            f"{ess_bulk:.0f}, tail {ess_tail:.0f}; want >= {ESS_PER_CHAIN * chains}, "
+            f"{ESS_PER_CHAIN} per chain): draw more."
         )
-    if np.isfinite(bfmi) and bfmi < BFMI_LIMIT:
+    if "min E-BFMI" in failed:
         problems.append(
             f"E-BFMI down to {bfmi:.2f} (< {BFMI_LIMIT}): poor exploration of the energy; "
             "consider a reparametrization or stronger priors on the dispersion."
         )
-    if saturation > 0:
+    if "tree-depth saturation" in failed:
         problems.append(
             f"{saturation:.1%} of transitions hit the maximum tree depth: sampling is "
             "inefficient; check for near-flat directions (weak identification)."
         )
-    return Diagnostics(
-        divergences, max_rhat, ess_bulk, ess_tail, bfmi, saturation, chains, tuple(problems)
-    )
+    return replace(checks, problems=tuple(problems))
 
 
 def warn_if_unhealthy(result: GLMResult) -> Diagnostics:

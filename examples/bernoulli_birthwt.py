@@ -42,7 +42,7 @@ def main(outdir: Path | None = None) -> None:
     smoke = effects.loc["smoke"]
     if smoke["eti_lower"] > 1:
         verdict = "Yes"
-    elif smoke["p_direction"] > 0.9:
+    elif smoke["p_positive"] > 0.9:
         verdict = "Probably, but the 95% interval still includes no effect"
     else:
         verdict = "These data cannot tell"
@@ -50,7 +50,7 @@ def main(outdir: Path | None = None) -> None:
         f"\nAnswer: {verdict}. Smoking multiplies the odds of a low-birth-weight baby by "
         f"about {smoke['median']:.2f} (95% interval {smoke['eti_lower']:.2f} to "
         f"{smoke['eti_upper']:.2f}) for mothers alike in the other factors; "
-        f"P(odds ratio > 1) {chance(smoke['p_direction'])}."
+        f"P(odds ratio > 1) {chance(smoke['p_positive'])}."
     )
 
     write_report(fit, outdir, "bernoulli_birthwt")

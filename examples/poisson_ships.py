@@ -48,7 +48,7 @@ def main(outdir: Path | None = None) -> None:
         f"{'more' if change > 0 else 'fewer'} damage incidents per month of service in "
         f"1975-79 than in 1960-74 (rate ratio {period['median']:.2f}, 95% interval "
         f"{period['eti_lower']:.2f} to {period['eti_upper']:.2f}); P(rate ratio > 1) "
-        f"{chance(period['p_direction'])}."
+        f"{chance(period['p_positive'])}."
     )
     # The poisson fixes the variance at the mean; Pearson chi2 / df well above 1 means
     # the counts vary more than that, and the intervals above are too narrow.

@@ -16,6 +16,7 @@ import pytest
 
 import bayesglm as bg
 from bayesglm import plots
+from bayesglm.effects import _row
 from bayesglm.errors import BayesGLMError, SamplingWarning
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "report.md"
@@ -59,13 +60,15 @@ def test_summary_ignores_arviz_settings(smoking) -> None:
 
 def test_effects_are_exp_of_draws_with_sentences(smoking) -> None:
     effects = smoking.effects(prob=0.9)
-    assert list(effects.index) == ["age", "smoker[T.yes]"]
-    assert (effects["effect"] == "odds ratio").all()
+    assert list(effects.index) == ["Intercept", "age", "smoker[T.yes]"]
+    assert effects["effect"].tolist() == ["odds", "odds ratio", "odds ratio"]
     odds = np.exp(smoking.draws()["age"])
     np.testing.assert_allclose(effects.loc["age", "eti_lower"], np.quantile(odds, 0.05))
     np.testing.assert_allclose(effects.loc["age", "median"], np.median(odds))
-    np.testing.assert_allclose(
-        effects.loc["age", "p_direction"], np.mean(smoking.draws()["age"] > 0)
+    assert re.fullmatch(
+        r"with every predictor at 0 \(factors at their reference levels\), the odds of low "
+        r"are \d+(\.\d+)? \(90% interval [\d.]+–[\d.]+\)",
+        effects.loc["Intercept", "sentence"],
     )
     assert re.fullmatch(
         r"each one-unit increase in age multiplies the odds of low by 0\.\d+ "
@@ -100,6 +103,54 @@ def test_identity_link_effects_stay_on_the_coefficient_scale() -> None:
     assert effects.loc["x", "effect"] == "change in identity(mean)"
     assert 1.5 < effects.loc["x", "median"] < 2.5
     assert "exp(beta) has no meaning under the identity link" in effects.loc["x", "sentence"]
+
+
+def test_probability_of_direction_is_that_of_the_sign_either_way(smoking) -> None:
+    # age lowers the odds (-0.06 per year): P(beta > 0) is near 0, the direction is sure.
+    effects = smoking.effects()
+    age = smoking.draws()["age"]
+    assert effects.loc["age", "p_direction"] == max(np.mean(age > 0), np.mean(age < 0)) > 0.95
+    assert effects.loc["age", "p_positive"] == np.mean(age > 0) < 0.05
+    assert (effects["p_direction"] >= 0.5).all()
+    assert (effects["p_direction"] >= effects["p_positive"]).all()
+
+
+def test_level_columns_without_an_intercept_are_read_as_that_levels_rate() -> None:
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"g": np.repeat(["a", "b"], 30), "x": rng.normal(size=60)})
+    df["t"] = rng.uniform(1.0, 3.0, 60)
+    df["y"] = rng.poisson(df["t"] * np.where(df["g"] == "a", 2.0, 5.0))
+    fit = _fit(bg.GLM("y ~ 0 + g", data=df, family="poisson", exposure="t"), seed=1)
+    effects = fit.effects()
+    assert effects["effect"].tolist() == ["rate", "rate"]
+    rate_a = np.median(np.exp(fit.draws()["g[a]"]))
+    assert effects.loc["g[a]", "sentence"] == (
+        f"at g = a, the rate of y per unit of t is {rate_a:.3g} (95% interval "
+        f"{effects.loc['g[a]', 'eti_lower']:.3g}–{effects.loc['g[a]', 'eti_upper']:.3g})"
+    )
+    assert 1.5 < effects.loc["g[a]", "median"] < 2.7 and 4 < effects.loc["g[b]", "median"] < 6
+    with_slope = _fit(bg.GLM("y ~ 0 + g + x", data=df, family="poisson"), seed=1).effects()
+    assert with_slope.loc["g[b]", "sentence"].startswith(
+        "at g = b with the other predictors at 0, the rate of y is"
+    )
+    assert with_slope.loc["x", "sentence"].startswith("each one-unit increase in x multiplies")
+    assert with_slope.loc["x", "effect"] == "rate ratio"
+
+
+def test_dispersion_mle_is_the_maximum_likelihood_one_on_the_trees() -> None:
+    from bayesglm import datasets
+
+    trees = datasets.load("trees")
+    model = bg.GLM(
+        "Volume ~ log(Girth) + log(Height)", data=trees, family="inverse_gaussian", link="log"
+    )
+    row = _fit(model, seed=1).compare_mle().loc["lam"]
+    n, deviance = len(trees), model.fit_mle().deviance
+    # n / deviance (4502), not the Pearson estimate 1 / phi (4198).
+    np.testing.assert_allclose(row["mle"], n / deviance, rtol=1e-6)
+    np.testing.assert_allclose(row["mle_se"], n / deviance * np.sqrt(2 / n), rtol=1e-4)
+    if row["verdict"] == "prior pull":
+        assert np.sign(row["prior_shift"]) == np.sign(row["std_diff"])
 
 
 def test_compare_mle_verdicts(smoking) -> None:
@@ -140,13 +191,40 @@ def test_compare_mle_verdicts(smoking) -> None:
     assert "sampling problem" in set(short.compare_mle()["verdict"])
 
 
+def _verdict(*, std_diff: float, prior_shift: float, post_sd: float = 1.0, sd_ratio=0.01):
+    # MLE 0 with SE 1: std_diff is the posterior mean, prior_shift the mode.
+    posterior = pd.Series({"mean": std_diff, "sd": post_sd, "r_hat": 1.0, "ess_bulk": 4000.0})
+    return _row(0.0, 1.0, posterior, prior_shift, sd_ratio, False, 400)["verdict"]
+
+
+def test_prior_pull_needs_the_prior_to_pull_the_way_the_estimate_moved() -> None:
+    # The bundled trees' lam: the mode moved up, the mean down. Not the prior's doing.
+    assert _verdict(std_diff=-0.29, prior_shift=0.17) == "differs"
+    assert _verdict(std_diff=0.6, prior_shift=-0.5) == "differs"
+    assert _verdict(std_diff=-0.29, prior_shift=-0.17) == "prior pull"
+    assert _verdict(std_diff=0.6, prior_shift=0.2) == "differs"  # too small a share
+    assert _verdict(std_diff=0.2, prior_shift=0.2) == "agrees"
+
+
+def test_a_prior_narrows_a_posterior_it_never_widens_it() -> None:
+    assert _verdict(std_diff=0.0, prior_shift=0.0, post_sd=0.5, sd_ratio=0.8) == "prior pull"
+    assert _verdict(std_diff=0.0, prior_shift=0.0, post_sd=2.0, sd_ratio=0.8) == "differs"
+    assert _verdict(std_diff=0.0, prior_shift=0.0, post_sd=0.5, sd_ratio=0.1) == "differs"
+
+
 def test_dispersion_row_in_the_comparison() -> None:
     rng = np.random.default_rng(3)
     df = pd.DataFrame({"x": rng.uniform(size=120)})
     df["y"] = rng.gamma(4.0, np.exp(1 + df["x"]) / 4.0)
     fit = _fit(bg.GLM("y ~ x", data=df, family="gamma", link="log"), seed=2)
     row = fit.compare_mle().loc["shape"]
-    np.testing.assert_allclose(row["mle"], 1 / fit.mle.dispersion)
+    # The shape's MLE solves log k - digamma(k) = deviance / (2n) (not R's Pearson 1/phi).
+    from scipy import optimize, special
+
+    target = fit.mle.deviance / (2 * len(df))
+    k = optimize.brentq(lambda v: np.log(v) - special.digamma(v) - target, 1e-3, 1e4)
+    np.testing.assert_allclose(row["mle"], k, rtol=1e-6)
+    assert np.isfinite(row["mle_se"]) and row["mle_se"] > 0
     assert 2 < row["post_mean"] < 8
 
 
