@@ -410,13 +410,16 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
 
     Raises :class:`BayesGLMError`, naming the column and the first offending row,
     for no rows, a missing or repeated column, text where the model was fitted on
-    numbers, an unseen factor level, a missing value, or a missing offset/exposure.
+    numbers, an unseen factor level, or a missing value (offset and exposure
+    columns included).
 
     Returns
     -------
     matrix : DataFrame
         The model matrix, indexed like ``data``.
     offset : Series or None
+        None when the model has no offset, or was given its offset as values (the
+        caller then supplies the new rows' values).
     """
     import formulaic
 
@@ -451,11 +454,6 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("error", formulaic.errors.DataMismatchWarning)
         matrix = spec.get_model_matrix(frame, context=dict(context or {}))
-    if design.exposure is None and design.offset_term is None and design.offset is not None:
-        raise BayesGLMError(
-            "the model was fitted with an offset given as values; pass offset= for the new "
-            "rows too; got (offset=None)."
-        )
     everything = np.ones(len(frame), dtype=bool)
     offset = _offset_values(
         design.offset_term, design.exposure, frame, dict(context or {}), everything

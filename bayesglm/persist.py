@@ -1,14 +1,15 @@
 """Save a Bayesian fit to one netCDF file and load it back, losslessly.
 
 The file is an xarray DataTree: the posterior and sample stats as ArviZ expects
-them, plus groups holding the design (X, y, offset, weights, trials), the columns
-the formula was built from, the maximum-likelihood fit and the Laplace
+them, plus groups holding the design (X, y, offset, weights, trials), the rows'
+labels, the columns the formula was built from, the maximum-likelihood fit and the Laplace
 approximation; the model description (formula, family, link, priors, sampler,
 seed, package versions) is JSON in the root's ``bayesglm`` attribute.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from importlib import metadata
@@ -106,6 +107,8 @@ def save(result: Any, path: str | Path) -> Path:
     }
     if design.training is not None:
         groups["bayesglm_training"] = _frame_to_dataset(design.training)
+    if design.row_labels is not None:
+        groups["bayesglm_rows"] = _labels_to_dataset(design.row_labels)
     tree = xr.DataTree.from_dict(groups)
     tree.attrs["bayesglm"] = json.dumps(_describe(result))
     tree.attrs["bayesglm_format_version"] = FORMAT_VERSION
@@ -182,6 +185,9 @@ def _frame_to_dataset(frame: pd.DataFrame) -> xr.Dataset:
         elif pd.api.types.is_bool_dtype(values):
             attrs = {"kind": "bool"}
             data = values.to_numpy(dtype=np.int8)
+        elif pd.api.types.is_datetime64_dtype(values):
+            attrs = {"kind": "datetime"}
+            data = values.to_numpy(dtype="datetime64[ns]").astype(np.int64)
         elif pd.api.types.is_numeric_dtype(values):
             attrs = {"kind": "numeric", "dtype": str(values.dtype)}
             data = values.to_numpy()
@@ -207,9 +213,27 @@ def _dataset_to_frame(dataset: xr.Dataset) -> pd.DataFrame:
             columns[name] = values.astype(bool)
         elif kind == "text":
             columns[name] = values.astype(str).astype(object)
+        elif kind == "datetime":
+            columns[name] = pd.to_datetime(values.astype(np.int64))
         else:
             columns[name] = values.astype(variable.attrs["dtype"])
     return pd.DataFrame(columns)
+
+
+def _labels_to_dataset(labels: pd.Index) -> xr.Dataset:
+    """Row labels, one variable per level (a MultiIndex has several)."""
+    levels = {f"level_{i}": labels.get_level_values(i) for i in range(labels.nlevels)}
+    dataset = _frame_to_dataset(pd.DataFrame(levels))
+    dataset.attrs["names"] = json.dumps([None if n is None else str(n) for n in labels.names])
+    return dataset
+
+
+def _labels_from_dataset(dataset: xr.Dataset) -> pd.Index:
+    frame = _dataset_to_frame(dataset)
+    names = json.loads(dataset.attrs["names"])
+    if frame.shape[1] == 1:
+        return pd.Index(frame.iloc[:, 0]).rename(names[0])
+    return pd.MultiIndex.from_frame(frame, names=names)
 
 
 def load(path: str | Path) -> Any:
@@ -324,13 +348,15 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
         weights=optional("weights"),
         trials=optional("trials"),
     )
+    if "bayesglm_rows" in tree:  # files written before row labels were kept lack them
+        labels = _labels_from_dataset(tree["bayesglm_rows"].to_dataset())
+        design = dataclasses.replace(design, row_labels=labels)
     if info["formula"] is None:
         return design
-    import dataclasses
-
     import formulaic
 
     training = _dataset_to_frame(tree["bayesglm_training"].to_dataset())
+    training.index = design.row_labels
     rhs = formulaic.Formula(info["formula"]).rhs
     matrix = formulaic.model_matrix(rhs, training, context={"np": np}, na_action="ignore")
     if list(matrix.columns) != info["names"] or not np.allclose(

@@ -29,6 +29,7 @@ __all__ = ["Diagnostics", "GLMResult"]
 RHAT_LIMIT = 1.01
 ESS_PER_CHAIN = 100
 BFMI_LIMIT = 0.3
+_PREDICTION_COLUMNS = ("estimate", "std_error", "conf_low", "conf_high")
 
 
 @dataclass(frozen=True)
@@ -233,25 +234,36 @@ class GLMResult:
         scale: str = "mean",
         prob: float = 0.95,
         offset: Any = None,
+        exposure: Any = None,
         trials: Any = None,
         seed: int | None = None,
         chunk: int | None = None,
     ) -> pd.DataFrame:
         """Posterior predictions per row, computed in row chunks.
 
+        Where a draw's linear predictor lies outside the range in which the model
+        defines a mean (:func:`bayesglm.predict.eta_range`: a negative η under the
+        inverse link, a probability above 1 under the log link, ...) the row's
+        mean- and response-scale predictions are NaN, and a
+        :class:`~bayesglm.errors.DomainWarning` names the row and the fraction of
+        draws outside; a link-scale row keeps the linear predictor, with the same
+        warning. ``frame.attrs["outside"]`` records {row label: fraction of draws}.
+
         Parameters
         ----------
         new_data : DataFrame or array_like, optional
             New rows (a DataFrame for formula models, a model matrix otherwise);
-            the fitted rows when None.
+            the fitted rows, under their own labels, when None.
         scale : {"link", "mean", "response"}
             The linear predictor, the mean through the inverse link, or a new
             response (posterior predictive draws).
         prob : float
             Probability of the equal-tailed interval.
-        offset : array_like, optional
-            Offset values for the new rows (rebuilt from the data when the model
-            used a column, expression or exposure).
+        offset, exposure : str or array_like, optional
+            The new rows' offset, or exposure (log link: offset = log(exposure)):
+            values, or a column of the new data. Required when the model's offset
+            was given as values; otherwise they override the offset rebuilt from
+            the new data.
         trials : str or array_like, optional
             Binomial trials of the new rows (a column name or values), for
             ``scale="response"``.
@@ -263,9 +275,19 @@ class GLMResult:
         Returns
         -------
         DataFrame
-            ``mean``, ``sd``, ``eti_lower``, ``eti_upper`` per row.
+            ``estimate`` (posterior mean), ``std_error`` (posterior sd), ``conf_low``,
+            ``conf_high`` (the equal-tailed interval) per row, indexed by the rows'
+            labels; the interval is named in ``frame.attrs["interval"]``.
         """
-        from .predict import check_prob, check_scale, check_seed, prediction_inputs, row_chunks
+        from .predict import (
+            check_prob,
+            check_scale,
+            check_seed,
+            eta_range,
+            outside_warning,
+            prediction_inputs,
+            row_chunks,
+        )
 
         check_scale(scale)
         check_prob(prob)
@@ -275,7 +297,9 @@ class GLMResult:
             raise BayesGLMError(
                 f"trials= only applies to binomial models; drop it; got (family={family.name!r})."
             )
-        rows = prediction_inputs(self.design, new_data, offset, trials)
+        rows = prediction_inputs(
+            self.design, link, new_data, offset=offset, exposure=exposure, trials=trials
+        )
         if trials is not None:
             name = trials if isinstance(trials, str) else "trials"
             family.check_trials(pd.Series(rows.trials, index=rows.index, name=name))
@@ -287,22 +311,31 @@ class GLMResult:
         beta, dispersion = self._beta(), self._dispersion()
         disp = None if dispersion is None else dispersion[:, None]
         rng = np.random.default_rng(self.seed if seed is None else seed)
+        valid = eta_range(family, link)
         n = rows.X.shape[0]
-        columns = {name: np.empty(n) for name in ("mean", "sd", "eti_lower", "eti_upper")}
+        columns = {name: np.full(n, np.nan) for name in _PREDICTION_COLUMNS}
+        outside = np.empty(n)
         tails = [(1 - prob) / 2, (1 + prob) / 2]
         for part in row_chunks(n, beta.shape[0], chunk):
             values = beta @ rows.X[part].T + rows.offset[part]
+            outside[part] = 1.0 - valid.includes(values).mean(axis=0)
+            kept = np.arange(part.start, part.stop)
             if scale != "link":
-                values = link.inverse(values)
+                # A row with any draw outside the model has no mean (nor response).
+                inside = outside[part] == 0
+                kept, values = kept[inside], link.inverse(values[:, inside])
             if scale == "response":
-                part_trials = None if rows.trials is None else rows.trials[part]
+                part_trials = None if rows.trials is None else rows.trials[kept]
                 values = family.sample(values, disp, part_trials, rng)
-            columns["mean"][part] = values.mean(axis=0)
-            columns["sd"][part] = values.std(axis=0, ddof=1)
+            columns["estimate"][kept] = values.mean(axis=0)
+            columns["std_error"][kept] = values.std(axis=0, ddof=1)
             low, high = np.quantile(values, tails, axis=0, method="linear")
-            columns["eti_lower"][part], columns["eti_upper"][part] = low, high
+            columns["conf_low"][kept], columns["conf_high"][kept] = low, high
         frame = pd.DataFrame(columns, index=rows.index)
         frame.attrs["interval"] = f"{prob:.0%} equal-tailed, {scale} scale"
+        frame.attrs["outside"] = outside_warning(
+            frame, outside, family, link, scale, of_draws=True
+        )
         return frame
 
     def posterior_predictive(
