@@ -6,7 +6,7 @@
         [--sampler auto|nutpie|numpyro|pymc] [--report out.html] [--save fit.nc]
     bayesglm mle data.csv --formula ... --family ...      (maximum likelihood only)
     bayesglm predict fit.nc new.csv [--scale mean] [--prob 0.95] [--trials COL]
-        [--offset COL | --exposure COL] [--output out.csv]
+        [--offset COL | --exposure COL] [--weights COL] [--output out.csv]
     bayesglm families
     bayesglm datasets [NAME]
     bayesglm demo [--output DIR]
@@ -214,6 +214,7 @@ def _cmd_predict(args: argparse.Namespace) -> None:
         offset=args.offset,
         exposure=args.exposure,
         trials=args.trials,
+        weights=args.weights,
     )
     if args.output:
         table.to_csv(args.output)
@@ -312,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--offset", help="column of offsets (a fit whose offset was given as values)"
     )
     predict.add_argument("--exposure", help="column of exposures (log link: offset = log)")
+    predict.add_argument(
+        "--weights", help="gaussian: column of precision weights (for --scale response)"
+    )
     predict.add_argument("--output", help="write a CSV instead of printing")
     predict.set_defaults(run=_cmd_predict)
 

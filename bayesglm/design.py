@@ -163,11 +163,12 @@ def row_labels(n: int, **given: Any) -> pd.Index:
 
 
 def new_rows(
-    design: Design, X: Any, offset: Any = None, trials: Any = None
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    design: Design, X: Any, offset: Any = None, trials: Any = None, weights: Any = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Check rows to predict as :func:`design_from_arrays` checks the training rows.
 
-    Returns the model matrix, offset and trials as float arrays (None where not given).
+    Returns the model matrix, offset, trials and weights as float arrays (None where
+    not given).
 
     Examples
     --------
@@ -184,10 +185,14 @@ def new_rows(
         )
     matrix, _ = _model_matrix(X, design.names)
     n = matrix.shape[0]
+    weights_ = None if weights is None else _vector(weights, "weights", n)
+    if weights_ is not None:
+        _check_weights(weights_, weights)
     return (
         matrix,
         None if offset is None else _vector(offset, "offset", n),
         None if trials is None else _vector(trials, "trials", n),
+        weights_,
     )
 
 

@@ -83,7 +83,9 @@ def ppc(result: Any, n_draws: int = 200, seed: int = 0) -> Figure:
     elif family.support.integer:
         _rootogram(ax, y, replicated)
     else:
-        _density(ax, y, replicated)
+        # Rows of weight 0 (gaussian precision weights) have no replicated response.
+        drawn = np.isfinite(replicated).all(axis=0)
+        _density(ax, y[drawn], replicated[:, drawn])
     fig.tight_layout()
     return fig
 

@@ -41,11 +41,12 @@ _NAMED_ROWS = 10  # rows a warning names before it only counts them
 
 @dataclass(frozen=True)
 class PredictionInputs:
-    """Model matrix, offset, trials and row labels of the rows to predict."""
+    """Model matrix, offset, trials, prior weights and row labels of the rows to predict."""
 
     X: np.ndarray
     offset: np.ndarray
     trials: np.ndarray | None
+    weights: np.ndarray | None
     index: pd.Index
 
 
@@ -57,6 +58,7 @@ def prediction_inputs(
     offset: Any = None,
     exposure: Any = None,
     trials: Any = None,
+    weights: Any = None,
 ) -> PredictionInputs:
     """The rows to predict: the fitted rows, a DataFrame (formula models) or an X.
 
@@ -67,8 +69,9 @@ def prediction_inputs(
     ``offset=`` (on the linear-predictor scale) or ``exposure=`` (with the log
     link: offset = log(exposure)) override the offset the model rebuilds from the
     new data, and are required when the model's offset was given as values.
-    ``offset=``, ``exposure=`` and ``trials=`` each take values or the name of a
-    column of the new data (of the fitted rows' columns when ``new_data`` is None).
+    ``offset=``, ``exposure=``, ``trials=`` and ``weights=`` each take values or the
+    name of a column of the new data (of the fitted rows' columns when ``new_data`` is
+    None; the fitted rows' trials and weights are the default there).
     Everything is checked as the training rows were
     (:func:`bayesglm.design.new_rows`).
     """
@@ -87,8 +90,8 @@ def prediction_inputs(
     if new_data is None:
         X, rebuilt, columns = design.X, design.offset, design.training
         index = design.row_labels if design.row_labels is not None else pd.RangeIndex(design.n)
-        if trials is None:
-            trials = design.trials
+        trials = design.trials if trials is None else trials
+        weights = design.weights if weights is None else weights
     elif design.model_spec is not None:
         from .formula import new_data_matrix
 
@@ -102,9 +105,14 @@ def prediction_inputs(
     else:
         X, rebuilt, columns = new_data, None, None
         index = new_data.index if isinstance(new_data, pd.DataFrame) else None
-    offset, exposure, trials = (
+    offset, exposure, trials, weights = (
         _column_or_values(values, arg, columns)
-        for values, arg in ((offset, "offset"), (exposure, "exposure"), (trials, "trials"))
+        for values, arg in (
+            (offset, "offset"),
+            (exposure, "exposure"),
+            (trials, "trials"),
+            (weights, "weights"),
+        )
     )
     if exposure is not None:
         offset = _log_exposure(exposure, link)
@@ -117,12 +125,12 @@ def prediction_inputs(
                 "exposure= with the log link; got (offset=None)."
             )
     if index is not None:
-        for values, arg in ((offset, "offset"), (trials, "trials")):
+        for values, arg in ((offset, "offset"), (trials, "trials"), (weights, "weights")):
             _check_labels(values, arg, index)
-    X, offset, trials = new_rows(design, X, offset, trials)
+    X, offset, trials, weights = new_rows(design, X, offset, trials, weights)
     n = X.shape[0]
     index = pd.RangeIndex(n) if index is None else index
-    return PredictionInputs(X, np.zeros(n) if offset is None else offset, trials, index)
+    return PredictionInputs(X, np.zeros(n) if offset is None else offset, trials, weights, index)
 
 
 def _short(values: Any) -> str:

@@ -236,6 +236,7 @@ class GLMResult:
         offset: Any = None,
         exposure: Any = None,
         trials: Any = None,
+        weights: Any = None,
         seed: int | None = None,
         chunk: int | None = None,
     ) -> pd.DataFrame:
@@ -267,6 +268,12 @@ class GLMResult:
         trials : str or array_like, optional
             Binomial trials of the new rows (a column name or values), for
             ``scale="response"``.
+        weights : str or array_like, optional
+            Gaussian precision weights of the new rows (a column name or values), for
+            ``scale="response"``: a new response has variance sigma²/w, as in the
+            fit. Required there when the model was fitted with weights; the fitted
+            rows use their own. A weight of 0 (no precision) gives NaN. Other
+            families' weights count observations and do not change a prediction.
         seed : int, optional
             For the response draws (the fit's seed by default).
         chunk : int, optional
@@ -297,8 +304,15 @@ class GLMResult:
             raise BayesGLMError(
                 f"trials= only applies to binomial models; drop it; got (family={family.name!r})."
             )
+        _check_prediction_weights(self, new_data, scale, weights)
         rows = prediction_inputs(
-            self.design, link, new_data, offset=offset, exposure=exposure, trials=trials
+            self.design,
+            link,
+            new_data,
+            offset=offset,
+            exposure=exposure,
+            trials=trials,
+            weights=weights,
         )
         if trials is not None:
             name = trials if isinstance(trials, str) else "trials"
@@ -326,7 +340,8 @@ class GLMResult:
                 kept, values = kept[inside], link.inverse(values[:, inside])
             if scale == "response":
                 part_trials = None if rows.trials is None else rows.trials[kept]
-                values = family.sample(values, disp, part_trials, rng)
+                part_weights = None if rows.weights is None else rows.weights[kept]
+                values = self._draw_responses(values, disp, part_trials, part_weights, rng)
             columns["estimate"][kept] = values.mean(axis=0)
             columns["std_error"][kept] = values.std(axis=0, ddof=1)
             low, high = np.quantile(values, tails, axis=0, method="linear")
@@ -343,17 +358,45 @@ class GLMResult:
     ) -> np.ndarray:
         """Replicated responses for the fitted rows, shape (chain * draw, n).
 
-        Drawn in row chunks from the family's distribution at each draw's means.
+        Drawn in row chunks from the family's distribution at each draw's means
+        (with the rows' precision weights for the gaussian; NaN at weight 0).
+        Columns follow the fitted rows, labelled by ``design.row_labels``.
         """
         rng = np.random.default_rng(self.seed if rng is None else rng)
         beta, dispersion = self._beta(), self._dispersion()
-        out = np.empty((beta.shape[0], self.design.n))
+        design = self.design
+        out = np.empty((beta.shape[0], design.n))
+        disp = None if dispersion is None else dispersion[:, None]
         for lo, mu in self._iter_means(chunk):
-            hi = lo + mu.shape[1]
-            trials = None if self.design.trials is None else self.design.trials[lo:hi]
-            family = self.spec.family
-            disp = None if dispersion is None else dispersion[:, None]
-            out[:, lo:hi] = family.sample(mu, disp, trials, rng)
+            rows = slice(lo, lo + mu.shape[1])
+            trials = None if design.trials is None else design.trials[rows]
+            weights = None if design.weights is None else design.weights[rows]
+            out[:, rows] = self._draw_responses(mu, disp, trials, weights, rng)
+        return out
+
+    def _draw_responses(
+        self,
+        mu: np.ndarray,
+        dispersion: np.ndarray | None,
+        trials: np.ndarray | None,
+        weights: np.ndarray | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Responses at means ``mu`` (draws x rows). Precision weights (the
+        gaussian's) divide the variance, sd sigma/sqrt(w); a row of weight 0 has no
+        finite variance and gets NaN. Other families' weights count observations
+        and leave a single response as it is."""
+        family = self.spec.family
+        if weights is None or not family.weights_are_precision:
+            return family.sample(mu, dispersion, trials, rng)
+        precise = weights > 0
+        out = np.full(mu.shape, np.nan)
+        out[:, precise] = family.sample(
+            mu[:, precise],
+            dispersion / np.sqrt(weights[precise]),
+            None if trials is None else trials[precise],
+            rng,
+        )
         return out
 
     def log_likelihood(self, chunk: int = 20_000) -> Iterator[tuple[slice, np.ndarray]]:
@@ -501,6 +544,25 @@ def _diagnose(result: GLMResult) -> Diagnostics:
     return Diagnostics(
         divergences, max_rhat, ess_bulk, ess_tail, bfmi, saturation, chains, tuple(problems)
     )
+
+
+def _check_prediction_weights(result: GLMResult, new_data: Any, scale: str, weights: Any) -> None:
+    """Weights matter to predictions only as the gaussian's precisions of new responses."""
+    family = result.spec.family
+    if weights is not None and not family.weights_are_precision:
+        raise BayesGLMError(
+            f"weights= sets the precision of new gaussian responses (variance sigma²/w); "
+            f"the {family.name} family's weights count observations and do not change a "
+            f"prediction; drop weights=; got (family={family.name!r})."
+        )
+    needs_weights = family.weights_are_precision and result.design.weights is not None
+    if needs_weights and scale == "response" and new_data is not None and weights is None:
+        raise BayesGLMError(
+            "the model was fitted with precision weights, so a new response has variance "
+            "sigma²/w: response-scale predictions need the new rows' weights= (values or "
+            "a column; 1 for a row as precise as a weight-1 training row); "
+            "got (weights=None)."
+        )
 
 
 def warn_if_unhealthy(result: GLMResult) -> Diagnostics:

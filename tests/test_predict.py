@@ -367,3 +367,45 @@ def test_mean_scale_standard_errors_are_rs_delta_method() -> None:
         [2.9721780642373 * 0.255301100210262, 9.29490130836607 * 0.247593616457684],
         rtol=1e-7,
     )
+
+
+# --- precision weights of new gaussian responses -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def weighted_gaussian():
+    """Odd rows are 25 times as precise (sd 1/5) as even rows."""
+    rng = np.random.default_rng(0)
+    n = 200
+    weights = np.where(np.arange(n) % 2 == 0, 1.0, 25.0)
+    x = rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "y": 1 + 2 * x + rng.normal(size=n) / np.sqrt(weights)})
+    df["w"] = weights
+    model = bg.GLM("y ~ x", data=df, family="gaussian", weights="w")
+    return df, _fit(model, seed=4, draws=400)
+
+
+def test_gaussian_response_predictions_use_the_rows_precision_weights(
+    weighted_gaussian, tmp_path, capsys
+) -> None:
+    df, fit = weighted_gaussian
+    sigma = fit.draws()["sigma"].to_numpy()
+    response = fit.predict(scale="response")
+    spread = response["std_error"].groupby(df["w"]).mean()
+    # sd of a new response: about sigma / sqrt(w) (plus the mean's small uncertainty)
+    np.testing.assert_allclose(spread, [sigma.mean(), sigma.mean() / 5], rtol=0.15)
+    replicated = fit.posterior_predictive(rng=1).std(axis=0)
+    np.testing.assert_allclose(replicated[1::2].mean() / replicated[::2].mean(), 0.2, rtol=0.15)
+    new = pd.DataFrame({"x": [0.0, 0.0], "w": [1.0, 25.0]}, index=["loose", "tight"])
+    with pytest.raises(BayesGLMError, match=r"fitted with precision weights.*need the new rows"):
+        fit.predict(new, scale="response")
+    tight = fit.predict(new, scale="response", weights="w")["std_error"]
+    np.testing.assert_allclose(tight["tight"] / tight["loose"], 0.2, rtol=0.2)
+    counts = _fit(bg.GLM.from_arrays(np.ones((3, 1)), [1, 2, 3], family="poisson"), seed=0)
+    with pytest.raises(BayesGLMError, match=r"weights count observations.*drop weights="):
+        counts.predict(scale="response", weights=[1.0, 2.0, 1.0])
+    saved, csv = fit.save(tmp_path / "g.nc"), tmp_path / "new.csv"
+    new.to_csv(csv)
+    assert main(["predict", str(saved), str(csv), "--scale", "response"]) == 2
+    assert "precision weights" in capsys.readouterr().err
+    assert main(["predict", str(saved), str(csv), "--scale", "response", "--weights", "w"]) == 0
