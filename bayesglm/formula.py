@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .design import Design, design_from_arrays
+from .design import Design, design_from_arrays, row_labels
 from .errors import BayesGLMError, MissingDataWarning, row_label
 from .families import Spec
 
@@ -79,6 +79,10 @@ def design_from_formula(
     ('Intercept', 'dose', 'arm[T.b]')
     """
     frame = _as_frame(data)
+    # Values given as a Series pair with the data's rows by position: refuse other labels.
+    row_labels(
+        len(frame), data=frame, offset=offset, exposure=exposure, weights=weights, trials=trials
+    )
     if not isinstance(formula, str) or "~" not in formula:
         raise BayesGLMError(
             f"formula must be a string 'response ~ predictors'; got (formula={formula!r})."

@@ -115,6 +115,20 @@ def test_designs_from_pandas_arrays_keep_their_labels() -> None:
         bg.fit_mle(X, y.sort_index(), family="poisson")
 
 
+def test_values_given_as_a_series_must_carry_the_rows_labels() -> None:
+    df = pd.DataFrame(
+        {"x": [1.0, 2, 3, 4, 5, 6], "y": [1, 2, 2, 4, 5, 7], "e": [1.0, 2, 3, 4, 5, 6]}
+    )
+    resorted = df["e"].sort_values(ascending=False)  # values pair by position
+    with pytest.raises(BayesGLMError, match=r"data and exposure have different row labels"):
+        bg.GLM("y ~ x", data=df, family="poisson", exposure=resorted)
+    X = df[["x"]].assign(Intercept=1.0)
+    with pytest.raises(BayesGLMError, match=r"X and offset have different row labels"):
+        bg.fit_mle(X, df["y"], family="poisson", offset=np.log(resorted))
+    model = bg.GLM("y ~ x", data=df, family="poisson", exposure=df["e"])
+    np.testing.assert_allclose(model.design.offset, np.log(df["e"]))
+
+
 def test_a_saved_fit_keeps_its_row_labels(counts, tmp_path) -> None:
     _, _, fit = counts
     loaded = bg.load(fit.save(tmp_path / "fit.nc"))
