@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -13,12 +12,12 @@ from scipy import stats
 
 from ._xp import Interval
 from .design import Design
-from .errors import DomainWarning, row_label
 from .families import Family
 from .links import Link
 from .predict import (
     check_prob,
     check_scale,
+    cut_warning,
     eta_range,
     outside_warning,
     prediction_inputs,
@@ -303,7 +302,7 @@ class MLEResult:
         frame.attrs["outside"] = outside_warning(
             frame, (~inside).astype(float), self.family, self.link, scale, of_draws=False
         )
-        frame.attrs["interval_cut"] = _cut_warning(frame, cut, self.family, self.link, prob)
+        frame.attrs["interval_cut"] = cut_warning(frame, cut, self.family, self.link, prob)
         return frame
 
     def _mean_scale(
@@ -385,26 +384,3 @@ class MLEResult:
             f"<MLEResult {self.family.name}({self.link.name}) n={self.nobs} "
             f"p={len(self.names)} deviance={self.deviance:.6g}>"
         )
-
-
-def _cut_warning(
-    frame: pd.DataFrame, cut: np.ndarray, family: Family, link: Link, prob: float
-) -> list:
-    """Warn about intervals cut at the edge of the model's range; their row labels."""
-    rows = np.flatnonzero(cut)
-    if not rows.size:
-        return []
-    labels = [row_label(frame, i) for i in rows]
-    named = ", ".join(map(repr, labels[:10])) + (
-        f" and {rows.size - 10} more" if rows.size > 10 else ""
-    )
-    warnings.warn(
-        f"the {prob:.0%} Wald interval of {rows.size} row(s) ({named}) reaches past the "
-        f"linear predictors where the {family.name}({link.name}) model defines a mean "
-        f"(eta in {eta_range(family, link)}); it is cut at that edge, so its end there is "
-        "the limit of the mean (an open-ended interval): the data do not bound the mean "
-        "on that side at this level.",
-        DomainWarning,
-        stacklevel=3,
-    )
-    return labels

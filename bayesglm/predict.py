@@ -26,6 +26,7 @@ __all__ = [
     "check_prob",
     "check_scale",
     "check_seed",
+    "cut_warning",
     "eta_range",
     "is_whole",
     "outside_warning",
@@ -75,6 +76,50 @@ def prediction_inputs(
     Everything is checked as the training rows were
     (:func:`bayesglm.design.new_rows`).
     """
+    _check_offset_args(design, offset, exposure)
+    X, rebuilt, columns, index = _rows(design, new_data)
+    if new_data is None:
+        trials = design.trials if trials is None else trials
+        weights = design.weights if weights is None else weights
+    offset, exposure, trials, weights = (
+        _column_or_values(values, arg, columns)
+        for values, arg in (
+            (offset, "offset"),
+            (exposure, "exposure"),
+            (trials, "trials"),
+            (weights, "weights"),
+        )
+    )
+    offset = _offset(design, link, rebuilt, offset, exposure)
+    if index is not None:
+        for values, arg in ((offset, "offset"), (trials, "trials"), (weights, "weights")):
+            _check_labels(values, arg, index)
+    X, offset, trials, weights = new_rows(design, X, offset, trials, weights)
+    n = X.shape[0]
+    index = pd.RangeIndex(n) if index is None else index
+    return PredictionInputs(X, np.zeros(n) if offset is None else offset, trials, weights, index)
+
+
+def _rows(design: Design, new_data: Any) -> tuple[Any, Any, pd.DataFrame | None, Any]:
+    """Model matrix (unchecked), rebuilt offset, columns and labels of the rows."""
+    if new_data is None:
+        index = design.row_labels if design.row_labels is not None else pd.RangeIndex(design.n)
+        return design.X, design.offset, design.training, index
+    if design.model_spec is None:
+        index = new_data.index if isinstance(new_data, pd.DataFrame) else None
+        return new_data, None, None, index
+    from .formula import new_data_matrix
+
+    if not isinstance(new_data, pd.DataFrame):
+        raise BayesGLMError(
+            "this model was built from a formula: pass new data as a DataFrame with "
+            f"the same columns; got (new_data={type(new_data).__name__})."
+        )
+    X, rebuilt = new_data_matrix(design, new_data)
+    return X, rebuilt, new_data, new_data.index
+
+
+def _check_offset_args(design: Design, offset: Any, exposure: Any) -> None:
     if offset is not None and exposure is not None:
         raise BayesGLMError(
             "give offset= or exposure= for the new rows, not both (exposure=E means "
@@ -87,50 +132,21 @@ def prediction_inputs(
             f"predicts rather than describe the new rows; drop {arg}= (or refit with an "
             f"offset); got ({arg}={_short(offset if offset is not None else exposure)})."
         )
-    if new_data is None:
-        X, rebuilt, columns = design.X, design.offset, design.training
-        index = design.row_labels if design.row_labels is not None else pd.RangeIndex(design.n)
-        trials = design.trials if trials is None else trials
-        weights = design.weights if weights is None else weights
-    elif design.model_spec is not None:
-        from .formula import new_data_matrix
 
-        if not isinstance(new_data, pd.DataFrame):
-            raise BayesGLMError(
-                "this model was built from a formula: pass new data as a DataFrame with "
-                f"the same columns; got (new_data={type(new_data).__name__})."
-            )
-        X, rebuilt = new_data_matrix(design, new_data)
-        columns, index = new_data, new_data.index
-    else:
-        X, rebuilt, columns = new_data, None, None
-        index = new_data.index if isinstance(new_data, pd.DataFrame) else None
-    offset, exposure, trials, weights = (
-        _column_or_values(values, arg, columns)
-        for values, arg in (
-            (offset, "offset"),
-            (exposure, "exposure"),
-            (trials, "trials"),
-            (weights, "weights"),
-        )
-    )
+
+def _offset(design: Design, link: Link, rebuilt: Any, offset: Any, exposure: Any) -> Any:
+    """The rows' offset: given (as an offset or an exposure) or rebuilt from their data."""
     if exposure is not None:
-        offset = _log_exposure(exposure, link)
-    elif offset is None:
-        offset = rebuilt
-        if offset is None and design.offset is not None:
-            raise BayesGLMError(
-                "the model was fitted with an offset given as values, so the new rows "
-                "need theirs: pass offset= (values or a column of the new data), or "
-                "exposure= with the log link; got (offset=None)."
-            )
-    if index is not None:
-        for values, arg in ((offset, "offset"), (trials, "trials"), (weights, "weights")):
-            _check_labels(values, arg, index)
-    X, offset, trials, weights = new_rows(design, X, offset, trials, weights)
-    n = X.shape[0]
-    index = pd.RangeIndex(n) if index is None else index
-    return PredictionInputs(X, np.zeros(n) if offset is None else offset, trials, weights, index)
+        return _log_exposure(exposure, link)
+    if offset is not None:
+        return offset
+    if rebuilt is None and design.offset is not None:
+        raise BayesGLMError(
+            "the model was fitted with an offset given as values, so the new rows "
+            "need theirs: pass offset= (values or a column of the new data), or "
+            "exposure= with the log link; got (offset=None)."
+        )
+    return rebuilt
 
 
 def _short(values: Any) -> str:
@@ -248,11 +264,7 @@ def outside_warning(
     if not rows.size:
         return {}
     record = {row_label(frame, i): float(outside[i]) for i in rows}
-    named = [
-        f"{row_label(frame, i)!r}" + (f" ({outside[i]:.0%} of draws)" if of_draws else "")
-        for i in rows[:_NAMED_ROWS]
-    ]
-    more = f" and {rows.size - _NAMED_ROWS} more" if rows.size > _NAMED_ROWS else ""
+    named = _named_rows(frame, rows, lambda i: f" ({outside[i]:.0%} of draws)" if of_draws else "")
     consequence = (
         "the link-scale values are the linear predictor as computed, but the model "
         "defines no mean there"
@@ -262,13 +274,39 @@ def outside_warning(
     warnings.warn(
         f"the linear predictor leaves the range where the {family.name}({link.name}) model "
         f"defines a mean (eta in {eta_range(family, link)}) on {rows.size} of {len(frame)} "
-        f"row(s): {', '.join(named)}{more}; {consequence}. These rows lie beyond what the "
+        f"row(s): {named}; {consequence}. These rows lie beyond what the "
         "data support; a link that maps every linear predictor to a valid mean (e.g. log) "
         "extrapolates without leaving the model.",
         DomainWarning,
         stacklevel=3,
     )
     return record
+
+
+def cut_warning(
+    frame: pd.DataFrame, cut: np.ndarray, family: Family, link: Link, prob: float
+) -> list:
+    """Warn about intervals cut at the edge of the model's range; their row labels."""
+    rows = np.flatnonzero(cut)
+    if not rows.size:
+        return []
+    named = _named_rows(frame, rows, lambda i: "")
+    warnings.warn(
+        f"the {prob:.0%} Wald interval of {rows.size} row(s) ({named}) reaches past the "
+        f"linear predictors where the {family.name}({link.name}) model defines a mean "
+        f"(eta in {eta_range(family, link)}); it is cut at that edge, so its end there is "
+        "the limit of the mean (an open-ended interval): the data do not bound the mean "
+        "on that side at this level.",
+        DomainWarning,
+        stacklevel=3,
+    )
+    return [row_label(frame, i) for i in rows]
+
+
+def _named_rows(frame: pd.DataFrame, rows: np.ndarray, detail: Any) -> str:
+    """The first rows' labels (each with ``detail(i)``), then how many more."""
+    named = ", ".join(f"{row_label(frame, i)!r}{detail(i)}" for i in rows[:_NAMED_ROWS])
+    return named + (f" and {rows.size - _NAMED_ROWS} more" if rows.size > _NAMED_ROWS else "")
 
 
 def row_chunks(n_rows: int, n_draws: int, chunk: int | None = None) -> Iterator[slice]:

@@ -21,7 +21,16 @@ from .errors import BayesGLMError, SamplingWarning
 from .families import Spec
 from .laplace import LaplaceApprox
 from .mle import MLEResult
-from .predict import check_prob
+from .predict import (
+    PredictionInputs,
+    check_prob,
+    check_scale,
+    check_seed,
+    eta_range,
+    outside_warning,
+    prediction_inputs,
+    row_chunks,
+)
 from .priors import Fixed, ResolvedPriors
 
 __all__ = ["Diagnostics", "GLMResult"]
@@ -286,16 +295,6 @@ class GLMResult:
             ``conf_high`` (the equal-tailed interval) per row, indexed by the rows'
             labels; the interval is named in ``frame.attrs["interval"]``.
         """
-        from .predict import (
-            check_prob,
-            check_scale,
-            check_seed,
-            eta_range,
-            outside_warning,
-            prediction_inputs,
-            row_chunks,
-        )
-
         check_scale(scale)
         check_prob(prob)
         check_seed(seed)
@@ -322,9 +321,28 @@ class GLMResult:
                 "response-scale predictions of a binomial need the trials of each new row; "
                 "pass trials= (a column name or values); got (trials=None)."
             )
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        columns, outside = self._summarize_rows(rows, scale, prob, rng, chunk)
+        frame = pd.DataFrame(columns, index=rows.index)
+        frame.attrs["interval"] = f"{prob:.0%} equal-tailed, {scale} scale"
+        frame.attrs["outside"] = outside_warning(
+            frame, outside, family, link, scale, of_draws=True
+        )
+        return frame
+
+    def _summarize_rows(
+        self,
+        rows: PredictionInputs,
+        scale: str,
+        prob: float,
+        rng: np.random.Generator,
+        chunk: int | None,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Per-row summaries of the draws on ``scale``, chunk by chunk, and the
+        fraction of each row's draws outside :func:`~bayesglm.predict.eta_range`."""
+        family, link = self.spec.family, self.spec.link
         beta, dispersion = self._beta(), self._dispersion()
         disp = None if dispersion is None else dispersion[:, None]
-        rng = np.random.default_rng(self.seed if seed is None else seed)
         valid = eta_range(family, link)
         n = rows.X.shape[0]
         columns = {name: np.full(n, np.nan) for name in _PREDICTION_COLUMNS}
@@ -346,12 +364,7 @@ class GLMResult:
             columns["std_error"][kept] = values.std(axis=0, ddof=1)
             low, high = np.quantile(values, tails, axis=0, method="linear")
             columns["conf_low"][kept], columns["conf_high"][kept] = low, high
-        frame = pd.DataFrame(columns, index=rows.index)
-        frame.attrs["interval"] = f"{prob:.0%} equal-tailed, {scale} scale"
-        frame.attrs["outside"] = outside_warning(
-            frame, outside, family, link, scale, of_draws=True
-        )
-        return frame
+        return columns, outside
 
     def posterior_predictive(
         self, rng: np.random.Generator | int | None = None, chunk: int = 100_000
