@@ -11,6 +11,7 @@ from .compare import compare
 from .errors import (
     BayesGLMError,
     ConvergenceWarning,
+    DomainWarning,
     MissingDataWarning,
     PerfectFitWarning,
     SamplingWarning,
@@ -47,6 +48,7 @@ __all__ = [
     "BayesGLMError",
     "Cauchy",
     "ConvergenceWarning",
+    "DomainWarning",
     "Exponential",
     "Family",
     "Fixed",

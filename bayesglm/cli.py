@@ -5,7 +5,8 @@
         [--prior "x1=normal(0,1)"]... [--draws N] [--tune N] [--chains N] [--seed N]
         [--sampler auto|nutpie|numpyro|pymc] [--report out.html] [--save fit.nc]
     bayesglm mle data.csv --formula ... --family ...      (maximum likelihood only)
-    bayesglm predict fit.nc new.csv [--scale mean] [--prob 0.95] [--output out.csv]
+    bayesglm predict fit.nc new.csv [--scale mean] [--prob 0.95] [--trials COL]
+        [--offset COL | --exposure COL] [--weights COL] [--output out.csv]
     bayesglm families
     bayesglm datasets [NAME]
     bayesglm demo [--output DIR]
@@ -206,7 +207,15 @@ def _cmd_predict(args: argparse.Namespace) -> None:
 
     _check_output(args.output)
     fit = load(args.fit)
-    table = fit.predict(_read_csv(args.data), scale=args.scale, prob=args.prob, trials=args.trials)
+    table = fit.predict(
+        _read_csv(args.data),
+        scale=args.scale,
+        prob=args.prob,
+        offset=args.offset,
+        exposure=args.exposure,
+        trials=args.trials,
+        weights=args.weights,
+    )
     if args.output:
         table.to_csv(args.output)
         print(f"predictions written to {args.output}")
@@ -300,6 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--scale", default="mean", choices=["link", "mean", "response"])
     predict.add_argument("--prob", type=float, default=0.95)
     predict.add_argument("--trials", help="binomial: column of trials (for --scale response)")
+    predict.add_argument(
+        "--offset", help="column of offsets (a fit whose offset was given as values)"
+    )
+    predict.add_argument("--exposure", help="column of exposures (log link: offset = log)")
+    predict.add_argument(
+        "--weights", help="gaussian: column of precision weights (for --scale response)"
+    )
     predict.add_argument("--output", help="write a CSV instead of printing")
     predict.set_defaults(run=_cmd_predict)
 

@@ -19,7 +19,7 @@ import pandas as pd
 from .errors import BayesGLMError, row_label, value_name
 from .families import Spec
 
-__all__ = ["Design", "design_from_arrays", "new_rows"]
+__all__ = ["Design", "design_from_arrays", "new_rows", "row_labels"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,10 @@ class Design:
         trials; None when not given.
     intercept : int or None
         Index of the constant column, None if there is none.
+    row_labels : pandas.Index
+        The label of each row: the index of a pandas ``X`` or ``y`` (the kept
+        rows' own labels for a formula), else 0 … n-1. Per-row outputs (in-sample
+        predictions) carry these labels, so they align with the user's data.
     formula : str or None
         The model formula, when the design came from one (see
         :mod:`bayesglm.formula`), with its formulaic ``model_spec``, the
@@ -65,6 +69,7 @@ class Design:
     event: str | None = None
     offset_term: str | None = None
     exposure: str | None = None
+    row_labels: pd.Index | None = None
 
     @property
     def n(self) -> int:
@@ -100,6 +105,7 @@ def design_from_arrays(
     matrix, column_names = _model_matrix(X, names)
     n = matrix.shape[0]
     response = _vector(y, "y", n)
+    labels = row_labels(n, X=X, y=y, offset=offset, weights=weights, trials=trials)
     family = spec.family
     offset_ = None if offset is None else _vector(offset, "offset", n)
     weights_ = None if weights is None else _vector(weights, "weights", n)
@@ -120,15 +126,53 @@ def design_from_arrays(
         weights=weights_,
         trials=trials_,
         intercept=_intercept_index(matrix),
+        row_labels=labels,
     )
 
 
+def row_labels(n: int, **given: Any) -> pd.Index:
+    """The row labels that the pandas inputs among ``given`` share (0 … n-1 if none).
+
+    Values are used by position; a Series or DataFrame whose labels differ from
+    another's (a filtered or re-sorted copy) would pair the wrong rows, so it is
+    refused.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> row_labels(2, X=[[1.0], [2.0]], y=pd.Series([0.0, 1.0], index=["a", "b"])).tolist()
+    ['a', 'b']
+    """
+    labelled = {
+        arg: values.index
+        for arg, values in given.items()
+        if isinstance(values, pd.Series | pd.DataFrame) and len(values.index) == n
+    }
+    if not labelled:
+        return pd.RangeIndex(n)
+    (first, labels), *others = labelled.items()
+    for arg, index in others:
+        if not index.equals(labels):
+            position = next(
+                (i for i, (a, b) in enumerate(zip(labels, index, strict=True)) if a != b), 0
+            )
+            raise BayesGLMError(
+                f"{first} and {arg} have different row labels, and values pair by position; "
+                f"align them first (e.g. {arg}.loc[{first}.index]) or pass plain arrays; the "
+                f"first difference is at position {position}; got ({first} row "
+                f"{row_label(given[first], position)!r}, {arg} row "
+                f"{row_label(given[arg], position)!r})."
+            )
+    return labels
+
+
 def new_rows(
-    design: Design, X: Any, offset: Any = None, trials: Any = None
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    design: Design, X: Any, offset: Any = None, trials: Any = None, weights: Any = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Check rows to predict as :func:`design_from_arrays` checks the training rows.
 
-    Returns the model matrix, offset and trials as float arrays (None where not given).
+    Returns the model matrix, offset, trials and weights as float arrays (None where
+    not given).
 
     Examples
     --------
@@ -145,10 +189,14 @@ def new_rows(
         )
     matrix, _ = _model_matrix(X, design.names)
     n = matrix.shape[0]
+    weights_ = None if weights is None else _vector(weights, "weights", n)
+    if weights_ is not None:
+        _check_weights(weights_, weights)
     return (
         matrix,
         None if offset is None else _vector(offset, "offset", n),
         None if trials is None else _vector(trials, "trials", n),
+        weights_,
     )
 
 

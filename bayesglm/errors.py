@@ -19,6 +19,7 @@ import pandas as pd
 __all__ = [
     "BayesGLMError",
     "ConvergenceWarning",
+    "DomainWarning",
     "MissingDataWarning",
     "PerfectFitWarning",
     "SamplingWarning",
@@ -47,6 +48,11 @@ class SamplingWarning(UserWarning):
 
 class PerfectFitWarning(UserWarning):
     """The response is an exact function of the predictors (zero dispersion)."""
+
+
+class DomainWarning(UserWarning):
+    """A prediction's linear predictor lies where the model defines no mean (the
+    inverse link of a negative eta, a probability above 1, ...)."""
 
 
 class MissingDataWarning(UserWarning):

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .design import Design, design_from_arrays
+from .design import Design, design_from_arrays, row_labels
 from .errors import BayesGLMError, MissingDataWarning, UnusedLevelWarning, row_label
 from .families import Spec
 
@@ -81,6 +81,10 @@ def design_from_formula(
     ('Intercept', 'dose', 'arm[T.b]')
     """
     frame = _as_frame(data)
+    # Values given as a Series pair with the data's rows by position: refuse other labels.
+    row_labels(
+        len(frame), data=frame, offset=offset, exposure=exposure, weights=weights, trials=trials
+    )
     if not isinstance(formula, str) or "~" not in formula:
         raise BayesGLMError(
             f"formula must be a string 'response ~ predictors'; got (formula={formula!r})."
@@ -556,13 +560,16 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
 
     Raises :class:`BayesGLMError`, naming the column and the first offending row,
     for no rows, a missing or repeated column, text where the model was fitted on
-    numbers, an unseen factor level, a missing value, or a missing offset/exposure.
+    numbers, an unseen factor level, or a missing value (offset and exposure
+    columns included).
 
     Returns
     -------
     matrix : DataFrame
         The model matrix, indexed like ``data``.
     offset : Series or None
+        None when the model has no offset, or was given its offset as values (the
+        caller then supplies the new rows' values).
     """
     frame = _as_frame(data)
     needed = _predictor_columns(design)
@@ -587,11 +594,6 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
             f"the new data have missing values in {int(rows.sum())} row(s), in columns "
             f"{columns}; fill or drop them; the first is row {_label(frame.index[rows][0])!r}; "
             "got (missing values)."
-        )
-    if design.exposure is None and design.offset_term is None and design.offset is not None:
-        raise BayesGLMError(
-            "the model was fitted with an offset given as values; pass offset= for the new "
-            "rows too; got (offset=None)."
         )
     frame, _ = _prepared(frame, needed)
     _check_levels(design, frame)

@@ -10,10 +10,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._xp import Interval
 from .design import Design
 from .families import Family
 from .links import Link
-from .predict import check_prob, check_scale, prediction_inputs, row_chunks
+from .predict import (
+    check_prob,
+    check_scale,
+    cut_warning,
+    eta_range,
+    outside_warning,
+    prediction_inputs,
+    row_chunks,
+)
 
 __all__ = ["MLEResult"]
 
@@ -138,8 +147,19 @@ class MLEResult:
             p = 2.0 * stats.norm.sf(t)
         return pd.Series(p, index=list(self.names), name="p")
 
-    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+    def conf_int(self, prob: float = 0.95) -> pd.DataFrame:
         """Wald confidence intervals (t quantiles where tests use t).
+
+        Parameters
+        ----------
+        prob : float
+            Interval probability, as ``prob=`` everywhere else.
+
+        Returns
+        -------
+        DataFrame
+            ``conf_low``, ``conf_high`` per coefficient; the interval is named in
+            ``frame.attrs["interval"]``.
 
         Examples
         --------
@@ -150,13 +170,19 @@ class MLEResult:
         >>> fit.conf_int().round(4).to_numpy().tolist()
         [[0.4457, 4.5543]]
         """
+        check_prob(prob)
+        q = self._quantile(prob)
+        frame = pd.DataFrame(
+            {"conf_low": self.params - q * self.bse, "conf_high": self.params + q * self.bse}
+        )
+        frame.attrs["interval"] = f"{prob:.0%} Wald ({'t' if self.uses_t else 'normal'})"
+        return frame
+
+    def _quantile(self, prob: float) -> float:
+        """The Wald interval's multiplier: t with ``df_resid`` where tests use t."""
         if self.uses_t:
-            q = stats.t.ppf(1.0 - alpha / 2.0, self.df_resid)
-        else:
-            q = stats.norm.ppf(1.0 - alpha / 2.0)
-        lower = self.params - q * self.bse
-        upper = self.params + q * self.bse
-        return pd.DataFrame({"lower": lower, "upper": upper})
+            return float(stats.t.ppf(0.5 + prob / 2.0, self.df_resid))
+        return float(stats.norm.ppf(0.5 + prob / 2.0))
 
     # --- fit statistics -----------------------------------------------------------
 
@@ -212,40 +238,51 @@ class MLEResult:
         scale: str = "mean",
         prob: float = 0.95,
         offset: object = None,
+        exposure: object = None,
     ) -> pd.DataFrame:
-        """Predictions with delta-method intervals.
+        r"""Predictions with delta-method standard errors and Wald intervals.
 
-        The interval is built on the link scale (estimate ± q·SE, q from t with
-        ``df_resid`` where tests use t, else normal) and mapped through the inverse
-        link for ``scale="mean"``.
+        The interval is built on the link scale (η̂ ± q·SE, q from t with
+        ``df_resid`` where tests use t, else normal) and, for ``scale="mean"``,
+        mapped through the inverse link; the standard error there is the delta
+        method's :math:`|d\mu/d\eta|\,\mathrm{SE}(\hat\eta)`.
+
+        Where the model defines no mean (η̂ outside :func:`bayesglm.predict.eta_range`,
+        such as a negative η under the inverse link) the mean-scale row is NaN, and
+        a :class:`~bayesglm.errors.DomainWarning` names it; a link-scale row keeps
+        the linear predictor, with the same warning. A mean-scale interval that
+        would reach past that range is cut at its edge (its end is then the limit
+        of the mean there: 0, 1 or inf), with a warning. ``frame.attrs`` records
+        both: ``"outside"`` ({row label: 1.0}) and ``"interval_cut"`` (row labels).
 
         Parameters
         ----------
         new_data : DataFrame or array_like, optional
             New rows (a DataFrame for formula models, a model matrix otherwise);
-            the training rows when None.
+            the fitted rows, under their own labels, when None.
         scale : {"link", "mean"}
         prob : float
             Interval probability.
-        offset : array_like, optional
-            Offset values for the new rows (rebuilt from the data when the model
-            used a column, expression or exposure).
+        offset, exposure : str or array_like, optional
+            The new rows' offset, or exposure (log link: offset = log(exposure)):
+            values, or a column of the new data. Required when the model's offset
+            was given as values; otherwise they override the offset rebuilt from
+            the new data.
 
         Returns
         -------
         DataFrame
-            ``estimate``, ``se_link``, ``lower``, ``upper`` per row.
+            ``estimate``, ``std_error``, ``conf_low``, ``conf_high`` per row, indexed
+            by the rows' labels; the interval is named in ``frame.attrs["interval"]``.
         """
         check_scale(scale, ("link", "mean"))
         check_prob(prob)
         if self.design is None:  # pragma: no cover - every fit records its design
             raise ValueError("this result has no design to predict from")
-        rows = prediction_inputs(self.design, new_data, offset)
-        q = (
-            stats.t.ppf(0.5 + prob / 2, self.df_resid)
-            if self.uses_t
-            else stats.norm.ppf(0.5 + prob / 2)
+        rows = prediction_inputs(
+            self.design, self.link, new_data, offset=offset, exposure=exposure
         )
+        q = self._quantile(prob)
         cov = self.cov_params.to_numpy()
         n = rows.X.shape[0]
         eta, se = np.empty(n), np.empty(n)
@@ -253,18 +290,45 @@ class MLEResult:
             Xp = rows.X[part]
             eta[part] = Xp @ self.params_array + rows.offset[part]
             se[part] = np.sqrt(np.einsum("ij,jk,ik->i", Xp, cov, Xp))
-        lower, upper = eta - q * se, eta + q * se
-        estimate = eta
-        if scale == "mean":
-            estimate = self.link.inverse(eta)
-            ends = np.vstack([self.link.inverse(lower), self.link.inverse(upper)])
-            lower, upper = ends.min(axis=0), ends.max(axis=0)
-        frame = pd.DataFrame(
-            {"estimate": estimate, "se_link": se, "lower": lower, "upper": upper},
-            index=rows.index,
-        )
+        valid = eta_range(self.family, self.link)
+        inside = valid.includes(eta)
+        if scale == "link":
+            columns = {
+                "estimate": eta,
+                "std_error": se,
+                "conf_low": eta - q * se,
+                "conf_high": eta + q * se,
+            }
+            cut = np.zeros(n, dtype=bool)
+        else:
+            columns, cut = self._mean_scale(eta, se, q, valid, inside)
+        frame = pd.DataFrame(columns, index=rows.index)
         frame.attrs["interval"] = f"{prob:.0%} Wald (delta method), {scale} scale"
+        frame.attrs["outside"] = outside_warning(
+            frame, (~inside).astype(float), self.family, self.link, scale, of_draws=False
+        )
+        frame.attrs["interval_cut"] = cut_warning(frame, cut, self.family, self.link, prob)
         return frame
+
+    def _mean_scale(
+        self, eta: np.ndarray, se: np.ndarray, q: float, valid: Interval, inside: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Mean-scale columns: NaN where η̂ is outside ``valid``; the link-scale
+        interval cut to ``valid`` before it is mapped through the inverse link."""
+        low, high = eta - q * se, eta + q * se
+        cut = inside & ~(valid.includes(low) & valid.includes(high))
+        low, high = np.clip(low, valid.low, valid.high), np.clip(high, valid.low, valid.high)
+        with np.errstate(all="ignore"):  # the inverse at a range's edge or beyond it
+            estimate = self.link.inverse(eta)
+            std_error = np.abs(self.link.inverse_deriv(eta)) * se
+            ends = np.vstack([self.link.inverse(low), self.link.inverse(high)])
+        columns = {
+            "estimate": estimate,
+            "std_error": std_error,
+            "conf_low": ends.min(axis=0),  # a decreasing link swaps the ends
+            "conf_high": ends.max(axis=0),
+        }
+        return {name: np.where(inside, values, np.nan) for name, values in columns.items()}, cut
 
     # --- presentation -------------------------------------------------------------
 

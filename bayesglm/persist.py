@@ -1,14 +1,15 @@
 """Save a Bayesian fit to one netCDF file and load it back, losslessly.
 
 The file is an xarray DataTree: the posterior and sample stats as ArviZ expects
-them, plus groups holding the design (X, y, offset, weights, trials), the columns
-the formula was built from, the maximum-likelihood fit and the Laplace
+them, plus groups holding the design (X, y, offset, weights, trials), the rows'
+labels, the columns the formula was built from, the maximum-likelihood fit and the Laplace
 approximation; the model description (formula, family, link, priors, sampler,
 seed, package versions) is JSON in the root's ``bayesglm`` attribute.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from importlib import metadata
@@ -107,6 +108,8 @@ def save(result: Any, path: str | Path) -> Path:
     }
     if design.training is not None:
         groups["bayesglm_training"] = _frame_to_dataset(design.training)
+    if design.row_labels is not None:
+        groups["bayesglm_rows"] = _labels_to_dataset(design.row_labels)
     tree = xr.DataTree.from_dict(groups)
     tree.attrs["bayesglm"] = json.dumps(_describe(result))
     tree.attrs["bayesglm_format_version"] = FORMAT_VERSION
@@ -201,6 +204,9 @@ def _frame_to_dataset(frame: pd.DataFrame) -> xr.Dataset:
         elif pd.api.types.is_bool_dtype(values):
             attrs = {"kind": "bool"}
             data = values.to_numpy(dtype=np.int8)
+        elif pd.api.types.is_datetime64_dtype(values):
+            attrs = {"kind": "datetime"}
+            data = values.to_numpy(dtype="datetime64[ns]").astype(np.int64)
         elif pd.api.types.is_numeric_dtype(values):
             attrs = {"kind": "numeric", "dtype": str(values.dtype)}
             data = values.to_numpy()
@@ -226,9 +232,27 @@ def _dataset_to_frame(dataset: xr.Dataset) -> pd.DataFrame:
             columns[name] = values.astype(bool)
         elif kind == "text":
             columns[name] = values.astype(str).astype(object)
+        elif kind == "datetime":
+            columns[name] = pd.to_datetime(values.astype(np.int64))
         else:
             columns[name] = values.astype(variable.attrs["dtype"])
     return pd.DataFrame(columns)
+
+
+def _labels_to_dataset(labels: pd.Index) -> xr.Dataset:
+    """Row labels, one variable per level (a MultiIndex has several)."""
+    levels = {f"level_{i}": labels.get_level_values(i) for i in range(labels.nlevels)}
+    dataset = _frame_to_dataset(pd.DataFrame(levels))
+    dataset.attrs["names"] = json.dumps([None if n is None else str(n) for n in labels.names])
+    return dataset
+
+
+def _labels_from_dataset(dataset: xr.Dataset) -> pd.Index:
+    frame = _dataset_to_frame(dataset)
+    names = json.loads(dataset.attrs["names"])
+    if frame.shape[1] == 1:
+        return pd.Index(frame.iloc[:, 0]).rename(names[0])
+    return pd.MultiIndex.from_frame(frame, names=names)
 
 
 def load(path: str | Path) -> Any:
@@ -343,10 +367,11 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
         weights=optional("weights"),
         trials=optional("trials"),
     )
+    if "bayesglm_rows" in tree:  # files written before row labels were kept lack them
+        labels = _labels_from_dataset(tree["bayesglm_rows"].to_dataset())
+        design = dataclasses.replace(design, row_labels=labels)
     if info["formula"] is None:
         return design
-    import dataclasses
-
     state = info["formula_state"]
     model_spec = formula_state.spec_from_data(state["spec"], info["formula"])
     if list(model_spec.column_names) != info["names"]:
@@ -354,11 +379,13 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
             f"the stored formula state makes columns {list(model_spec.column_names)!r}, not "
             f"the fit's; got (names={info['names']!r})."
         )
+    training = _dataset_to_frame(tree["bayesglm_training"].to_dataset())
+    training.index = design.row_labels
     return dataclasses.replace(
         design,
         formula=info["formula"],
         model_spec=model_spec,
-        training=_dataset_to_frame(tree["bayesglm_training"].to_dataset()),
+        training=training,
         dropped_rows=tuple(info["dropped_rows"]),
         dropped_levels=formula_state.values_from_data(state["dropped_levels"]),
         formula_context=formula_state.values_from_data(state["context"]),

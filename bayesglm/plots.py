@@ -34,13 +34,13 @@ def forest(result: Any, effects: bool = False, prob: float = 0.95) -> Figure:
         label = table.attrs["effect"]
         names = list(table.index)
         center, low, high = table["median"], table["eti_lower"], table["eti_upper"]
-        mle = result.mle.conf_int(1 - prob).loc[names]
+        mle = result.mle.conf_int(prob).loc[names]
         estimate = result.mle.params[names]
         transform = np.exp if label else (lambda v: v)
         m_est, m_low, m_high = (
             transform(estimate),
-            transform(mle["lower"]),
-            transform(mle["upper"]),
+            transform(mle["conf_low"]),
+            transform(mle["conf_high"]),
         )
         reference = 1.0 if label else 0.0
         xlabel = label or "coefficient"
@@ -48,8 +48,8 @@ def forest(result: Any, effects: bool = False, prob: float = 0.95) -> Figure:
         table = result.summary(prob).loc[result.names]
         names = result.names
         center, low, high = table["mean"], table["eti_lower"], table["eti_upper"]
-        ci = result.mle.conf_int(1 - prob)
-        m_est, m_low, m_high = result.mle.params, ci["lower"], ci["upper"]
+        ci = result.mle.conf_int(prob)
+        m_est, m_low, m_high = result.mle.params, ci["conf_low"], ci["conf_high"]
         reference, xlabel, label = 0.0, "coefficient", None
     fig, ax = plt.subplots(figsize=(7, 0.55 * len(names) + 1.4))
     y = np.arange(len(names))[::-1]
@@ -83,7 +83,9 @@ def ppc(result: Any, n_draws: int = 200, seed: int = 0) -> Figure:
     elif family.support.integer:
         _rootogram(ax, y, replicated)
     else:
-        _density(ax, y, replicated)
+        # Rows of weight 0 (gaussian precision weights) have no replicated response.
+        drawn = np.isfinite(replicated).all(axis=0)
+        _density(ax, y[drawn], replicated[:, drawn])
     fig.tight_layout()
     return fig
 
@@ -110,7 +112,7 @@ def _rootogram(ax, y: np.ndarray, replicated: np.ndarray) -> None:
 
 def _calibration(ax, result: Any, y: np.ndarray, replicated: np.ndarray) -> None:
     trials = np.ones_like(y) if result.design.trials is None else result.design.trials
-    fitted = result.predict(scale="mean")["mean"].to_numpy()
+    fitted = result.predict(scale="mean")["estimate"].to_numpy()
     edges = np.unique(np.quantile(fitted, np.linspace(0, 1, 11)))
     group = np.clip(np.searchsorted(edges, fitted, side="right") - 1, 0, len(edges) - 2)
     rows = [g for g in range(len(edges) - 1) if (group == g).any()]
@@ -165,7 +167,7 @@ def components(result: Any) -> Figure:
     """The GLM's parts at the posterior mean: eta, mu = g^-1(eta) with the data, V(mu)."""
     # The MLE's family carries everything the variance needs (the NB's theta).
     family, link = result.mle.family, result.spec.link
-    eta = result.predict(scale="link")["mean"].to_numpy()
+    eta = result.predict(scale="link")["estimate"].to_numpy()
     trials = np.ones(result.design.n) if result.design.trials is None else result.design.trials
     y = result.design.y / np.where(trials > 0, trials, 1)
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))

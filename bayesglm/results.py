@@ -21,11 +21,22 @@ from .errors import BayesGLMError, SamplingWarning
 from .families import Spec
 from .laplace import LaplaceApprox
 from .mle import MLEResult
-from .predict import check_prob
+from .predict import (
+    PredictionInputs,
+    check_prob,
+    check_scale,
+    check_seed,
+    eta_range,
+    outside_warning,
+    prediction_inputs,
+    row_chunks,
+)
 from .priors import Fixed, ResolvedPriors
 from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
 __all__ = ["Diagnostics", "GLMResult"]
+
+_PREDICTION_COLUMNS = ("estimate", "std_error", "conf_low", "conf_high")
 
 
 @dataclass(frozen=True)
@@ -243,28 +254,46 @@ class GLMResult:
         scale: str = "mean",
         prob: float = 0.95,
         offset: Any = None,
+        exposure: Any = None,
         trials: Any = None,
+        weights: Any = None,
         seed: int | None = None,
         chunk: int | None = None,
     ) -> pd.DataFrame:
         """Posterior predictions per row, computed in row chunks.
 
+        Where a draw's linear predictor lies outside the range in which the model
+        defines a mean (:func:`bayesglm.predict.eta_range`: a negative η under the
+        inverse link, a probability above 1 under the log link, ...) the row's
+        mean- and response-scale predictions are NaN, and a
+        :class:`~bayesglm.errors.DomainWarning` names the row and the fraction of
+        draws outside; a link-scale row keeps the linear predictor, with the same
+        warning. ``frame.attrs["outside"]`` records {row label: fraction of draws}.
+
         Parameters
         ----------
         new_data : DataFrame or array_like, optional
             New rows (a DataFrame for formula models, a model matrix otherwise);
-            the fitted rows when None.
+            the fitted rows, under their own labels, when None.
         scale : {"link", "mean", "response"}
             The linear predictor, the mean through the inverse link, or a new
             response (posterior predictive draws).
         prob : float
             Probability of the equal-tailed interval.
-        offset : array_like, optional
-            Offset values for the new rows (rebuilt from the data when the model
-            used a column, expression or exposure).
+        offset, exposure : str or array_like, optional
+            The new rows' offset, or exposure (log link: offset = log(exposure)):
+            values, or a column of the new data. Required when the model's offset
+            was given as values; otherwise they override the offset rebuilt from
+            the new data.
         trials : str or array_like, optional
             Binomial trials of the new rows (a column name or values), for
             ``scale="response"``.
+        weights : str or array_like, optional
+            Gaussian precision weights of the new rows (a column name or values), for
+            ``scale="response"``: a new response has variance sigma²/w, as in the
+            fit. Required there when the model was fitted with weights; the fitted
+            rows use their own. A weight of 0 (no precision) gives NaN. Other
+            families' weights count observations and do not change a prediction.
         seed : int, optional
             For the response draws (the fit's seed by default).
         chunk : int, optional
@@ -273,10 +302,10 @@ class GLMResult:
         Returns
         -------
         DataFrame
-            ``mean``, ``sd``, ``eti_lower``, ``eti_upper`` per row.
+            ``estimate`` (posterior mean), ``std_error`` (posterior sd), ``conf_low``,
+            ``conf_high`` (the equal-tailed interval) per row, indexed by the rows'
+            labels; the interval is named in ``frame.attrs["interval"]``.
         """
-        from .predict import check_prob, check_scale, check_seed, prediction_inputs, row_chunks
-
         check_scale(scale)
         check_prob(prob)
         check_seed(seed)
@@ -285,7 +314,16 @@ class GLMResult:
             raise BayesGLMError(
                 f"trials= only applies to binomial models; drop it; got (family={family.name!r})."
             )
-        rows = prediction_inputs(self.design, new_data, offset, trials)
+        _check_prediction_weights(self, new_data, scale, weights)
+        rows = prediction_inputs(
+            self.design,
+            link,
+            new_data,
+            offset=offset,
+            exposure=exposure,
+            trials=trials,
+            weights=weights,
+        )
         if trials is not None:
             name = trials if isinstance(trials, str) else "trials"
             family.check_trials(pd.Series(rows.trials, index=rows.index, name=name))
@@ -294,43 +332,95 @@ class GLMResult:
                 "response-scale predictions of a binomial need the trials of each new row; "
                 "pass trials= (a column name or values); got (trials=None)."
             )
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        columns, outside = self._summarize_rows(rows, scale, prob, rng, chunk)
+        frame = pd.DataFrame(columns, index=rows.index)
+        frame.attrs["interval"] = f"{prob:.0%} equal-tailed, {scale} scale"
+        frame.attrs["outside"] = outside_warning(
+            frame, outside, family, link, scale, of_draws=True
+        )
+        return frame
+
+    def _summarize_rows(
+        self,
+        rows: PredictionInputs,
+        scale: str,
+        prob: float,
+        rng: np.random.Generator,
+        chunk: int | None,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Per-row summaries of the draws on ``scale``, chunk by chunk, and the
+        fraction of each row's draws outside :func:`~bayesglm.predict.eta_range`."""
+        family, link = self.spec.family, self.spec.link
         beta, dispersion = self._beta(), self._dispersion()
         disp = None if dispersion is None else dispersion[:, None]
-        rng = np.random.default_rng(self.seed if seed is None else seed)
+        valid = eta_range(family, link)
         n = rows.X.shape[0]
-        columns = {name: np.empty(n) for name in ("mean", "sd", "eti_lower", "eti_upper")}
+        columns = {name: np.full(n, np.nan) for name in _PREDICTION_COLUMNS}
+        outside = np.empty(n)
         tails = [(1 - prob) / 2, (1 + prob) / 2]
         for part in row_chunks(n, beta.shape[0], chunk):
             values = beta @ rows.X[part].T + rows.offset[part]
+            outside[part] = 1.0 - valid.includes(values).mean(axis=0)
+            kept = np.arange(part.start, part.stop)
             if scale != "link":
-                values = link.inverse(values)
+                # A row with any draw outside the model has no mean (nor response).
+                inside = outside[part] == 0
+                kept, values = kept[inside], link.inverse(values[:, inside])
             if scale == "response":
-                part_trials = None if rows.trials is None else rows.trials[part]
-                values = family.sample(values, disp, part_trials, rng)
-            columns["mean"][part] = values.mean(axis=0)
-            columns["sd"][part] = values.std(axis=0, ddof=1)
+                part_trials = None if rows.trials is None else rows.trials[kept]
+                part_weights = None if rows.weights is None else rows.weights[kept]
+                values = self._draw_responses(values, disp, part_trials, part_weights, rng)
+            columns["estimate"][kept] = values.mean(axis=0)
+            columns["std_error"][kept] = values.std(axis=0, ddof=1)
             low, high = np.quantile(values, tails, axis=0, method="linear")
-            columns["eti_lower"][part], columns["eti_upper"][part] = low, high
-        frame = pd.DataFrame(columns, index=rows.index)
-        frame.attrs["interval"] = f"{prob:.0%} equal-tailed, {scale} scale"
-        return frame
+            columns["conf_low"][kept], columns["conf_high"][kept] = low, high
+        return columns, outside
 
     def posterior_predictive(
         self, rng: np.random.Generator | int | None = None, chunk: int = 100_000
     ) -> np.ndarray:
         """Replicated responses for the fitted rows, shape (chain * draw, n).
 
-        Drawn in row chunks from the family's distribution at each draw's means.
+        Drawn in row chunks from the family's distribution at each draw's means
+        (with the rows' precision weights for the gaussian; NaN at weight 0).
+        Columns follow the fitted rows, labelled by ``design.row_labels``.
         """
         rng = np.random.default_rng(self.seed if rng is None else rng)
         beta, dispersion = self._beta(), self._dispersion()
-        out = np.empty((beta.shape[0], self.design.n))
+        design = self.design
+        out = np.empty((beta.shape[0], design.n))
+        disp = None if dispersion is None else dispersion[:, None]
         for lo, mu in self._iter_means(chunk):
-            hi = lo + mu.shape[1]
-            trials = None if self.design.trials is None else self.design.trials[lo:hi]
-            family = self.spec.family
-            disp = None if dispersion is None else dispersion[:, None]
-            out[:, lo:hi] = family.sample(mu, disp, trials, rng)
+            rows = slice(lo, lo + mu.shape[1])
+            trials = None if design.trials is None else design.trials[rows]
+            weights = None if design.weights is None else design.weights[rows]
+            out[:, rows] = self._draw_responses(mu, disp, trials, weights, rng)
+        return out
+
+    def _draw_responses(
+        self,
+        mu: np.ndarray,
+        dispersion: np.ndarray | None,
+        trials: np.ndarray | None,
+        weights: np.ndarray | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Responses at means ``mu`` (draws x rows). Precision weights (the
+        gaussian's) divide the variance, sd sigma/sqrt(w); a row of weight 0 has no
+        finite variance and gets NaN. Other families' weights count observations
+        and leave a single response as it is."""
+        family = self.spec.family
+        if weights is None or not family.weights_are_precision:
+            return family.sample(mu, dispersion, trials, rng)
+        precise = weights > 0
+        out = np.full(mu.shape, np.nan)
+        out[:, precise] = family.sample(
+            mu[:, precise],
+            dispersion / np.sqrt(weights[precise]),
+            None if trials is None else trials[precise],
+            rng,
+        )
         return out
 
     def log_likelihood(self, chunk: int = 20_000) -> Iterator[tuple[slice, np.ndarray]]:
@@ -477,6 +567,25 @@ def _diagnose(result: GLMResult) -> Diagnostics:
             "inefficient; check for near-flat directions (weak identification)."
         )
     return replace(checks, problems=tuple(problems))
+
+
+def _check_prediction_weights(result: GLMResult, new_data: Any, scale: str, weights: Any) -> None:
+    """Weights matter to predictions only as the gaussian's precisions of new responses."""
+    family = result.spec.family
+    if weights is not None and not family.weights_are_precision:
+        raise BayesGLMError(
+            f"weights= sets the precision of new gaussian responses (variance sigma²/w); "
+            f"the {family.name} family's weights count observations and do not change a "
+            f"prediction; drop weights=; got (family={family.name!r})."
+        )
+    needs_weights = family.weights_are_precision and result.design.weights is not None
+    if needs_weights and scale == "response" and new_data is not None and weights is None:
+        raise BayesGLMError(
+            "the model was fitted with precision weights, so a new response has variance "
+            "sigma²/w: response-scale predictions need the new rows' weights= (values or "
+            "a column; 1 for a row as precise as a weight-1 training row); "
+            "got (weights=None)."
+        )
 
 
 def warn_if_unhealthy(result: GLMResult) -> Diagnostics:

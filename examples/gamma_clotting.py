@@ -68,7 +68,7 @@ def main(outdir: Path | None = None) -> None:
         f"{np.quantile(r, 0.975):.2f}) at {u}%"
         for u, r in zip(CONCENTRATIONS, ratio.T, strict=True)
     ]
-    mean_time = predicted["mean"].to_numpy()
+    mean_time = predicted["estimate"].to_numpy()
     fold = mean_time[0] / mean_time[len(CONCENTRATIONS) - 1]
     print(
         f"\nAnswer: lot 2 clots faster: its mean clotting time is {', '.join(parts)} of "

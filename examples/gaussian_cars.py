@@ -37,8 +37,8 @@ def main(outdir: Path | None = None) -> None:
         f"\nAnswer: each extra mph adds about {slope['median']:.1f} ft to the stopping "
         f"distance (95% interval {slope['eti_lower']:.1f} to {slope['eti_upper']:.1f} ft; "
         f"P(slope > 0) {chance(slope['p_positive'])}). On average a car at 20 mph needs "
-        f"{prediction['mean'].iloc[1]:.0f} ft to stop, against "
-        f"{prediction['mean'].iloc[0]:.0f} ft at 10 mph."
+        f"{prediction['estimate'].iloc[1]:.0f} ft to stop, against "
+        f"{prediction['estimate'].iloc[0]:.0f} ft at 10 mph."
     )
 
     write_report(fit, outdir, "gaussian_cars")

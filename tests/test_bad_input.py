@@ -922,7 +922,8 @@ PREDICT_ARRAY_CASES = [
     (
         "offset-absent",
         lambda: (_ROW, {}),
-        r"the model was fitted with an offset: pass offset= for the new rows",
+        r"the model was fitted with an offset given as values, so the new rows need theirs: "
+        r"pass offset=",
     ),
     (
         "offset-wrong-length",

@@ -83,8 +83,8 @@ def test_fit_report_save_then_predict(quine_csv, tmp_path, capsys) -> None:
     table = tmp_path / "pred.csv"
     assert main(["predict", str(saved), str(new), "--output", str(table)]) == 0
     predictions = pd.read_csv(table, index_col=0)
-    assert list(predictions.columns) == ["mean", "sd", "eti_lower", "eti_upper"]
-    assert (predictions["mean"] > 5).all()
+    assert list(predictions.columns) == ["estimate", "std_error", "conf_low", "conf_high"]
+    assert (predictions["estimate"] > 5).all()
 
 
 @pytest.mark.parametrize(

@@ -189,12 +189,14 @@ def test_mle_predictions_match_r_predict_glm() -> None:
     new = pd.DataFrame({"x": [2.5, 11.0], "g": ["b", "a"], "e": [1.0, 3.0]})
     link = model.fit_mle().predict(new, scale="link")
     np.testing.assert_allclose(link["estimate"], [1.08929503900331, 2.22946600340494], rtol=1e-9)
-    np.testing.assert_allclose(link["se_link"], [0.255301100210262, 0.247593616457684], rtol=1e-7)
+    np.testing.assert_allclose(
+        link["std_error"], [0.255301100210262, 0.247593616457684], rtol=1e-7
+    )
     mean = model.fit_mle().predict(new, scale="mean", prob=0.9)
     np.testing.assert_allclose(mean["estimate"], [2.9721780642373, 9.29490130836607], rtol=1e-9)
     z = 1.6448536269514722
     np.testing.assert_allclose(
-        mean["lower"], np.exp(link["estimate"] - z * link["se_link"]), rtol=1e-12
+        mean["conf_low"], np.exp(link["estimate"] - z * link["std_error"]), rtol=1e-12
     )
     training = model.fit_mle().predict()
     np.testing.assert_allclose(training["estimate"], model.fit_mle().fitted, rtol=1e-12)
@@ -212,7 +214,7 @@ def test_prediction_errors_name_the_problem() -> None:
     arrays = bg.fit_mle(
         np.c_[np.ones(10), R_DATA["x"]], R_DATA["y"], family="poisson", offset=np.log(R_DATA["e"])
     )
-    with pytest.raises(BayesGLMError, match=r"pass offset= for the new rows"):
+    with pytest.raises(BayesGLMError, match=r"new rows need theirs: pass offset="):
         arrays.predict(np.array([[1.0, 2.0]]))
     np.testing.assert_allclose(
         arrays.predict(np.array([[1.0, 2.0]]), offset=[0.0])["estimate"],

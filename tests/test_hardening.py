@@ -184,8 +184,8 @@ def test_mle_predictions_are_finite_and_inside_the_support(family, n_new, scale)
     assert np.isfinite(prediction.to_numpy()).all()
     domain = bg.FAMILIES[family].mean_domain
     assert domain.includes(prediction["estimate"]).all()
-    assert (prediction["lower"] <= prediction["estimate"]).all()
-    assert (prediction["estimate"] <= prediction["upper"]).all()
+    assert (prediction["conf_low"] <= prediction["estimate"]).all()
+    assert (prediction["estimate"] <= prediction["conf_high"]).all()
 
 
 @pytest.fixture(scope="module")
@@ -230,9 +230,10 @@ def test_posterior_predictions_are_finite_and_inside_the_support(
     mean = fit.predict(new, scale="mean")
     response = fit.predict(new, scale="response", trials=trials, seed=seed)
     assert np.isfinite(mean.to_numpy()).all() and np.isfinite(response.to_numpy()).all()
-    values = ["mean", "eti_lower", "eti_upper"]
+    values = ["estimate", "conf_low", "conf_high"]
     assert bg.FAMILIES[family].mean_domain.includes(mean[values]).all()
-    assert (mean["eti_lower"] <= mean["mean"]).all() and (mean["mean"] <= mean["eti_upper"]).all()
+    assert (mean["conf_low"] <= mean["estimate"]).all()
+    assert (mean["estimate"] <= mean["conf_high"]).all()
     support = bg.FAMILIES[family].support
     high = 7.0 if family == "binomial" else support.high
     assert ((response[values] >= support.low) & (response[values] <= high)).all().all()

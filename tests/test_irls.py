@@ -370,7 +370,7 @@ def test_residual_types_are_consistent() -> None:
     np.testing.assert_allclose(fit.resid_response, y - fit.fitted)
     np.testing.assert_allclose(fit.resid_working, (y - fit.fitted) / fit.fitted)
     ci = fit.conf_int()
-    assert (ci["lower"] < fit.params).all() and (fit.params < ci["upper"]).all()
+    assert (ci["conf_low"] < fit.params).all() and (fit.params < ci["conf_high"]).all()
     np.testing.assert_allclose(fit.bic - fit.aic, 3 * (np.log(70) - 2))
 
 

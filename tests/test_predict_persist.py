@@ -61,15 +61,17 @@ def test_posterior_predictions_on_each_scale(poisson_fit) -> None:
     beta = draws[list(model.design.names)].to_numpy()
     X = np.array([[1, 0.0, 1, 0], [1, 1.5, 0, 1], [1, -1.0, 1, 0]], dtype=float)
     eta = beta @ X.T + np.log(NEW["months"].to_numpy())
-    np.testing.assert_allclose(link["mean"], eta.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(mean["eti_lower"], np.quantile(np.exp(eta), 0.05, axis=0))
-    np.testing.assert_allclose(mean["eti_upper"], np.quantile(np.exp(eta), 0.95, axis=0))
+    np.testing.assert_allclose(link["estimate"], eta.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(link["std_error"], eta.std(axis=0, ddof=1), rtol=1e-10)
+    np.testing.assert_allclose(mean["conf_low"], np.quantile(np.exp(eta), 0.05, axis=0))
+    np.testing.assert_allclose(mean["conf_high"], np.quantile(np.exp(eta), 0.95, axis=0))
     assert mean.attrs["interval"] == "90% equal-tailed, mean scale"
-    assert (response["eti_lower"] >= 0).all()
-    np.testing.assert_allclose(response["mean"], mean["mean"], rtol=0.15)
-    assert (response["sd"] > mean["sd"]).all()  # Poisson noise on top of the mean's spread
+    assert (response["conf_low"] >= 0).all()
+    np.testing.assert_allclose(response["estimate"], mean["estimate"], rtol=0.15)
+    # Poisson noise on top of the mean's spread
+    assert (response["std_error"] > mean["std_error"]).all()
     mle = model.fit_mle().predict(NEW)
-    np.testing.assert_allclose(mean["mean"], mle["estimate"], rtol=0.1)
+    np.testing.assert_allclose(mean["estimate"], mle["estimate"], rtol=0.1)
 
 
 def test_predictions_are_the_same_in_any_chunking(poisson_fit) -> None:
@@ -104,8 +106,8 @@ def test_binomial_response_predictions_need_trials() -> None:
     with pytest.raises(BayesGLMError, match=r"need the trials of each new row; pass trials="):
         fit.predict(new, scale="response")
     counts = fit.predict(new, scale="response", trials="n")
-    assert (counts["eti_upper"] <= [20, 5]).all()
-    np.testing.assert_allclose(counts["mean"], [10, 5 * 0.73], rtol=0.15)
+    assert (counts["conf_high"] <= [20, 5]).all()
+    np.testing.assert_allclose(counts["estimate"], [10, 5 * 0.73], rtol=0.15)
 
 
 # --- save and load --------------------------------------------------------------------
