@@ -39,7 +39,12 @@ class ConvergenceWarning(UserWarning):
 
 
 class SeparationWarning(UserWarning):
-    """The binary outcome is (quasi-)completely separated by the predictors."""
+    """Some coefficients have no finite maximum-likelihood estimate.
+
+    The likelihood keeps rising as they grow: a binary or binomial outcome
+    (quasi-)completely separated by the predictors, or a count model with a level (or
+    all rows) whose counts are all zero.
+    """
 
 
 class SamplingWarning(UserWarning):
