@@ -332,12 +332,14 @@ _COMPILED: dict[tuple, Any] = {}
 def _program_key(model: pm.Model) -> tuple[tuple, list[SharedVariable]]:
     """What a compiled log density is, and the data it reads.
 
-    The key is the log-density graph itself: each operation with its inputs, each
-    input's type, and the value of every constant. Anything the building code turns
-    into a constant (a prior's number, a count) is therefore part of the key, and a
-    model that differs from a compiled one in it is compiled anew. Only ``pm.Data``
-    (shared variables, keyed by name and type) are inputs of the compiled program;
-    they come back with the key so that a reused program reads this model's values.
+    nutpie's program computes the log density, its gradient (derived from the same
+    graph) and ``z`` itself, so the key is the log-density graph: each operation
+    with its inputs, each input's type, and the value of every constant. Anything
+    the building code turns into a constant (a prior's number, a count) is therefore
+    part of the key, and a model that differs from a compiled one in it is compiled
+    anew. Only ``pm.Data`` (shared variables, keyed by name and type) are inputs of
+    the compiled program; they come back with the key so that a reused program reads
+    this model's values.
     """
     logp = model.logp()
     position: dict[Variable, int] = {}
