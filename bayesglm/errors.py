@@ -35,7 +35,7 @@ class BayesGLMError(ValueError):
 
 
 class ConvergenceWarning(UserWarning):
-    """The maximum-likelihood fit did not converge."""
+    """An iterative fit did not converge: the IRLS, or the posterior mode search."""
 
 
 class SeparationWarning(UserWarning):

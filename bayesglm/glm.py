@@ -132,12 +132,25 @@ class GLM:
     # --- maximum likelihood -------------------------------------------------------------
 
     @functools.cached_property
-    def _mle(self) -> MLEResult:
-        return fit_design(self.design, self.spec)
+    def _mle(self) -> tuple[MLEResult, tuple[warnings.WarningMessage, ...]]:
+        """The fit and the warnings it gave, recorded so that every call can give them."""
+        with warnings.catch_warnings(record=True) as caught:
+            # Ours always (a caller's "ignore" must not erase them from later calls);
+            # any other warning meets the caller's filters (an "error" still raises).
+            warnings.simplefilter("always", UserWarning)
+            mle = fit_design(self.design, self.spec)
+        return mle, tuple(caught)
 
     def fit_mle(self) -> MLEResult:
-        """The maximum-likelihood fit (numpy IRLS), computed once."""
-        return self._mle
+        """The maximum-likelihood fit (numpy IRLS), computed once.
+
+        Every call gives the fit's warnings (separation, non-convergence, ...) again,
+        also after :meth:`fit` computed it; they are recorded in ``warnings`` too.
+        """
+        mle, caught = self._mle
+        for warning in caught:
+            warnings.warn(warning.message, stacklevel=2)
+        return mle
 
     # --- Bayesian -----------------------------------------------------------------------
 
@@ -241,9 +254,7 @@ class GLM:
         check_seed(seed)
         sampler = backend.check_sampler(sampler, tune=tune)
         resolved = self.resolve_priors(priors, center)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # MLE trouble is reported on the result
-            mle = self.fit_mle()
+        mle = self._mle[0]  # its trouble is recorded on the result, not warned here
         _refuse_improper(resolved, mle)
         _refuse_exact_fit(resolved, mle)
         laplace = laplace_approx(self.design, self.spec, resolved, mle)

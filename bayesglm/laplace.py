@@ -14,6 +14,7 @@ information, so the covariance is block diagonal.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,11 +22,15 @@ from scipy import linalg, optimize
 
 from ._rowpass import weighted_gram
 from .design import Design
+from .errors import ConvergenceWarning
 from .families import NegativeBinomial, Spec
 from .mle import MLEResult
 from .priors import Fixed, ResolvedPriors
 
 __all__ = ["DispersionEstimates", "LaplaceApprox", "dispersion_estimates", "laplace_approx"]
+
+MAX_ITER = 200
+"""Newton steps the mode search may take; reaching the limit is warned and recorded."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +45,15 @@ class LaplaceApprox:
     chol : ndarray, shape (k, k)
         Lower Cholesky factor of ``cov``.
     n_iter : int
+    warnings : tuple of str
+        What the mode search warned about (it did not converge).
     """
 
     mode: np.ndarray
     cov: np.ndarray
     chol: np.ndarray
     n_iter: int
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,18 @@ class _Posterior:
         )
         return (eta, mu) if ok else None
 
+    def valid_mean(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`mean` where the search keeps it valid: the start is checked and
+        the line search accepts valid means only."""
+        state = self.mean(beta)
+        if state is None:
+            raise RuntimeError(
+                "the posterior mode search reached coefficients whose means leave the "
+                "family's range, which its line search should prevent; please report "
+                f"this with the data; got (beta={beta.tolist()!r})."
+            )
+        return state
+
     def loglike(self, mu: np.ndarray, dispersion: float | None) -> float:
         family = self.family_at(dispersion)
         with np.errstate(all="ignore"):
@@ -97,7 +117,11 @@ class _Posterior:
 
     def log_prior_u(self, u: float) -> float:
         prior = self.priors.dispersion
-        assert prior is not None
+        if prior is None:
+            raise RuntimeError(
+                "the posterior mode search looked for a dispersion the family does not "
+                f"have; got (family={self.spec.family.name!r})."
+            )
         return float(prior.logpdf(np.exp(u))) + u  # + log Jacobian of d = exp(u)
 
     def prior_derivatives(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,32 +162,17 @@ def laplace_approx(
     family = spec.family
     beta = _start_beta(post, design, mle)
     u = None
-    dispersion = None
+    fixed = None
     if isinstance(priors.dispersion, Fixed):
-        dispersion = priors.dispersion.value
+        fixed = priors.dispersion.value
     elif family.dispersion is not None:
         u = float(np.log(_start_dispersion(post, mle)))
-        dispersion = float(np.exp(u))
-    n_iter = 0
-    while n_iter < 200:
-        n_iter += 1
-        state = post.mean(beta)
-        assert state is not None
-        eta, mu = state
-        score, info = post.fisher(beta, eta, mu, dispersion)
-        prior_grad, prior_hess = post.prior_derivatives(beta)
-        newton = info - prior_hess
-        step = linalg.solve(newton, score + prior_grad, assume_a="pos")
-        beta = _line_search(post, beta, step, dispersion)
-        moved_u = 0.0
-        if u is not None:
-            new_u = _best_u(post, beta, u)
-            moved_u, u = abs(new_u - u), new_u
-            dispersion = float(np.exp(u))
-        decrement = float(step @ newton @ step)
-        if decrement < 1e-12 and moved_u < 1e-7:
-            break
-    eta, mu = post.mean(beta)  # type: ignore[misc]
+    beta, u, n_iter, converged = _find_mode(post, beta, u, fixed)
+    dispersion = fixed if u is None else float(np.exp(u))
+    messages = () if converged else (_not_converged(n_iter),)
+    for message in messages:
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+    eta, mu = post.valid_mean(beta)
     _, info = post.fisher(beta, eta, mu, dispersion)
     newton = info - post.prior_derivatives(beta)[1]
     cov_beta = linalg.inv(newton)
@@ -173,7 +182,49 @@ def laplace_approx(
     else:
         mode = np.r_[beta, u]
         cov = linalg.block_diag(cov_beta, 1.0 / _curvature_u(post, beta, u))
-    return LaplaceApprox(mode, cov, linalg.cholesky(cov, lower=True), n_iter)
+    return LaplaceApprox(mode, cov, linalg.cholesky(cov, lower=True), n_iter, messages)
+
+
+def _find_mode(
+    post: _Posterior, beta: np.ndarray, u: float | None, fixed: float | None
+) -> tuple[np.ndarray, float | None, int, bool]:
+    """Newton steps in beta alternating with a search in u (None: no free dispersion),
+    at most :data:`MAX_ITER` of them: (beta, u, iterations, whether converged)."""
+    dispersion = fixed if u is None else float(np.exp(u))
+    for n_iter in range(1, MAX_ITER + 1):
+        eta, mu = post.valid_mean(beta)
+        score, info = post.fisher(beta, eta, mu, dispersion)
+        prior_grad, prior_hess = post.prior_derivatives(beta)
+        newton = info - prior_hess
+        step = linalg.solve(newton, score + prior_grad, assume_a="pos")
+        found = _line_search(post, beta, step, dispersion)
+        # The Newton step shrinks to zero at a smooth mode; at a kink of the prior
+        # (a Laplace prior at its location) it does not, but the move the line search
+        # accepts does. A line search that accepts nothing is not convergence.
+        moved = np.inf if found is None else _newton_length(found - beta, newton)
+        beta = beta if found is None else found
+        moved_u = 0.0
+        if u is not None:
+            new_u = _best_u(post, beta, u)
+            moved_u, u = abs(new_u - u), new_u
+            dispersion = float(np.exp(u))
+        if min(_newton_length(step, newton), moved) < 1e-12 and moved_u < 1e-7:
+            return beta, u, n_iter, True
+    return beta, u, MAX_ITER, False
+
+
+def _newton_length(step: np.ndarray, newton: np.ndarray) -> float:
+    """The squared length of a step in the metric of the Newton matrix."""
+    return float(step @ newton @ step)
+
+
+def _not_converged(n_iter: int) -> str:
+    return (
+        f"the posterior mode search did not converge in {n_iter} iterations; NUTS starts "
+        "from the last point and is whitened by the curvature there, which is still a "
+        "valid sampler but may adapt slowly; check the sampling diagnostics, and "
+        "consider stronger priors or rescaled predictors."
+    )
 
 
 @dataclass(frozen=True)
@@ -298,7 +349,12 @@ def _start_dispersion(post: _Posterior, mle: MLEResult | None) -> float:
     return family.dispersion_scale(post.y_mean, post.weights_eff)
 
 
-def _line_search(post: _Posterior, beta: np.ndarray, step: np.ndarray, dispersion) -> np.ndarray:
+def _line_search(
+    post: _Posterior, beta: np.ndarray, step: np.ndarray, dispersion
+) -> np.ndarray | None:
+    """The first of beta + step, beta + step / 2, ... that is valid and not worse
+    (to rounding); None when there is none."""
+
     def value(b: np.ndarray) -> float:
         state = post.mean(b)
         if state is None:
@@ -308,10 +364,12 @@ def _line_search(post: _Posterior, beta: np.ndarray, step: np.ndarray, dispersio
     current = value(beta)
     for _ in range(50):
         candidate = beta + step
-        if value(candidate) >= current - 1e-10 * (abs(current) + 1.0):
+        found = value(candidate)
+        # An invalid mean (-inf) is never accepted, even from a start at -inf.
+        if found > -np.inf and found >= current - 1e-10 * (abs(current) + 1.0):
             return candidate
         step = step / 2.0
-    return beta
+    return None
 
 
 def _u_objective(post: _Posterior, mu: np.ndarray, u: float) -> float:
@@ -321,9 +379,7 @@ def _u_objective(post: _Posterior, mu: np.ndarray, u: float) -> float:
 
 
 def _best_u(post: _Posterior, beta: np.ndarray, u: float) -> float:
-    state = post.mean(beta)
-    assert state is not None
-    mu = state[1]
+    mu = post.valid_mean(beta)[1]
     result = optimize.minimize_scalar(
         lambda v: -_u_objective(post, mu, v), bracket=(u - 1.0, u + 1.0), tol=1e-10
     )
@@ -331,9 +387,7 @@ def _best_u(post: _Posterior, beta: np.ndarray, u: float) -> float:
 
 
 def _curvature_u(post: _Posterior, beta: np.ndarray, u: float) -> float:
-    state = post.mean(beta)
-    assert state is not None
-    mu = state[1]
+    mu = post.valid_mean(beta)[1]
     h = 1e-3
     f = [_u_objective(post, mu, u + k * h) for k in (-1, 0, 1)]
     curvature = -(f[0] - 2 * f[1] + f[2]) / h**2

@@ -25,6 +25,9 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Constant, Variable
+from pytensor.graph.traversal import toposort
 
 from ._xp import pt_ns
 from .design import Design
@@ -61,13 +64,18 @@ def _installed(name: str) -> bool:
 
 
 def _prior_groups(priors: ResolvedPriors) -> dict[type, tuple[np.ndarray, dict[str, np.ndarray]]]:
-    """Coefficients grouped by prior class: their indices and parameter vectors."""
+    """Coefficients grouped by prior class: their indices and parameter vectors.
+
+    Groups come in the order of their class names, whatever the order of the
+    coefficients, so that fits with the same prior classes build the same graph
+    (and share a compiled model).
+    """
     groups: dict[type, list[int]] = {}
     coef = list(priors.coef.values())
     for j, prior in enumerate(coef):
         groups.setdefault(type(prior), []).append(j)
     out = {}
-    for cls, idx in groups.items():
+    for cls, idx in sorted(groups.items(), key=lambda item: item[0].__name__):
         params = {
             key: np.array([coef[j].params[key] for j in idx], dtype=float)
             for key in coef[idx[0]].params
@@ -100,9 +108,11 @@ def _dispersion_log_prior(value: Any, priors: ResolvedPriors) -> Any:
     prior = priors.dispersion
     if prior is None or isinstance(prior, HalfFlat):
         return pt.constant(0.0)
-    if isinstance(prior, InvSqrtExponential):
-        return prior.logp_expr(value, pt_ns())
+    # The prior's numbers are data of the model, not constants of its graph: a fit
+    # with other numbers reuses the compiled model and reads its own.
     data = {k: pm.Data(f"dispersion_prior_{k}", v) for k, v in prior.params.items()}
+    if isinstance(prior, InvSqrtExponential):
+        return InvSqrtExponential.logp_expr(value, pt_ns(), **data)
     return pm.logp(getattr(pm, prior.pymc_name).dist(**data), value)
 
 
@@ -316,20 +326,52 @@ class SampleRun:
 
 
 _COMPILED: dict[tuple, Any] = {}
+"""nutpie's compiled models, by :func:`_program_key` of the model they were compiled from."""
 
 
-def _cache_key(spec: Spec, priors: ResolvedPriors, reduced: SamplingData, k: int) -> tuple:
-    groups = tuple(sorted(cls.__name__ for cls in _prior_groups(priors)))
-    dispersion = type(priors.dispersion).__name__ if priors.dispersion else None
-    return (
-        spec.family.name,
-        spec.link.name,
-        groups,
-        dispersion,
-        reduced.kind,
-        reduced.has_trials,
-        k,
-    )
+def _program_key(model: pm.Model) -> tuple[tuple, list[SharedVariable]]:
+    """What a compiled log density is, and the data it reads.
+
+    nutpie's program computes the log density, its gradient (derived from the same
+    graph) and ``z`` itself, so the key is the log-density graph: each operation
+    with its inputs, each input's type, and the value of every constant. Anything
+    the building code turns into a constant (a prior's number, a count) is therefore
+    part of the key, and a model that differs from a compiled one in it is compiled
+    anew. Only ``pm.Data`` (shared variables, keyed by name and type) are inputs of
+    the compiled program; they come back with the key so that a reused program reads
+    this model's values.
+    """
+    logp = model.logp()
+    position: dict[Variable, int] = {}
+    entries: list[Any] = []
+    shared: list[SharedVariable] = []
+    for node in toposort([logp]):
+        for var in node.inputs:
+            if var in position:
+                continue
+            position[var] = len(position)
+            if isinstance(var, Constant):
+                entries.append(("constant", var.type, _constant_value(var)))
+            elif isinstance(var, SharedVariable):
+                entries.append(("data", var.name, var.type))
+                shared.append(var)
+            else:
+                entries.append(("input", var.name, var.type))
+        entries.append((node.op, tuple(position[var] for var in node.inputs)))
+        for var in node.outputs:
+            position[var] = len(position)
+    entries.append(("output", position[logp]))
+    return tuple(entries), shared
+
+
+def _constant_value(constant: Constant) -> Any:
+    """A constant's value as a hashable key: numbers by their bytes (so -0.0, NaN
+    and the last bit count), anything else by PyTensor's own signature."""
+    data = constant.data
+    if isinstance(data, np.ndarray | np.generic) and data.dtype.kind in "biufc":
+        array = np.asarray(data)
+        return (array.dtype.str, array.shape, array.tobytes())
+    return constant.signature()
 
 
 def sample(
@@ -355,9 +397,8 @@ def sample(
     dispersion_name = spec.family.dispersion
     k = laplace.mode.size
     if sampler == "nutpie":
-        key = _cache_key(spec, priors, reduced, k)
         trace = _sample_nutpie(
-            model, key, k, draws, tune, chains, seed, target_accept, progressbar, timings
+            model, k, draws, tune, chains, seed, target_accept, progressbar, timings
         )
     else:
         trace = _sample_pymc(
@@ -434,16 +475,17 @@ def _release_jax_programs() -> None:
         _JAX_FITS[0] = 0
 
 
-def _sample_nutpie(model, key, k, draws, tune, chains, seed, target_accept, progressbar, timings):
-    """nutpie, reusing the compiled model of this structure with the new data."""
+def _sample_nutpie(model, k, draws, tune, chains, seed, target_accept, progressbar, timings):
+    """nutpie, reusing the compiled model of this log density with this model's data."""
     import nutpie
 
     start = time.perf_counter()
+    key, shared = _program_key(model)
     compiled = _COMPILED.get(key)
     if compiled is None:
         compiled = _COMPILED[key] = nutpie.compile_pymc_model(model, var_names=["z"])
     else:
-        compiled = compiled.with_data(**{var.name: var.get_value() for var in model.data_vars})
+        compiled = compiled.with_data(**{var.name: var.get_value() for var in shared})
     timings["compile"] = time.perf_counter() - start
     start = time.perf_counter()
     trace = nutpie.sample(

@@ -496,9 +496,11 @@ class InvSqrtExponential(DispersionPrior):
             value = np.log(self.lam) - self.lam / np.sqrt(x) + np.log(0.5) - 1.5 * np.log(x)
         return np.where(x > 0, value, -np.inf)
 
-    def logp_expr(self, x: Any, xp: Any) -> Any:
-        """The log density as an expression of the math namespace ``xp``."""
-        return xp.log(self.lam) - self.lam / xp.sqrt(x) + np.log(0.5) - 1.5 * xp.log(x)
+    @staticmethod
+    def logp_expr(x: Any, xp: Any, lam: Any) -> Any:
+        """The log density at ``x`` for rate ``lam``, as an expression of the math
+        namespace ``xp`` (``lam`` may be a model's data rather than a number)."""
+        return xp.log(lam) - lam / xp.sqrt(x) + np.log(0.5) - 1.5 * xp.log(x)
 
 
 @dataclass(frozen=True)
