@@ -84,15 +84,8 @@ def _prior_groups(priors: ResolvedPriors) -> dict[type, tuple[np.ndarray, dict[s
     return out
 
 
-def _centering(design: Design, priors: ResolvedPriors) -> np.ndarray:
-    centering = np.eye(design.p)
-    if priors.center and design.intercept is not None:
-        centering[design.intercept] += priors.x_means
-    return centering
-
-
-def _coef_log_prior(beta: Any, priors: ResolvedPriors, design: Design) -> Any:
-    args = pt.dot(pm.Data("centering", _centering(design, priors)), beta)
+def _coef_log_prior(beta: Any, priors: ResolvedPriors) -> Any:
+    args = pt.dot(pm.Data("centering", priors.centering), beta)
     total = pt.constant(0.0)
     for cls, (idx, params) in _prior_groups(priors).items():
         if cls is Flat:
@@ -159,8 +152,7 @@ def build_model(design: Design, spec: Spec, priors: ResolvedPriors) -> pm.Model:
             prior_args.append(getattr(pm, prior.pymc_name)(rv_name, **prior.params))
         args = pt.stack(prior_args)
         # Undo the centring: beta = C^-1 args, C = I + e_int x_means^T.
-        centering = _centering(design, priors)
-        beta = pm.Deterministic("beta", pt.dot(np.linalg.inv(centering), args), dims="coef")
+        beta = pm.Deterministic("beta", pt.dot(np.linalg.inv(priors.centering), args), dims="coef")
         dispersion = None
         if isinstance(priors.dispersion, Fixed):
             dispersion = pt.constant(priors.dispersion.value)
@@ -266,7 +258,7 @@ def build_sampling_model(
         z = pm.Flat("z", shape=(k,))
         theta = shift + pt.dot(chol, z)
         beta = theta[:p]
-        pm.Potential("coef_prior", _coef_log_prior(beta, priors, design))
+        pm.Potential("coef_prior", _coef_log_prior(beta, priors))
         dispersion = None
         if isinstance(priors.dispersion, Fixed):
             dispersion = pm.Data("dispersion_fixed", priors.dispersion.value)
