@@ -52,9 +52,10 @@ def check_output_path(path: Any, arg: str, suffixes: Sequence[str] | None = None
         )
     path = Path(path)
     if suffixes is not None and path.suffix.lower() not in suffixes:
+        allowed = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if suffixes[1:] else suffixes[0]
         raise BayesGLMError(
-            f"the file extension {path.suffix or '(none)'!r} is not one this output "
-            f"is written as; use one of {', '.join(suffixes)}; got ({arg}={str(path)!r})."
+            f"the file extension {path.suffix or '(none)'!r} is not supported; {arg} must "
+            f"end in {allowed}; got ({arg}={str(path)!r})."
         )
     target = Path(os.path.realpath(path))
     if target.is_dir():
