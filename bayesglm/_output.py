@@ -94,9 +94,9 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     Examples
     --------
     >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> write_atomic(folder / "a.txt", lambda tmp: tmp.write_text("hello")).read_text()
-    'hello'
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     write_atomic(Path(folder) / "a.txt", lambda tmp: tmp.write_text("hi")).read_text()
+    'hi'
     """
     target = Path(os.path.realpath(path))
     if target.exists() and not target.is_file():

@@ -174,7 +174,8 @@ def _describe(result: Any) -> dict[str, Any]:
         "draws": _plain(result.draws_per_chain),
         "tune": _plain(result.tune),
         "chains": _plain(result.chains),
-        "versions": versions(),
+        # a loaded fit keeps the versions that produced it
+        "versions": result.versions or versions(),
     }
 
 
@@ -631,7 +632,15 @@ def _result(tree: xr.DataTree, info: dict) -> Any:
         draws_per_chain=draws,
         tune=_entry(info, "tune", int),
         chains=chains,
+        versions=_versions_entry(info),
     )
+
+
+def _versions_entry(info: dict) -> dict[str, str]:
+    written = _entry(info, "versions", dict)
+    if not all(isinstance(version, str) for version in written.values()):
+        raise _Damaged("the package versions are not all text")
+    return written
 
 
 def _spec(info: dict) -> Spec:

@@ -92,6 +92,7 @@ def _sections(result: Any, prob: float, effects: pd.DataFrame) -> list[tuple[str
         )
     comparison = result.compare_mle()
     used = sorted(set(comparison["verdict"]))
+    versions = result.versions or _versions()
     record = pd.DataFrame(
         {
             "value": [
@@ -99,7 +100,7 @@ def _sections(result: Any, prob: float, effects: pd.DataFrame) -> list[tuple[str
                 str(result.seed),
                 f"{result.chains} chains × {result.draws_per_chain} draws ({result.tune} tuning)",
                 *[f"{seconds:.2f} s" for seconds in result.timings.values()],
-                *_versions().values(),
+                *versions.values(),
             ]
         },
         index=[
@@ -107,7 +108,7 @@ def _sections(result: Any, prob: float, effects: pd.DataFrame) -> list[tuple[str
             "seed",
             "draws",
             *[f"time: {stage}" for stage in result.timings],
-            *[f"version: {name}" for name in _versions()],
+            *[f"version: {name}" for name in versions],
         ],
     )
     return [

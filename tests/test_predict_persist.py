@@ -450,3 +450,16 @@ def test_save_refuses_a_path_it_cannot_write_before_any_work(
         fit.save(tmp_path)
     with pytest.raises(BayesGLMError, match=r"must be a file path"):
         fit.save(42)
+
+
+def test_a_loaded_fit_keeps_the_versions_that_produced_it(poisson_fit, tmp_path) -> None:
+    path = poisson_fit[2].save(tmp_path / "fit.nc")
+
+    def older(info):
+        return {**info, "versions": {**info["versions"], "bayesglm": "0.0.1"}}
+
+    loaded = bg.load(_rewrite(path, tmp_path / "older.nc", edit_info=older))
+    assert loaded.versions["bayesglm"] == "0.0.1"
+    assert bg.load(loaded.save(tmp_path / "again.nc")).versions == loaded.versions
+    report = loaded.report(tmp_path / "report.md").read_text()
+    assert "| version: bayesglm | 0.0.1 |" in report
