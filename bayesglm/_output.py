@@ -57,12 +57,13 @@ def check_output_path(path: Any, arg: str, suffixes: Sequence[str] | None = None
             f"the file extension {path.suffix or '(none)'!r} is not supported; {arg} must "
             f"end in {allowed}; got ({arg}={str(path)!r})."
         )
-    target = Path(os.path.realpath(path))
-    if target.is_dir():
+    if path.is_dir():
         raise BayesGLMError(
             f"the path is a folder; give the path of a file to write; got ({arg}={str(path)!r})."
         )
-    folder = target.parent
+    if path.exists() and not path.is_file():  # a device or a pipe, written directly
+        return path
+    folder = Path(os.path.realpath(path)).parent
     if not folder.is_dir():
         raise BayesGLMError(
             f"the folder {str(folder)!r} does not exist; create it or choose another path; "
@@ -98,10 +99,11 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     ...     write_atomic(Path(folder) / "a.txt", lambda tmp: tmp.write_text("hi")).read_text()
     'hi'
     """
-    target = Path(os.path.realpath(path))
-    if target.exists() and not target.is_file():
-        write(target)
-        return Path(path)
+    given = Path(path)
+    if given.exists() and not given.is_file():
+        write(given)
+        return given
+    target = Path(os.path.realpath(given))
     temporary = _new_temporary(target)
     try:
         write(temporary)
@@ -117,7 +119,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
             ) from error
         raise
     _sync_folder(target.parent)
-    return Path(path)
+    return given
 
 
 def _new_temporary(target: Path) -> Path:
