@@ -510,7 +510,9 @@ def _open(path: Path) -> xr.DataTree:
             f"the file cannot be read (permission denied); check its permissions; "
             f"got (path={str(path)!r})."
         ) from None
-    except (OSError, ValueError) as error:  # not HDF5, or cut short
+    except (OSError, KeyError, RuntimeError, ValueError) as error:
+        # What h5py and xarray raise for bytes that are not a whole HDF5 file (cut
+        # short, overwritten, another format); no code of ours runs here.
         raise BayesGLMError(
             f"the file could not be read as a saved bayesglm fit ({type(error).__name__}: "
             f"{error}); it is damaged or not a bayesglm file; got (path={str(path)!r})."
@@ -523,14 +525,17 @@ def _model_description(tree: xr.DataTree, path: Path) -> dict:
             "the file is not a bayesglm save file (no model description); "
             f"got (path={str(path)!r})."
         )
+    info: Any = None
     try:
         info = json.loads(tree.attrs["bayesglm"])
     except (TypeError, ValueError) as error:
-        info = error
+        problem = f"is not valid JSON: {type(error).__name__}: {error}"
+    else:
+        problem = f"is a {type(info).__name__}, not a JSON object"
     if not isinstance(info, dict):
         raise BayesGLMError(
-            f"the file is a damaged bayesglm save file (its model description is not "
-            f"readable: {info}); save the fit again; got (path={str(path)!r})."
+            f"the file is a damaged bayesglm save file (its model description {problem}); "
+            f"save the fit again; got (path={str(path)!r})."
         )
     version = info.get("format_version")
     if version != FORMAT_VERSION:
