@@ -110,6 +110,11 @@ def _read_csv(path: str) -> Any:
             f"the CSV file could not be read ({message}); check it is complete and "
             f"comma-separated; got (path={path!r})."
         ) from None
+    except OSError as error:  # permission denied, an I/O error
+        raise BayesGLMError(
+            f"the CSV file could not be read ({error.strerror or error}); check that it "
+            f"is readable; got (path={path!r})."
+        ) from None
     _check_csv_rows(path)
     if not len(frame):
         raise BayesGLMError(

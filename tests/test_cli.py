@@ -230,3 +230,13 @@ def test_an_intercept_only_fit_reports_without_a_traceback(quine_csv, tmp_path, 
         assert main([*argv, "--report", str(report)]) == 0
     assert "No slopes: the model has only an intercept" in report.read_text()
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_unreadable_csv_is_one_line(quine_csv, capsys, monkeypatch) -> None:
+    def denied(*args, **kwargs):  # as root, chmod cannot make a file unreadable
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(quine_csv))
+
+    monkeypatch.setattr(pd, "read_csv", denied)
+    assert main(["mle", str(quine_csv), "--formula", "Days ~ Eth", "--family", "poisson"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the CSV file could not be read (Permission denied)" in err[0]
