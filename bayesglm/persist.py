@@ -180,6 +180,7 @@ def _describe(result: Any) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    """numpy scalars as Python's (JSON takes only those; row labels are kept so)."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -273,7 +274,7 @@ def _json_values(series: pd.Series, what: str) -> np.ndarray:
         if value is not None and not isinstance(value, str | int | float):
             raise _unstorable(what, f"object holding {type(value).__name__}")
         texts.append(json.dumps(value))
-    return np.array(texts, dtype=str) if texts else np.array([], dtype=str)
+    return np.array(texts, dtype=str)
 
 
 def _unstorable(what: str, dtype: Any) -> BayesGLMError:
@@ -319,7 +320,7 @@ def _decode(dataset: xr.Dataset, key: str) -> Any:
             data[dataset[f"{key}__missing"].values.astype(bool)] = None
         return pd.array(data, dtype=dtype)
     if kind == "json":
-        return np.array([json.loads(text) for text in data.astype(str)] or [], dtype=object)
+        return np.array([json.loads(text) for text in data.astype(str)], dtype=object)
     raise _Damaged(f"variable {key!r} has an unknown kind {kind!r}")
 
 
@@ -415,16 +416,11 @@ def _dataset_to_frame(dataset: xr.Dataset) -> tuple[pd.DataFrame, tuple]:
         dropped: tuple = ()
         if layout["dropped"] is not None:
             labels = _decode_index(dataset, "dropped", layout["dropped"])
-            dropped = tuple(_label(row) for row in labels)
+            dropped = tuple(_plain(row) for row in labels)  # as formula.py records them
     except (KeyError, IndexError, TypeError, ValueError) as error:
         detail = f"{type(error).__name__}: {error}"
         raise _Damaged(f"the training data cannot be decoded ({detail})") from None
     return frame, dropped
-
-
-def _label(row: Any) -> Any:
-    """A row label as :mod:`bayesglm.formula` records it (numpy scalars as Python's)."""
-    return row.item() if isinstance(row, np.generic) else row
 
 
 def _check_round_trip(frame: pd.DataFrame, dropped_rows: tuple, dataset: xr.Dataset) -> None:
@@ -570,7 +566,7 @@ def _entry(mapping: dict, key: str, kind: Any) -> Any:
     kind, optional = (kind[0], True) if isinstance(kind, tuple) else (kind, False)
     if (value is None and optional) or _JSON_TYPES[kind](value):
         return value
-    raise _Damaged(f"the model description's {key!r} is not a {kind.__name__}: {value!r}")
+    raise _Damaged(f"the model description's {key!r} is not of type {kind.__name__}: {value!r}")
 
 
 def _group(tree: xr.DataTree, name: str) -> xr.Dataset:

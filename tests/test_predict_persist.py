@@ -365,7 +365,7 @@ def _rewrite(source: Path, target: Path, edit_info=None, drop_group=None) -> Pat
             {"edit_info": lambda info: {k: v for k, v in info.items() if k != "seed"}},
             "'seed'",
         ),
-        ({"edit_info": lambda info: {**info, "chains": "two"}}, "'chains' is not a int"),
+        ({"edit_info": lambda info: {**info, "chains": "two"}}, "'chains' is not of type int"),
         ({"drop_group": "bayesglm_mle"}, "group 'bayesglm_mle' is missing"),
         ({"drop_group": "bayesglm_training"}, "group 'bayesglm_training' is missing"),
         (
