@@ -156,8 +156,13 @@ def _check_demo_folder(folder: str) -> None:
     if path.is_dir():
         check_output_path(path / "bayesglm_demo_report.html", "--output")
         return
+    if path.exists():
+        raise BayesGLMError(
+            f"the output path is a file, not a folder; give a folder (it is created if "
+            f"needed); got (--output {folder!r})."
+        )
     existing = next(parent for parent in path.absolute().parents if parent.exists())
-    if path.exists() or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise BayesGLMError(
             f"the output folder cannot be created there ({str(existing)!r} is not a "
             f"writable folder); choose another; got (--output {folder!r})."

@@ -159,7 +159,8 @@ FIT = ["fit", "{csv}", "--formula", "Days ~ Eth + Lrn", "--family", "poisson", "
         ([*FIT, "--report", "{tmp}/taken.md"], "figures in the folder '{tmp}/taken_figures'"),
         ([*FIT, "--save", "{tmp}"], "the path is a folder"),
         (["predict", "{tmp}/fit.nc", "{csv}", "--output", "{tmp}/no/p.csv"], "'{tmp}/no' does"),
-        (["demo", "--output", "{tmp}/taken_figures"], "the output folder cannot be created"),
+        (["demo", "--output", "{tmp}/taken_figures"], "the output path is a file, not a folder"),
+        (["demo", "--output", "{tmp}/taken_figures/sub"], "the output folder cannot be created"),
     ],
 )
 def test_outputs_are_refused_before_the_data_are_read(
