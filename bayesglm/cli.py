@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import priors as priors_module
+from ._output import check_output_path, write_atomic
 from .errors import BayesGLMError
+from .report import check_report_path
 
 __all__ = ["main", "main_exit", "parse_prior"]
 
@@ -109,6 +111,11 @@ def _read_csv(path: str) -> Any:
             f"the CSV file could not be read ({message}); check it is complete and "
             f"comma-separated; got (path={path!r})."
         ) from None
+    except OSError as error:  # permission denied, an I/O error
+        raise BayesGLMError(
+            f"the CSV file could not be read ({error.strerror or error}); check that it "
+            f"is readable; got (path={path!r})."
+        ) from None
     _check_csv_rows(path)
     if not len(frame):
         raise BayesGLMError(
@@ -143,12 +150,23 @@ def _check_csv_rows(path: str) -> None:
                 )
 
 
-def _check_output(path: str | None) -> None:
-    """Refuse an output path whose folder does not exist before any work is done."""
-    if path is not None and not Path(path).resolve().parent.is_dir():
+def _check_demo_folder(folder: str) -> None:
+    """The demo writes its report into ``folder``, creating it (and its parents) if
+    needed: refuse a place where that cannot happen before anything is fitted."""
+    path = Path(folder)
+    if path.is_dir():
+        check_output_path(path / "bayesglm_demo_report.html", "--output")
+        return
+    if path.exists():
         raise BayesGLMError(
-            f"the folder to write to does not exist; create it or choose another path; "
-            f"got (path={path!r})."
+            f"the output path is a file, not a folder; give a folder (it is created if "
+            f"needed); got (--output {folder!r})."
+        )
+    existing = next(parent for parent in path.absolute().parents if parent.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise BayesGLMError(
+            f"the output folder cannot be created there ({str(existing)!r} is not a "
+            f"writable folder); choose another; got (--output {folder!r})."
         )
 
 
@@ -173,10 +191,13 @@ def _cmd_mle(args: argparse.Namespace) -> None:
 
 
 def _cmd_fit(args: argparse.Namespace) -> None:
-    _check_output(args.report)
-    _check_output(args.save)
-    model = _model(args)
+    # Every output and prior is checked before the data are read and the sampler runs.
+    if args.report is not None:
+        check_report_path(args.report, "--report")
+    if args.save is not None:
+        check_output_path(args.save, "--save")
     priors = dict(parse_prior(text) for text in args.prior)
+    model = _model(args)
     fit = model.fit(
         priors=priors or None,
         draws=args.draws,
@@ -186,6 +207,9 @@ def _cmd_fit(args: argparse.Namespace) -> None:
         sampler=args.sampler,
         progressbar=not args.quiet,
     )
+    # Saved first: the draws survive a report that fails.
+    if args.save:
+        print(f"fit saved to {fit.save(args.save)}")
     print(fit)
     print()
     print("Maximum likelihood vs posterior:")
@@ -198,14 +222,13 @@ def _cmd_fit(args: argparse.Namespace) -> None:
             print(f"  - {sentence}")
     if args.report:
         print(f"\nreport written to {fit.report(args.report)}")
-    if args.save:
-        print(f"fit saved to {fit.save(args.save)}")
 
 
 def _cmd_predict(args: argparse.Namespace) -> None:
     from .persist import load
 
-    _check_output(args.output)
+    if args.output is not None:
+        check_output_path(args.output, "--output")
     fit = load(args.fit)
     table = fit.predict(
         _read_csv(args.data),
@@ -217,7 +240,7 @@ def _cmd_predict(args: argparse.Namespace) -> None:
         weights=args.weights,
     )
     if args.output:
-        table.to_csv(args.output)
+        write_atomic(args.output, table.to_csv)
         print(f"predictions written to {args.output}")
     else:
         print(table.to_string())
@@ -251,6 +274,7 @@ def _cmd_datasets(args: argparse.Namespace) -> None:
 def _cmd_demo(args: argparse.Namespace) -> None:
     from .demo import main as demo
 
+    _check_demo_folder(args.output)
     demo(Path(args.output))
 
 

@@ -127,8 +127,10 @@ def design_from_formula(
             _check_column(frame[column], column)
     keep = _drop_missing(frame, used, missing, extras, offset)
     dropped = tuple(_label(row) for row in frame.index[~keep])
-    # Everything the formula learns (levels, knots, means) comes from the kept rows.
-    frame, dropped_levels = _prepared(frame[keep], used)
+    # The kept rows as the user gave them; formulaic reads their prepared copy, and
+    # everything the formula learns (levels, knots, means) comes from those rows.
+    training = frame.loc[keep, used].copy()
+    frame, dropped_levels = _prepared(training, used)
     _warn_dropped_levels(dropped_levels)
 
     y, event = _response(lhs, frame, spec, context)
@@ -151,7 +153,7 @@ def design_from_formula(
         else None,
         formula=formula,
         model_spec=matrix.model_spec,
-        training=frame,
+        training=training,
         dropped_rows=dropped,
         dropped_levels=dropped_levels,
         formula_context=_context_read(rhs, offset_term, frame, context),
@@ -583,7 +585,7 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
         raise BayesGLMError("the new data have no rows; pass at least one; got (0 rows).")
     _refuse_repeated_columns(frame, needed)
     for column in needed:
-        trained = design.training[column]
+        trained = _plain(design.training[column])
         if pd.api.types.is_numeric_dtype(trained) or pd.api.types.is_bool_dtype(trained):
             _check_column(frame[column], column, "the model was fitted on numbers")
     missing = frame[needed].isna()

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .errors import BayesGLMError
 
@@ -186,6 +187,19 @@ def _encode(value: Any) -> Any:
         return {"$enum": [type(value).__qualname__, value.value]}
     if isinstance(value, np.generic) and value.dtype.kind in "biufU":
         return {"$scalar": [value.dtype.str, value.item()]}
+    if isinstance(value, np.generic) and value.dtype.kind in "mM":
+        return {"$ticks": [value.dtype.str, int(value.view(np.int64))]}
+    # Levels of a factor of dates or durations (before float: NaT is not a number here).
+    if isinstance(value, pd.Timestamp):
+        return {
+            "$timestamp": [
+                value.isoformat(),
+                value.unit,
+                None if value.tz is None else str(value.tz),
+            ]
+        }
+    if isinstance(value, pd.Timedelta):
+        return {"$timedelta": [value.isoformat(), value.unit]}
     # After enums and numpy scalars, which may subclass str or float.
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -195,6 +209,10 @@ def _encode(value: Any) -> Any:
         return {"$tuple": [_encode(item) for item in value]}
     if isinstance(value, dict):
         return {"$dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "mM":
+        return {
+            "$array": [value.dtype.str, list(value.shape), value.view(np.int64).ravel().tolist()]
+        }
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufUO":
         items = [_encode(item) for item in value.reshape(-1).tolist()]
         return {"$array": [value.dtype.str, list(value.shape), items]}
@@ -216,8 +234,18 @@ def _decode(data: Any) -> Any:
         return {_decode(k): _decode(v) for k, v in content}
     if tag == "$scalar":
         return np.dtype(content[0]).type(content[1])
+    if tag == "$ticks":
+        return np.array(content[1], dtype=np.int64).view(content[0])[()]
+    if tag == "$timestamp":
+        iso, unit, tz = content
+        stamp = pd.Timestamp(iso).as_unit(unit)
+        return stamp if tz is None else stamp.tz_convert(tz)
+    if tag == "$timedelta":
+        return pd.Timedelta(content[0]).as_unit(content[1])
     if tag == "$array":
         dtype, shape, items = content
+        if np.dtype(dtype).kind in "mM":  # ticks since the epoch
+            return np.array(items, dtype=np.int64).view(dtype).reshape(shape)
         return np.array([_decode(item) for item in items], dtype=dtype).reshape(shape)
     if tag == "$enum":
         return _enums()[content[0]](content[1])

@@ -326,6 +326,14 @@ def _refuse_exact_fit(priors: ResolvedPriors, mle: MLEResult) -> None:
     to start."""
     if not mle.family.free_phi or isinstance(priors.dispersion, Fixed):
         return
+    if mle.df_resid == 0:
+        raise BayesGLMError(
+            f"the model has as many coefficients as rows ({mle.nobs}), so there are no "
+            "residual degrees of freedom and the data say nothing about the "
+            f"{priors.dispersion_name}; use fewer predictors or more rows, or fix the "
+            "dispersion, e.g. priors={'dispersion': bg.Fixed(1.0)}; "
+            f"got (n={mle.nobs}, p={len(mle.params_array)})."
+        )
     if mle.deviance <= _EXACT * mle.null_deviance:
         raise BayesGLMError(
             f"the model fits the response exactly (residual deviance {mle.deviance:.3g}), so "

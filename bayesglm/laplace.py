@@ -268,7 +268,9 @@ def dispersion_estimates(
     if at_mle is None or at_mode is None:
         return DispersionEstimates(np.nan, np.nan, np.nan)
     prior = priors.dispersion
-    assert prior is not None
+
+    def log_prior(value: float) -> float:
+        return 0.0 if prior is None else float(prior.logpdf(value))
 
     def loglike(mu: np.ndarray, u: float) -> float:
         if not np.isfinite(u) or abs(u) > 700:
@@ -276,7 +278,7 @@ def dispersion_estimates(
         return post.loglike(mu, float(np.exp(u)))
 
     u_mle = _argmax(lambda u: loglike(at_mle[1], u), start)
-    u_mode = _argmax(lambda u: loglike(at_mode[1], u) + float(prior.logpdf(np.exp(u))), start)
+    u_mode = _argmax(lambda u: loglike(at_mode[1], u) + log_prior(np.exp(u)), start)
     h = 1e-3
     values = [loglike(at_mle[1], u_mle + k * h) for k in (-1, 0, 1)]
     curvature = -(values[0] - 2 * values[1] + values[2]) / h**2  # in u = log(dispersion)

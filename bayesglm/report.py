@@ -16,10 +16,13 @@ from typing import Any
 
 import pandas as pd
 
+from ._output import check_output_path, write_atomic
 from .errors import BayesGLMError
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
-__all__ = ["VERDICTS", "write_report"]
+__all__ = ["SUFFIXES", "VERDICTS", "check_report_path", "write_report"]
+
+SUFFIXES = (".html", ".htm", ".md")
 
 VERDICTS = {
     "agrees": f"posterior mean within {AGREE_SE:g} MLE standard errors of the MLE and "
@@ -40,6 +43,7 @@ VERDICTS = {
 
 
 def _figures(result: Any, prob: float) -> dict[str, bytes]:
+    """PNG bytes per figure."""
     import matplotlib.pyplot as plt
 
     from . import plots
@@ -60,7 +64,7 @@ def _figures(result: Any, prob: float) -> dict[str, bytes]:
     return out
 
 
-def _sections(result: Any, prob: float) -> list[tuple[str, Any]]:
+def _sections(result: Any, prob: float, effects: pd.DataFrame) -> list[tuple[str, Any]]:
     """(title, content) pairs; content is a DataFrame, a list of lines, or text."""
     design, spec = result.design, result.spec
     model_lines = [
@@ -84,9 +88,9 @@ def _sections(result: Any, prob: float) -> list[tuple[str, Any]]:
             + ", ".join(result.mle.separation)
             + ": the MLE does not exist; the posterior is finite thanks to the prior."
         )
-    effects = result.effects(prob)
     comparison = result.compare_mle()
     used = sorted(set(comparison["verdict"]))
+    versions = result.versions or _versions()
     record = pd.DataFrame(
         {
             "value": [
@@ -94,7 +98,7 @@ def _sections(result: Any, prob: float) -> list[tuple[str, Any]]:
                 str(result.seed),
                 f"{result.chains} chains × {result.draws_per_chain} draws ({result.tune} tuning)",
                 *[f"{seconds:.2f} s" for seconds in result.timings.values()],
-                *_versions().values(),
+                *versions.values(),
             ]
         },
         index=[
@@ -102,7 +106,7 @@ def _sections(result: Any, prob: float) -> list[tuple[str, Any]]:
             "seed",
             "draws",
             *[f"time: {stage}" for stage in result.timings],
-            *[f"version: {name}" for name in _versions()],
+            *[f"version: {name}" for name in versions],
         ],
     )
     return [
@@ -111,14 +115,21 @@ def _sections(result: Any, prob: float) -> list[tuple[str, Any]]:
         ("Diagnostics", verdict),
         ("Sampler checks", diagnostics.table()),
         (f"Posterior summary ({prob:.0%} equal-tailed intervals)", result.summary(prob)),
+        *_effects_sections(effects),
+        ("Maximum likelihood vs posterior", comparison),
+        ("Verdicts", [f"{v}: {VERDICTS[v]}" for v in used]),
+        ("Reproducibility", record),
+    ]
+
+
+def _effects_sections(effects: pd.DataFrame) -> list[tuple[str, Any]]:
+    """The effects table (every coefficient, baselines included) and its sentences."""
+    return [
         (
             f"Effects ({effects.attrs['effect'] or 'coefficient scale'})",
             effects.drop(columns="sentence"),
         ),
         ("In words", list(effects["sentence"])),
-        ("Maximum likelihood vs posterior", comparison),
-        ("Verdicts", [f"{v}: {VERDICTS[v]}" for v in used]),
-        ("Reproducibility", record),
     ]
 
 
@@ -128,24 +139,50 @@ def _versions() -> dict[str, str]:
     return versions()
 
 
+def check_report_path(path: Any, arg: str = "path") -> Path:
+    """Refuse a report path before any work: the extension (``.html``, ``.htm``,
+    ``.md``), the folder (it must exist and be writable) and, for Markdown, the
+    figures folder ``<stem>_figures`` (it must not be a file).
+
+    Examples
+    --------
+    >>> check_report_path("report.md").name
+    'report.md'
+    """
+    path = check_output_path(path, arg, SUFFIXES)
+    folder = _figures_folder(path)
+    if path.suffix.lower() == ".md" and folder.exists() and not folder.is_dir():
+        raise BayesGLMError(
+            f"the Markdown report puts its figures in the folder {str(folder)!r}, which "
+            f"is a file; move it or choose another name; got ({arg}={str(path)!r})."
+        )
+    return path
+
+
 def write_report(result: Any, path: str | Path, prob: float = 0.95) -> Path:
     """Write the report as HTML (``.html``/``.htm``) or Markdown (``.md``).
 
-    Markdown figures go to ``<stem>_figures/`` beside the file.
+    Markdown figures go to ``<stem>_figures/`` beside the file. The path is checked
+    before any work, everything is computed before anything is written, and each
+    file replaces its previous version only once it is complete.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".html", ".htm", ".md"):
-        raise BayesGLMError(
-            f"the report is HTML (.html) or Markdown (.md); got (path={str(path)!r})."
-        )
-    sections = _sections(result, prob)
+    path = check_report_path(path)
+    effects = result.effects(prob)
+    sections = _sections(result, prob, effects)
     figures = _figures(result, prob)
-    if suffix == ".md":
-        path.write_text(_markdown(result, sections, figures, path), encoding="utf-8")
+    if path.suffix.lower() == ".md":
+        text = _markdown(result, sections, figures, path)
+        folder = _figures_folder(path)
+        folder.mkdir(exist_ok=True)
+        for name, png in figures.items():
+            write_atomic(folder / f"{name}.png", lambda tmp, png=png: tmp.write_bytes(png))
     else:
-        path.write_text(_html(result, sections, figures), encoding="utf-8")
-    return path
+        text = _html(result, sections, figures)
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _figures_folder(path: Path) -> Path:
+    return path.with_name(f"{path.stem}_figures")
 
 
 def _title(result: Any) -> str:
@@ -157,8 +194,7 @@ def _format(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _markdown(result, sections, figures, path: Path) -> str:
-    folder = path.with_name(f"{path.stem}_figures")
-    folder.mkdir(exist_ok=True)
+    folder = _figures_folder(path)
     lines = [f"# {_title(result)}", ""]
     for title, content in sections:
         lines += [f"## {title}", ""]
@@ -167,8 +203,7 @@ def _markdown(result, sections, figures, path: Path) -> str:
         else:
             lines += [f"- {line}" for line in content] + [""]
     lines += ["## Figures", ""]
-    for name, png in figures.items():
-        (folder / f"{name}.png").write_bytes(png)
+    for name in figures:
         lines += [f"![{name.replace('_', ' ')}]({folder.name}/{name}.png)", ""]
     return "\n".join(lines)
 

@@ -111,6 +111,10 @@ class GLMResult:
     seed : int
     timings : dict
         Seconds per stage.
+    draws_per_chain, tune, chains : int
+    versions : dict of str to str, or None
+        The package versions that produced the fit, as :func:`bayesglm.load` read
+        them from the file; None for a fit made in this session (the installed ones).
     """
 
     idata: xr.DataTree
@@ -125,6 +129,7 @@ class GLMResult:
     draws_per_chain: int
     tune: int
     chains: int
+    versions: dict[str, str] | None = None
 
     # --- draws ------------------------------------------------------------------------
 

@@ -1053,32 +1053,32 @@ LOAD_CASES = [
     (
         "description-not-json",
         lambda saved, path: _edited(saved, path, _description_text("{oops")),
-        r"damaged bayesglm save file \(JSONDecodeError",
+        r"damaged bayesglm save file \(its model description is not valid JSON: JSONDecodeError",
     ),
     (
         "description-a-list",
         lambda saved, path: _edited(saved, path, _description_text("[1, 2]")),
-        r"damaged bayesglm save file \(AttributeError",
+        r"damaged bayesglm save file \(its model description is a list, not a JSON object",
     ),
     (
         "posterior-missing",
         lambda saved, path: _edited(saved, path, _without("posterior")),
-        r"damaged bayesglm save file \(KeyError: .*posterior",
+        r"damaged bayesglm save file \(the group 'posterior' is missing",
     ),
     (
         "design-missing",
         lambda saved, path: _edited(saved, path, _without("bayesglm_design")),
-        r"damaged bayesglm save file \(KeyError: .*bayesglm_design",
+        r"damaged bayesglm save file \(the group 'bayesglm_design' is missing",
     ),
     (
         "unknown-family",
         lambda saved, path: _edited(saved, path, _described(family="poison")),
-        r"damaged bayesglm save file \(unknown family.*got \(family='poison'\)",
+        r"damaged bayesglm save file \(family 'poison' with link 'log' is not a model",
     ),
     (
         "impossible-link",
         lambda saved, path: _edited(saved, path, _described(link="logit")),
-        r"damaged bayesglm save file \(the poisson family does not allow the logit link",
+        r"damaged bayesglm save file \(family 'poisson' with link 'logit' is not a model",
     ),
     (
         "newer-format",
@@ -1265,7 +1265,7 @@ ARGUMENT_CASES = [
     (
         "save-to-missing-folder",
         ["fit", "{csv}", *MLE, "--save", "{tmp}/no/such/fit.nc"],
-        r"the folder to write to does not exist",
+        r"the folder '.*/no/such' does not exist; create it or choose another path",
     ),
     ("no-command", [], r"the following arguments are required: command"),
     ("unknown-option", ["mle", "{csv}", *MLE, "--colour"], r"unrecognized arguments: --colour"),
@@ -1297,7 +1297,7 @@ ARGUMENT_CASES = [
     (
         "predict-output-to-missing-folder",
         ["predict", "{fit}", "{new}", "--output", "{tmp}/no/out.csv"],
-        r"the folder to write to does not exist",
+        r"the folder '.*/no' does not exist; create it or choose another path",
     ),
     (
         "predict-prob",

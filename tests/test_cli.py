@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
+import warnings
 
 import pandas as pd
 import pytest
 
-from bayesglm import datasets
+import bayesglm as bg
+from bayesglm import cli, datasets
 from bayesglm.cli import main, parse_prior
-from bayesglm.errors import BayesGLMError
+from bayesglm.errors import BayesGLMError, SamplingWarning
+from bayesglm.glm import GLM
 from bayesglm.priors import Exponential, Normal, StudentT
 
 
@@ -129,3 +134,110 @@ def test_prior_strings() -> None:
         parse_prior("x=gauss(0,1)")
     with pytest.raises(BayesGLMError, match=r"Normal takes at most 2 numbers"):
         parse_prior("x=normal(0,1,2)")
+
+
+# --- outputs: checked before any work, written whole -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def quine_fit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        model = GLM("Days ~ Eth + Lrn", data=datasets.load("quine"), family="poisson")
+        return model.fit(draws=200, tune=200, chains=2, seed=3, progressbar=False)
+
+
+FIT = ["fit", "{csv}", "--formula", "Days ~ Eth + Lrn", "--family", "poisson", "--quiet"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([*FIT, "--save", "{tmp}/missing/fit.nc"], "the folder '{tmp}/missing' does not exist"),
+        ([*FIT, "--report", "{tmp}/missing/r.html"], "the folder '{tmp}/missing' does not exist"),
+        ([*FIT, "--report", "{tmp}/out.pdf"], "--report must end in .html, .htm or .md"),
+        ([*FIT, "--report", "{tmp}/taken.md"], "figures in the folder '{tmp}/taken_figures'"),
+        ([*FIT, "--save", "{tmp}"], "the path is a folder"),
+        (["predict", "{tmp}/fit.nc", "{csv}", "--output", "{tmp}/no/p.csv"], "'{tmp}/no' does"),
+        (["demo", "--output", "{tmp}/taken_figures"], "the output path is a file, not a folder"),
+        (["demo", "--output", "{tmp}/taken_figures/sub"], "the output folder cannot be created"),
+    ],
+)
+def test_outputs_are_refused_before_the_data_are_read(
+    argv, message, quine_csv, tmp_path, capsys, monkeypatch
+) -> None:
+    def work(*args, **kwargs):
+        raise AssertionError("work was done before the outputs were checked")
+
+    monkeypatch.setattr(cli, "_read_csv", work)
+    monkeypatch.setattr(GLM, "fit", work)
+    (tmp_path / "taken_figures").write_text("a file")
+    tmp = os.path.realpath(tmp_path)
+    assert main([a.format(csv=quine_csv, tmp=tmp) for a in argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("bayesglm: error: ")
+    assert message.format(tmp=tmp) in err[0]
+
+
+def test_an_unwritable_output_folder_is_refused(quine_csv, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as root, chmod cannot
+    assert main([*FIT[:1], str(quine_csv), *FIT[2:], "--save", str(tmp_path / "fit.nc")]) == 2
+    assert "is not writable; choose another path" in capsys.readouterr().err
+
+
+def test_the_fit_is_saved_even_when_the_report_fails(
+    quine_fit, quine_csv, tmp_path, capsys, monkeypatch
+) -> None:
+    def report(*args, **kwargs):
+        raise BayesGLMError("the report failed; test; got (report=1).")
+
+    monkeypatch.setattr(GLM, "fit", lambda *args, **kwargs: quine_fit)
+    monkeypatch.setattr("bayesglm.report.write_report", report)
+    saved = tmp_path / "fit.nc"
+    argv = [*FIT[:1], str(quine_csv), *FIT[2:], "--report", str(tmp_path / "r.html")]
+    assert main([*argv, "--save", str(saved)]) == 2
+    assert "the report failed" in capsys.readouterr().err
+    assert bg.load(saved).seed == quine_fit.seed
+
+
+def test_a_failing_predictions_write_leaves_the_previous_csv(
+    quine_fit, tmp_path, capsys, monkeypatch
+) -> None:
+    saved = quine_fit.save(tmp_path / "fit.nc")
+    new = tmp_path / "new.csv"
+    pd.DataFrame({"Eth": ["A", "N"], "Lrn": ["AL", "SL"]}).to_csv(new, index=False)
+    table = tmp_path / "pred.csv"
+    table.write_text("the previous predictions\n")
+    to_csv = pd.DataFrame.to_csv
+
+    def disk_full(self, path, *args, **kwargs):
+        to_csv(self.iloc[:1], path)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    assert main(["predict", str(saved), str(new), "--output", str(table)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "could not be written (No space left on device)" in err[0]
+    assert table.read_text() == "the previous predictions\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.nc", "new.csv", "pred.csv"]
+
+
+def test_an_intercept_only_fit_reports_without_a_traceback(quine_csv, tmp_path, capsys) -> None:
+    report = tmp_path / "report.md"
+    argv = ["fit", str(quine_csv), "--formula", "Days ~ 1", "--family", "poisson", "--quiet"]
+    argv += ["--draws", "100", "--tune", "100", "--chains", "1", "--seed", "1"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        assert main([*argv, "--report", str(report)]) == 0
+    assert "the rate of Days is" in report.read_text().split("## In words", 1)[1]
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_unreadable_csv_is_one_line(quine_csv, capsys, monkeypatch) -> None:
+    def denied(*args, **kwargs):  # as root, chmod cannot make a file unreadable
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(quine_csv))
+
+    monkeypatch.setattr(pd, "read_csv", denied)
+    assert main(["mle", str(quine_csv), "--formula", "Days ~ Eth", "--family", "poisson"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the CSV file could not be read (Permission denied)" in err[0]

@@ -141,7 +141,11 @@ def test_a_saved_fit_keeps_its_row_labels(counts, tmp_path) -> None:
             names=["site", "id"],
         ),
     ):
-        design = dataclasses.replace(fit.design, row_labels=labels)
+        # A formula's rows are labelled by its data's index.
+        training = fit.design.training.set_axis(labels)
+        design = dataclasses.replace(
+            fit.design, row_labels=labels, training=training, dropped_rows=()
+        )
         labelled = dataclasses.replace(fit, design=design)
         path = labelled.save(tmp_path / f"{labels.names[0]}.nc")
         assert bg.load(path).predict().index.equals(labels)

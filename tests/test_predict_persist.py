@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
+import sys
+import textwrap
 import warnings
+from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +17,9 @@ import pytest
 import xarray as xr
 
 import bayesglm as bg
-from bayesglm.errors import BayesGLMError, SamplingWarning
+from bayesglm import persist
+from bayesglm.design import Design
+from bayesglm.errors import BayesGLMError, MissingDataWarning, SamplingWarning
 from bayesglm.formula_state import UnstorableState, spec_to_data
 
 
@@ -128,10 +136,7 @@ def test_round_trip_is_lossless(poisson_fit, tmp_path) -> None:
     assert loaded.design.names == fit.design.names
     assert loaded.design.formula == fit.design.formula
     assert loaded.design.exposure == "months"
-    pd.testing.assert_frame_equal(
-        loaded.design.training.reset_index(drop=True),
-        fit.design.training.reset_index(drop=True),
-    )
+    pd.testing.assert_frame_equal(loaded.design.training, fit.design.training, check_exact=True)
     assert loaded.priors.coef == fit.priors.coef
     assert loaded.priors.source == fit.priors.source
     np.testing.assert_array_equal(loaded.priors.x_means, fit.priors.x_means)
@@ -307,3 +312,264 @@ def test_state_that_is_not_data_is_refused_before_writing() -> None:
     spec = formulaic.model_matrix("clipped(x)", df, context={"clipped": clipped}).model_spec
     with pytest.raises(UnstorableState, match=r"function"):
         spec_to_data(spec)
+
+
+# --- every stored field comes back with its type -----------------------------------------
+
+TYPED_FORMULA = "y ~ x + k + flag + dose + arm + C(site) + C(lab) + C(visit)"
+
+
+def _typed_data() -> pd.DataFrame:
+    """One column of each dtype a formula reads; row 5 has a missing x (dropped)."""
+    rng = np.random.default_rng(4)
+    n = 40
+    data = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "k": rng.integers(0, 4, n),
+            "flag": rng.random(n) < 0.5,
+            "dose": pd.Categorical(
+                rng.choice(["high", "low", "mid"], n),
+                categories=["low", "mid", "high"],
+                ordered=True,
+            ),
+            "arm": pd.Categorical(rng.choice(["b", "a"], n), categories=["b", "a"]),
+            "site": pd.array(rng.choice(["north", "south"], n), dtype="string"),
+            "lab": pd.Series(rng.choice(["L1", "L2"], n), dtype=object),
+            "visit": pd.to_datetime(rng.choice(["2024-01-15", "2024-06-15"], n)),
+        }
+    )
+    data["y"] = rng.poisson(np.exp(0.3 + 0.2 * data["x"]))
+    data.loc[5, "x"] = np.nan
+    return data
+
+
+@pytest.fixture(scope="module")
+def typed_fit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingDataWarning)
+        warnings.simplefilter("ignore", SamplingWarning)
+        model = bg.GLM(TYPED_FORMULA, data=_typed_data(), family="poisson")
+        return model.fit(
+            draws=100, tune=100, chains=1, seed=5, progressbar=False, sampler="nutpie"
+        )
+
+
+def test_numpy_integer_seed_and_counts_are_saved(typed_fit, tmp_path) -> None:
+    # fit() takes numpy integers for these; the file must take them too
+    fit = dataclasses.replace(
+        typed_fit, seed=np.int64(5), draws_per_chain=np.int64(100), tune=np.int32(100)
+    )
+    loaded = bg.load(fit.save(tmp_path / "fit.nc"))
+    assert (loaded.seed, loaded.draws_per_chain, loaded.tune) == (5, 100, 100)
+
+
+def test_every_design_field_round_trips_with_its_type(typed_fit, tmp_path) -> None:
+    loaded = bg.load(typed_fit.save(tmp_path / "typed.nc"))
+    saved, back = typed_fit.design, loaded.design
+    training = back.training
+    pd.testing.assert_frame_equal(training, saved.training, check_exact=True)
+    assert list(training["dose"].cat.categories) == ["low", "mid", "high"]
+    assert training["dose"].cat.ordered and not training["arm"].cat.ordered
+    assert list(training["arm"].cat.categories) == ["b", "a"]
+    assert training["lab"].dtype == object and training["site"].dtype == "string"
+    assert training["flag"].dtype == bool and training["visit"].dtype.kind == "M"
+    assert back.dropped_rows == (5,) and type(back.dropped_rows[0]) is int
+    for field in dataclasses.fields(Design):
+        if field.name in ("training", "model_spec"):
+            continue
+        left, right = getattr(back, field.name), getattr(saved, field.name)
+        if isinstance(right, np.ndarray):
+            np.testing.assert_array_equal(left, right)
+        elif isinstance(right, pd.Index):
+            pd.testing.assert_index_equal(left, right, exact=True)
+        else:
+            assert left == right and type(left) is type(right), field.name
+    assert loaded.timings == typed_fit.timings
+    assert loaded.priors.coef == typed_fit.priors.coef
+    pd.testing.assert_frame_equal(loaded.predict(), typed_fit.predict())
+
+
+N = 200  # rows of poisson_fit's data
+INDEXES = {
+    "range with start and step": pd.RangeIndex(100, 100 + 5 * N, 5, name="row"),
+    "int64": pd.Index(np.arange(N)[::-1] * 7 + 3, name="id"),
+    "str": pd.Index([f"p{i:03d}" for i in range(N)], name="patient"),
+    "object text": pd.Index([f"p{i:03d}" for i in range(N)], dtype=object),
+    "datetime64": pd.date_range("2023-03-01", periods=N, freq="D", name="day"),
+}
+
+
+@pytest.mark.parametrize("index", INDEXES.values(), ids=INDEXES.keys())
+def test_index_and_dropped_row_labels_round_trip_exactly(poisson_fit, index, tmp_path) -> None:
+    df, _, fit = poisson_fit
+    data = df.set_axis(index)
+    data.iloc[5, data.columns.get_loc("x")] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingDataWarning)
+        model = bg.GLM("events ~ x + arm + smoker", data=data, family="poisson", exposure="months")
+    design = model.design
+    refit = dataclasses.replace(fit, design=design, mle=model.fit_mle())
+    loaded = bg.load(refit.save(tmp_path / "fit.nc"))
+    pd.testing.assert_index_equal(loaded.design.training.index, design.training.index, exact=True)
+    assert loaded.design.training.index.name == index.name
+    label = index[5].item() if isinstance(index[5], np.generic) else index[5]
+    assert loaded.design.dropped_rows == design.dropped_rows == (label,)
+    assert type(loaded.design.dropped_rows[0]) is type(label)
+
+
+def test_a_column_that_cannot_load_back_exactly_is_refused_before_writing(
+    typed_fit, tmp_path
+) -> None:
+    training = typed_fit.design.training
+    odd = training.assign(lab=training["lab"].map({"L1": Decimal("1.5"), "L2": Decimal("2")}))
+    fit = dataclasses.replace(
+        typed_fit, design=dataclasses.replace(typed_fit.design, training=odd)
+    )
+    with pytest.raises(BayesGLMError, match=r"column 'lab' of the training data .*Decimal"):
+        fit.save(tmp_path / "fit.nc")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- load: damage is named as damage, any other error keeps its message ---------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        BayesGLMError(
+            "the formula does not rebuild the saved model matrix; got (formula='y ~ f(x)')."
+        ),
+        ValueError("a bug while rebuilding the design"),
+    ],
+    ids=["our error", "a bug"],
+)
+def test_load_lets_other_errors_through_with_their_own_message(
+    poisson_fit, tmp_path, monkeypatch, error
+) -> None:
+    path = poisson_fit[2].save(tmp_path / "fit.nc")
+
+    def rebuild(*args):
+        raise error
+
+    monkeypatch.setattr(persist, "_design", rebuild)
+    with pytest.raises(type(error)) as raised:
+        bg.load(path)
+    assert str(raised.value) == str(error)
+
+
+def _rewrite(source: Path, target: Path, edit_info=None, drop_group=None) -> Path:
+    tree = xr.open_datatree(source, engine="h5netcdf").load()
+    groups = {name: tree[name].to_dataset() for name in tree.children if name != drop_group}
+    edited = xr.DataTree.from_dict(groups)
+    info = json.loads(tree.attrs["bayesglm"])
+    edited.attrs = {**tree.attrs, "bayesglm": json.dumps(edit_info(info) if edit_info else info)}
+    edited.to_netcdf(target, engine="h5netcdf")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            {"edit_info": lambda info: {k: v for k, v in info.items() if k != "seed"}},
+            "'seed'",
+        ),
+        ({"edit_info": lambda info: {**info, "chains": "two"}}, "'chains' is not of type int"),
+        ({"drop_group": "bayesglm_mle"}, "group 'bayesglm_mle' is missing"),
+        ({"drop_group": "bayesglm_training"}, "group 'bayesglm_training' is missing"),
+        (
+            {"edit_info": lambda info: {**info, "names": info["names"][:-1]}},
+            "variable 'X' has shape",
+        ),
+    ],
+)
+def test_a_damaged_part_is_named(poisson_fit, tmp_path, edit, message) -> None:
+    good = poisson_fit[2].save(tmp_path / "good.nc")
+    damaged = _rewrite(good, tmp_path / "damaged.nc", **edit)
+    with pytest.raises(BayesGLMError, match=r"damaged bayesglm save file \(.*" + message):
+        bg.load(damaged)
+
+
+# --- a save is whole or absent: the previous file survives a failed one -------------------
+
+
+def test_an_interrupted_save_leaves_the_previous_file(poisson_fit, tmp_path, monkeypatch) -> None:
+    fit = poisson_fit[2]
+    path = fit.save(tmp_path / "fit.nc")
+    before = path.read_bytes()
+
+    def interrupted(self, target=None, **kwargs):
+        if target is not None:  # a writer that streams into its target
+            Path(target).write_bytes(before[:1000])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fit.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    write_bytes = Path.write_bytes
+
+    def cut_short(self, data):
+        write_bytes(self, bytes(data)[: len(data) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_bytes", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        fit.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["fit.nc"]
+
+
+def test_a_failing_save_leaves_the_previous_file(poisson_fit, tmp_path) -> None:
+    # A real failed write: a file size limit stops the write halfway, as a full disk does.
+    path = poisson_fit[2].save(tmp_path / "fit.nc")
+    before = path.read_bytes()
+    assert len(before) > 40_000
+    code = textwrap.dedent(
+        f"""
+        import resource, signal
+        import bayesglm as bg
+        fit = bg.load({str(path)!r})
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+        fit.save({str(path)!r})
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "BayesGLMError: the file could not be written (File too large)" in run.stderr
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["fit.nc"]
+
+
+def test_save_refuses_a_path_it_cannot_write_before_any_work(
+    poisson_fit, tmp_path, monkeypatch
+) -> None:
+    fit = poisson_fit[2]
+
+    def encode(*args):
+        raise AssertionError("the fit was encoded before the path was checked")
+
+    monkeypatch.setattr(persist, "_tree", encode, raising=False)
+    with pytest.raises(BayesGLMError, match=r"the folder .*missing' does not exist"):
+        fit.save(tmp_path / "missing" / "fit.nc")
+    with pytest.raises(BayesGLMError, match=r"the path is a folder"):
+        fit.save(tmp_path)
+    with pytest.raises(BayesGLMError, match=r"must be a file path"):
+        fit.save(42)
+
+
+def test_a_loaded_fit_keeps_the_versions_that_produced_it(poisson_fit, tmp_path) -> None:
+    path = poisson_fit[2].save(tmp_path / "fit.nc")
+
+    def older(info):
+        return {**info, "versions": {**info["versions"], "bayesglm": "0.0.1"}}
+
+    loaded = bg.load(_rewrite(path, tmp_path / "older.nc", edit_info=older))
+    assert loaded.versions["bayesglm"] == "0.0.1"
+    assert bg.load(loaded.save(tmp_path / "again.nc")).versions == loaded.versions
+    report = loaded.report(tmp_path / "report.md").read_text()
+    assert "| version: bayesglm | 0.0.1 |" in report

@@ -16,6 +16,7 @@ import pytest
 
 import bayesglm as bg
 from bayesglm import plots
+from bayesglm import report as report_module
 from bayesglm.effects import _row
 from bayesglm.errors import BayesGLMError, SamplingWarning
 
@@ -274,8 +275,65 @@ def test_html_report_is_self_contained_and_escaped(tmp_path) -> None:
         "Reproducibility",
     ):
         assert f"<h2>{heading}" in text
-    with pytest.raises(BayesGLMError, match=r"HTML \(\.html\) or Markdown \(\.md\)"):
+    with pytest.raises(BayesGLMError, match=r"path must end in \.html, \.htm or \.md"):
         fit.report(tmp_path / "report.pdf")
+
+
+def test_report_of_an_intercept_only_model(tmp_path) -> None:
+    counts = pd.DataFrame({"y": np.random.default_rng(7).poisson(3.0, 40)})
+    fit = _fit(bg.GLM("y ~ 1", data=counts, family="poisson"), seed=1, draws=200, tune=200)
+    markdown = fit.report(tmp_path / "report.md").read_text()
+    # The intercept's exp(beta) is the rate itself: the one effect, in words.
+    rate = fit.effects().loc["Intercept"]
+    assert rate["effect"] == "rate"
+    assert abs(rate["median"] - counts["y"].mean()) < 3 * counts["y"].std() / np.sqrt(40)
+    assert f"- {rate['sentence']}" in markdown.split("## In words", 1)[1]
+    assert "(report_figures/effects.png)" in markdown
+    page = fit.report(tmp_path / "report.html").read_text()
+    assert rate["sentence"] in page and page.count("data:image/png;base64,") == 5
+
+
+@pytest.mark.parametrize("suffix", [".html", ".md"])
+def test_an_interrupted_report_leaves_the_previous_files(
+    smoking, tmp_path, monkeypatch, suffix
+) -> None:
+    smoking.report(tmp_path / f"report{suffix}")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    write_text, write_bytes = Path.write_text, Path.write_bytes
+
+    def half_text(self, text, *args, **kwargs):
+        write_text(self, text[: len(text) // 2], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    def half_bytes(self, data):
+        write_bytes(self, data[: len(data) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", half_text)
+    monkeypatch.setattr(Path, "write_bytes", half_bytes)
+    with pytest.raises(KeyboardInterrupt):
+        smoking.report(tmp_path / f"report{suffix}")
+    monkeypatch.undo()
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_report_paths_are_refused_before_any_work(smoking, tmp_path, monkeypatch) -> None:
+    def work(*args):
+        raise AssertionError("the report was computed before its path was checked")
+
+    monkeypatch.setattr(report_module, "_sections", work)
+    monkeypatch.setattr(report_module, "_figures", work)
+    (tmp_path / "taken_figures").write_text("a file where the figures folder would go")
+    for path, message in [
+        (tmp_path / "missing" / "report.html", r"the folder .*missing' does not exist"),
+        (tmp_path / "report.pdf", r"path must end in \.html, \.htm or \.md; got"),
+        (tmp_path / "folder.html", r"the path is a folder"),
+        (tmp_path / "taken.md", r"figures in the folder .*taken_figures', which is a file"),
+    ]:
+        if path.name == "folder.html":
+            path.mkdir()
+        with pytest.raises(BayesGLMError, match=message):
+            smoking.report(path)
 
 
 def _normalized(text: str) -> str:

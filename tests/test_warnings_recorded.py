@@ -168,3 +168,15 @@ def test_no_assert_in_the_fitting_path(module):
     tree = ast.parse((PACKAGE / module).read_text())
     asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
     assert asserts == []
+
+
+def test_a_fit_without_residual_degrees_of_freedom_says_so() -> None:
+    # n = p with a free dispersion: nothing is left to learn sigma from.
+    X = np.column_stack([np.ones(3), [0.0, 1.0, 3.0], [1.0, 0.0, 2.0]])
+    model = bg.GLM.from_arrays(
+        X, [1.0, 2.5, 2.0], family="gaussian", names=["Intercept", "a", "b"]
+    )
+    with pytest.raises(
+        bg.BayesGLMError, match=r"no residual degrees of freedom.*got \(n=3, p=3\)"
+    ):
+        model.fit(draws=10, tune=10, chains=1, seed=1, progressbar=False)
