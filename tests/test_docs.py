@@ -223,7 +223,7 @@ def test_examples_that_do_not_sample_print_what_the_page_states(page, tmp_path, 
     _run_page(page, tmp_path, monkeypatch, sampling=False)
 
 
-@pytest.mark.slow
+# Runs in the default suite (about 40 s): the docs' sampled numbers are checked on CI.
 @pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=_page_ids(PAGES_WITH_CODE))
 def test_every_example_runs_as_written_and_prints_what_the_page_states(
     page, tmp_path, monkeypatch
