@@ -191,6 +191,11 @@ def _check_cached_equals_fresh(case: Case, data, stand_in: bool) -> None:
     assert reused
 
 
+@pytest.mark.parametrize(
+    "stand_in",
+    [True, pytest.param(False, marks=pytest.mark.slow)],
+    ids=["stand-in", "nutpie"],  # nutpie compiles each structure in about 10 s
+)
 @pytest.mark.parametrize("case", CASES, ids=str)
 @settings(
     max_examples=2,
@@ -199,21 +204,8 @@ def _check_cached_equals_fresh(case: Case, data, stand_in: bool) -> None:
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a fit costs too much to shrink
 )
 @given(data=st.data())
-def test_a_cached_fit_equals_a_fresh_fit(case, data):
-    _check_cached_equals_fresh(case, data, stand_in=True)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("case", CASES, ids=str)
-@settings(
-    max_examples=2,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a fit costs too much to shrink
-)
-@given(data=st.data())
-def test_a_cached_nutpie_fit_equals_a_fresh_one(case, data):
-    _check_cached_equals_fresh(case, data, stand_in=False)
+def test_a_cached_fit_equals_a_fresh_fit(case, stand_in, data):
+    _check_cached_equals_fresh(case, data, stand_in=stand_in)
 
 
 # --- nutpie itself, across processes -----------------------------------------------------
