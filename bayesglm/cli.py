@@ -395,6 +395,9 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def main_exit() -> None:
     """Console-script entry point: run and exit with the status."""
+    # This process only writes figures to files; a library import must not choose the
+    # backend for a caller's session, so the command picks it here (unless set).
+    os.environ.setdefault("MPLBACKEND", "Agg")
     status = main()
     if status == 130:
         # An interrupted sampler may leave native threads (JAX, nutpie) running, and

@@ -13,10 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files, not windows: reports and tests run headless
-
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure

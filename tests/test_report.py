@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -251,6 +252,24 @@ def test_plots_follow_the_family(smoking) -> None:
     counts["z"] = rng.gamma(3.0, 1.0, size=60)
     gamma = _fit(bg.GLM("z ~ x", data=counts, family="gamma", link="log"), seed=1)
     assert plots.ppc(gamma).axes[0].get_title().startswith("Density overlay")
+
+
+def test_plots_leave_the_callers_matplotlib_backend_alone() -> None:
+    # Forcing Agg on import would make a caller's later plt.show() show nothing after
+    # a report; the backend is the session's choice (svg: a non-GUI one, no display).
+    code = (
+        "import matplotlib; matplotlib.use('svg'); "
+        "import bayesglm.plots; print(matplotlib.get_backend())"
+    )
+    package_root = Path(bg.__file__).parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(package_root)},
+    )
+    assert out.stdout.strip() == "svg"
 
 
 def test_html_report_is_self_contained_and_escaped(tmp_path) -> None:
