@@ -26,7 +26,7 @@ def log_likelihood_tree(result: Any) -> xr.DataTree:
     values = np.concatenate([chunk for _, chunk in result.log_likelihood()], axis=1)
     chains, draws = result.chains, result.draws_per_chain
     log_lik = xr.Dataset({"y": (("chain", "draw", "obs"), values.reshape(chains, draws, -1))})
-    return xr.DataTree.from_dict({"posterior": result.posterior, "log_likelihood": log_lik})
+    return xr.DataTree.from_dict({"posterior": result._posterior, "log_likelihood": log_lik})
 
 
 def loo(result: Any) -> Any:

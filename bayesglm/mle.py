@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -106,16 +105,21 @@ class MLEResult:
     @property
     def params(self) -> pd.Series:
         """Coefficient estimates."""
-        return pd.Series(self.params_array, index=list(self.names), name="coef")
+        # A copy: without pandas' copy-on-write (pandas 2) the Series would share the
+        # fit's array, and changing it in place would change the fit.
+        return pd.Series(self.params_array.copy(), index=list(self.names), name="coef")
 
     @property
     def df_model(self) -> int:
         """Number of coefficients besides the intercept (rank - 1 with intercept)."""
         return self.df_null - self.df_resid
 
-    @cached_property
+    @property
     def cov_params(self) -> pd.DataFrame:
-        """Covariance of the estimates, :math:`\\phi (X^\\top W X)^{-1}`."""
+        """Covariance of the estimates, :math:`\\phi (X^\\top W X)^{-1}`.
+
+        A new table each time: changing it in place leaves the fit as it was.
+        """
         return pd.DataFrame(
             self.dispersion * self.cov_unscaled, index=list(self.names), columns=list(self.names)
         )

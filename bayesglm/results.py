@@ -147,7 +147,16 @@ class GLMResult:
 
     @property
     def posterior(self) -> xr.Dataset:
-        """The posterior group as an xarray Dataset."""
+        """The posterior group as an xarray Dataset.
+
+        A copy: changing it in place (e.g. ``post["beta"] *= 10``) leaves the fit's
+        draws, and so its tables and predictions, as they were.
+        """
+        return self._posterior.copy(deep=True)
+
+    @property
+    def _posterior(self) -> xr.Dataset:
+        """The fit's own posterior draws (a view, for reading only)."""
         return self.idata["posterior"].to_dataset()
 
     def draws(self) -> pd.DataFrame:
@@ -157,7 +166,7 @@ class GLMResult:
         --------
         See :meth:`bayesglm.GLM.fit`.
         """
-        beta = self.posterior["beta"].to_numpy()
+        beta = self._posterior["beta"].to_numpy()
         chains, draws, _ = beta.shape
         frame = pd.DataFrame(
             {
@@ -169,7 +178,7 @@ class GLMResult:
             frame[name] = beta[:, :, j].reshape(-1)
         if self.dispersion_name is not None:
             frame[self.dispersion_name] = (
-                self.posterior[self.dispersion_name].to_numpy().reshape(-1)
+                self._posterior[self.dispersion_name].to_numpy().reshape(-1)
             )
         elif isinstance(self.priors.dispersion, Fixed):
             frame[self.spec.family.dispersion] = self.priors.dispersion.value
@@ -177,7 +186,7 @@ class GLMResult:
 
     def _beta(self) -> np.ndarray:
         """Draws of beta, shape (chain * draw, p)."""
-        beta = self.posterior["beta"].to_numpy()
+        beta = self._posterior["beta"].to_numpy()
         return beta.reshape(-1, beta.shape[-1])
 
     def _dispersion(self) -> np.ndarray | None:
@@ -185,7 +194,7 @@ class GLMResult:
             return np.full(self._beta().shape[0], self.priors.dispersion.value)
         if self.dispersion_name is None:
             return None
-        return self.posterior[self.dispersion_name].to_numpy().reshape(-1)
+        return self._posterior[self.dispersion_name].to_numpy().reshape(-1)
 
     # --- tables -----------------------------------------------------------------------
 
@@ -199,11 +208,11 @@ class GLMResult:
         import arviz as az
 
         check_prob(prob)
-        tree = xr.DataTree.from_dict({"posterior": self.posterior})
+        tree = xr.DataTree.from_dict({"posterior": self._posterior})
         stats = {
-            "mean": self.posterior.mean(("chain", "draw")),
-            "sd": self.posterior.std(("chain", "draw"), ddof=1),
-            "median": self.posterior.median(("chain", "draw")),
+            "mean": self._posterior.mean(("chain", "draw")),
+            "sd": self._posterior.std(("chain", "draw"), ddof=1),
+            "median": self._posterior.median(("chain", "draw")),
         }
         eti = az.eti(tree, prob=prob, method="linear")
         eti = eti.to_dataset() if hasattr(eti, "to_dataset") else eti
@@ -519,7 +528,7 @@ def _diagnose(result: GLMResult) -> Diagnostics:
     import arviz as az
 
     tree = xr.DataTree.from_dict(
-        {"posterior": result.posterior, "sample_stats": result.idata["sample_stats"].to_dataset()}
+        {"posterior": result._posterior, "sample_stats": result.idata["sample_stats"].to_dataset()}
     )
     stats = tree["sample_stats"].to_dataset()
     chains = result.chains
