@@ -39,13 +39,34 @@ def _outcome(result: Any) -> str:
     return response
 
 
-def _describe_change(name: str) -> str:
+def _describe_change(name: str, names: list[str]) -> str:
     if ":" in name:
-        return f"the interaction {name} (a change in another term's effect)"
-    match = _DUMMY.match(name)
-    if match:
-        return f"{match['var']} = {match['level']} (vs its reference level)"
-    return f"each one-unit increase in {name}"
+        change = f"the interaction {name} (a change in another term's effect)"
+    elif match := _DUMMY.match(name):
+        change = f"{match['var']} = {match['level']} (vs its reference level)"
+    else:
+        change = f"each one-unit increase in {name}"
+    partners = _interaction_partners(name, names)
+    return f"{change}, with {' and '.join(partners)}," if partners else change
+
+
+def _interaction_partners(name: str, names: list[str]) -> list[str]:
+    """Where a term's coefficient is its effect, when higher interactions contain it.
+
+    With ``x:C(g)[T.b]`` in the model, ``x``'s coefficient is the slope at g's
+    reference level only, and ``C(g)[T.b]``'s the contrast at x = 0.
+    """
+    own = set(name.split(":"))
+    partners: list[str] = []
+    for other in names:
+        parts = other.split(":")
+        if own < set(parts):
+            for part in parts:
+                match = _DUMMY.match(part)
+                at = f"{match['var']} at its reference level" if match else f"{part} at 0"
+                if part not in own and at not in partners:
+                    partners.append(at)
+    return partners
 
 
 def _level_indicators(result: Any) -> dict[str, tuple[str, str]]:
@@ -112,11 +133,12 @@ def _sentence(
         verb = "are" if what == "odds" else "is"
         lead = f"{where}, the" if where else "the"
         return f"{lead} {what} of {outcome}{unit} {verb} {median:.3g} {interval}"
+    change = _describe_change(name, result.names)
     if label:
         what = f"the {label.replace(' ratio', '')} of {outcome}"
-        return f"{_describe_change(name)} multiplies {what} by {median:.3g} {interval}"
+        return f"{change} multiplies {what} by {median:.3g} {interval}"
     return (
-        f"{_describe_change(name)} changes the {scale} of {outcome} by {median:.3g} "
+        f"{change} changes the {scale} of {outcome} by {median:.3g} "
         f"({prob:.0%} interval {low:.3g} to {high:.3g}); exp(beta) has no "
         f"meaning under the {link.name} link"
     )

@@ -107,6 +107,26 @@ def test_identity_link_effects_stay_on_the_coefficient_scale() -> None:
     assert "exp(beta) has no meaning under the identity link" in effects.loc["x", "sentence"]
 
 
+def test_effects_of_terms_in_an_interaction_say_where_they_hold() -> None:
+    # In y ~ x * C(g) the x coefficient is the slope at g's reference level only, and
+    # the g contrast holds at x = 0: a bare "each one-unit increase in x" misleads.
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"x": rng.normal(size=150), "g": rng.choice(["a", "b"], 150)})
+    df["y"] = rng.poisson(np.exp(0.3 + 0.2 * df["x"] + 0.5 * df["x"] * (df["g"] == "b")))
+    fit = _fit(bg.GLM("y ~ x * C(g)", data=df, family="poisson"), draws=100, tune=100)
+    sentences = fit.effects()["sentence"]
+    assert sentences["x"].startswith(
+        "each one-unit increase in x, with C(g) at its reference level, multiplies"
+    )
+    assert sentences["C(g)[T.b]"].startswith(
+        "C(g) = b (vs its reference level), with x at 0, multiplies"
+    )
+    assert "with" not in sentences["x:C(g)[T.b]"]
+    # Without the interaction each is the effect everywhere, and says nothing more.
+    plain = _fit(bg.GLM("y ~ x + C(g)", data=df, family="poisson"), draws=100, tune=100)
+    assert plain.effects()["sentence"]["x"].startswith("each one-unit increase in x multiplies")
+
+
 def test_probability_of_direction_is_that_of_the_sign_either_way(smoking) -> None:
     # age lowers the odds (-0.06 per year): P(beta > 0) is near 0, the direction is sure.
     effects = smoking.effects()
