@@ -181,6 +181,8 @@ def new_rows(
     >>> new_rows(d, [[1, 3.0]])[0]
     array([[1., 3.]])
     """
+    if isinstance(X, pd.DataFrame):
+        X = _columns_by_name(X, design.names)
     shape = X.shape if isinstance(X, pd.DataFrame) else _as_float(X, "new X").shape
     if len(shape) != 2 or shape[1] != design.p:
         raise BayesGLMError(
@@ -198,6 +200,26 @@ def new_rows(
         None if trials is None else _vector(trials, "trials", n),
         weights_,
     )
+
+
+def _columns_by_name(X: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """A new X's columns in the model's order, matched by name.
+
+    A frame that carries the model's column names is read by name (by position, a
+    frame in another column order would pair values with the wrong coefficients);
+    one that carries none of them (e.g. ``pd.DataFrame(array)``) by position.
+    """
+    columns = [str(column) for column in X.columns]
+    if not set(columns) & set(names):
+        return X
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise BayesGLMError(
+            f"new X lacks column(s) {', '.join(map(repr, missing))} of the model; a frame "
+            f"with the model's column names is read by name, so it needs all of them "
+            f"({', '.join(names)}); got (columns={columns!r})."
+        )
+    return X.iloc[:, [columns.index(name) for name in names]]
 
 
 def _model_matrix(X: Any, names: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -262,8 +262,9 @@ class MLEResult:
         Parameters
         ----------
         new_data : DataFrame or array_like, optional
-            New rows (a DataFrame for formula models, a model matrix otherwise);
-            the fitted rows, under their own labels, when None.
+            New rows (a DataFrame for formula models, a model matrix otherwise:
+            a frame with the model's column names is read by name, one without
+            them by position); the fitted rows, under their own labels, when None.
         scale : {"link", "mean"}
         prob : float
             Interval probability.

@@ -287,8 +287,9 @@ class GLMResult:
         Parameters
         ----------
         new_data : DataFrame or array_like, optional
-            New rows (a DataFrame for formula models, a model matrix otherwise);
-            the fitted rows, under their own labels, when None.
+            New rows (a DataFrame for formula models, a model matrix otherwise:
+            a frame with the model's column names is read by name, one without
+            them by position); the fitted rows, under their own labels, when None.
         scale : {"link", "mean", "response"}
             The linear predictor, the mean through the inverse link, or a new
             response (posterior predictive draws).

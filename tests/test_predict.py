@@ -427,3 +427,23 @@ def test_gaussian_response_predictions_use_the_rows_precision_weights(
     assert main(["predict", str(saved), str(csv), "--scale", "response"]) == 2
     assert "precision weights" in capsys.readouterr().err
     assert main(["predict", str(saved), str(csv), "--scale", "response", "--weights", "w"]) == 0
+
+
+def test_a_frame_of_new_rows_is_read_by_column_name_for_an_array_model() -> None:
+    # A model fitted from a DataFrame X takes its names from the columns; new rows in
+    # another column order were paired with the coefficients by position.
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(9)
+    X = pd.DataFrame({"Intercept": 1.0, "x": rng.normal(size=80), "z": rng.normal(size=80)})
+    y = rng.poisson(np.exp(0.2 + 0.5 * X["x"] - 0.3 * X["z"]))
+    mle = bg.GLM.from_arrays(X, y, family="poisson").fit_mle()
+    reference = sm.GLM(y, X.to_numpy(), family=sm.families.Poisson()).fit()
+    expected = reference.predict(X.to_numpy()[:4])
+    shuffled = X.iloc[:4][["z", "Intercept", "x"]]
+    np.testing.assert_allclose(mle.predict(shuffled)["estimate"], expected, rtol=1e-8)
+    np.testing.assert_allclose(mle.predict(shuffled.assign(w=0.0))["estimate"], expected)
+    anonymous = pd.DataFrame(X.to_numpy()[:4])  # no names: read by position
+    np.testing.assert_allclose(mle.predict(anonymous)["estimate"], expected, rtol=1e-8)
+    with pytest.raises(BayesGLMError, match=r"lacks column\(s\) 'x'"):
+        mle.predict(X.iloc[:4].rename(columns={"x": "w"}))
