@@ -230,8 +230,17 @@ def _model_matrix(X: Any, names: Sequence[str] | None) -> tuple[np.ndarray, tupl
             raise BayesGLMError(
                 f"column names must be unique; rename the repeats; got (names={repeated!r})."
             )
+        columns = [str(c) for c in X.columns]
         if names is None:
-            names = [str(c) for c in X.columns]
+            names = columns
+        elif set(columns) & set(map(str, names)) and columns != list(map(str, names)):
+            # names= relabels columns by position: a frame whose own names disagree
+            # would have its coefficients reported under each other's names.
+            raise BayesGLMError(
+                "names= disagrees with the column names of the DataFrame X; drop names= "
+                "(the columns name the coefficients) or pass X's values; "
+                f"got (names={list(names)!r}, columns={columns!r})."
+            )
         for column in X.columns:
             values = X[column]
             if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):

@@ -1338,3 +1338,16 @@ def _status_2(argv: list[str], match: str, capsys) -> None:
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("bayesglm: error: "), err
     assert re.search(match, err[0]), (match, err[0])
+
+
+def test_names_that_relabel_a_frames_own_columns_are_refused() -> None:
+    # names= is positional: with X's columns [x, Intercept] and names=[Intercept, x]
+    # the slope was reported as the intercept and the intercept as the slope.
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"x": rng.normal(size=50), "Intercept": 1.0})
+    y = rng.poisson(np.exp(0.2 + 0.5 * X["x"]))
+    with pytest.raises(BayesGLMError, match="names= disagrees with the column names"):
+        bg.fit_mle(X, y, family="poisson", names=["Intercept", "x"])
+    same = bg.fit_mle(X, y, family="poisson", names=["x", "Intercept"])
+    unnamed = bg.fit_mle(X.to_numpy(), y, family="poisson", names=["x", "Intercept"])
+    pd.testing.assert_series_equal(same.params, unnamed.params)
