@@ -112,6 +112,13 @@ class Family:
         return self.free_phi
 
     @property
+    def known_dispersion(self) -> float | None:
+        """The natural dispersion parameter when the family holds it known (a
+        negative binomial given ``theta``), else None: a Bayesian fit then holds
+        it there too, unless the user gives a prior for it."""
+        return None
+
+    @property
     def is_probability(self) -> bool:
         """Whether the mean is a probability (binary or k-of-n outcomes)."""
         return self.mean_domain.low == 0.0 and self.mean_domain.high == 1.0
@@ -590,6 +597,10 @@ class NegativeBinomial(Family):
         """Whether theta is estimated (``theta=None``); a theta given by the user is
         known, not a parameter of the fit, as in R's ``negative.binomial(theta)``."""
         return self.theta is None
+
+    @property
+    def known_dispersion(self) -> float | None:
+        return self.theta  # PyMC's alpha is theta
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu + mu**2 / self._theta()

@@ -551,7 +551,7 @@ class ResolvedPriors:
     intercept : str or None
         Name of the intercept column.
     source : dict of str to str
-        "user" or "default (auto-scaled)" per entry.
+        "user", "default (auto-scaled)" or "family (theta given)" per entry.
     """
 
     coef: dict[str, CoefPrior]
@@ -603,6 +603,7 @@ class ResolvedPriors:
 
 
 _DEFAULT = "default (auto-scaled)"
+_FAMILY = "family (theta given)"
 
 
 def resolve_priors(
@@ -691,6 +692,8 @@ def resolve_priors(
     if family.dispersion:
         if "dispersion" in priors:
             dispersion, source[family.dispersion] = priors["dispersion"], "user"
+        elif family.known_dispersion is not None:
+            dispersion, source[family.dispersion] = Fixed(family.known_dispersion), _FAMILY
         else:
             dispersion = default_dispersion_prior(spec, y_mean, weights)
             source[family.dispersion] = _DEFAULT

@@ -145,3 +145,22 @@ def test_k_of_n_rows_get_the_priors_of_their_bernoulli_trials() -> None:
     np.testing.assert_allclose(a.x_means, b.x_means, rtol=1e-12)
     np.testing.assert_allclose(a.coef["x"].sigma, b.coef["x"].sigma, rtol=1e-12)
     np.testing.assert_allclose(a.coef["Intercept"].mu, b.coef["Intercept"].mu, rtol=1e-12)
+
+
+def test_a_theta_given_on_the_family_is_held_in_the_bayesian_fit_too() -> None:
+    # bg.NegativeBinomial(theta=2) is R's negative.binomial(2): theta is known, so the
+    # posterior must not re-estimate it (as the MLE does not).
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"x": rng.normal(size=120)})
+    mu = np.exp(1.0 + 0.4 * df["x"])
+    df["y"] = rng.negative_binomial(2.0, 2.0 / (2.0 + mu))
+    model = bg.GLM("y ~ x", data=df, family=bg.NegativeBinomial(theta=2.0))
+    resolved = model.resolve_priors()
+    assert resolved.dispersion == bg.Fixed(2.0)
+    assert resolved.table().loc["alpha", "source"] == "family (theta given)"
+    fit = model.fit(draws=200, tune=200, chains=1, seed=1, progressbar=False)
+    assert "alpha" not in fit.summary().index
+    # A prior the user gives for it still wins.
+    assert model.resolve_priors({"dispersion": bg.Exponential(1.0)}).dispersion == (
+        bg.Exponential(1.0)
+    )
