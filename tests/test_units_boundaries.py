@@ -4,6 +4,7 @@ fitted into a silently different model (issue #11, second hunt)."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -49,3 +50,47 @@ def test_binomial_with_no_trials_is_refused_by_name(small, weights) -> None:
     df = small.assign(k=0, t=t)
     with pytest.raises(BayesGLMError, match=r"every row has 0 trials.*got \(trials=0 in all"):
         bg.GLM("k ~ x", data=df, family="binomial", trials="t", weights=weights)
+
+
+def _counts_and_positives(seed: int, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    mu = np.exp(0.5 + 0.3 * x)
+    ys = {
+        "poisson": rng.poisson(mu),
+        "gamma": rng.gamma(2.0, mu / 2.0),
+        "negative_binomial": rng.negative_binomial(2, 2.0 / (2.0 + mu)),
+    }
+    return x, ys
+
+
+@pytest.mark.parametrize(
+    ("family", "seed", "shift"),
+    [("poisson", 1, 1e6), ("gamma", 2, 1e7), ("negative_binomial", 2, 1e7)],
+)
+def test_a_predictor_far_from_zero_converges_to_the_shifted_fit(family, seed, shift) -> None:
+    # Shifting a predictor (x + 1e6: a year in seconds, a date, a unit with an origin)
+    # leaves the slope and its SE unchanged. The IRLS used to halve steps of 1e-11 SE
+    # that rounding in eta = X beta made look uphill, until max_iter, and then warned
+    # that it had not converged.
+    sm = pytest.importorskip("statsmodels.api")
+    x, ys = _counts_and_positives(seed, 40 if family == "poisson" else 60)
+    y = ys[family]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bg.ConvergenceWarning)
+        fit = bg.GLM("y ~ x", data=pd.DataFrame({"y": y, "x": x + shift}), family=family)
+        mle = fit.fit_mle()
+    assert mle.converged
+    unshifted = bg.GLM("y ~ x", data=pd.DataFrame({"y": y, "x": x}), family=family).fit_mle()
+    if family != "negative_binomial":  # statsmodels' GLM takes theta as known
+        with warnings.catch_warnings():  # statsmodels' note on gamma's inverse link
+            warnings.simplefilter("ignore")
+            oracle = sm.GLM(
+                y, sm.add_constant(x), family=getattr(sm.families, family.capitalize())()
+            ).fit()
+        np.testing.assert_allclose(unshifted.params["x"], oracle.params[1], rtol=1e-7)
+    slope, se = unshifted.params["x"], unshifted.bse["x"]
+    assert abs(mle.params["x"] - slope) < 1e-4 * se
+    assert mle.bse["x"] == pytest.approx(se, rel=1e-4)
+    intercept = unshifted.params["Intercept"] - slope * shift
+    assert abs(mle.params["Intercept"] - intercept) < 1e-4 * mle.bse["Intercept"]
