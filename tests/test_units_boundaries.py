@@ -94,3 +94,34 @@ def test_a_predictor_far_from_zero_converges_to_the_shifted_fit(family, seed, sh
     assert mle.bse["x"] == pytest.approx(se, rel=1e-4)
     intercept = unshifted.params["Intercept"] - slope * shift
     assert abs(mle.params["Intercept"] - intercept) < 1e-4 * mle.bse["Intercept"]
+
+
+@pytest.fixture(scope="module")
+def rates() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=40)
+    return pd.DataFrame({"y": rng.poisson(np.exp(0.5 + 0.3 * x)), "x": x, "e": 2.0})
+
+
+@pytest.mark.parametrize(("prob", "shown"), [(0.999, "99.9%"), (0.975, "97.5%"), (0.5, "50%")])
+def test_mle_tables_state_the_interval_probability_they_use(rates, prob, shown) -> None:
+    # ':.0%' printed 0.999 as "100%": an interval presented as certain.
+    mle = bg.GLM("y ~ x", data=rates, family="poisson", exposure="e").fit_mle()
+    assert mle.conf_int(prob).attrs["interval"] == f"{shown} Wald (normal)"
+    predicted = mle.predict(rates.head(2), prob=prob)
+    assert predicted.attrs["interval"].startswith(f"{shown} Wald")
+
+
+def test_posterior_tables_and_sentences_state_99_9_percent(rates) -> None:
+    model = bg.GLM("y ~ x", data=rates, family="poisson", exposure="e")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bg.SamplingWarning)  # 100 draws: low ESS is expected
+        fit = model.fit(draws=100, tune=100, chains=1, seed=1)
+    effects = fit.effects(prob=0.999)
+    assert effects.attrs["interval"] == "99.9% equal-tailed"
+    assert all("(99.9% interval " in sentence for sentence in effects["sentence"])
+    assert fit.summary(prob=0.999).attrs["interval"] == "99.9% equal-tailed"
+    assert fit.predict(rates.head(2), prob=0.999).attrs["interval"].startswith("99.9% ")
+    draws = np.exp(fit.posterior["beta"].sel(coef="x").values.ravel())  # quantiles of exp(beta)
+    low, high = np.quantile(draws, [0.0005, 0.9995])
+    assert effects.loc["x", ["eti_lower", "eti_upper"]].tolist() == pytest.approx([low, high])
