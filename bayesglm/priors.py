@@ -789,7 +789,8 @@ def default_dispersion_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> 
 
     An exponential on the dispersion's scale form, with mean at the family's
     upper-end size of it (:meth:`~bayesglm.families.Family.dispersion_scale`):
-    rstanarm's Exponential(1/sd(y)) for the gaussian ``sigma``; for precisions
+    rstanarm's Exponential(1/sd(y)) for the gaussian ``sigma`` (with precision
+    weights, Exponential(1/(sd(y) sqrt(mean w))), as sigma is the sd at weight 1); for precisions
     (gamma ``shape``, inverse gaussian ``lam``, negative binomial ``alpha``)
     :class:`InvSqrtExponential`, an exponential on 1/sqrt(parameter) with mean
     the coefficient of variation of y (gamma), sd(y)/mean(y)^1.5 (inverse
@@ -798,6 +799,11 @@ def default_dispersion_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> 
     spread when the data are precise and n is small.
     """
     scale = spec.family.dispersion_scale(y, weights)
+    if spec.family.weights_are_precision:
+        # sigma is the sd at weight 1 (a row of weight w has sd sigma/sqrt(w)), so the
+        # data's sd bounds sigma/sqrt(mean w): weights in other units (x c) move sigma
+        # by sqrt(c), and its prior with it.
+        scale *= math.sqrt(float(np.mean(weights[weights > 0])))
     lam = float(f"{1.0 / scale:.6g}") if np.isfinite(scale) and scale > 0 else 1.0
     if spec.family.dispersion_is_precision:
         return InvSqrtExponential(lam)

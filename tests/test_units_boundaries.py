@@ -125,3 +125,31 @@ def test_posterior_tables_and_sentences_state_99_9_percent(rates) -> None:
     draws = np.exp(fit.posterior["beta"].sel(coef="x").values.ravel())  # quantiles of exp(beta)
     low, high = np.quantile(draws, [0.0005, 0.9995])
     assert effects.loc["x", ["eti_lower", "eti_upper"]].tolist() == pytest.approx([low, high])
+
+
+@pytest.mark.parametrize("unit", [1e-4, 1e4])
+def test_gaussian_weights_in_other_units_move_sigma_and_its_prior_alike(unit) -> None:
+    # Precision weights: y ~ N(mu, sigma^2 / w). Weights x c leave the coefficients as
+    # they are and multiply sigma by sqrt(c) (the MLE does, as R's glm()). The default
+    # prior for sigma used to ignore the weights' units, so with weights of 1e4 (a
+    # variance in small units) it pulled sigma towards sd(y), 100 times too small.
+    from bayesglm.laplace import laplace_approx
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=30)
+    w = rng.uniform(0.5, 2.0, size=30)
+    df = pd.DataFrame({"y": 1.0 + 2.0 * x + rng.normal(size=30) / np.sqrt(w), "x": x})
+    modes = []
+    for weights in (w, w * unit):
+        model = bg.GLM("y ~ x", data=df, family="gaussian", weights=weights)
+        priors = model.resolve_priors()
+        modes.append(laplace_approx(model.design, model.spec, priors, model.fit_mle()).mode)
+        if weights is w:
+            base_rate = priors.dispersion.lam
+            base_coef = priors.coef
+    assert priors.dispersion.lam == pytest.approx(base_rate / np.sqrt(unit), rel=1e-5)
+    for name, prior in priors.coef.items():  # coefficients are in y's units, not the weights'
+        base = base_coef[name]
+        assert (prior.mu, prior.sigma) == pytest.approx((base.mu, base.sigma))
+    np.testing.assert_allclose(modes[1][:2], modes[0][:2], rtol=1e-6)
+    assert modes[1][2] == pytest.approx(modes[0][2] + 0.5 * np.log(unit), abs=1e-6)
