@@ -668,8 +668,7 @@ def resolve_priors(
     if design.trials is not None:
         y_mean = design.y / np.where(design.trials > 0, design.trials, 1.0)
         weights = weights * design.trials
-    s_y = family.dispersion_scale(y_mean, weights) if family.normal else 1.0
-    s_y = s_y if s_y > 0 else 1.0
+    s_y = _outcome_scale(spec, y_mean, weights)
     x_means = np.average(design.X, axis=0, weights=weights)
     s_x = np.sqrt(np.average((design.X - x_means) ** 2, axis=0, weights=weights))
     if design.intercept is not None:
@@ -703,6 +702,31 @@ def resolve_priors(
         intercept=intercept,
         source=source,
     )
+
+
+# Links whose linear predictor carries the units of y (or of 1/y): there a coefficient
+# of 2.5 is small or large depending on the units y is measured in.
+_LINKS_IN_Y_UNITS = ("identity", "inverse", "inverse_squared", "sqrt")
+
+
+def _outcome_scale(spec: Spec, y: np.ndarray, weights: np.ndarray) -> float:
+    """s_y, the spread of the outcome on the link scale that the default coefficient
+    priors are measured in: sd(y) for the gaussian, 1 on a unit-free link scale
+    (log, logit, ...), and on a link scale with units the delta-method spread
+    |g'(mean y)| sd(y), never below 1, so y in other units (seconds for
+    milliseconds) does not shrink the coefficients towards 0."""
+    family, link = spec.family, spec.link
+    if family.normal:
+        s_y = family.dispersion_scale(y, weights)
+        return s_y if s_y > 0 else 1.0
+    if link.name not in _LINKS_IN_Y_UNITS:
+        return 1.0
+    active = weights > 0
+    ybar = float(np.average(y[active], weights=weights[active]))
+    sd = float(np.sqrt(np.average((y[active] - ybar) ** 2, weights=weights[active])))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = abs(float(link.deriv(np.asarray(ybar)))) * sd
+    return spread if np.isfinite(spread) and spread > 1.0 else 1.0
 
 
 def default_intercept_location(
