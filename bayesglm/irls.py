@@ -453,6 +453,7 @@ def _first_state(problem: _Problem, spec: Spec, beta0: np.ndarray | None) -> _St
         mu0 = spec.family.starting_mu(problem.y, problem.weights)
         eta0 = spec.link.link(mu0)
     start = _sweep(problem, spec, np.zeros(problem.X.shape[1]), start_means=(eta0, mu0))
+    _refuse_unrepresentable_scale(problem, spec, start)
     if start is not None:
         try:
             beta, _ = _Solver(problem, start, use_qr=False).step(start)
@@ -463,6 +464,33 @@ def _first_state(problem: _Problem, spec: Spec, beta0: np.ndarray | None) -> _St
             state.n_iter = 1  # R counts this first weighted least-squares fit
             return state
     return _null_start(problem, spec)
+
+
+def _refuse_unrepresentable_scale(problem: _Problem, spec: Spec, start: _State | None) -> None:
+    """Refuse a response whose size puts the family's variance or deviance beyond
+    double precision (V(mu) = mu^3 of 1e-160 is 0, (y - ybar)^2 of 1e160 is inf): the
+    IRLS weights or the deviance are then 0, inf or nan, and the fit would recurse,
+    stall or report a perfect fit. Rescaling y is the cure."""
+    a = problem.rows
+    y, weights = problem.y[a], problem.weights[a]
+    ybar = float(np.sum(weights * y) / np.sum(weights))
+    with np.errstate(all="ignore"):
+        null_deviance = _deviance(problem, spec.family, np.full(problem.X.shape[0], ybar))
+    w = None if start is None else start.w[a][weights > 0]
+    broken = (
+        not np.isfinite(null_deviance)
+        or (null_deviance == 0.0 and np.ptp(y) > 0)  # underflow: y varies
+        or (w is not None and (not np.isfinite(w).all() or not (w > 0).any()))
+    )
+    if broken:
+        sizes = np.abs(y[y != 0]) if (y != 0).any() else np.abs(y)
+        raise BayesGLMError(
+            f"the response's size is beyond what double precision can fit for the "
+            f"{spec.family.name}({spec.link.name}) model (its variance or deviance "
+            "overflows or underflows); rescale y, e.g. multiply or divide it by a power "
+            "of 10, and scale the coefficients back; "
+            f"got (|y| from {sizes.min():.3g} to {sizes.max():.3g})."
+        )
 
 
 def _null_start(problem: _Problem, spec: Spec) -> _State:
@@ -503,7 +531,9 @@ def _null_fit(problem: _Problem, spec: Spec) -> _State:
         )
     state = _sweep(ones, spec, np.array([start]))
     if state is None:
-        state = _first_state(ones, spec, None) if not problem.offset.any() else None
+        # An intercept-only problem has been through _first_state already: scan instead.
+        retry = not problem.offset.any() and problem.X.shape[1] > 1
+        state = _first_state(ones, spec, None) if retry else None
     if state is None:
         state = _scan_intercept(ones, spec)
     return _iterate(ones, spec, state, 1e-24, 200)

@@ -175,3 +175,34 @@ def test_default_priors_follow_y_units_on_a_link_scale_with_units(family, link, 
     mle = model.fit_mle()
     mode = laplace_approx(model.design, model.spec, model.resolve_priors(), mle).mode[:2]
     assert np.all(np.abs(mode - mle.params_array) < 0.05 * mle.bse.to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("family", "link", "size"),
+    [
+        ("inverse_gaussian", "log", 1e-160),  # V(mu) = mu^3 underflows: was a RecursionError
+        ("gaussian", "identity", 1e160),  # (y - ybar)^2 overflows: was a RecursionError
+        ("gamma", "log", 1e300),  # V(mu) = mu^2 overflows: was a "perfect fit" with SE nan
+        ("gaussian", "identity", 1e-300),  # deviance underflows: was a perfect fit, SE 0
+    ],
+)
+def test_a_response_beyond_double_precision_is_refused_with_the_cure(family, link, size) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=40)
+    y = rng.gamma(5.0, np.exp(0.3 * x) / 5.0) * size
+    model = bg.GLM("y ~ x", data=pd.DataFrame({"y": y, "x": x}), family=family, link=link)
+    expected = r"beyond what double precision.*rescale y.*got \(\|y\| from"
+    with pytest.raises(BayesGLMError, match=expected):
+        model.fit_mle()
+
+
+@pytest.mark.parametrize("size", [1e-150, 1e150])
+def test_a_gaussian_response_far_from_1_but_representable_is_fitted_exactly(size) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=40)
+    y = 1.0 + x + rng.normal(size=40)
+    unit = bg.GLM("y ~ x", data=pd.DataFrame({"y": y, "x": x}), family="gaussian").fit_mle()
+    scaled = bg.GLM("y ~ x", data=pd.DataFrame({"y": y * size, "x": x}), family="gaussian")
+    mle = scaled.fit_mle()
+    np.testing.assert_allclose(mle.params_array / size, unit.params_array, rtol=1e-10)
+    np.testing.assert_allclose(mle.bse.to_numpy() / size, unit.bse.to_numpy(), rtol=1e-8)
