@@ -123,6 +123,7 @@ def fit_design(
     max_iter: int = 100,
 ) -> MLEResult:
     """Fit a validated :class:`~bayesglm.design.Design` (see :func:`fit_mle`)."""
+    _refuse_extreme_columns(design)
     problem = _Problem.from_design(design, spec)
     beta0 = None if start is None else _start_vector(start, design.p)
     family = spec.family
@@ -130,6 +131,26 @@ def fit_design(
         return _fit_negative_binomial(problem, design, spec, beta0, tol, max_iter)
     state = _irls(problem, spec, beta0, tol, max_iter)
     return _result(problem, design, spec, state, counted_dispersion=family.estimates_dispersion)
+
+
+# Columns whose squares (summed in X'WX) overflow or underflow double precision.
+_COLUMN_SIZE_LIMITS = (1e-150, 1e150)
+
+
+def _refuse_extreme_columns(design: Design) -> None:
+    """Refuse a model-matrix column beyond what X'WX can hold: a column of 1e160
+    overflowed inside the Cholesky solve (a raw ValueError), one of 1e-300 underflowed
+    to zeros and was called a linear combination of the others."""
+    low, high = _COLUMN_SIZE_LIMITS
+    sizes = np.abs(design.X).max(axis=0)
+    for name, size in zip(design.names, sizes, strict=True):
+        if size > high or 0 < size < low:
+            raise BayesGLMError(
+                f"column {name!r} has values of size {size:.3g}, beyond what the fit's "
+                f"normal equations (sums of its squares) hold in double precision; keep "
+                f"columns between {low:g} and {high:g} in size: rescale it (a power of 10; "
+                f"its coefficient scales inversely); got ({name} max |value|={size:.3g})."
+            )
 
 
 @dataclass(frozen=True)

@@ -206,3 +206,25 @@ def test_a_gaussian_response_far_from_1_but_representable_is_fitted_exactly(size
     mle = scaled.fit_mle()
     np.testing.assert_allclose(mle.params_array / size, unit.params_array, rtol=1e-10)
     np.testing.assert_allclose(mle.bse.to_numpy() / size, unit.bse.to_numpy(), rtol=1e-8)
+
+
+@pytest.mark.parametrize("size", [1e160, 1e-300])
+def test_a_predictor_beyond_double_precision_is_refused_by_name(size) -> None:
+    # x * 1e160 overflowed X'WX (a raw ValueError from scipy's Cholesky); x * 1e-300
+    # underflowed and was reported as a linear combination of the other columns.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=40)
+    df = pd.DataFrame({"y": rng.poisson(np.exp(0.5 + 0.3 * x)), "dose": x * size})
+    with pytest.raises(BayesGLMError, match=r"column 'dose' has values of size .*rescale it"):
+        bg.GLM("y ~ dose", data=df, family="poisson").fit_mle()
+
+
+def test_a_predictor_of_1e140_is_fitted_and_its_coefficient_scales_back() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=40)
+    y = rng.poisson(np.exp(0.5 + 0.3 * x))
+    unit = bg.GLM("y ~ x", data=pd.DataFrame({"y": y, "x": x}), family="poisson").fit_mle()
+    big = bg.GLM("y ~ x", data=pd.DataFrame({"y": y, "x": x * 1e140}), family="poisson")
+    mle = big.fit_mle()
+    assert mle.params["x"] * 1e140 == pytest.approx(unit.params["x"], rel=1e-9)
+    assert mle.bse["x"] * 1e140 == pytest.approx(unit.bse["x"], rel=1e-8)
