@@ -118,6 +118,8 @@ def design_from_arrays(
     if weights_ is not None:
         _check_weights(weights_, weights)
     family.check_y(_labelled(response, y), _labelled(trials_, trials))
+    if trials_ is not None:
+        _refuse_no_trials(trials_, weights_)
     return Design(
         y=response,
         X=matrix,
@@ -381,6 +383,19 @@ def _check_weights(weights: np.ndarray, given: Any) -> None:
         )
     if not (weights > 0).any():
         raise BayesGLMError("weights must not all be zero; got (weights=all 0).")
+
+
+def _refuse_no_trials(trials: np.ndarray, weights: np.ndarray | None) -> None:
+    """A row with 0 trials carries no information (its weight in the likelihood is
+    weights × trials); with none left, the fit would fail later as a misleading
+    'rank deficient' model matrix."""
+    weighted = np.ones(trials.size, bool) if weights is None else weights > 0
+    if not (trials[weighted] > 0).any():
+        raise BayesGLMError(
+            "every row has 0 trials, so the data carry no information; a binomial fit "
+            "needs some rows with trials > 0 (and weight > 0); "
+            f"got (trials=0 in all {int(weighted.sum())} row(s) with weight > 0)."
+        )
 
 
 def _intercept_index(X: np.ndarray) -> int | None:

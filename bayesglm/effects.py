@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .laplace import dispersion_estimates
+from .predict import percent
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
 __all__ = ["compare_mle_table", "effects_table", "verdict"]
@@ -120,7 +121,7 @@ def _sentence(
     family, link = result.spec.family, result.spec.link
     label = family.effect_label(link)
     outcome = _outcome(result)
-    interval = f"({prob:.0%} interval {low:.3g}–{high:.3g})"
+    interval = f"({percent(prob)} interval {low:.3g}–{high:.3g})"
     scale = family.quantity if link.name == "identity" else f"{link.name} of the {family.quantity}"
     if name == result.priors.intercept or name in levels:
         where, unit = _baseline_where(name, result, levels), ""
@@ -139,7 +140,7 @@ def _sentence(
         return f"{change} multiplies {what} by {median:.3g} {interval}"
     return (
         f"{change} changes the {scale} of {outcome} by {median:.3g} "
-        f"({prob:.0%} interval {low:.3g} to {high:.3g}); exp(beta) has no "
+        f"({percent(prob)} interval {low:.3g} to {high:.3g}); exp(beta) has no "
         f"meaning under the {link.name} link"
     )
 
@@ -186,7 +187,7 @@ def effects_table(result: Any, prob: float = 0.95) -> pd.DataFrame:
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "parameter"
     frame.attrs["prob"] = prob
-    frame.attrs["interval"] = f"{prob:.0%} equal-tailed"
+    frame.attrs["interval"] = f"{percent(prob)} equal-tailed"
     frame.attrs["effect"] = label
     return frame
 

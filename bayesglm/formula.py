@@ -135,6 +135,7 @@ def design_from_formula(
 
     y, event = _response(lhs, frame, spec, context)
     matrix = _evaluate(rhs, frame, context, "the formula's right-hand side")
+    _refuse_empty_terms(matrix, frame)
     offset_values = _offset_values(offset, exposure, frame, context, keep)
     # Labelled values: messages name the user's columns and rows.
     design = design_from_arrays(
@@ -371,6 +372,30 @@ def _warn_dropped_levels(dropped: Mapping[str, tuple]) -> None:
             "for them and new data with them are refused.",
             UnusedLevelWarning,
             stacklevel=4,
+        )
+
+
+def _refuse_empty_terms(matrix: Any, frame: pd.DataFrame) -> None:
+    """Refuse a term that gives the model no column. formulaic codes a factor with a
+    single level (among the rows kept) as zero columns, so the term would vanish from
+    the fit without a word; R's ``glm()`` stops there too ("contrasts can be applied
+    only to factors with 2 or more levels")."""
+    if frame.empty:
+        return  # no rows at all: the design refuses that, by its own name
+    for term, columns in matrix.model_spec.term_indices.items():
+        if columns:
+            continue
+        single = {
+            column: sorted(map(str, frame[column].dropna().unique()))
+            for column in _columns_read(_parse(str(term)), frame)
+            if frame[column].nunique(dropna=True) <= 1
+        }
+        shown = ", ".join(f"{column!r} has only {levels!r}" for column, levels in single.items())
+        raise BayesGLMError(
+            f"the term {str(term)!r} gives the model no coefficient: a factor needs at "
+            "least two levels among the rows used (a single level is absorbed by the "
+            "intercept); drop the term, or fit on data where the factor varies; "
+            f"got ({shown or f'term={str(term)!r}'})."
         )
 
 

@@ -21,7 +21,8 @@ Iterates are guarded here, never inside the links: a step that leaves the family
 domain or raises the deviance is halved. Convergence is declared when the Newton
 decrement :math:`\delta^\top X^\top W X \delta / \phi` (the squared step in
 standard-error units) falls below ``tol``, or when the rate seen so far bounds the
-next one below it (see ``_converged``).
+next one below it, or when a step under 1e-5 SE has to be cut to lower the
+deviance (it is rounding then; see ``_converged``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from .mle import MLEResult
 __all__ = ["fit_design", "fit_mle"]
 
 _MAX_HALVINGS = 40
+# A step under 1e-5 standard errors that had to be cut to lower the deviance is rounding.
+_ROUNDING_DECREMENT = 1e-10
 _CHUNK_ROWS = 1 << 15  # rows whose elementwise terms are computed together
 _RCOND_QR = 1e-8  # below this reciprocal condition of X^T W X, solve by QR instead
 _ALIAS_TOL = 1e-11  # R's qr() tolerance: relative residual norm of an aliased column
@@ -120,6 +123,7 @@ def fit_design(
     max_iter: int = 100,
 ) -> MLEResult:
     """Fit a validated :class:`~bayesglm.design.Design` (see :func:`fit_mle`)."""
+    _refuse_extreme_columns(design)
     problem = _Problem.from_design(design, spec)
     beta0 = None if start is None else _start_vector(start, design.p)
     family = spec.family
@@ -127,6 +131,26 @@ def fit_design(
         return _fit_negative_binomial(problem, design, spec, beta0, tol, max_iter)
     state = _irls(problem, spec, beta0, tol, max_iter)
     return _result(problem, design, spec, state, counted_dispersion=family.estimates_dispersion)
+
+
+# Columns whose squares (summed in X'WX) overflow or underflow double precision.
+_COLUMN_SIZE_LIMITS = (1e-150, 1e150)
+
+
+def _refuse_extreme_columns(design: Design) -> None:
+    """Refuse a model-matrix column beyond what X'WX can hold: a column of 1e160
+    overflowed inside the Cholesky solve (a raw ValueError), one of 1e-300 underflowed
+    to zeros and was called a linear combination of the others."""
+    low, high = _COLUMN_SIZE_LIMITS
+    sizes = np.abs(design.X).max(axis=0)
+    for name, size in zip(design.names, sizes, strict=True):
+        if size > high or 0 < size < low:
+            raise BayesGLMError(
+                f"column {name!r} has values of size {size:.3g}, beyond what the fit's "
+                f"normal equations (sums of its squares) hold in double precision; keep "
+                f"columns between {low:g} and {high:g} in size: rescale it (a power of 10; "
+                f"its coefficient scales inversely); got ({name} max |value|={size:.3g})."
+            )
 
 
 @dataclass(frozen=True)
@@ -450,6 +474,7 @@ def _first_state(problem: _Problem, spec: Spec, beta0: np.ndarray | None) -> _St
         mu0 = spec.family.starting_mu(problem.y, problem.weights)
         eta0 = spec.link.link(mu0)
     start = _sweep(problem, spec, np.zeros(problem.X.shape[1]), start_means=(eta0, mu0))
+    _refuse_unrepresentable_scale(problem, spec, start)
     if start is not None:
         try:
             beta, _ = _Solver(problem, start, use_qr=False).step(start)
@@ -460,6 +485,33 @@ def _first_state(problem: _Problem, spec: Spec, beta0: np.ndarray | None) -> _St
             state.n_iter = 1  # R counts this first weighted least-squares fit
             return state
     return _null_start(problem, spec)
+
+
+def _refuse_unrepresentable_scale(problem: _Problem, spec: Spec, start: _State | None) -> None:
+    """Refuse a response whose size puts the family's variance or deviance beyond
+    double precision (V(mu) = mu^3 of 1e-160 is 0, (y - ybar)^2 of 1e160 is inf): the
+    IRLS weights or the deviance are then 0, inf or nan, and the fit would recurse,
+    stall or report a perfect fit. Rescaling y is the cure."""
+    a = problem.rows
+    y, weights = problem.y[a], problem.weights[a]
+    ybar = float(np.sum(weights * y) / np.sum(weights))
+    with np.errstate(all="ignore"):
+        null_deviance = _deviance(problem, spec.family, np.full(problem.X.shape[0], ybar))
+    w = None if start is None else start.w[a][weights > 0]
+    broken = (
+        not np.isfinite(null_deviance)
+        or (null_deviance == 0.0 and np.ptp(y) > 0)  # underflow: y varies
+        or (w is not None and (not np.isfinite(w).all() or not (w > 0).any()))
+    )
+    if broken:
+        sizes = np.abs(y[y != 0]) if (y != 0).any() else np.abs(y)
+        raise BayesGLMError(
+            f"the response's size is beyond what double precision can fit for the "
+            f"{spec.family.name}({spec.link.name}) model (its variance or deviance "
+            "overflows or underflows); rescale y, e.g. multiply or divide it by a power "
+            "of 10, and scale the coefficients back; "
+            f"got (|y| from {sizes.min():.3g} to {sizes.max():.3g})."
+        )
 
 
 def _null_start(problem: _Problem, spec: Spec) -> _State:
@@ -500,7 +552,9 @@ def _null_fit(problem: _Problem, spec: Spec) -> _State:
         )
     state = _sweep(ones, spec, np.array([start]))
     if state is None:
-        state = _first_state(ones, spec, None) if not problem.offset.any() else None
+        # An intercept-only problem has been through _first_state already: scan instead.
+        retry = not problem.offset.any() and problem.X.shape[1] > 1
+        state = _first_state(ones, spec, None) if retry else None
     if state is None:
         state = _scan_intercept(ones, spec)
     return _iterate(ones, spec, state, 1e-24, 200)
@@ -564,6 +618,11 @@ def _converged(decrement: float, previous: float, halved: bool, tol: float) -> b
     further pass over the data is needed when that bound is below ``tol``.
     """
     if decrement < tol:
+        return True
+    if halved and decrement < _ROUNDING_DECREMENT:
+        # The deviance cannot confirm a step this small above its rounding: eta = X beta
+        # cancels large terms when a predictor sits far from zero (a year, a shifted
+        # unit), so the fit is at the optimum to rounding and more passes only repeat.
         return True
     if decrement >= previous:
         return decrement < 1e-12  # stalled at the level of rounding

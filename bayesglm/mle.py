@@ -19,6 +19,7 @@ from .predict import (
     cut_warning,
     eta_range,
     outside_warning,
+    percent,
     prediction_inputs,
     row_chunks,
 )
@@ -179,7 +180,7 @@ class MLEResult:
         frame = pd.DataFrame(
             {"conf_low": self.params - q * self.bse, "conf_high": self.params + q * self.bse}
         )
-        frame.attrs["interval"] = f"{prob:.0%} Wald ({'t' if self.uses_t else 'normal'})"
+        frame.attrs["interval"] = f"{percent(prob)} Wald ({'t' if self.uses_t else 'normal'})"
         return frame
 
     def _quantile(self, prob: float) -> float:
@@ -308,7 +309,7 @@ class MLEResult:
         else:
             columns, cut = self._mean_scale(eta, se, q, valid, inside)
         frame = pd.DataFrame(columns, index=rows.index)
-        frame.attrs["interval"] = f"{prob:.0%} Wald (delta method), {scale} scale"
+        frame.attrs["interval"] = f"{percent(prob)} Wald (delta method), {scale} scale"
         frame.attrs["outside"] = outside_warning(
             frame, (~inside).astype(float), self.family, self.link, scale, of_draws=False
         )

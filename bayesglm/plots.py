@@ -18,6 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
+from .predict import percent
+
 __all__ = ["components", "forest", "ppc", "trace"]
 
 POSTERIOR, MLE_COLOR, DATA = "#1f5f8b", "#c0392b", "#333333"
@@ -49,9 +51,9 @@ def forest(result: Any, effects: bool = False, prob: float = 0.95) -> Figure:
         reference, xlabel, label = 0.0, "coefficient", None
     fig, ax = plt.subplots(figsize=(7, 0.55 * len(names) + 1.4))
     y = np.arange(len(names))[::-1]
-    ax.hlines(y + 0.12, low, high, color=POSTERIOR, lw=2.5, label=f"posterior {prob:.0%}")
+    ax.hlines(y + 0.12, low, high, color=POSTERIOR, lw=2.5, label=f"posterior {percent(prob)}")
     ax.plot(center, y + 0.12, "o", color=POSTERIOR)
-    ax.hlines(y - 0.12, m_low, m_high, color=MLE_COLOR, lw=1.5, label=f"MLE {prob:.0%} Wald")
+    ax.hlines(y - 0.12, m_low, m_high, color=MLE_COLOR, lw=1.5, label=f"MLE {percent(prob)} Wald")
     ax.plot(m_est, y - 0.12, "s", color=MLE_COLOR, ms=5)
     ax.axvline(reference, color="grey", lw=0.8, ls="--")
     if label:

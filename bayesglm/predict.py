@@ -30,6 +30,7 @@ __all__ = [
     "eta_range",
     "is_whole",
     "outside_warning",
+    "percent",
     "prediction_inputs",
     "row_chunks",
 ]
@@ -292,7 +293,7 @@ def cut_warning(
         return []
     named = _named_rows(frame, rows, lambda i: "")
     warnings.warn(
-        f"the {prob:.0%} Wald interval of {rows.size} row(s) ({named}) reaches past the "
+        f"the {percent(prob)} Wald interval of {rows.size} row(s) ({named}) reaches past the "
         f"linear predictors where the {family.name}({link.name}) model defines a mean "
         f"(eta in {eta_range(family, link)}); it is cut at that edge, so its end there is "
         "the limit of the mean (an open-ended interval): the data do not bound the mean "
@@ -328,6 +329,14 @@ def check_prob(prob: float) -> None:
     """Refuse an interval probability outside (0, 1)."""
     if not (isinstance(prob, float | int) and 0 < prob < 1):
         raise BayesGLMError(f"prob must be between 0 and 1; got (prob={prob!r}).")
+
+
+def percent(prob: float) -> str:
+    """``prob`` as a percentage with the digits it has: 95%, 99.9%, 97.5%.
+
+    A fixed ``:.0%`` would print 0.999 as "100%", an interval that sounds certain.
+    """
+    return f"{100 * prob:.10g}%"
 
 
 def is_whole(value: Any) -> bool:

@@ -669,8 +669,7 @@ def resolve_priors(
     if design.trials is not None:
         y_mean = design.y / np.where(design.trials > 0, design.trials, 1.0)
         weights = weights * design.trials
-    s_y = family.dispersion_scale(y_mean, weights) if family.normal else 1.0
-    s_y = s_y if s_y > 0 else 1.0
+    s_y = _outcome_scale(spec, y_mean, weights)
     x_means = np.average(design.X, axis=0, weights=weights)
     s_x = np.sqrt(np.average((design.X - x_means) ** 2, axis=0, weights=weights))
     if design.intercept is not None:
@@ -706,6 +705,31 @@ def resolve_priors(
         intercept=intercept,
         source=source,
     )
+
+
+# Links whose linear predictor carries the units of y (or of 1/y): there a coefficient
+# of 2.5 is small or large depending on the units y is measured in.
+_LINKS_IN_Y_UNITS = ("identity", "inverse", "inverse_squared", "sqrt")
+
+
+def _outcome_scale(spec: Spec, y: np.ndarray, weights: np.ndarray) -> float:
+    """s_y, the spread of the outcome on the link scale that the default coefficient
+    priors are measured in: sd(y) for the gaussian, 1 on a unit-free link scale
+    (log, logit, ...), and on a link scale with units the delta-method spread
+    |g'(mean y)| sd(y), never below 1, so y in other units (seconds for
+    milliseconds) does not shrink the coefficients towards 0."""
+    family, link = spec.family, spec.link
+    if family.normal:
+        s_y = family.dispersion_scale(y, weights)
+        return s_y if s_y > 0 else 1.0
+    if link.name not in _LINKS_IN_Y_UNITS:
+        return 1.0
+    active = weights > 0
+    ybar = float(np.average(y[active], weights=weights[active]))
+    sd = float(np.sqrt(np.average((y[active] - ybar) ** 2, weights=weights[active])))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = abs(float(link.deriv(np.asarray(ybar)))) * sd
+    return spread if np.isfinite(spread) and spread > 1.0 else 1.0
 
 
 def default_intercept_location(
@@ -792,7 +816,8 @@ def default_dispersion_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> 
 
     An exponential on the dispersion's scale form, with mean at the family's
     upper-end size of it (:meth:`~bayesglm.families.Family.dispersion_scale`):
-    rstanarm's Exponential(1/sd(y)) for the gaussian ``sigma``; for precisions
+    rstanarm's Exponential(1/sd(y)) for the gaussian ``sigma`` (with precision
+    weights, Exponential(1/(sd(y) sqrt(mean w))), as sigma is the sd at weight 1); for precisions
     (gamma ``shape``, inverse gaussian ``lam``, negative binomial ``alpha``)
     :class:`InvSqrtExponential`, an exponential on 1/sqrt(parameter) with mean
     the coefficient of variation of y (gamma), sd(y)/mean(y)^1.5 (inverse
@@ -801,6 +826,11 @@ def default_dispersion_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> 
     spread when the data are precise and n is small.
     """
     scale = spec.family.dispersion_scale(y, weights)
+    if spec.family.weights_are_precision:
+        # sigma is the sd at weight 1 (a row of weight w has sd sigma/sqrt(w)), so the
+        # data's sd bounds sigma/sqrt(mean w): weights in other units (x c) move sigma
+        # by sqrt(c), and its prior with it.
+        scale *= math.sqrt(float(np.mean(weights[weights > 0])))
     lam = float(f"{1.0 / scale:.6g}") if np.isfinite(scale) and scale > 0 else 1.0
     if spec.family.dispersion_is_precision:
         return InvSqrtExponential(lam)

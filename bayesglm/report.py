@@ -18,6 +18,7 @@ import pandas as pd
 
 from ._output import check_output_path, write_atomic
 from .errors import BayesGLMError
+from .predict import percent
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
 __all__ = ["SUFFIXES", "VERDICTS", "check_report_path", "write_report"]
@@ -114,7 +115,7 @@ def _sections(result: Any, prob: float, effects: pd.DataFrame) -> list[tuple[str
         ("Priors", result.priors.table()),
         ("Diagnostics", verdict),
         ("Sampler checks", diagnostics.table()),
-        (f"Posterior summary ({prob:.0%} equal-tailed intervals)", result.summary(prob)),
+        (f"Posterior summary ({percent(prob)} equal-tailed intervals)", result.summary(prob)),
         *_effects_sections(effects),
         ("Maximum likelihood vs posterior", comparison),
         ("Verdicts", [f"{v}: {VERDICTS[v]}" for v in used]),

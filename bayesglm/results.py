@@ -28,6 +28,7 @@ from .predict import (
     check_seed,
     eta_range,
     outside_warning,
+    percent,
     prediction_inputs,
     row_chunks,
 )
@@ -234,7 +235,7 @@ class GLMResult:
         index = self.names + ([self.dispersion_name] if self.dispersion_name else [])
         frame = pd.DataFrame(rows, index=pd.Index(index, name="parameter"))
         frame.attrs["prob"] = prob
-        frame.attrs["interval"] = f"{prob:.0%} equal-tailed"
+        frame.attrs["interval"] = f"{percent(prob)} equal-tailed"
         return frame
 
     def effects(self, prob: float = 0.95) -> pd.DataFrame:
@@ -350,7 +351,7 @@ class GLMResult:
         rng = np.random.default_rng(self.seed if seed is None else seed)
         columns, outside = self._summarize_rows(rows, scale, prob, rng, chunk)
         frame = pd.DataFrame(columns, index=rows.index)
-        frame.attrs["interval"] = f"{prob:.0%} equal-tailed, {scale} scale"
+        frame.attrs["interval"] = f"{percent(prob)} equal-tailed, {scale} scale"
         frame.attrs["outside"] = outside_warning(
             frame, outside, family, link, scale, of_draws=True
         )
