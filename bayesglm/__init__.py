@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from .compare import compare
 from .errors import (
     BayesGLMError,
     ConvergenceWarning,
@@ -23,7 +22,6 @@ from .glm import GLM
 from .irls import fit_mle
 from .links import LINKS, Link
 from .mle import MLEResult
-from .persist import load
 from .priors import (
     Cauchy,
     Exponential,
@@ -79,3 +77,17 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# Loaded on first use: both need xarray, which `import bayesglm` does not.
+_LAZY = {"compare": ("compare", "compare"), "load": ("persist", "load")}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
