@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from .compare import compare
 from .errors import (
     BayesGLMError,
     ConvergenceWarning,
@@ -78,16 +79,12 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-# Loaded on first use: both need xarray, which `import bayesglm` does not.
-_LAZY = {"compare": ("compare", "compare"), "load": ("persist", "load")}
-
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+    # bg.load is loaded on first use: persist needs xarray, `import bayesglm` does not.
+    if name == "load":
+        from .persist import load
 
-        module, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(f".{module}", __name__), attribute)
-        globals()[name] = value
-        return value
+        globals()["load"] = load
+        return load
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

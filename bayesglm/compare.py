@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from .errors import BayesGLMError, SamplingWarning, row_label
 from .families import Binomial
 from .thresholds import PARETO_K_LIMIT
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["compare", "log_likelihood_tree", "loo"]
 
 
 def log_likelihood_tree(result: Any) -> xr.DataTree:
     """Posterior plus a ``log_likelihood`` group (``y`` over chain, draw, obs)."""
+    import xarray as xr  # loaded on first use: `import bayesglm` stays lean
+
     values = np.concatenate([chunk for _, chunk in result.log_likelihood()], axis=1)
     chains, draws = result.chains, result.draws_per_chain
     log_lik = xr.Dataset({"y": (("chain", "draw", "obs"), values.reshape(chains, draws, -1))})
