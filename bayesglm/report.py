@@ -16,14 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from ._output import check_output_path, write_atomic
-from .errors import BayesGLMError
+from ._output import check_report_path, report_figures_folder, write_atomic
+from ._versions import installed_versions
 from .predict import percent
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
-__all__ = ["SUFFIXES", "VERDICTS", "check_report_path", "write_report"]
-
-SUFFIXES = (".html", ".htm", ".md")
+__all__ = ["VERDICTS", "write_report"]
 
 VERDICTS = {
     "agrees": f"posterior mean within {AGREE_SE:g} MLE standard errors of the MLE and "
@@ -91,7 +89,7 @@ def _sections(result: Any, prob: float, effects: pd.DataFrame) -> list[tuple[str
         )
     comparison = result.compare_mle()
     used = sorted(set(comparison["verdict"]))
-    versions = result.versions or _versions()
+    versions = result.versions or installed_versions()
     record = pd.DataFrame(
         {
             "value": [
@@ -134,32 +132,6 @@ def _effects_sections(effects: pd.DataFrame) -> list[tuple[str, Any]]:
     ]
 
 
-def _versions() -> dict[str, str]:
-    from .persist import versions
-
-    return versions()
-
-
-def check_report_path(path: Any, arg: str = "path") -> Path:
-    """Refuse a report path before any work: the extension (``.html``, ``.htm``,
-    ``.md``), the folder (it must exist and be writable) and, for Markdown, the
-    figures folder ``<stem>_figures`` (it must not be a file).
-
-    Examples
-    --------
-    >>> check_report_path("report.md").name
-    'report.md'
-    """
-    path = check_output_path(path, arg, SUFFIXES)
-    folder = _figures_folder(path)
-    if path.suffix.lower() == ".md" and folder.exists() and not folder.is_dir():
-        raise BayesGLMError(
-            f"the Markdown report puts its figures in the folder {str(folder)!r}, which "
-            f"is a file; move it or choose another name; got ({arg}={str(path)!r})."
-        )
-    return path
-
-
 def write_report(result: Any, path: str | Path, prob: float = 0.95) -> Path:
     """Write the report as HTML (``.html``/``.htm``) or Markdown (``.md``).
 
@@ -173,17 +145,13 @@ def write_report(result: Any, path: str | Path, prob: float = 0.95) -> Path:
     figures = _figures(result, prob)
     if path.suffix.lower() == ".md":
         text = _markdown(result, sections, figures, path)
-        folder = _figures_folder(path)
+        folder = report_figures_folder(path)
         folder.mkdir(exist_ok=True)
         for name, png in figures.items():
             write_atomic(folder / f"{name}.png", lambda tmp, png=png: tmp.write_bytes(png))
     else:
         text = _html(result, sections, figures)
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def _figures_folder(path: Path) -> Path:
-    return path.with_name(f"{path.stem}_figures")
 
 
 def _title(result: Any) -> str:
@@ -195,7 +163,7 @@ def _format(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _markdown(result, sections, figures, path: Path) -> str:
-    folder = _figures_folder(path)
+    folder = report_figures_folder(path)
     lines = [f"# {_title(result)}", ""]
     for title, content in sections:
         lines += [f"## {title}", ""]

@@ -22,7 +22,7 @@ def test_import_and_mle_fit_do_not_import_pymc() -> None:
         "print(sorted(m for m in ('pymc', 'pytensor', 'arviz', 'xarray') if m in sys.modules))\n"
         "print(bg.load.__module__, bg.compare.__module__)"
     )
-    assert out.split("\n")[:2] == ["[]", "bayesglm.persist bayesglm.compare"]
+    assert out.split("\n")[:2] == ["[]", "bayesglm.results bayesglm.compare"]
 
 
 def test_numeric_core_layers_import_only_downwards() -> None:
