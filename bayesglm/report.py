@@ -12,7 +12,7 @@ import base64
 import html
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -20,6 +20,9 @@ from ._output import check_report_path, report_figures_folder, write_atomic
 from ._versions import installed_versions
 from .predict import percent
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
+
+if TYPE_CHECKING:
+    from .results import GLMResult
 
 __all__ = ["VERDICTS", "write_report"]
 
@@ -41,7 +44,7 @@ VERDICTS = {
 }
 
 
-def _figures(result: Any, prob: float) -> dict[str, bytes]:
+def _figures(result: GLMResult, prob: float) -> dict[str, bytes]:
     """PNG bytes per figure."""
     import matplotlib.pyplot as plt
 
@@ -63,7 +66,7 @@ def _figures(result: Any, prob: float) -> dict[str, bytes]:
     return out
 
 
-def _sections(result: Any, prob: float, effects: pd.DataFrame) -> list[tuple[str, Any]]:
+def _sections(result: GLMResult, prob: float, effects: pd.DataFrame) -> list[tuple[str, Any]]:
     """(title, content) pairs; content is a DataFrame, a list of lines, or text."""
     design, spec = result.design, result.spec
     model_lines = [
@@ -132,7 +135,7 @@ def _effects_sections(effects: pd.DataFrame) -> list[tuple[str, Any]]:
     ]
 
 
-def write_report(result: Any, path: str | Path, prob: float = 0.95) -> Path:
+def write_report(result: GLMResult, path: str | Path, prob: float = 0.95) -> Path:
     """Write the report as HTML (``.html``/``.htm``) or Markdown (``.md``).
 
     Markdown figures go to ``<stem>_figures/`` beside the file. The path is checked
@@ -154,7 +157,7 @@ def write_report(result: Any, path: str | Path, prob: float = 0.95) -> Path:
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def _title(result: Any) -> str:
+def _title(result: GLMResult) -> str:
     return f"Bayesian GLM report: {result.spec.family.name} ({result.spec.link.name} link)"
 
 
@@ -162,7 +165,12 @@ def _format(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
 
 
-def _markdown(result, sections, figures, path: Path) -> str:
+def _markdown(
+    result: GLMResult,
+    sections: list[tuple[str, Any]],
+    figures: dict[str, bytes],
+    path: Path,
+) -> str:
     folder = report_figures_folder(path)
     lines = [f"# {_title(result)}", ""]
     for title, content in sections:
@@ -198,7 +206,7 @@ img { max-width: 100%; }
 """
 
 
-def _html(result, sections, figures) -> str:
+def _html(result: GLMResult, sections: list[tuple[str, Any]], figures: dict[str, bytes]) -> str:
     title = html.escape(_title(result))
     parts = [
         "<!DOCTYPE html>",
