@@ -153,7 +153,8 @@ def _differences(a: GLMResult, b: GLMResult) -> list[str]:
 
 def _training_rows(fit: GLMResult) -> pd.DataFrame | None:
     """The training rows of a formula fit (for their labels); None for a fit from arrays."""
-    return fit.design.training
+    formula = fit.design.formula
+    return None if formula is None else formula.training
 
 
 def _trials(fit: GLMResult) -> np.ndarray | None:

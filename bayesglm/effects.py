@@ -35,12 +35,12 @@ def _baseline_label(label: str) -> str:
 
 
 def _outcome(result: GLMResult) -> str:
-    design = result.design
-    if design.formula is None:
+    formula = result.design.formula
+    if formula is None:
         return "the outcome"
-    response = design.formula.split("~")[0].strip()
-    if design.event not in (None, "True"):
-        return f"{response} = {design.event}"
+    response = formula.text.split("~")[0].strip()
+    if formula.event not in (None, "True"):
+        return f"{response} = {formula.event}"
     return response
 
 
@@ -108,9 +108,11 @@ def _offset_unit(design: Design) -> str:
     """Per what a baseline of exp(eta) is counted when the model has an offset."""
     if design.offset is None:
         return ""
-    if design.exposure is not None:
-        return f" per unit of {design.exposure}"
-    return f" per unit of exp({design.offset_term or 'offset'})"
+    formula = design.formula
+    if formula is not None and formula.exposure is not None:
+        return f" per unit of {formula.exposure}"
+    offset_term = None if formula is None else formula.offset_term
+    return f" per unit of exp({offset_term or 'offset'})"
 
 
 def _sentence(

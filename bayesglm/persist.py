@@ -34,6 +34,7 @@ from ._versions import installed_versions
 from .design import Design, design_from_arrays
 from .errors import BayesGLMError
 from .families import FAMILIES, NegativeBinomial, Spec, get_family, resolve
+from .formula_state import FormulaState
 from .laplace import LaplaceApprox
 from .mle import MLEResult
 from .priors import ResolvedPriors
@@ -114,8 +115,10 @@ def _tree(result: GLMResult) -> xr.DataTree:
             }
         ),
     }
-    if design.training is not None:
-        groups["bayesglm_training"] = _frame_to_dataset(design.training, design.dropped_rows)
+    if design.formula is not None:
+        groups["bayesglm_training"] = _frame_to_dataset(
+            design.formula.training, design.formula.dropped_rows
+        )
     elif design.row_labels is not None:
         groups["bayesglm_rows"] = _labels_to_dataset(design.row_labels)
     tree = xr.DataTree.from_dict(groups)
@@ -134,11 +137,7 @@ def _describe(result: GLMResult) -> dict[str, Any]:
         "link": result.spec.link.name,
         "names": list(design.names),
         "intercept": _plain(design.intercept),
-        "formula": design.formula,
-        "event": design.event,
-        "offset_term": design.offset_term,
-        "exposure": design.exposure,
-        "formula_state": None if design.formula is None else _formula_state(design),
+        **_formula_entries(design.formula),
         "priors": {
             "coef": {name: _prior_json(prior) for name, prior in priors.coef.items()},
             "dispersion": None if priors.dispersion is None else _prior_json(priors.dispersion),
@@ -167,20 +166,34 @@ def _describe(result: GLMResult) -> dict[str, Any]:
     }
 
 
-def _formula_state(design: Design) -> dict[str, Any]:
+def _formula_entries(formula: FormulaState | None) -> dict[str, Any]:
+    """The formula's entries of the model description (each None for a design from
+    arrays); its training columns are a group of their own."""
+    if formula is None:
+        return dict.fromkeys(("formula", "event", "offset_term", "exposure", "formula_state"))
+    return {
+        "formula": formula.text,
+        "event": formula.event,
+        "offset_term": formula.offset_term,
+        "exposure": formula.exposure,
+        "formula_state": _learned_state(formula),
+    }
+
+
+def _learned_state(formula: FormulaState) -> dict[str, Any]:
     """What the formula learned from the training rows, as data (no pickle)."""
     try:
-        spec = formula_state.spec_to_data(design.model_spec)
+        spec = formula_state.spec_to_data(formula.model_spec)
     except formula_state.UnstorableState as error:
         raise BayesGLMError(
             f"the formula's learned state holds a {error}, which a save file cannot hold "
             "as data; use formulaic's own transforms in the formula; "
-            f"got (formula={design.formula!r})."
+            f"got (formula={formula.text!r})."
         ) from None
     return {
         "spec": spec,
-        "context": formula_state.values_to_data(design.formula_context),
-        "dropped_levels": formula_state.values_to_data(design.dropped_levels),
+        "context": formula_state.values_to_data(formula.context),
+        "dropped_levels": formula_state.values_to_data(formula.dropped_levels),
     }
 
 
@@ -724,7 +737,7 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
     try:
         model_spec = formula_state.spec_from_data(state["spec"], info["formula"])
         dropped_levels = formula_state.values_from_data(state["dropped_levels"])
-        formula_context = formula_state.values_from_data(state["context"])
+        context = formula_state.values_from_data(state["context"])
     except BayesGLMError:
         raise
     except (KeyError, IndexError, TypeError, ValueError) as error:
@@ -735,19 +748,18 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
             f"the stored formula state makes columns {list(model_spec.column_names)!r}, not "
             f"the fit's; got (names={info['names']!r})."
         )
-    return dataclasses.replace(
-        design,
-        formula=info["formula"],
+    formula = FormulaState(
+        text=info["formula"],
         model_spec=model_spec,
         training=training,
-        row_labels=training.index,
         dropped_rows=dropped_rows,
         dropped_levels=dropped_levels,
-        formula_context=formula_context,
+        context=context,
         event=info["event"],
         offset_term=info["offset_term"],
         exposure=info["exposure"],
     )
+    return dataclasses.replace(design, formula=formula, row_labels=training.index)
 
 
 def _priors(tree: xr.DataTree, info: dict) -> ResolvedPriors:

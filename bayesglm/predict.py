@@ -104,8 +104,9 @@ def _rows(design: Design, new_data: Any) -> tuple[Any, Any, pd.DataFrame | None,
     """Model matrix (unchecked), rebuilt offset, columns and labels of the rows."""
     if new_data is None:
         index = design.row_labels if design.row_labels is not None else pd.RangeIndex(design.n)
-        return design.X, design.offset, design.training, index
-    if design.model_spec is None:
+        training = None if design.formula is None else design.formula.training
+        return design.X, design.offset, training, index
+    if design.formula is None:
         index = new_data.index if isinstance(new_data, pd.DataFrame) else None
         return new_data, None, None, index
     from .formula import new_data_matrix
@@ -115,7 +116,7 @@ def _rows(design: Design, new_data: Any) -> tuple[Any, Any, pd.DataFrame | None,
             "this model was built from a formula: pass new data as a DataFrame with "
             f"the same columns; got (new_data={type(new_data).__name__})."
         )
-    X, rebuilt = new_data_matrix(design, new_data)
+    X, rebuilt = new_data_matrix(design.formula, new_data)
     return X, rebuilt, new_data, new_data.index
 
 

@@ -68,16 +68,16 @@ def _figures(result: GLMResult, prob: float) -> dict[str, bytes]:
 
 def _sections(result: GLMResult, prob: float, effects: pd.DataFrame) -> list[tuple[str, Any]]:
     """(title, content) pairs; content is a DataFrame, a list of lines, or text."""
-    design, spec = result.design, result.spec
+    design, spec, formula = result.design, result.spec, result.design.formula
     model_lines = [
-        f"Formula: {design.formula}" if design.formula else "Model matrix given as arrays",
+        f"Formula: {formula.text}" if formula else "Model matrix given as arrays",
         f"Family: {spec.family.name}; link: {spec.link.name}",
         f"Observations: {design.n}; coefficients: {design.p}",
     ]
-    if design.dropped_rows:
-        model_lines.append(f"Rows dropped for missing values: {len(design.dropped_rows)}")
-    if design.event is not None:
-        model_lines.append(f"Event (y = 1): {design.event}")
+    if formula and formula.dropped_rows:
+        model_lines.append(f"Rows dropped for missing values: {len(formula.dropped_rows)}")
+    if formula and formula.event is not None:
+        model_lines.append(f"Event (y = 1): {formula.event}")
     diagnostics = result.diagnostics()
     verdict = (
         ["All sampler checks passed."]
