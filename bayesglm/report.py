@@ -70,13 +70,13 @@ def _sections(result: GLMResult, prob: float, effects: pd.DataFrame) -> list[tup
     """(title, content) pairs; content is a DataFrame, a list of lines, or text."""
     design, spec, formula = result.design, result.spec, result.design.formula
     model_lines = [
-        f"Formula: {formula.text}" if formula else "Model matrix given as arrays",
+        f"Formula: {formula.text}" if formula is not None else "Model matrix given as arrays",
         f"Family: {spec.family.name}; link: {spec.link.name}",
         f"Observations: {design.n}; coefficients: {design.p}",
     ]
-    if formula and formula.dropped_rows:
+    if formula is not None and formula.dropped_rows:
         model_lines.append(f"Rows dropped for missing values: {len(formula.dropped_rows)}")
-    if formula and formula.event is not None:
+    if formula is not None and formula.event is not None:
         model_lines.append(f"Event (y = 1): {formula.event}")
     diagnostics = result.diagnostics()
     verdict = (
