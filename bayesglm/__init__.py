@@ -81,9 +81,9 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # bg.load is loaded on first use: persist needs xarray, `import bayesglm` does not.
+    # bg.load is loaded on first use: results needs xarray, `import bayesglm` does not.
     if name == "load":
-        from .persist import load
+        from .results import load
 
         globals()["load"] = load
         return load

@@ -4,8 +4,9 @@ Every file bayesglm writes (a saved fit, a report and its figures, the command
 line's predictions) goes through :func:`write_atomic`: the content goes to a
 temporary file in the target's folder, which is renamed over the target only once
 it is complete. A Ctrl-C, a full disk or an error halfway leaves the previous file
-as it was. :func:`check_output_path` refuses a path that cannot be written before
-any expensive work (sampling, plotting) is done.
+as it was. :func:`check_output_path` (and :func:`check_report_path`, for a report
+and its figures folder) refuses a path that cannot be written before any expensive
+work (sampling, plotting) is done. A leaf module: it imports only the errors.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from typing import Any
 
 from .errors import BayesGLMError
 
-__all__ = ["check_output_path", "write_atomic"]
+__all__ = [
+    "REPORT_SUFFIXES",
+    "check_output_path",
+    "check_report_path",
+    "report_figures_folder",
+    "write_atomic",
+]
+
+REPORT_SUFFIXES = (".html", ".htm", ".md")
 
 
 def check_output_path(path: Any, arg: str, suffixes: Sequence[str] | None = None) -> Path:
@@ -75,6 +84,37 @@ def check_output_path(path: Any, arg: str, suffixes: Sequence[str] | None = None
             f"got ({arg}={str(path)!r})."
         )
     return path
+
+
+def check_report_path(path: Any, arg: str = "path") -> Path:
+    """Refuse a report path before any work: the extension (``.html``, ``.htm``,
+    ``.md``), the folder (it must exist and be writable) and, for Markdown, the
+    figures folder ``<stem>_figures`` (it must not be a file).
+
+    Examples
+    --------
+    >>> check_report_path("report.md").name
+    'report.md'
+    """
+    path = check_output_path(path, arg, REPORT_SUFFIXES)
+    folder = report_figures_folder(path)
+    if path.suffix.lower() == ".md" and folder.exists() and not folder.is_dir():
+        raise BayesGLMError(
+            f"the Markdown report puts its figures in the folder {str(folder)!r}, which "
+            f"is a file; move it or choose another name; got ({arg}={str(path)!r})."
+        )
+    return path
+
+
+def report_figures_folder(path: Path) -> Path:
+    """The folder beside a Markdown report that holds its figures: ``<stem>_figures``.
+
+    Examples
+    --------
+    >>> report_figures_folder(Path("out/report.md")).as_posix()
+    'out/report_figures'
+    """
+    return path.with_name(f"{path.stem}_figures")
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:

@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import priors as priors_module
-from ._output import check_output_path, write_atomic
+from ._output import check_output_path, check_report_path, write_atomic
 from .errors import BayesGLMError
-from .report import check_report_path
 
 __all__ = ["main", "main_exit", "parse_prior"]
 
@@ -225,7 +224,7 @@ def _cmd_fit(args: argparse.Namespace) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> None:
-    from .persist import load
+    from .results import load
 
     if args.output is not None:
         check_output_path(args.output, "--output")

@@ -20,10 +20,12 @@ from .thresholds import PARETO_K_LIMIT
 if TYPE_CHECKING:
     import xarray as xr
 
+    from .results import GLMResult
+
 __all__ = ["compare", "log_likelihood_tree", "loo"]
 
 
-def log_likelihood_tree(result: Any) -> xr.DataTree:
+def log_likelihood_tree(result: GLMResult) -> xr.DataTree:
     """Posterior plus a ``log_likelihood`` group (``y`` over chain, draw, obs)."""
     import xarray as xr  # loaded on first use: `import bayesglm` stays lean
 
@@ -33,7 +35,7 @@ def log_likelihood_tree(result: Any) -> xr.DataTree:
     return xr.DataTree.from_dict({"posterior": result._posterior, "log_likelihood": log_lik})
 
 
-def loo(result: Any) -> Any:
+def loo(result: GLMResult) -> Any:
     """PSIS-LOO of a fit; warns (SamplingWarning) when Pareto k exceeds 0.7."""
     import arviz as az
 
@@ -52,7 +54,7 @@ def loo(result: Any) -> Any:
     return elpd
 
 
-def compare(fits: Mapping[str, Any]) -> pd.DataFrame:
+def compare(fits: Mapping[str, GLMResult]) -> pd.DataFrame:
     """Rank fits of the same observations by expected log predictive density (PSIS-LOO).
 
     The fits must describe the same observations in the same order: the same
@@ -100,7 +102,7 @@ def compare(fits: Mapping[str, Any]) -> pd.DataFrame:
     return table
 
 
-def _check_same_observations(fits: Mapping[str, Any]) -> None:
+def _check_same_observations(fits: Mapping[str, GLMResult]) -> None:
     """Refuse fits whose pointwise log-likelihoods do not describe the same rows."""
     (first, reference), *others = fits.items()
     for name, fit in others:
@@ -115,7 +117,7 @@ def _check_same_observations(fits: Mapping[str, Any]) -> None:
             )
 
 
-def _differences(a: Any, b: Any) -> list[str]:
+def _differences(a: GLMResult, b: GLMResult) -> list[str]:
     """What makes fit ``b``'s observations other than fit ``a``'s, in words."""
     family_a, family_b = a.spec.family, b.spec.family
     differences = []
@@ -149,12 +151,13 @@ def _differences(a: Any, b: Any) -> list[str]:
     return differences
 
 
-def _training_rows(fit: Any) -> pd.DataFrame | None:
+def _training_rows(fit: GLMResult) -> pd.DataFrame | None:
     """The training rows of a formula fit (for their labels); None for a fit from arrays."""
-    return fit.design.training
+    formula = fit.design.formula
+    return None if formula is None else formula.training
 
 
-def _trials(fit: Any) -> np.ndarray | None:
+def _trials(fit: GLMResult) -> np.ndarray | None:
     """Trials per row of a successes-of-trials family (1 each for the bernoulli).
 
     None for the other families: a count of events has no number of trials, and a

@@ -9,8 +9,8 @@ Messages name pandas inputs by their own index labels and names.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 
 from .errors import BayesGLMError, row_label, value_name
 from .families import Spec
+from .formula_state import FormulaState
 
 __all__ = ["Design", "design_from_arrays", "new_rows", "row_labels"]
 
@@ -43,14 +44,9 @@ class Design:
         The label of each row: the index of a pandas ``X`` or ``y`` (the kept
         rows' own labels for a formula), else 0 … n-1. Per-row outputs (in-sample
         predictions) carry these labels, so they align with the user's data.
-    formula : str or None
-        The model formula, when the design came from one (see
-        :mod:`bayesglm.formula`), with its formulaic ``model_spec``, the
-        ``training`` columns it was built from, the ``dropped_rows`` (index labels
-        of rows with missing values), the ``dropped_levels`` (unused categories,
-        by column), the ``formula_context`` (values from the caller's scope that
-        the predictors read), the bernoulli ``event`` level, and the
-        ``offset_term`` / ``exposure`` that new data must supply.
+    formula : FormulaState or None
+        What the formula made and new rows are rebuilt from, when the design came
+        from one (see :mod:`bayesglm.formula`); None for a design from arrays.
     """
 
     y: np.ndarray
@@ -60,15 +56,7 @@ class Design:
     weights: np.ndarray | None
     trials: np.ndarray | None
     intercept: int | None
-    formula: str | None = None
-    model_spec: Any = None
-    training: pd.DataFrame | None = None
-    dropped_rows: tuple = ()
-    dropped_levels: Mapping[str, tuple] = field(default_factory=dict)
-    formula_context: Mapping[str, Any] = field(default_factory=dict)
-    event: str | None = None
-    offset_term: str | None = None
-    exposure: str | None = None
+    formula: FormulaState | None = None
     row_labels: pd.Index | None = None
 
     @property

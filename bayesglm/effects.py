@@ -8,7 +8,7 @@ The limits of the verdicts are in :mod:`bayesglm.thresholds`.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,10 @@ import pandas as pd
 from .laplace import dispersion_estimates
 from .predict import percent
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
+
+if TYPE_CHECKING:
+    from .design import Design
+    from .results import GLMResult
 
 __all__ = ["compare_mle_table", "effects_table", "verdict"]
 
@@ -30,13 +34,13 @@ def _baseline_label(label: str) -> str:
     return _BASELINE.get(label, label.replace(" ratio", ""))
 
 
-def _outcome(result: Any) -> str:
-    design = result.design
-    if design.formula is None:
+def _outcome(result: GLMResult) -> str:
+    formula = result.design.formula
+    if formula is None:
         return "the outcome"
-    response = design.formula.split("~")[0].strip()
-    if design.event not in (None, "True"):
-        return f"{response} = {design.event}"
+    response = formula.text.split("~")[0].strip()
+    if formula.event not in (None, "True"):
+        return f"{response} = {formula.event}"
     return response
 
 
@@ -70,7 +74,7 @@ def _interaction_partners(name: str, names: list[str]) -> list[str]:
     return partners
 
 
-def _level_indicators(result: Any) -> dict[str, tuple[str, str]]:
+def _level_indicators(result: GLMResult) -> dict[str, tuple[str, str]]:
     """Columns that are a factor level's own indicator, as (variable, level).
 
     Only in a model without an intercept, where the first factor is coded with one
@@ -87,7 +91,7 @@ def _level_indicators(result: Any) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _baseline_where(name: str, result: Any, levels: dict[str, tuple[str, str]]) -> str:
+def _baseline_where(name: str, result: GLMResult, levels: dict[str, tuple[str, str]]) -> str:
     """The setting of the predictors at which a baseline coefficient is read."""
     others = [n for n in result.names if n != name and n not in levels]
     if name in levels:
@@ -100,18 +104,20 @@ def _baseline_where(name: str, result: Any, levels: dict[str, tuple[str, str]]) 
     return "with every predictor at 0"
 
 
-def _offset_unit(design: Any) -> str:
+def _offset_unit(design: Design) -> str:
     """Per what a baseline of exp(eta) is counted when the model has an offset."""
     if design.offset is None:
         return ""
-    if design.exposure is not None:
-        return f" per unit of {design.exposure}"
-    return f" per unit of exp({design.offset_term or 'offset'})"
+    formula = design.formula
+    if formula is not None and formula.exposure is not None:
+        return f" per unit of {formula.exposure}"
+    offset_term = None if formula is None else formula.offset_term
+    return f" per unit of exp({offset_term or 'offset'})"
 
 
 def _sentence(
     name: str,
-    result: Any,
+    result: GLMResult,
     levels: dict[str, tuple[str, str]],
     median: float,
     low: float,
@@ -145,7 +151,7 @@ def _sentence(
     )
 
 
-def effects_table(result: Any, prob: float = 0.95) -> pd.DataFrame:
+def effects_table(result: GLMResult, prob: float = 0.95) -> pd.DataFrame:
     """exp(beta) per coefficient, labelled by the link, with a plain sentence each.
 
     Columns: ``effect`` (what the number is), ``mean``, ``median``, ``eti_lower``,
@@ -192,7 +198,7 @@ def effects_table(result: Any, prob: float = 0.95) -> pd.DataFrame:
     return frame
 
 
-def compare_mle_table(result: Any) -> pd.DataFrame:
+def compare_mle_table(result: GLMResult) -> pd.DataFrame:
     """MLE ± SE beside posterior mean ± sd, per coefficient and for the dispersion.
 
     Columns: ``mle``, ``mle_se`` (for the dispersion parameter: its maximum-likelihood

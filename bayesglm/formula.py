@@ -26,6 +26,7 @@ import pandas as pd
 from .design import Design, design_from_arrays, row_labels
 from .errors import BayesGLMError, MissingDataWarning, UnusedLevelWarning, row_label
 from .families import Spec
+from .formula_state import FormulaState
 
 __all__ = ["caller_context", "design_from_formula", "new_data_matrix"]
 
@@ -152,15 +153,17 @@ def design_from_formula(
         intercept=names.index("Intercept")
         if "Intercept" in (names := list(matrix.columns))
         else None,
-        formula=formula,
-        model_spec=matrix.model_spec,
-        training=training,
-        dropped_rows=dropped,
-        dropped_levels=dropped_levels,
-        formula_context=_context_read(rhs, offset_term, frame, context),
-        event=event,
-        offset_term=offset_term,
-        exposure=exposure if isinstance(exposure, str) else None,
+        formula=FormulaState(
+            text=formula,
+            model_spec=matrix.model_spec,
+            training=training,
+            dropped_rows=dropped,
+            dropped_levels=dropped_levels,
+            context=_context_read(rhs, offset_term, frame, context),
+            event=event,
+            offset_term=offset_term,
+            exposure=exposure if isinstance(exposure, str) else None,
+        ),
     )
 
 
@@ -582,8 +585,8 @@ def _offset_values(
     return _values(offset, frame, keep, "offset")
 
 
-def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None = None):
-    """Model matrix and offset for new data, with the training design's spec.
+def new_data_matrix(state: FormulaState, data: Any, context: Mapping[str, Any] | None = None):
+    """Model matrix and offset for new data, built as the formula built the training rows'.
 
     Raises :class:`BayesGLMError`, naming the column and the first offending row,
     for no rows, a missing or repeated column, text where the model was fitted on
@@ -599,7 +602,7 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
         caller then supplies the new rows' values).
     """
     frame = _as_frame(data)
-    needed = _predictor_columns(design)
+    needed = _predictor_columns(state)
     absent = [c for c in needed if c not in frame.columns]
     if absent:
         raise BayesGLMError(
@@ -610,7 +613,7 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
         raise BayesGLMError("the new data have no rows; pass at least one; got (0 rows).")
     _refuse_repeated_columns(frame, needed)
     for column in needed:
-        trained = _plain(design.training[column])
+        trained = _plain(state.training[column])
         if pd.api.types.is_numeric_dtype(trained) or pd.api.types.is_bool_dtype(trained):
             _check_column(frame[column], column, "the model was fitted on numbers")
     missing = frame[needed].isna()
@@ -623,30 +626,30 @@ def new_data_matrix(design: Design, data: Any, context: Mapping[str, Any] | None
             "got (missing values)."
         )
     frame, _ = _prepared(frame, needed)
-    _check_levels(design, frame)
-    names = {**design.formula_context, **(context or {})}
+    _check_levels(state, frame)
+    names = {**state.context, **(context or {})}
     # formulaic updates the spec's state as it builds a matrix: work on a copy, so
     # that a failed call cannot change the fitted model.
-    spec = copy.deepcopy(design.model_spec)
-    matrix = _evaluate(spec, frame, names, "the new data", f"formula={design.formula!r}")
+    spec = copy.deepcopy(state.model_spec)
+    matrix = _evaluate(spec, frame, names, "the new data", f"formula={state.text!r}")
     everything = np.ones(len(frame), dtype=bool)
-    offset = _offset_values(design.offset_term, design.exposure, frame, names, everything)
+    offset = _offset_values(state.offset_term, state.exposure, frame, names, everything)
     return matrix, offset
 
 
-def _predictor_columns(design: Design) -> list[str]:
+def _predictor_columns(state: FormulaState) -> list[str]:
     """The training columns that the right-hand side, offset or exposure read."""
     import formulaic
 
-    names = _names_read(formulaic.Formula(design.formula).rhs)
-    if design.offset_term is not None:
-        names |= _names_read(_parse(design.offset_term))
-    if design.exposure is not None:
-        names.add(design.exposure)
-    return [c for c in design.training.columns if c in names]
+    names = _names_read(formulaic.Formula(state.text).rhs)
+    if state.offset_term is not None:
+        names |= _names_read(_parse(state.offset_term))
+    if state.exposure is not None:
+        names.add(state.exposure)
+    return [c for c in state.training.columns if c in names]
 
 
-def _check_levels(design: Design, frame: pd.DataFrame) -> None:
+def _check_levels(state: FormulaState, frame: pd.DataFrame) -> None:
     """Refuse values of a factor's column that the training rows did not have.
 
     Levels compare by value, as the encoder compares them: a CSV that writes 65 as
@@ -655,18 +658,18 @@ def _check_levels(design: Design, frame: pd.DataFrame) -> None:
     """
     from formulaic.parser.types import Factor
 
-    for factor, (kind, state) in design.model_spec.encoder_state.items():
+    for factor, (kind, encoding) in state.model_spec.encoder_state.items():
         column = _factor_column(factor, frame)
-        if kind is not Factor.Kind.CATEGORICAL or column is None or "categories" not in state:
+        if kind is not Factor.Kind.CATEGORICAL or column is None or "categories" not in encoding:
             continue
-        known = list(state["categories"])
+        known = list(encoding["categories"])
         values = frame[column]
         unseen = np.flatnonzero(~values.isin(known).to_numpy())
         if not unseen.size:
             continue
         first, value = row_label(values, unseen[0]), _label(values.iloc[unseen[0]])
         new = list(dict.fromkeys(_label(v) for v in values.iloc[unseen]))
-        dropped = [v for v in new if v in design.dropped_levels.get(column, ())]
+        dropped = [v for v in new if v in state.dropped_levels.get(column, ())]
         why = (
             f" ({', '.join(repr(str(v)) for v in dropped)} had no training rows and was dropped)"
             if dropped

@@ -1,9 +1,14 @@
-"""A formula's learned state as plain data (JSON-ready), and back.
+"""A formula's state: what a design built from a formula carries, and its data form.
 
 A model matrix built from a formula depends on what formulaic learned from the
 training rows: spline knots, means and scales, polynomial recursions, factor
 levels and contrasts, and which columns each term makes (its ``ModelSpec``).
-:func:`spec_to_data` writes that state as nested lists, dicts, strings and
+:class:`FormulaState` holds that spec with everything else new rows are rebuilt
+from (the formula, the training columns, the caller's values the formula read,
+the offset or exposure to supply); a :class:`~bayesglm.design.Design` built from
+a formula carries one, a design built from arrays none.
+
+:func:`spec_to_data` writes the learned state as nested lists, dicts, strings and
 numbers; :func:`spec_from_data` rebuilds the ``ModelSpec`` from it and the
 formula, so a loaded fit makes the same columns for new rows without re-reading
 (or re-learning from) the training data. Reading the data runs no code: only
@@ -16,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,12 +30,50 @@ import pandas as pd
 from .errors import BayesGLMError
 
 __all__ = [
+    "FormulaState",
     "UnstorableState",
     "spec_from_data",
     "spec_to_data",
     "values_from_data",
     "values_to_data",
 ]
+
+
+@dataclass(frozen=True, eq=False)
+class FormulaState:
+    """What a design built from a formula needs to build new rows the same way.
+
+    Attributes
+    ----------
+    text : str
+        The model formula, ``"response ~ terms"``, as given.
+    model_spec : formulaic.ModelSpec
+        The right-hand side's spec, with what it learned from the training rows.
+    training : DataFrame
+        The columns the formula, offset, exposure, weights and trials read, at the
+        kept rows, as the user gave them (the rows' labels are the design's).
+    dropped_rows : tuple
+        Index labels of the rows dropped for missing values.
+    dropped_levels : mapping of str to tuple
+        Categories that no kept row has, by column (dropped, as R does).
+    context : mapping of str to object
+        Values from the caller's scope that the predictors read.
+    event : str or None
+        The response level counted as y = 1 (the bernoulli's), else None.
+    offset_term, exposure : str or None
+        The offset's column or expression, and the exposure column (log link), that
+        new data must supply; None when not given as a column.
+    """
+
+    text: str
+    model_spec: Any
+    training: pd.DataFrame
+    dropped_rows: tuple
+    dropped_levels: Mapping[str, tuple]
+    context: Mapping[str, Any]
+    event: str | None
+    offset_term: str | None
+    exposure: str | None
 
 
 class UnstorableState(TypeError):

@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import check_seed, is_whole
 from .design import Design, design_from_arrays
 from .errors import BayesGLMError
 from .families import Family, Spec, resolve
 from .irls import fit_design
 from .laplace import laplace_approx
 from .mle import MLEResult
-from .predict import check_seed, is_whole
 from .priors import Fixed, Prior, ResolvedPriors, resolve_priors
 
 __all__ = ["GLM"]

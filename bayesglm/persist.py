@@ -1,4 +1,4 @@
-"""Save a Bayesian fit to one netCDF file and load it back, losslessly.
+"""A Bayesian fit's parts to one netCDF file and back, losslessly.
 
 The file is an xarray DataTree: the posterior and sample stats as ArviZ expects
 them, plus groups holding the design (X, y, offset, weights, trials), the columns
@@ -8,9 +8,11 @@ dropped for missing values) or else the rows' labels, the formula's learned stat
 approximation; the model description (formula, family, link, priors, sampler,
 seed, package versions) is JSON in the root's ``bayesglm`` attribute.
 
-A file is written whole or not at all (:mod:`bayesglm._output`). Loading tells a
+A file is written whole or not at all (:mod:`bayesglm._output`). Reading tells a
 damaged file (a missing or malformed part) from every other error, which keeps its
-own message.
+own message. This module knows the parts of a fit, not the fit itself:
+:meth:`bayesglm.results.GLMResult.save` hands the fit to :func:`write_fit`, and
+:func:`bayesglm.results.load` builds one from what :func:`read_fit` returns.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,28 +30,21 @@ import xarray as xr
 from . import formula_state
 from . import priors as priors_module
 from ._output import check_output_path, write_atomic
+from ._versions import installed_versions
 from .design import Design, design_from_arrays
 from .errors import BayesGLMError
 from .families import FAMILIES, NegativeBinomial, Spec, get_family, resolve
+from .formula_state import FormulaState
 from .laplace import LaplaceApprox
 from .mle import MLEResult
 from .priors import ResolvedPriors
 
-__all__ = ["FORMAT_VERSION", "load", "save"]
+if TYPE_CHECKING:
+    from .results import GLMResult
+
+__all__ = ["FORMAT_VERSION", "read_fit", "write_fit"]
 
 FORMAT_VERSION = 2
-_PACKAGES = (
-    "bayesglm",
-    "pymc",
-    "pytensor",
-    "arviz",
-    "numpy",
-    "scipy",
-    "pandas",
-    "formulaic",
-    "nutpie",
-    "numpyro",
-)
 # Each stored MLE scalar with its JSON type (None allowed where the type is a tuple).
 _MLE_SCALARS: dict[str, Any] = {
     "dispersion": float,
@@ -69,19 +63,8 @@ _MLE_SCALARS: dict[str, Any] = {
 _MLE_ARRAYS = ("fitted", "eta", "y_mean", "irls_weights", "prior_weights")
 
 
-def versions() -> dict[str, str]:
-    """Installed versions of bayesglm and the packages a fit depends on."""
-    out = {}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def save(result: Any, path: str | Path) -> Path:
-    """Write a :class:`~bayesglm.results.GLMResult` to ``path`` (netCDF4).
+def write_fit(result: GLMResult, path: str | Path) -> Path:
+    """Write the parts of a fit to ``path`` (netCDF4).
 
     The path is checked first; everything is encoded (and the training data checked
     to load back exactly) before anything is written; the file then replaces any
@@ -100,7 +83,7 @@ def save(result: Any, path: str | Path) -> Path:
     return write_atomic(path, lambda temporary: temporary.write_bytes(content))
 
 
-def _tree(result: Any) -> xr.DataTree:
+def _tree(result: GLMResult) -> xr.DataTree:
     design, mle = result.design, result.mle
     obs = np.arange(design.n)
     design_vars: dict[str, Any] = {
@@ -132,8 +115,10 @@ def _tree(result: Any) -> xr.DataTree:
             }
         ),
     }
-    if design.training is not None:
-        groups["bayesglm_training"] = _frame_to_dataset(design.training, design.dropped_rows)
+    if design.formula is not None:
+        groups["bayesglm_training"] = _frame_to_dataset(
+            design.formula.training, design.formula.dropped_rows
+        )
     elif design.row_labels is not None:
         groups["bayesglm_rows"] = _labels_to_dataset(design.row_labels)
     tree = xr.DataTree.from_dict(groups)
@@ -142,7 +127,7 @@ def _tree(result: Any) -> xr.DataTree:
     return tree
 
 
-def _describe(result: Any) -> dict[str, Any]:
+def _describe(result: GLMResult) -> dict[str, Any]:
     design, mle, priors = result.design, result.mle, result.priors
     family = result.spec.family
     return {
@@ -152,11 +137,7 @@ def _describe(result: Any) -> dict[str, Any]:
         "link": result.spec.link.name,
         "names": list(design.names),
         "intercept": _plain(design.intercept),
-        "formula": design.formula,
-        "event": design.event,
-        "offset_term": design.offset_term,
-        "exposure": design.exposure,
-        "formula_state": None if design.formula is None else _formula_state(design),
+        **_formula_entries(design.formula),
         "priors": {
             "coef": {name: _prior_json(prior) for name, prior in priors.coef.items()},
             "dispersion": None if priors.dispersion is None else _prior_json(priors.dispersion),
@@ -181,24 +162,38 @@ def _describe(result: Any) -> dict[str, Any]:
         "tune": _plain(result.tune),
         "chains": _plain(result.chains),
         # a loaded fit keeps the versions that produced it
-        "versions": result.versions or versions(),
+        "versions": result.versions or installed_versions(),
     }
 
 
-def _formula_state(design: Design) -> dict[str, Any]:
+def _formula_entries(formula: FormulaState | None) -> dict[str, Any]:
+    """The formula's entries of the model description (each None for a design from
+    arrays); its training columns are a group of their own."""
+    if formula is None:
+        return dict.fromkeys(("formula", "event", "offset_term", "exposure", "formula_state"))
+    return {
+        "formula": formula.text,
+        "event": formula.event,
+        "offset_term": formula.offset_term,
+        "exposure": formula.exposure,
+        "formula_state": _learned_state(formula),
+    }
+
+
+def _learned_state(formula: FormulaState) -> dict[str, Any]:
     """What the formula learned from the training rows, as data (no pickle)."""
     try:
-        spec = formula_state.spec_to_data(design.model_spec)
+        spec = formula_state.spec_to_data(formula.model_spec)
     except formula_state.UnstorableState as error:
         raise BayesGLMError(
             f"the formula's learned state holds a {error}, which a save file cannot hold "
             "as data; use formulaic's own transforms in the formula; "
-            f"got (formula={design.formula!r})."
+            f"got (formula={formula.text!r})."
         ) from None
     return {
         "spec": spec,
-        "context": formula_state.values_to_data(design.formula_context),
-        "dropped_levels": formula_state.values_to_data(design.dropped_levels),
+        "context": formula_state.values_to_data(formula.context),
+        "dropped_levels": formula_state.values_to_data(formula.dropped_levels),
     }
 
 
@@ -499,8 +494,9 @@ def _not_exact(what: str, kind: Any) -> BayesGLMError:
     )
 
 
-def load(path: str | Path) -> Any:
-    """Read a fit written by :meth:`~bayesglm.results.GLMResult.save`.
+def read_fit(path: str | Path) -> dict[str, Any]:
+    """The parts of a fit that :func:`write_fit` wrote: the keyword arguments of
+    :class:`~bayesglm.results.GLMResult`.
 
     Raises
     ------
@@ -525,7 +521,7 @@ def load(path: str | Path) -> Any:
     tree = _open(path)
     info = _model_description(tree, path)
     try:
-        return _result(tree, info)
+        return _parts(tree, info)
     except _Damaged as error:
         raise BayesGLMError(
             f"the file is a damaged bayesglm save file ({error}); save the fit again; "
@@ -579,7 +575,7 @@ def _model_description(tree: xr.DataTree, path: Path) -> dict:
         written_by = written_by.get("bayesglm") if isinstance(written_by, dict) else None
         raise BayesGLMError(
             f"the file has format version {version!r}, which this "
-            f"bayesglm ({versions().get('bayesglm')}) does not read (it reads "
+            f"bayesglm ({installed_versions().get('bayesglm')}) does not read (it reads "
             f"{FORMAT_VERSION}); load it with the version that wrote it "
             f"({written_by}); got (path={str(path)!r})."
         )
@@ -629,10 +625,8 @@ def _optional_array(group: xr.Dataset, name: str, shape: tuple[int, ...]) -> np.
     return _array(group, name, shape) if name in group else None
 
 
-def _result(tree: xr.DataTree, info: dict) -> Any:
-    """The fit a file's tree and model description hold."""
-    from .results import GLMResult
-
+def _parts(tree: xr.DataTree, info: dict) -> dict[str, Any]:
+    """The parts of the fit a file's tree and model description hold."""
     spec = _spec(info)
     names = _entry(info, "names", list)
     if not all(isinstance(name, str) for name in names):
@@ -653,7 +647,7 @@ def _result(tree: xr.DataTree, info: dict) -> Any:
     timings = _entry(info, "timings", dict)
     if not all(_JSON_TYPES[float](seconds) for seconds in timings.values()):
         raise _Damaged("the timings are not all numbers")
-    return GLMResult(
+    return dict(
         idata=xr.DataTree.from_dict(
             {"posterior": posterior, "sample_stats": _group(tree, "sample_stats")}
         ),
@@ -743,7 +737,7 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
     try:
         model_spec = formula_state.spec_from_data(state["spec"], info["formula"])
         dropped_levels = formula_state.values_from_data(state["dropped_levels"])
-        formula_context = formula_state.values_from_data(state["context"])
+        context = formula_state.values_from_data(state["context"])
     except BayesGLMError:
         raise
     except (KeyError, IndexError, TypeError, ValueError) as error:
@@ -754,19 +748,18 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
             f"the stored formula state makes columns {list(model_spec.column_names)!r}, not "
             f"the fit's; got (names={info['names']!r})."
         )
-    return dataclasses.replace(
-        design,
-        formula=info["formula"],
+    formula = FormulaState(
+        text=info["formula"],
         model_spec=model_spec,
         training=training,
-        row_labels=training.index,
         dropped_rows=dropped_rows,
         dropped_levels=dropped_levels,
-        formula_context=formula_context,
+        context=context,
         event=info["event"],
         offset_term=info["offset_term"],
         exposure=info["exposure"],
     )
+    return dataclasses.replace(design, formula=formula, row_labels=training.index)
 
 
 def _priors(tree: xr.DataTree, info: dict) -> ResolvedPriors:

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,12 +20,15 @@ from scipy import stats
 
 from .predict import percent
 
+if TYPE_CHECKING:
+    from .results import GLMResult
+
 __all__ = ["components", "forest", "ppc", "trace"]
 
 POSTERIOR, MLE_COLOR, DATA = "#1f5f8b", "#c0392b", "#333333"
 
 
-def forest(result: Any, effects: bool = False, prob: float = 0.95) -> Figure:
+def forest(result: GLMResult, effects: bool = False, prob: float = 0.95) -> Figure:
     """Posterior mean and ``prob`` interval per coefficient, MLE ± Wald interval beside."""
     if effects:
         table = result.effects(prob)
@@ -67,7 +70,7 @@ def forest(result: Any, effects: bool = False, prob: float = 0.95) -> Figure:
     return fig
 
 
-def ppc(result: Any, n_draws: int = 200, seed: int = 0) -> Figure:
+def ppc(result: GLMResult, n_draws: int = 200, seed: int = 0) -> Figure:
     """Posterior predictive check chosen by the family's support."""
     family = result.spec.family
     rng = np.random.default_rng(seed)
@@ -108,7 +111,7 @@ def _rootogram(ax, y: np.ndarray, replicated: np.ndarray) -> None:
     ax.legend(fontsize="small")
 
 
-def _calibration(ax, result: Any, y: np.ndarray, replicated: np.ndarray) -> None:
+def _calibration(ax, result: GLMResult, y: np.ndarray, replicated: np.ndarray) -> None:
     trials = np.ones_like(y) if result.design.trials is None else result.design.trials
     fitted = result.predict(scale="mean")["estimate"].to_numpy()
     edges = np.unique(np.quantile(fitted, np.linspace(0, 1, 11)))
@@ -143,7 +146,7 @@ def _density(ax, y: np.ndarray, replicated: np.ndarray) -> None:
     ax.legend(fontsize="small")
 
 
-def trace(result: Any) -> Figure:
+def trace(result: GLMResult) -> Figure:
     """Trace (left) and rank histograms per chain (right) for each parameter."""
     draws = result.draws()
     names = [c for c in draws.columns if c not in ("chain", "draw")]
@@ -161,7 +164,7 @@ def trace(result: Any) -> Figure:
     return fig
 
 
-def components(result: Any) -> Figure:
+def components(result: GLMResult) -> Figure:
     """The GLM's parts at the posterior mean: eta, mu = g^-1(eta) with the data, V(mu)."""
     # The MLE's family carries everything the variance needs (the NB's theta).
     family, link = result.mle.family, result.spec.link

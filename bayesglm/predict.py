@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._validation import is_whole
 from ._xp import Interval
 from .design import Design, new_rows
 from .errors import BayesGLMError, DomainWarning, row_label, value_name
@@ -25,10 +26,8 @@ __all__ = [
     "PredictionInputs",
     "check_prob",
     "check_scale",
-    "check_seed",
     "cut_warning",
     "eta_range",
-    "is_whole",
     "outside_warning",
     "percent",
     "prediction_inputs",
@@ -105,8 +104,9 @@ def _rows(design: Design, new_data: Any) -> tuple[Any, Any, pd.DataFrame | None,
     """Model matrix (unchecked), rebuilt offset, columns and labels of the rows."""
     if new_data is None:
         index = design.row_labels if design.row_labels is not None else pd.RangeIndex(design.n)
-        return design.X, design.offset, design.training, index
-    if design.model_spec is None:
+        training = None if design.formula is None else design.formula.training
+        return design.X, design.offset, training, index
+    if design.formula is None:
         index = new_data.index if isinstance(new_data, pd.DataFrame) else None
         return new_data, None, None, index
     from .formula import new_data_matrix
@@ -116,7 +116,7 @@ def _rows(design: Design, new_data: Any) -> tuple[Any, Any, pd.DataFrame | None,
             "this model was built from a formula: pass new data as a DataFrame with "
             f"the same columns; got (new_data={type(new_data).__name__})."
         )
-    X, rebuilt = new_data_matrix(design, new_data)
+    X, rebuilt = new_data_matrix(design.formula, new_data)
     return X, rebuilt, new_data, new_data.index
 
 
@@ -337,20 +337,3 @@ def percent(prob: float) -> str:
     A fixed ``:.0%`` would print 0.999 as "100%", an interval that sounds certain.
     """
     return f"{100 * prob:.10g}%"
-
-
-def is_whole(value: Any) -> bool:
-    """Whether ``value`` is an integer (a Python or numpy int; not a bool).
-
-    Examples
-    --------
-    >>> is_whole(3), is_whole(np.int64(3)), is_whole(3.0), is_whole(True)
-    (True, True, False, False)
-    """
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-def check_seed(seed: Any) -> None:
-    """Refuse a seed that is not a whole number >= 0 (None: drawn at random)."""
-    if seed is not None and not (is_whole(seed) and seed >= 0):
-        raise BayesGLMError(f"seed must be a whole number >= 0 or None; got (seed={seed!r}).")

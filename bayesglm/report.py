@@ -12,18 +12,19 @@ import base64
 import html
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ._output import check_output_path, write_atomic
-from .errors import BayesGLMError
+from ._output import check_report_path, report_figures_folder, write_atomic
+from ._versions import installed_versions
 from .predict import percent
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
-__all__ = ["SUFFIXES", "VERDICTS", "check_report_path", "write_report"]
+if TYPE_CHECKING:
+    from .results import GLMResult
 
-SUFFIXES = (".html", ".htm", ".md")
+__all__ = ["VERDICTS", "write_report"]
 
 VERDICTS = {
     "agrees": f"posterior mean within {AGREE_SE:g} MLE standard errors of the MLE and "
@@ -43,7 +44,7 @@ VERDICTS = {
 }
 
 
-def _figures(result: Any, prob: float) -> dict[str, bytes]:
+def _figures(result: GLMResult, prob: float) -> dict[str, bytes]:
     """PNG bytes per figure."""
     import matplotlib.pyplot as plt
 
@@ -65,18 +66,18 @@ def _figures(result: Any, prob: float) -> dict[str, bytes]:
     return out
 
 
-def _sections(result: Any, prob: float, effects: pd.DataFrame) -> list[tuple[str, Any]]:
+def _sections(result: GLMResult, prob: float, effects: pd.DataFrame) -> list[tuple[str, Any]]:
     """(title, content) pairs; content is a DataFrame, a list of lines, or text."""
-    design, spec = result.design, result.spec
+    design, spec, formula = result.design, result.spec, result.design.formula
     model_lines = [
-        f"Formula: {design.formula}" if design.formula else "Model matrix given as arrays",
+        f"Formula: {formula.text}" if formula is not None else "Model matrix given as arrays",
         f"Family: {spec.family.name}; link: {spec.link.name}",
         f"Observations: {design.n}; coefficients: {design.p}",
     ]
-    if design.dropped_rows:
-        model_lines.append(f"Rows dropped for missing values: {len(design.dropped_rows)}")
-    if design.event is not None:
-        model_lines.append(f"Event (y = 1): {design.event}")
+    if formula is not None and formula.dropped_rows:
+        model_lines.append(f"Rows dropped for missing values: {len(formula.dropped_rows)}")
+    if formula is not None and formula.event is not None:
+        model_lines.append(f"Event (y = 1): {formula.event}")
     diagnostics = result.diagnostics()
     verdict = (
         ["All sampler checks passed."]
@@ -91,7 +92,7 @@ def _sections(result: Any, prob: float, effects: pd.DataFrame) -> list[tuple[str
         )
     comparison = result.compare_mle()
     used = sorted(set(comparison["verdict"]))
-    versions = result.versions or _versions()
+    versions = result.versions or installed_versions()
     record = pd.DataFrame(
         {
             "value": [
@@ -134,33 +135,7 @@ def _effects_sections(effects: pd.DataFrame) -> list[tuple[str, Any]]:
     ]
 
 
-def _versions() -> dict[str, str]:
-    from .persist import versions
-
-    return versions()
-
-
-def check_report_path(path: Any, arg: str = "path") -> Path:
-    """Refuse a report path before any work: the extension (``.html``, ``.htm``,
-    ``.md``), the folder (it must exist and be writable) and, for Markdown, the
-    figures folder ``<stem>_figures`` (it must not be a file).
-
-    Examples
-    --------
-    >>> check_report_path("report.md").name
-    'report.md'
-    """
-    path = check_output_path(path, arg, SUFFIXES)
-    folder = _figures_folder(path)
-    if path.suffix.lower() == ".md" and folder.exists() and not folder.is_dir():
-        raise BayesGLMError(
-            f"the Markdown report puts its figures in the folder {str(folder)!r}, which "
-            f"is a file; move it or choose another name; got ({arg}={str(path)!r})."
-        )
-    return path
-
-
-def write_report(result: Any, path: str | Path, prob: float = 0.95) -> Path:
+def write_report(result: GLMResult, path: str | Path, prob: float = 0.95) -> Path:
     """Write the report as HTML (``.html``/``.htm``) or Markdown (``.md``).
 
     Markdown figures go to ``<stem>_figures/`` beside the file. The path is checked
@@ -173,7 +148,7 @@ def write_report(result: Any, path: str | Path, prob: float = 0.95) -> Path:
     figures = _figures(result, prob)
     if path.suffix.lower() == ".md":
         text = _markdown(result, sections, figures, path)
-        folder = _figures_folder(path)
+        folder = report_figures_folder(path)
         folder.mkdir(exist_ok=True)
         for name, png in figures.items():
             write_atomic(folder / f"{name}.png", lambda tmp, png=png: tmp.write_bytes(png))
@@ -182,11 +157,7 @@ def write_report(result: Any, path: str | Path, prob: float = 0.95) -> Path:
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def _figures_folder(path: Path) -> Path:
-    return path.with_name(f"{path.stem}_figures")
-
-
-def _title(result: Any) -> str:
+def _title(result: GLMResult) -> str:
     return f"Bayesian GLM report: {result.spec.family.name} ({result.spec.link.name} link)"
 
 
@@ -194,8 +165,13 @@ def _format(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
 
 
-def _markdown(result, sections, figures, path: Path) -> str:
-    folder = _figures_folder(path)
+def _markdown(
+    result: GLMResult,
+    sections: list[tuple[str, Any]],
+    figures: dict[str, bytes],
+    path: Path,
+) -> str:
+    folder = report_figures_folder(path)
     lines = [f"# {_title(result)}", ""]
     for title, content in sections:
         lines += [f"## {title}", ""]
@@ -230,7 +206,7 @@ img { max-width: 100%; }
 """
 
 
-def _html(result, sections, figures) -> str:
+def _html(result: GLMResult, sections: list[tuple[str, Any]], figures: dict[str, bytes]) -> str:
     title = html.escape(_title(result))
     parts = [
         "<!DOCTYPE html>",

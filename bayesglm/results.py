@@ -10,22 +10,26 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._validation import check_seed
+from .compare import loo
 from .design import Design
+from .effects import compare_mle_table, effects_table
 from .errors import BayesGLMError, SamplingWarning
 from .families import Spec
 from .laplace import LaplaceApprox
 from .mle import MLEResult
+from .persist import read_fit, write_fit
 from .predict import (
     PredictionInputs,
     check_prob,
     check_scale,
-    check_seed,
     eta_range,
     outside_warning,
     percent,
@@ -33,9 +37,10 @@ from .predict import (
     row_chunks,
 )
 from .priors import Fixed, ResolvedPriors
+from .report import write_report
 from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
-__all__ = ["Diagnostics", "GLMResult"]
+__all__ = ["Diagnostics", "GLMResult", "load"]
 
 _PREDICTION_COLUMNS = ("estimate", "std_error", "conf_low", "conf_high")
 
@@ -243,8 +248,6 @@ class GLMResult:
 
         See :func:`bayesglm.effects.effects_table`.
         """
-        from .effects import effects_table
-
         check_prob(prob)
         return effects_table(self, prob)
 
@@ -253,8 +256,6 @@ class GLMResult:
 
         See :func:`bayesglm.effects.compare_mle_table`.
         """
-        from .effects import compare_mle_table
-
         return compare_mle_table(self)
 
     def diagnostics(self) -> Diagnostics:
@@ -470,32 +471,40 @@ class GLMResult:
 
         Warns with :class:`~bayesglm.errors.SamplingWarning` when Pareto k > 0.7.
         """
-        from .compare import loo
-
         return loo(self)
 
     # --- report -------------------------------------------------------------------------
 
-    def report(self, path: Any, prob: float = 0.95) -> Any:
+    def report(self, path: str | Path, prob: float = 0.95) -> Path:
         """Write the report: self-contained HTML (``.html``) or Markdown (``.md``).
 
         Returns the path written. See :mod:`bayesglm.report`.
         """
-        from .report import write_report
-
         check_prob(prob)
         return write_report(self, path, prob)
 
     # --- persistence --------------------------------------------------------------------
 
-    def save(self, path: Any) -> Any:
+    def save(self, path: str | Path) -> Path:
         """Write the fit to one netCDF file; :func:`bayesglm.load` reads it back.
 
-        Returns the path written.
-        """
-        from .persist import save
+        The path is checked first; everything is encoded (and the training data
+        checked to load back exactly) before anything is written; the file then
+        replaces any previous one only once it is complete. See
+        :mod:`bayesglm.persist` for what the file holds.
 
-        return save(self, path)
+        Returns
+        -------
+        Path
+            The path written.
+
+        Raises
+        ------
+        BayesGLMError
+            For a path that cannot be written, training data that a file cannot
+            hold exactly, or a failed write (the previous file is then unchanged).
+        """
+        return write_fit(self, path)
 
     # --- presentation -----------------------------------------------------------------
 
@@ -524,6 +533,21 @@ class GLMResult:
             f"p={self.design.p} sampler={self.sampler} draws={self.chains}x"
             f"{self.draws_per_chain}>"
         )
+
+
+def load(path: str | Path) -> GLMResult:
+    """Read a fit written by :meth:`GLMResult.save`; ``bg.load(path)``.
+
+    Predictions, tables and reports of the loaded fit are those of the saved one.
+
+    Raises
+    ------
+    BayesGLMError
+        For a missing, unreadable, damaged or foreign file, or an unknown format
+        version. Any other error (a formula that no longer rebuilds the saved model
+        matrix, say) comes through with its own message.
+    """
+    return GLMResult(**read_fit(path))
 
 
 def _diagnose(result: GLMResult) -> Diagnostics:

@@ -192,7 +192,7 @@ def test_the_fit_is_saved_even_when_the_report_fails(
         raise BayesGLMError("the report failed; test; got (report=1).")
 
     monkeypatch.setattr(GLM, "fit", lambda *args, **kwargs: quine_fit)
-    monkeypatch.setattr("bayesglm.report.write_report", report)
+    monkeypatch.setattr("bayesglm.results.write_report", report)
     saved = tmp_path / "fit.nc"
     argv = [*FIT[:1], str(quine_csv), *FIT[2:], "--report", str(tmp_path / "r.html")]
     assert main([*argv, "--save", str(saved)]) == 2

@@ -79,11 +79,11 @@ def test_binomial_trials_and_bernoulli_responses(frame) -> None:
     np.testing.assert_array_equal(grouped.design.trials, frame["n"])
     as_bool = bg.GLM("event ~ x1", data=frame, family="bernoulli")
     as_text = bg.GLM("status ~ x1", data=frame, family="bernoulli")
-    assert as_bool.design.event == "True" and as_text.design.event == "dead"
+    assert as_bool.design.formula.event == "True" and as_text.design.formula.event == "dead"
     np.testing.assert_allclose(as_bool.fit_mle().params, as_text.fit_mle().params)
     ordered = frame.assign(status=pd.Categorical(frame["status"], ["dead", "alive"]))
     flipped = bg.GLM("status ~ x1", data=ordered, family="bernoulli")
-    assert flipped.design.event == "alive"
+    assert flipped.design.formula.event == "alive"
     np.testing.assert_allclose(flipped.fit_mle().params, -as_text.fit_mle().params, rtol=1e-9)
     with pytest.raises(BayesGLMError, match=r"exactly two levels.*'group' has levels"):
         bg.GLM("group ~ x1", data=frame, family="bernoulli")
@@ -123,7 +123,7 @@ def test_missing_values_are_dropped_with_a_warning_and_stay_aligned(frame) -> No
         model = bg.GLM(
             "count ~ x1", data=holes, family="poisson", exposure="expo", weights=weights
         )
-    assert model.design.dropped_rows == (3, 10, 20)
+    assert model.design.formula.dropped_rows == (3, 10, 20)
     kept = holes.drop(index=[3, 10, 20])
     manual = bg.GLM(
         "count ~ x1",
@@ -270,11 +270,12 @@ def test_missing_values_inside_a_transform_are_dropped(holes_frame, term, column
     with pytest.warns(MissingDataWarning, match=r"dropped 4 of 90 rows.*\(rows 4, 17, 40, 41\)"):
         model = bg.GLM(formula, data=holes, family="poisson")
     complete = bg.GLM(formula, data=holes_frame.drop(index=HOLES), family="poisson")
-    assert model.design.dropped_rows == tuple(HOLES)
+    assert model.design.formula.dropped_rows == tuple(HOLES)
     assert model.design.names == complete.design.names
     np.testing.assert_array_equal(model.design.X, complete.design.X)
     # Knots, means and scales are learned from the complete rows only.
-    assert spec_to_data(model.design.model_spec) == spec_to_data(complete.design.model_spec)
+    learned = spec_to_data(model.design.formula.model_spec)
+    assert learned == spec_to_data(complete.design.formula.model_spec)
     pd.testing.assert_series_equal(model.fit_mle().params, complete.fit_mle().params)
 
 
@@ -345,9 +346,9 @@ def test_a_bernoulli_response_of_booleans_in_any_dtype(holes_frame, as_given) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingDataWarning)
         model = bg.GLM("event ~ x", data=df, family="bernoulli")
-    kept = holes_frame.assign(event=event).drop(index=list(model.design.dropped_rows))
+    kept = holes_frame.assign(event=event).drop(index=list(model.design.formula.dropped_rows))
     reference = bg.GLM("event ~ x", data=kept, family="bernoulli")
-    assert model.design.event == "True"
+    assert model.design.formula.event == "True"
     pd.testing.assert_series_equal(model.fit_mle().params, reference.fit_mle().params)
 
 
@@ -375,7 +376,7 @@ def test_unused_levels_are_dropped_as_r_does(holes_frame) -> None:
     dropped = df.assign(g=df["g"].cat.remove_unused_categories())  # R: droplevels(df)
     reference = bg.GLM("y ~ x + g", data=dropped, family="poisson")
     assert model.design.names == ("Intercept", "x", "g[T.b]", "g[T.c]")
-    assert model.design.dropped_levels == {"g": ("d",)}
+    assert model.design.formula.dropped_levels == {"g": ("d",)}
     pd.testing.assert_series_equal(model.fit_mle().params, reference.fit_mle().params)
     new = pd.DataFrame({"x": [1.0, 2.0], "g": ["a", "d"]}, index=["p", "q"])
     with pytest.raises(
@@ -462,7 +463,7 @@ def test_names_from_the_callers_scope_serve_predictions_too(frame) -> None:
     scale = 2.5
     mle = bg.GLM("count ~ I(x1 * scale)", data=frame, family="poisson").fit_mle()
     plain = bg.GLM("count ~ x1", data=frame, family="poisson").fit_mle()
-    assert mle.design.formula_context == {"scale": scale}  # ours, not formulaic's scale()
+    assert mle.design.formula.context == {"scale": scale}  # ours, not formulaic's scale()
     new = frame.head(4)
     np.testing.assert_allclose(mle.predict(new)["estimate"], plain.predict(new)["estimate"])
 
@@ -476,7 +477,7 @@ def test_a_function_from_the_callers_scope_is_named_when_it_is_gone(frame) -> No
     new = frame.head(3)
     np.testing.assert_allclose(mle.predict(new)["estimate"], plain.predict(new)["estimate"])
     # A saved fit keeps data, not functions: what a loaded one has.
-    loaded = dataclasses.replace(mle.design, formula_context={})
+    loaded = dataclasses.replace(mle.design.formula, context={})
     with pytest.raises(
         BayesGLMError,
         match=r"new data could not be evaluated.*name 'doubled' is not defined.*not "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -22,17 +23,143 @@ def test_import_and_mle_fit_do_not_import_pymc() -> None:
         "print(sorted(m for m in ('pymc', 'pytensor', 'arviz', 'xarray') if m in sys.modules))\n"
         "print(bg.load.__module__, bg.compare.__module__)"
     )
-    assert out.split("\n")[:2] == ["[]", "bayesglm.persist bayesglm.compare"]
+    assert out.split("\n")[:2] == ["[]", "bayesglm.results bayesglm.compare"]
 
 
-def test_numeric_core_layers_import_only_downwards() -> None:
-    # _xp <- links <- families <- design <- irls: a lower layer never imports a higher one.
-    layers = ["_xp", "links", "families", "design", "irls"]
-    for i, name in enumerate(layers):
-        source = (ROOT / "bayesglm" / f"{name}.py").read_text()
-        for higher in layers[i + 1 :]:
-            assert f"from .{higher} import" not in source, (name, higher)
-            assert f"from . import {higher}" not in source, (name, higher)
+# The package's layers, lowest first. A module imports only from its own layer or a
+# lower one (top level or inside a function; `if TYPE_CHECKING:` imports do not run and
+# do not count), and the imports never form a cycle. A new module is one more name in
+# the line of the layer it belongs to.
+LAYERS = {
+    "leaf": "errors _xp _rowpass thresholds _validation _output _versions formula_state",
+    "math": "links families",
+    "data": "design formula datasets",
+    "fit": "predict mle irls priors laplace",
+    "engine": "model",
+    "views": "effects compare plots report persist",
+    "results": "results",
+    "entry": "glm cli demo __init__",
+}
+PACKAGE = ROOT / "bayesglm"
+
+
+def _modules() -> dict[str, list[Path]]:
+    """Each module of the package by name (a subpackage counts as one module)."""
+    modules = {path.stem: [path] for path in PACKAGE.glob("*.py")}
+    for init in PACKAGE.glob("*/__init__.py"):
+        modules[init.parent.name] = sorted(init.parent.rglob("*.py"))
+    return modules
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imported(path: Path, modules: set[str], root: Path = ROOT) -> set[str]:
+    """The package's modules that the file at ``path`` imports, anywhere in it except
+    in ``if TYPE_CHECKING:`` blocks; the package itself is ``__init__``."""
+    package = path.relative_to(root).parent.parts  # ("bayesglm",) or ("bayesglm", "datasets")
+    targets: set[tuple[str, ...]] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                for other in child.orelse:
+                    visit(other)
+                continue
+            if isinstance(child, ast.Import):
+                targets.update(tuple(alias.name.split(".")) for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = package[: len(package) - child.level + 1] if child.level else ()
+                module = (*base, *(child.module.split(".") if child.module else ()))
+                # `from bayesglm import results` imports a module, `... import GLM` the package
+                targets.update((*module, alias.name) for alias in child.names)
+            visit(child)
+
+    visit(ast.parse(path.read_text(), filename=str(path)))
+    found = set()
+    for target in targets:
+        if target[0] == "bayesglm":
+            found.add(target[1] if len(target) > 1 and target[1] in modules else "__init__")
+    return found
+
+
+def _import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {
+        name: set().union(*(_imported(path, set(modules)) for path in paths)) - {name}
+        for name, paths in modules.items()
+    }
+
+
+def _layer_of() -> dict[str, int]:
+    return {module: rank for rank, names in enumerate(LAYERS.values()) for module in names.split()}
+
+
+def test_every_module_is_in_exactly_one_layer() -> None:
+    listed = [module for names in LAYERS.values() for module in names.split()]
+    modules = set(_modules())
+    unplaced = sorted(modules - set(listed))
+    assert not unplaced, (
+        f"module(s) in no layer: {', '.join(unplaced)}; add each name to the line of the "
+        "layer it belongs to in LAYERS (tests/test_package.py): a module imports only "
+        "from its own layer or a lower one."
+    )
+    assert not set(listed) - modules, f"LAYERS lists missing modules {set(listed) - modules}"
+    assert len(listed) == len(set(listed)), "a module is in two layers of LAYERS"
+
+
+def test_modules_import_only_from_their_own_layer_or_lower() -> None:
+    layer_of, layers = _layer_of(), list(LAYERS)
+    upward = [
+        f"bayesglm.{module} ({layers[layer_of[module]]}) imports bayesglm.{target} "
+        f"({layers[layer_of[target]]})"
+        for module, targets in sorted(_import_graph().items())
+        for target in sorted(targets)
+        if module in layer_of and target in layer_of and layer_of[target] > layer_of[module]
+    ]
+    assert not upward, "imports from a higher layer (see LAYERS):\n" + "\n".join(upward)
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    graph = _import_graph()
+    done: set[str] = set()
+
+    def cycle_from(module: str, path: list[str]) -> list[str] | None:
+        if module in path:
+            return [*path[path.index(module) :], module]
+        if module in done:
+            return None
+        for target in sorted(graph[module]):
+            found = cycle_from(target, [*path, module])
+            if found:
+                return found
+        done.add(module)
+        return None
+
+    for module in sorted(graph):
+        cycle = cycle_from(module, [])
+        assert cycle is None, "an import cycle: " + " -> ".join(cycle)
+
+
+def test_the_layering_check_sees_lazy_imports_and_skips_type_checking_ones(tmp_path) -> None:
+    source = tmp_path / "bayesglm" / "probe.py"
+    source.parent.mkdir()
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from . import errors\n"
+        "if TYPE_CHECKING:\n"
+        "    from .results import GLMResult\n"
+        "def f():\n"
+        "    from .report import write_report\n"
+        "    import bayesglm.plots\n"
+        "    from bayesglm import GLM\n"
+    )
+    found = _imported(source, {"errors", "results", "report", "plots"}, root=tmp_path)
+    assert found == {"errors", "report", "plots", "__init__"}
 
 
 def test_demo_runs_end_to_end(tmp_path) -> None:

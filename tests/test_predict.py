@@ -133,7 +133,7 @@ def test_a_saved_fit_keeps_its_row_labels(counts, tmp_path) -> None:
     _, _, fit = counts
     loaded = bg.load(fit.save(tmp_path / "fit.nc"))
     pd.testing.assert_frame_equal(loaded.predict(), fit.predict())
-    assert loaded.design.training.index.equals(fit.design.training.index)
+    assert loaded.design.formula.training.index.equals(fit.design.formula.training.index)
     for labels in (
         pd.date_range("2024-01-01", periods=fit.design.n, freq="D", name="day"),
         pd.MultiIndex.from_arrays(
@@ -142,10 +142,9 @@ def test_a_saved_fit_keeps_its_row_labels(counts, tmp_path) -> None:
         ),
     ):
         # A formula's rows are labelled by its data's index.
-        training = fit.design.training.set_axis(labels)
-        design = dataclasses.replace(
-            fit.design, row_labels=labels, training=training, dropped_rows=()
-        )
+        training = fit.design.formula.training.set_axis(labels)
+        formula = dataclasses.replace(fit.design.formula, training=training, dropped_rows=())
+        design = dataclasses.replace(fit.design, row_labels=labels, formula=formula)
         labelled = dataclasses.replace(fit, design=design)
         path = labelled.save(tmp_path / f"{labels.names[0]}.nc")
         assert bg.load(path).predict().index.equals(labels)

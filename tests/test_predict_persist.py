@@ -20,7 +20,7 @@ import bayesglm as bg
 from bayesglm import persist
 from bayesglm.design import Design
 from bayesglm.errors import BayesGLMError, MissingDataWarning, SamplingWarning
-from bayesglm.formula_state import UnstorableState, spec_to_data
+from bayesglm.formula_state import FormulaState, UnstorableState, spec_to_data
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +134,10 @@ def test_round_trip_is_lossless(poisson_fit, tmp_path) -> None:
     for name in ("X", "y", "offset"):
         np.testing.assert_array_equal(getattr(loaded.design, name), getattr(fit.design, name))
     assert loaded.design.names == fit.design.names
-    assert loaded.design.formula == fit.design.formula
-    assert loaded.design.exposure == "months"
-    pd.testing.assert_frame_equal(loaded.design.training, fit.design.training, check_exact=True)
+    assert loaded.design.formula.text == fit.design.formula.text
+    assert loaded.design.formula.exposure == "months"
+    training = loaded.design.formula.training
+    pd.testing.assert_frame_equal(training, fit.design.formula.training, check_exact=True)
     assert loaded.priors.coef == fit.priors.coef
     assert loaded.priors.source == fit.priors.source
     np.testing.assert_array_equal(loaded.priors.x_means, fit.priors.x_means)
@@ -259,7 +260,7 @@ def stateful_fit():
     k = 0.5  # a value from the caller's scope, kept with the fit
     formula = "y ~ " + " + ".join([*STATEFUL_TERMS.values(), *FACTOR_TERMS, "I(x10 * k)"])
     model = bg.GLM(formula, data=df, family="poisson")
-    assert model.design.formula_context == {"k": k}
+    assert model.design.formula.context == {"k": k}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
         fit = model.fit(draws=60, tune=60, chains=1, seed=2, progressbar=False)
@@ -277,8 +278,9 @@ def test_predictions_after_load_equal_those_before_save(stateful_fit, tmp_path) 
         before, after = fit.mle.predict(new, scale=scale), loaded.mle.predict(new, scale=scale)
         np.testing.assert_allclose(after.to_numpy(), before.to_numpy(), rtol=1e-12, atol=0)
     # The knots, means, scales, levels and contrasts are the stored ones.
-    assert spec_to_data(loaded.design.model_spec) == spec_to_data(fit.design.model_spec)
-    assert loaded.design.formula_context == fit.design.formula_context
+    stored = spec_to_data(loaded.design.formula.model_spec)
+    assert stored == spec_to_data(fit.design.formula.model_spec)
+    assert loaded.design.formula.context == fit.design.formula.context
     with pytest.raises(BayesGLMError, match=r"column 'g' has level\(s\) 'q' not seen"):
         loaded.predict(new.assign(g="q"))
 
@@ -367,24 +369,28 @@ def test_numpy_integer_seed_and_counts_are_saved(typed_fit, tmp_path) -> None:
 def test_every_design_field_round_trips_with_its_type(typed_fit, tmp_path) -> None:
     loaded = bg.load(typed_fit.save(tmp_path / "typed.nc"))
     saved, back = typed_fit.design, loaded.design
-    training = back.training
-    pd.testing.assert_frame_equal(training, saved.training, check_exact=True)
+    training = back.formula.training
+    pd.testing.assert_frame_equal(training, saved.formula.training, check_exact=True)
     assert list(training["dose"].cat.categories) == ["low", "mid", "high"]
     assert training["dose"].cat.ordered and not training["arm"].cat.ordered
     assert list(training["arm"].cat.categories) == ["b", "a"]
     assert training["lab"].dtype == object and training["site"].dtype == "string"
     assert training["flag"].dtype == bool and training["visit"].dtype.kind == "M"
-    assert back.dropped_rows == (5,) and type(back.dropped_rows[0]) is int
-    for field in dataclasses.fields(Design):
-        if field.name in ("training", "model_spec"):
-            continue
-        left, right = getattr(back, field.name), getattr(saved, field.name)
+    assert back.formula.dropped_rows == (5,) and type(back.formula.dropped_rows[0]) is int
+    fields = [(back, saved, f.name) for f in dataclasses.fields(Design) if f.name != "formula"]
+    fields += [
+        (back.formula, saved.formula, f.name)
+        for f in dataclasses.fields(FormulaState)
+        if f.name not in ("training", "model_spec")
+    ]
+    for back_part, saved_part, name in fields:
+        left, right = getattr(back_part, name), getattr(saved_part, name)
         if isinstance(right, np.ndarray):
             np.testing.assert_array_equal(left, right)
         elif isinstance(right, pd.Index):
             pd.testing.assert_index_equal(left, right, exact=True)
         else:
-            assert left == right and type(left) is type(right), field.name
+            assert left == right and type(left) is type(right), name
     assert loaded.timings == typed_fit.timings
     assert loaded.priors.coef == typed_fit.priors.coef
     pd.testing.assert_frame_equal(loaded.predict(), typed_fit.predict())
@@ -411,20 +417,24 @@ def test_index_and_dropped_row_labels_round_trip_exactly(poisson_fit, index, tmp
     design = model.design
     refit = dataclasses.replace(fit, design=design, mle=model.fit_mle())
     loaded = bg.load(refit.save(tmp_path / "fit.nc"))
-    pd.testing.assert_index_equal(loaded.design.training.index, design.training.index, exact=True)
-    assert loaded.design.training.index.name == index.name
+    rows = loaded.design.formula.training.index
+    pd.testing.assert_index_equal(rows, design.formula.training.index, exact=True)
+    assert rows.name == index.name
     label = index[5].item() if isinstance(index[5], np.generic) else index[5]
-    assert loaded.design.dropped_rows == design.dropped_rows == (label,)
-    assert type(loaded.design.dropped_rows[0]) is type(label)
+    assert loaded.design.formula.dropped_rows == design.formula.dropped_rows == (label,)
+    assert type(loaded.design.formula.dropped_rows[0]) is type(label)
 
 
 def test_a_column_that_cannot_load_back_exactly_is_refused_before_writing(
     typed_fit, tmp_path
 ) -> None:
-    training = typed_fit.design.training
+    training = typed_fit.design.formula.training
     odd = training.assign(lab=training["lab"].map({"L1": Decimal("1.5"), "L2": Decimal("2")}))
     fit = dataclasses.replace(
-        typed_fit, design=dataclasses.replace(typed_fit.design, training=odd)
+        typed_fit,
+        design=dataclasses.replace(
+            typed_fit.design, formula=dataclasses.replace(typed_fit.design.formula, training=odd)
+        ),
     )
     with pytest.raises(BayesGLMError, match=r"column 'lab' of the training data .*Decimal"):
         fit.save(tmp_path / "fit.nc")
