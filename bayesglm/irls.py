@@ -15,7 +15,7 @@ Each iteration reads X once: one sweep over cache-sized row blocks (split across
 cores, ``_rowpass``) gives the linear predictor, the means, the deviance and the
 next normal equations, :math:`X^\top W X` and :math:`X^\top W r`, with no
 weighted copy of X. They are solved by a column-scaled Cholesky factorization; an
-ill-conditioned problem switches to a QR solve of :math:`W^{1/2}X`.
+ill-conditioned design switches to a QR solve of :math:`W^{1/2}X`.
 
 Iterates are guarded here, never inside the links: a step that leaves the family's
 domain or raises the deviance is halved. Convergence is declared when the Newton
@@ -30,7 +30,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -124,13 +123,12 @@ def fit_design(
 ) -> MLEResult:
     """Fit a validated :class:`~bayesglm.design.Design` (see :func:`fit_mle`)."""
     _refuse_extreme_columns(design)
-    problem = _Problem.from_design(design, spec)
     beta0 = None if start is None else _start_vector(start, design.p)
     family = spec.family
     if isinstance(family, NegativeBinomial) and family.theta is None:
-        return _fit_negative_binomial(problem, design, spec, beta0, tol, max_iter)
-    state = _irls(problem, spec, beta0, tol, max_iter)
-    return _result(problem, design, spec, state, counted_dispersion=family.estimates_dispersion)
+        return _fit_negative_binomial(design, spec, beta0, tol, max_iter)
+    state = _irls(design, spec, beta0, tol, max_iter)
+    return _result(design, spec, state, counted_dispersion=family.estimates_dispersion)
 
 
 # Columns whose squares (summed in X'WX) overflow or underflow double precision.
@@ -151,45 +149,6 @@ def _refuse_extreme_columns(design: Design) -> None:
                 f"columns between {low:g} and {high:g} in size: rescale it (a power of 10; "
                 f"its coefficient scales inversely); got ({name} max |value|={size:.3g})."
             )
-
-
-@dataclass(frozen=True)
-class _Problem:
-    """The data on the IRLS scale: mean-scale response and effective weights."""
-
-    X: np.ndarray
-    y: np.ndarray  # mean scale: y / trials
-    weights: np.ndarray  # prior weights x trials
-    offset: np.ndarray
-    active: np.ndarray  # rows with positive weight
-    names: tuple[str, ...]
-    intercept: int | None  # index of the constant column
-
-    @classmethod
-    def from_design(cls, design: Design, spec: Spec) -> _Problem:
-        n = design.n
-        weights = np.ones(n) if design.weights is None else design.weights
-        y = design.y
-        if design.trials is not None:
-            trials = design.trials
-            y = np.divide(y, trials, out=np.zeros(n), where=trials > 0)
-            weights = weights * trials
-        offset = np.zeros(n) if design.offset is None else design.offset
-        return cls(design.X, y, weights, offset, weights > 0, design.names, design.intercept)
-
-    @cached_property
-    def n_active(self) -> int:
-        return int(self.active.sum())
-
-    @cached_property
-    def all_active(self) -> bool:
-        """Whether every row has positive weight (then rows need no masking)."""
-        return self.n_active == self.active.size
-
-    @cached_property
-    def rows(self) -> slice | np.ndarray:
-        """Selects the active rows: a plain slice (no copies) when all are active."""
-        return slice(None) if self.all_active else self.active
 
 
 @dataclass
@@ -240,7 +199,7 @@ class _Sums:
 
 
 def _sweep(
-    problem: _Problem,
+    design: Design,
     spec: Spec,
     beta: np.ndarray,
     start_means: tuple[np.ndarray, np.ndarray] | None = None,
@@ -254,7 +213,7 @@ def _sweep(
     so the solve gives the coefficients themselves. None when a mean leaves the
     family's range or the deviance is not finite.
     """
-    X = problem.X
+    X = design.X
     n, p = X.shape
     eta, mu = (np.empty(n), np.empty(n)) if start_means is None else start_means
     w, residual = np.empty(n), np.empty(n)
@@ -265,7 +224,7 @@ def _sweep(
         with np.errstate(all="ignore"):
             for start in range(lo, hi, _CHUNK_ROWS):
                 rows = slice(start, min(start + _CHUNK_ROWS, hi))
-                if not _sweep_rows(problem, spec, beta, rows, arrays, sums, start_means):
+                if not _sweep_rows(design, spec, beta, rows, arrays, sums, start_means):
                     return _Sums(p, valid=False)
         return sums
 
@@ -291,7 +250,7 @@ def _sweep(
 
 
 def _sweep_rows(
-    problem: _Problem,
+    design: Design,
     spec: Spec,
     beta: np.ndarray,
     rows: slice,
@@ -301,29 +260,27 @@ def _sweep_rows(
 ) -> bool:
     """Add one chunk of rows to ``sums`` (False when its means are invalid)."""
     eta, mu, w, residual = arrays
-    X, family, link = problem.X[rows], spec.family, spec.link
+    X, family, link = design.X[rows], spec.family, spec.link
     if start_means is None:
         np.matmul(X, beta, out=eta[rows])
-        eta[rows] += problem.offset[rows]
+        eta[rows] += design.eta_offset[rows]
         mu[rows] = link.inverse(eta[rows])
-    e, m, y, weights = eta[rows], mu[rows], problem.y[rows], problem.weights[rows]
-    active = slice(None) if problem.all_active else problem.active[rows]
-    if not _mean_valid(spec, e[active], m[active]):
+    e, m, y, weights = eta[rows], mu[rows], design.y_mean[rows], design.case_weights[rows]
+    all_active = design.n_active == design.n
+    active = slice(None) if all_active else design.active[rows]
+    if not spec.means_valid(e[active], m[active]):
         return False
     if start_means is None:
         sums.deviance += np.sum(weights[active] * family.unit_deviance(y[active], m[active]))
-    dmu_deta = link.inverse_deriv(e)
-    # Means that round onto the boundary carry no information (0/0 there).
-    w_rows = _finite_or_zero(weights * dmu_deta**2 / family.variance(m))
-    r_rows = _finite_or_zero((y - m) / dmu_deta)
-    if not problem.all_active:
+    w_rows, r_rows = spec.working_terms(y, e, m, weights)
+    if not all_active:
         w_rows[~active] = 0.0
         r_rows[~active] = 0.0
     sqrt_w = np.sqrt(w_rows)
     target = sqrt_w * r_rows
     sums.pearson += float(target @ target)
     if start_means is not None:
-        r_rows += e - problem.offset[rows]
+        r_rows += e - design.eta_offset[rows]
         target = sqrt_w * r_rows
     w[rows], residual[rows] = w_rows, r_rows
     for block in blocks(0, X.shape[0], X.shape[1]):
@@ -333,32 +290,9 @@ def _sweep_rows(
     return True
 
 
-def _finite_or_zero(values: np.ndarray) -> np.ndarray:
-    """The values with NaN and infinities set to zero (a copy only when there are any)."""
-    if np.isfinite(np.add.reduce(values)):  # finite sum: every value is finite
-        return values
-    return np.where(np.isfinite(values), values, 0.0)
-
-
-def _mean_valid(spec: Spec, eta: np.ndarray, mu: np.ndarray) -> bool:
-    """Whether the means are finite and usable; a mean on the closed boundary (a
-    probability that rounds to 1) is kept when the deviance stays finite there."""
-    if mu.size == 0:
-        return True
-    low, high = mu.min(), mu.max()  # NaN propagates, and fails the comparisons
-    domain = spec.family.mean_domain
-    return bool(
-        np.isfinite(low)
-        and np.isfinite(high)
-        and domain.low <= low
-        and high <= domain.high
-        and spec.link.eta_domain.contains_all(eta)
-    )
-
-
-def _deviance(problem: _Problem, family: Family, mu: np.ndarray) -> float:
-    a = problem.rows
-    return float(np.sum(problem.weights[a] * family.unit_deviance(problem.y[a], mu[a])))
+def _deviance(design: Design, family: Family, mu: np.ndarray) -> float:
+    a = design.active_rows
+    return float(np.sum(design.case_weights[a] * family.unit_deviance(design.y_mean[a], mu[a])))
 
 
 # --- linear algebra -----------------------------------------------------------------
@@ -390,17 +324,17 @@ class _Solver:
     X) and the solve moves to a QR factorization of :math:`W^{1/2} X`.
     """
 
-    def __init__(self, problem: _Problem, state: _State, use_qr: bool) -> None:
+    def __init__(self, design: Design, state: _State, use_qr: bool) -> None:
         self.use_qr = use_qr
         if not use_qr:
             factor = _factor(state.gram)
             if factor is not None and factor[2] >= _RCOND_QR:
                 self.chol, self.scale, _ = factor
                 return
-            _refuse_aliased(problem)
+            _refuse_aliased(design)
             self.use_qr = True
         self.sqrt_w = np.sqrt(state.w)
-        self.q, self.r = linalg.qr(problem.X * self.sqrt_w[:, None], mode="economic")
+        self.q, self.r = linalg.qr(design.X * self.sqrt_w[:, None], mode="economic")
         diagonal = np.abs(np.diag(self.r))
         if not diagonal.min() > _ALIAS_TOL * diagonal.max():
             raise _SingularWeightsError
@@ -422,9 +356,9 @@ class _Solver:
         return inv_scaled / np.outer(self.scale, self.scale)
 
 
-def _refuse_aliased(problem: _Problem) -> None:
-    X = problem.X[problem.rows]
-    aliased = _aliased_columns(X, problem.names)
+def _refuse_aliased(design: Design) -> None:
+    X = design.X[design.active_rows]
+    aliased = _aliased_columns(X, design.names)
     if aliased:
         raise BayesGLMError(
             "the model matrix is rank deficient: column(s) "
@@ -460,10 +394,10 @@ def _aliased_columns(X: np.ndarray, names: Sequence[str]) -> list[str]:
 # --- Fisher scoring -----------------------------------------------------------------
 
 
-def _first_state(problem: _Problem, spec: Spec, beta0: np.ndarray | None) -> _State:
+def _first_state(design: Design, spec: Spec, beta0: np.ndarray | None) -> _State:
     """A valid starting state: the user's, R's mustart step, or the null model."""
     if beta0 is not None:
-        state = _sweep(problem, spec, beta0)
+        state = _sweep(design, spec, beta0)
         if state is None:
             raise BayesGLMError(
                 "the starting coefficients give means outside the family's range; "
@@ -471,32 +405,31 @@ def _first_state(problem: _Problem, spec: Spec, beta0: np.ndarray | None) -> _St
             )
         return state
     with np.errstate(all="ignore"):
-        mu0 = spec.family.starting_mu(problem.y, problem.weights)
+        mu0 = spec.family.starting_mu(design.y_mean, design.case_weights)
         eta0 = spec.link.link(mu0)
-    start = _sweep(problem, spec, np.zeros(problem.X.shape[1]), start_means=(eta0, mu0))
-    _refuse_unrepresentable_scale(problem, spec, start)
+    start = _sweep(design, spec, np.zeros(design.X.shape[1]), start_means=(eta0, mu0))
+    _refuse_unrepresentable_scale(design, spec, start)
     if start is not None:
         try:
-            beta, _ = _Solver(problem, start, use_qr=False).step(start)
+            beta, _ = _Solver(design, start, use_qr=False).step(start)
         except _SingularWeightsError:
-            return _null_start(problem, spec)
-        state = _sweep(problem, spec, beta)
+            return _null_start(design, spec)
+        state = _sweep(design, spec, beta)
         if state is not None:
             state.n_iter = 1  # R counts this first weighted least-squares fit
             return state
-    return _null_start(problem, spec)
+    return _null_start(design, spec)
 
 
-def _refuse_unrepresentable_scale(problem: _Problem, spec: Spec, start: _State | None) -> None:
+def _refuse_unrepresentable_scale(design: Design, spec: Spec, start: _State | None) -> None:
     """Refuse a response whose size puts the family's variance or deviance beyond
     double precision (V(mu) = mu^3 of 1e-160 is 0, (y - ybar)^2 of 1e160 is inf): the
     IRLS weights or the deviance are then 0, inf or nan, and the fit would recurse,
     stall or report a perfect fit. Rescaling y is the cure."""
-    a = problem.rows
-    y, weights = problem.y[a], problem.weights[a]
-    ybar = float(np.sum(weights * y) / np.sum(weights))
+    a = design.active_rows
+    y, weights = design.y_mean[a], design.case_weights[a]
     with np.errstate(all="ignore"):
-        null_deviance = _deviance(problem, spec.family, np.full(problem.X.shape[0], ybar))
+        null_deviance = _deviance(design, spec.family, np.full(design.n, design.ybar))
     w = None if start is None else start.w[a][weights > 0]
     broken = (
         not np.isfinite(null_deviance)
@@ -514,55 +447,43 @@ def _refuse_unrepresentable_scale(problem: _Problem, spec: Spec, start: _State |
         )
 
 
-def _null_start(problem: _Problem, spec: Spec) -> _State:
+def _null_start(design: Design, spec: Spec) -> _State:
     """Start from the intercept-only fit (slopes zero), valid by construction."""
-    X = problem.X
-    if problem.intercept is None:
+    X = design.X
+    if design.intercept is None:
         raise BayesGLMError(
             "no valid starting values could be found (the model has no intercept and the "
             "default start leaves the family's range); pass start= coefficients; "
             "got (start=None)."
         )
-    j = problem.intercept
-    null = _null_fit(problem, spec)
+    j = design.intercept
+    null = _null_fit(design, spec)
     beta = np.zeros(X.shape[1])
     beta[j] = null.beta[0] / X[0, j]
-    state = _sweep(problem, spec, beta)
+    state = _sweep(design, spec, beta)
     if state is None:  # pragma: no cover - the null fit is valid by construction
         raise BayesGLMError("no valid starting values; pass start=; got (start=None).")
     return state
 
 
-def _null_fit(problem: _Problem, spec: Spec) -> _State:
+def _null_fit(design: Design, spec: Spec) -> _State:
     """Intercept-only fit with the offset (R's null model)."""
-    ones = _Problem(
-        np.ones((problem.X.shape[0], 1)),
-        problem.y,
-        problem.weights,
-        problem.offset,
-        problem.active,
-        ("(Intercept)",),
-        0,
-    )
-    a = problem.active
-    ybar = np.sum(problem.weights[a] * problem.y[a]) / np.sum(problem.weights[a])
+    ones = replace(design, X=np.ones((design.n, 1)), names=("(Intercept)",), intercept=0)
     with np.errstate(all="ignore"):
-        start = spec.link.link(np.float64(ybar)) - np.average(
-            problem.offset[a], weights=problem.weights[a]
-        )
+        start = spec.link.link(np.float64(design.ybar)) - design.weighted_mean(design.eta_offset)
     state = _sweep(ones, spec, np.array([start]))
     if state is None:
-        # An intercept-only problem has been through _first_state already: scan instead.
-        retry = not problem.offset.any() and problem.X.shape[1] > 1
+        # An intercept-only design has been through _first_state already: scan instead.
+        retry = not design.eta_offset.any() and design.X.shape[1] > 1
         state = _first_state(ones, spec, None) if retry else None
     if state is None:
         state = _scan_intercept(ones, spec)
     return _iterate(ones, spec, state, 1e-24, 200)
 
 
-def _scan_intercept(problem: _Problem, spec: Spec) -> _State:
+def _scan_intercept(design: Design, spec: Spec) -> _State:
     for value in np.concatenate([np.linspace(-30, 30, 121), [1e-3, 1.0, 10.0]]):
-        state = _sweep(problem, spec, np.array([value]))
+        state = _sweep(design, spec, np.array([value]))
         if state is not None:
             return state
     raise BayesGLMError(
@@ -572,31 +493,31 @@ def _scan_intercept(problem: _Problem, spec: Spec) -> _State:
 
 
 def _irls(
-    problem: _Problem, spec: Spec, beta0: np.ndarray | None, tol: float, max_iter: int
+    design: Design, spec: Spec, beta0: np.ndarray | None, tol: float, max_iter: int
 ) -> _State:
-    return _iterate(problem, spec, _first_state(problem, spec, beta0), tol, max_iter)
+    return _iterate(design, spec, _first_state(design, spec, beta0), tol, max_iter)
 
 
-def _phi_estimate(problem: _Problem, spec: Spec, state: _State) -> float:
+def _phi_estimate(design: Design, spec: Spec, state: _State) -> float:
     """The dispersion that puts the decrement in SE units; never below a 1e-10
     relative spread, where rounding in the means would pass for signal."""
-    df = problem.n_active - problem.X.shape[1]
+    df = design.n_active - design.X.shape[1]
     if not spec.family.free_phi or df <= 0:
         return 1.0
-    floor = 1e-20 * _mean_size(problem, spec.family, state.mu)
+    floor = 1e-20 * _mean_size(design, spec.family, state.mu)
     return max(state.pearson, floor, np.finfo(float).tiny) / df
 
 
-def _iterate(problem: _Problem, spec: Spec, state: _State, tol: float, max_iter: int) -> _State:
+def _iterate(design: Design, spec: Spec, state: _State, tol: float, max_iter: int) -> _State:
     previous_decrement = np.inf
     while state.n_iter < max_iter:
         try:
-            solver = _Solver(problem, state, state.used_qr)
+            solver = _Solver(design, state, state.used_qr)
         except _SingularWeightsError:
             break  # means have run onto the boundary (separation): stop, not converged
         step, decrement = solver.step(state)
-        decrement /= _phi_estimate(problem, spec, state)
-        new, halved = _halve(problem, spec, state, step)
+        decrement /= _phi_estimate(design, spec, state)
+        new, halved = _halve(design, spec, state, step)
         new.n_iter = state.n_iter + 1
         new.used_qr = solver.use_qr
         new.messages = state.messages
@@ -629,29 +550,29 @@ def _converged(decrement: float, previous: float, halved: bool, tol: float) -> b
     return not halved and decrement < 1e-6 and decrement * decrement < tol * previous
 
 
-def _halve(problem: _Problem, spec: Spec, state: _State, step: np.ndarray) -> tuple[_State, bool]:
+def _halve(design: Design, spec: Spec, state: _State, step: np.ndarray) -> tuple[_State, bool]:
     """Take the step, halving it while it leaves the domain or raises the deviance.
 
     Returns the new state and whether the step was shortened.
     """
     for halvings in range(_MAX_HALVINGS):
-        candidate = _sweep(problem, spec, state.beta + step)
-        if candidate is not None and not _deviance_rose(problem, state, candidate):
+        candidate = _sweep(design, spec, state.beta + step)
+        if candidate is not None and not _deviance_rose(design, state, candidate):
             return candidate, halvings > 0
         step = step / 2.0
     return replace(state), True
 
 
-def _deviance_rose(problem: _Problem, state: _State, candidate: _State) -> bool:
+def _deviance_rose(design: Design, state: _State, candidate: _State) -> bool:
     """Whether the candidate's deviance is higher by more than rounding can explain."""
     rise = candidate.deviance - state.deviance
     if rise <= 1e-12 * (abs(state.deviance) + 1.0):
         return False
     # What rounding alone can change in the deviance: its terms are computed from
     # y and mu, each good to a few ulps (large counts make this far above 1e-12).
-    a = problem.rows
-    y, mu = problem.y[a], state.mu[a]
-    magnitude = float(np.sum(problem.weights[a] * (np.abs(y) + np.abs(mu))))
+    a = design.active_rows
+    y, mu = design.y_mean[a], state.mu[a]
+    magnitude = float(np.sum(design.case_weights[a] * (np.abs(y) + np.abs(mu))))
     return rise > 1e-12 * (abs(state.deviance) + 1.0) + 100 * np.finfo(float).eps * magnitude
 
 
@@ -741,7 +662,7 @@ class _ThetaEstimate:
     held: str | None = None  # "poisson": no finite maximum; "beyond": one above THETA_MAX
 
 
-def _theta_ml(problem: _Problem, mu: np.ndarray, theta0: float | None) -> _ThetaEstimate:
+def _theta_ml(design: Design, mu: np.ndarray, theta0: float | None) -> _ThetaEstimate:
     """Maximum-likelihood theta given the means, as MASS's ``theta.ml`` but safeguarded.
 
     The maximum is bracketed in log(theta) by steps that double from ``theta0`` (the
@@ -750,8 +671,8 @@ def _theta_ml(problem: _Problem, mu: np.ndarray, theta0: float | None) -> _Theta
     there, or when it rises towards the Poisson limit and that limit is higher than
     the maximum found.
     """
-    a = problem.active
-    likelihood = _ThetaLikelihood(problem.y[a], problem.weights[a], mu[a])
+    a = design.active
+    likelihood = _ThetaLikelihood(design.y_mean[a], design.case_weights[a], mu[a])
     low, high = np.log(_THETA_MIN), np.log(THETA_MAX)
     t0 = likelihood.moment_log_theta() if theta0 is None else float(np.log(theta0))
     t0 = float(np.clip(np.nan_to_num(t0, nan=high, posinf=high, neginf=low), low, high))
@@ -814,7 +735,6 @@ class _NegativeBinomialFit:
 
 
 def _fit_negative_binomial(
-    problem: _Problem,
     design: Design,
     spec: Spec,
     beta0: np.ndarray | None,
@@ -824,10 +744,10 @@ def _fit_negative_binomial(
     """Alternate IRLS for beta at fixed theta and ML for theta, as MASS::glm.nb."""
     from .families import Poisson
 
-    state = _irls(problem, Spec(Poisson(), spec.link), beta0, tol, max_iter)
-    fit = _alternate(problem, spec, state, None, tol, max_iter)
+    state = _irls(design, Spec(Poisson(), spec.link), beta0, tol, max_iter)
+    fit = _alternate(design, spec, state, None, tol, max_iter)
     if fit.theta.held:
-        fit = _check_profile(problem, spec, fit, tol, max_iter)
+        fit = _check_profile(design, spec, fit, tol, max_iter)
     state = fit.state
     if fit.theta.held:
         _warn(state.messages, ConvergenceWarning, _held_message(fit.theta.held), 4)
@@ -839,7 +759,6 @@ def _fit_negative_binomial(
         )
         _warn(state.messages, ConvergenceWarning, text, 4)
     return _result(
-        problem,
         design,
         fit.spec,
         state,
@@ -850,7 +769,7 @@ def _fit_negative_binomial(
 
 
 def _alternate(
-    problem: _Problem,
+    design: Design,
     spec: Spec,
     state: _State,
     theta0: float | None,
@@ -858,24 +777,24 @@ def _alternate(
     max_iter: int,
 ) -> _NegativeBinomialFit:
     """MASS::glm.nb's alternation from ``state``: theta at the means, then IRLS at theta."""
-    estimate = _theta_ml(problem, state.mu, theta0)
+    estimate = _theta_ml(design, state.mu, theta0)
     settled = False
     for _ in range(max_iter):
         fixed = _with_theta(spec, estimate.theta)
-        state = _iterate(problem, fixed, _rescore(problem, fixed, state), tol, max_iter)
-        new = _theta_ml(problem, state.mu, estimate.theta)
+        state = _iterate(design, fixed, _rescore(design, fixed, state), tol, max_iter)
+        new = _theta_ml(design, state.mu, estimate.theta)
         change = abs(new.theta - estimate.theta) / estimate.theta
         estimate = new
         if change < 1e-11 and state.converged:
             settled = True
             break
     fixed = _with_theta(spec, estimate.theta)
-    state = _iterate(problem, fixed, _rescore(problem, fixed, state), tol, max_iter)
+    state = _iterate(design, fixed, _rescore(design, fixed, state), tol, max_iter)
     return _NegativeBinomialFit(fixed, state, estimate, settled)
 
 
 def _check_profile(
-    problem: _Problem, spec: Spec, fit: _NegativeBinomialFit, tol: float, max_iter: int
+    design: Design, spec: Spec, fit: _NegativeBinomialFit, tol: float, max_iter: int
 ) -> _NegativeBinomialFit:
     """Confirm a held theta on the profile likelihood (beta refitted at each theta).
 
@@ -884,26 +803,26 @@ def _check_profile(
     at THETA_MAX; where it does not, the alternation restarts from the best theta
     there, and the better of the two fits is kept.
     """
-    held_llf = _nb_loglik(problem, fit.spec.family, fit.state.mu)
+    held_llf = _nb_loglik(design, fit.spec.family, fit.state.mu)
     best_llf, best = held_llf, None
     for theta in _PROFILE_GRID:
         fixed = _with_theta(spec, float(theta))
-        probe = _iterate(problem, fixed, _rescore(problem, fixed, fit.state), tol, max_iter)
-        llf = _nb_loglik(problem, fixed.family, probe.mu)
+        probe = _iterate(design, fixed, _rescore(design, fixed, fit.state), tol, max_iter)
+        llf = _nb_loglik(design, fixed.family, probe.mu)
         if llf > best_llf + 1e-10 * abs(held_llf):
             best_llf, best = llf, (probe, float(theta))
     if best is None:
         return fit
-    restarted = _alternate(problem, spec, best[0], best[1], tol, max_iter)
-    if _nb_loglik(problem, restarted.spec.family, restarted.state.mu) > held_llf:
+    restarted = _alternate(design, spec, best[0], best[1], tol, max_iter)
+    if _nb_loglik(design, restarted.spec.family, restarted.state.mu) > held_llf:
         return restarted
     return fit
 
 
-def _nb_loglik(problem: _Problem, family: Family, mu: np.ndarray) -> float:
-    a = problem.rows
+def _nb_loglik(design: Design, family: Family, mu: np.ndarray) -> float:
+    a = design.active_rows
     with np.errstate(all="ignore"):
-        terms = family.loglike_obs(problem.y[a], mu[a], weights=problem.weights[a])
+        terms = family.loglike_obs(design.y_mean[a], mu[a], weights=design.case_weights[a])
     return float(np.sum(terms))
 
 
@@ -928,11 +847,11 @@ def _held_message(held: str) -> str:
     )
 
 
-def _rescore(problem: _Problem, spec: Spec, state: _State) -> _State:
+def _rescore(design: Design, spec: Spec, state: _State) -> _State:
     """The state's coefficients under a new theta. They stay valid: theta moves
     neither the means nor whether the deviance is finite (both need mu > 0 where
     y > 0). An explicit check rather than an assert, which ``python -O`` removes."""
-    fresh = _sweep(problem, spec, state.beta)
+    fresh = _sweep(design, spec, state.beta)
     if fresh is None:  # pragma: no cover - unreachable, as the docstring says
         raise RuntimeError(
             "internal error: coefficients valid for one theta of the negative binomial "
@@ -954,20 +873,18 @@ def _separable(spec: Spec) -> bool:
     return family.is_probability or (counts and spec.link.name == "log")
 
 
-def _suspect_separation(problem: _Problem, state: _State) -> bool:
-    mu = state.mu[problem.active]
+def _suspect_separation(design: Design, state: _State) -> bool:
+    mu = state.mu[design.active]
     return bool((mu < 1e-8).any() or (mu > 1.0 - 1e-8).any() or not state.converged)
 
 
-def _separation(
-    problem: _Problem, spec: Spec, state: _State, messages: list[str]
-) -> tuple[str, ...]:
+def _separation(design: Design, spec: Spec, state: _State, messages: list[str]) -> tuple[str, ...]:
     """The columns along which the maximum-likelihood estimates diverge (warned about)."""
-    if not (_separable(spec) and _suspect_separation(problem, state)):
+    if not (_separable(spec) and _suspect_separation(design, state)):
         return ()
     probability = spec.family.is_probability
     upper = 1.0 if probability else np.inf
-    separation = tuple(_separated_columns(problem, problem.names, problem.intercept, upper))
+    separation = tuple(_separated_columns(design, design.names, design.intercept, upper))
     if separation and probability:
         text = (
             "complete or quasi-complete separation: the outcome is perfectly predicted "
@@ -980,7 +897,7 @@ def _separation(
     elif separation:
         where = (
             "every count is zero"
-            if not problem.y[problem.active].any()
+            if not design.y_mean[design.active].any()
             else f"the counts are all zero along column(s) {', '.join(separation)} (e.g. "
             "a level with only zeros)"
         )
@@ -996,7 +913,7 @@ def _separation(
 
 
 def _separated_columns(
-    problem: _Problem, names: Sequence[str], intercept: int | None, upper: float
+    design: Design, names: Sequence[str], intercept: int | None, upper: float
 ) -> list[str]:
     """The predictors along which the outcomes are separated (empty if none).
 
@@ -1008,8 +925,8 @@ def _separated_columns(
     have no upper edge (``upper`` infinite): then it finds zero counts that a
     direction drives to a zero mean (Santos Silva and Tenreyro, 2010).
     """
-    a = problem.active
-    X, y = problem.X[a], problem.y[a]
+    a = design.active
+    X, y = design.X[a], design.y_mean[a]
     scale = np.abs(X).max(axis=0)
     scale[scale == 0] = 1.0
     Xs = X / scale
@@ -1040,16 +957,15 @@ def _separated_columns(
     return [names[j] for j in (predictors or involved)]
 
 
-def _mean_size(problem: _Problem, family: Family, mu: np.ndarray) -> float:
+def _mean_size(design: Design, family: Family, mu: np.ndarray) -> float:
     """Pearson's chi-square of the means against zero: the scale of the response."""
-    a = problem.rows
+    a = design.active_rows
     with np.errstate(all="ignore"):
-        terms = problem.weights[a] * mu[a] ** 2 / family.variance(mu[a])
-    return float(np.sum(_finite_or_zero(terms)))
+        terms = design.case_weights[a] * mu[a] ** 2 / family.variance(mu[a])
+    return float(np.sum(np.where(np.isfinite(terms), terms, 0.0)))
 
 
 def _loglik(
-    problem: _Problem,
     design: Design,
     family: Family,
     state: _State,
@@ -1059,20 +975,20 @@ def _loglik(
     """R's ``logLik()``: NaN when a free dispersion has no residual degrees of
     freedom, +inf for an essentially perfect fit (both warned about)."""
     if family.free_phi and df_resid == 0:
-        _warn(messages, PerfectFitWarning, _NO_RESIDUAL_DF.format(n=problem.n_active), 4)
+        _warn(messages, PerfectFitWarning, _NO_RESIDUAL_DF.format(n=design.n_active), 4)
         return float("nan")
-    if family.free_phi and _perfect_fit(problem, family, state):
+    if family.free_phi and _perfect_fit(design, family, state):
         _warn(messages, PerfectFitWarning, _PERFECT_FIT, 4)
         # A zero dispersion makes the likelihood unbounded (R: logLik Inf, or a huge
         # number set by rounding noise).
         return float("inf")
-    a = problem.active
-    prior_weights = np.ones(design.n) if design.weights is None else design.weights
-    natural = family.aic_dispersion(state.deviance, prior_weights[a])
+    a = design.active
+    prior_weights = design.prior_weights[a]
+    natural = family.aic_dispersion(state.deviance, prior_weights)
     trials = 1.0 if design.trials is None else design.trials[a]
     with np.errstate(all="ignore"):
         terms = family.loglike_obs(
-            design.y[a], state.mu[a], natural, trials=trials, weights=prior_weights[a]
+            design.y[a], state.mu[a], natural, trials=trials, weights=prior_weights
         )
     return float(np.sum(terms))
 
@@ -1100,17 +1016,16 @@ def _warn(messages: list[str], category: type[Warning], text: str, stacklevel: i
     warnings.warn(text, category, stacklevel=stacklevel + 1)
 
 
-def _perfect_fit(problem: _Problem, family: Family, state: _State) -> bool:
+def _perfect_fit(design: Design, family: Family, state: _State) -> bool:
     """R's "essentially perfect fit": Pearson's chi-square below 1e-30 of the same
     sum for the means themselves (so for any scale of the response)."""
-    return state.pearson <= 1e-30 * _mean_size(problem, family, state.mu)
+    return state.pearson <= 1e-30 * _mean_size(design, family, state.mu)
 
 
 # --- result -------------------------------------------------------------------------
 
 
 def _result(
-    problem: _Problem,
     design: Design,
     spec: Spec,
     state: _State,
@@ -1123,14 +1038,14 @@ def _result(
     parameter was estimated, so that the likelihood's degrees of freedom count it;
     ``settled`` is False when an outer iteration (theta's) did not converge."""
     family, link = spec.family, spec.link
-    X = problem.X
-    a = problem.active
+    X = design.X
+    a = design.active
     p = X.shape[1]
     n_ok = int(a.sum())
     try:
         # The covariance at the final estimates (R's glm takes the weights of the
         # iteration before; the two agree to far below 1e-9 SE once converged).
-        cov_unscaled = _Solver(problem, state, state.used_qr).inverse()
+        cov_unscaled = _Solver(design, state, state.used_qr).inverse()
     except _SingularWeightsError:
         cov_unscaled = np.full((p, p), np.nan)
     df_resid = n_ok - p
@@ -1139,20 +1054,19 @@ def _result(
     else:
         dispersion = 1.0
 
-    if design.intercept is not None and problem.offset.any():
-        null_deviance = _null_fit(problem, spec).deviance
+    if design.intercept is not None and design.eta_offset.any():
+        null_deviance = _null_fit(design, spec).deviance
     elif design.intercept is not None:
-        ybar = np.sum(problem.weights[a] * problem.y[a]) / np.sum(problem.weights[a])
-        null_deviance = _deviance(problem, family, np.full(X.shape[0], ybar))
+        null_deviance = _deviance(design, family, np.full(design.n, design.ybar))
     else:
-        null_deviance = _deviance(problem, family, link.inverse(problem.offset))
+        null_deviance = _deviance(design, family, link.inverse(design.eta_offset))
     df_null = n_ok - (1 if design.intercept is not None else 0)
 
     messages = list(state.messages)
-    llf = _loglik(problem, design, family, state, df_resid, messages)
+    llf = _loglik(design, family, state, df_resid, messages)
     k = p + (1 if counted_dispersion else 0)
 
-    separation = _separation(problem, spec, state, messages)
+    separation = _separation(design, spec, state, messages)
     if not state.converged and not separation:
         text = (
             f"IRLS did not converge in {state.n_iter} iterations; the estimates may be "
@@ -1180,9 +1094,9 @@ def _result(
         link=link,
         fitted=state.mu.copy(),
         eta=state.eta.copy(),
-        y_mean=problem.y,
+        y_mean=design.y_mean,
         irls_weights=state.w,
-        prior_weights=problem.weights,
+        prior_weights=design.case_weights,
         theta_se=theta_se,
         solver="qr" if state.used_qr else "cholesky",
         separation=separation,

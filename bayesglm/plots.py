@@ -167,7 +167,7 @@ def components(result: Any) -> Figure:
     family, link = result.mle.family, result.spec.link
     eta = result.predict(scale="link")["estimate"].to_numpy()
     trials = np.ones(result.design.n) if result.design.trials is None else result.design.trials
-    y = result.design.y / np.where(trials > 0, trials, 1)
+    y = result.design.y_mean
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].hist(eta, bins=30, color=POSTERIOR, alpha=0.8)
     axes[0].set_title("linear predictor η = Xβ + offset")
