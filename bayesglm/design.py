@@ -121,6 +121,11 @@ class Design:
         return _read_only(np.ones(self.n) if self.weights is None else self.weights)
 
     @cached_property
+    def trial_counts(self) -> np.ndarray:
+        """The number of trials per row: ``trials``, or 1 for every row without them."""
+        return _read_only(np.ones(self.n) if self.trials is None else self.trials)
+
+    @cached_property
     def case_weights(self) -> np.ndarray:
         """The weight of each row in the likelihood on the mean scale: prior weights
         times trials (the prior weights alone without trials)."""

@@ -63,7 +63,7 @@ class _Posterior:
     X: np.ndarray
     y: np.ndarray  # as given (successes for the binomial)
     y_mean: np.ndarray
-    trials: np.ndarray | float
+    trials: np.ndarray
     weights: np.ndarray  # prior weights
     case_weights: np.ndarray
     offset: np.ndarray
@@ -288,7 +288,7 @@ def _posterior(design: Design, spec: Spec, priors: ResolvedPriors) -> _Posterior
         X=design.X[active],
         y=design.y[active],
         y_mean=design.y_mean[active],
-        trials=1.0 if design.trials is None else design.trials[active],
+        trials=design.trial_counts[active],
         weights=design.prior_weights[active],
         case_weights=design.case_weights[active],
         offset=design.eta_offset[active],

@@ -123,10 +123,9 @@ def _loglik(
     a = design.active
     prior_weights = design.prior_weights[a]
     natural = family.aic_dispersion(state.deviance, prior_weights)
-    trials = 1.0 if design.trials is None else design.trials[a]
     with np.errstate(all="ignore"):
         terms = family.loglike_obs(
-            design.y[a], state.mu[a], natural, trials=trials, weights=prior_weights
+            design.y[a], state.mu[a], natural, trials=design.trial_counts[a], weights=prior_weights
         )
     return float(np.sum(terms))
 

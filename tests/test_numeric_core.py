@@ -34,6 +34,7 @@ def test_design_views_of_k_of_n_rows_with_weights_and_a_zero_trial_row() -> None
     design, _ = _k_of_n()
     np.testing.assert_array_equal(design.y_mean, [0.5, 0.0, 0.5, 0.6])
     np.testing.assert_array_equal(design.prior_weights, W)
+    np.testing.assert_array_equal(design.trial_counts, N)
     np.testing.assert_array_equal(design.case_weights, [2.0, 0.0, 4.0, 10.0])
     np.testing.assert_array_equal(design.active, [True, False, True, True])
     assert design.n_active == 3
@@ -65,6 +66,8 @@ def test_views_are_read_only_derived_and_follow_replace() -> None:
     design = design_from_arrays(X, y, resolve("poisson"))
     assert design.y_mean is not y and not design.y_mean.flags.writeable
     assert y.flags.writeable  # the caller's array is untouched
+    np.testing.assert_array_equal(design.trial_counts, np.ones(4))
+    np.testing.assert_array_equal(design.case_weights, np.ones(4))
     assert "y_mean" not in {field.name for field in dataclasses.fields(design)}
     cached = design.column_means
     doubled = dataclasses.replace(design, X=2 * X)
