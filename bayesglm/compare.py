@@ -136,11 +136,7 @@ def _differences(a: GLMResult, b: GLMResult) -> list[str]:
     for what, values_a, values_b in [
         ("responses", a.design.y, b.design.y),
         ("trials", _trials(a), _trials(b)),
-        (
-            "prior weights",
-            _or_ones(a.design.weights, a.design.n),
-            _or_ones(b.design.weights, b.design.n),
-        ),
+        ("prior weights", a.design.prior_weights, b.design.prior_weights),
     ]:
         if (
             values_a is not None
@@ -165,11 +161,7 @@ def _trials(fit: GLMResult) -> np.ndarray | None:
     """
     if not isinstance(fit.spec.family, Binomial):
         return None
-    return _or_ones(fit.design.trials, fit.design.n)
-
-
-def _or_ones(values: np.ndarray | None, n: int) -> np.ndarray:
-    return np.ones(n) if values is None else np.asarray(values, dtype=float)
+    return fit.design.trial_counts
 
 
 def _label_difference(rows_a: pd.DataFrame, rows_b: pd.DataFrame) -> str:

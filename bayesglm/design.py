@@ -1,9 +1,18 @@
-"""The validated design: response, model matrix and the per-row extras.
+r"""The validated design: response, model matrix and the per-row extras.
 
 :func:`design_from_arrays` checks everything a user hands over once, copies nothing
 it does not have to, and never changes the caller's objects. Every fitter reads the
 resulting :class:`Design`; :func:`new_rows` checks rows to predict the same way.
 Messages name pandas inputs by their own index labels and names.
+
+A :class:`Design` also owns the views of the data that every stage reads (the IRLS,
+the default priors, the posterior mode, the sampling model, the plots), each defined
+here once: the response on the mean scale, the case weights, the active rows, and
+the weighted means and spreads of the response and of the columns of X. *Case
+weights* are the weights a row carries in the likelihood on the mean scale, prior
+weights times binomial trials, as in R's ``glm()``; every weighted statistic of the
+data uses them, so rows given once with a frequency weight (or as k of n) count as
+the same rows written out.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,7 +30,16 @@ from .errors import BayesGLMError, row_label, value_name
 from .families import Spec
 from .formula_state import FormulaState
 
-__all__ = ["Design", "design_from_arrays", "new_rows", "row_labels"]
+__all__ = [
+    "Design",
+    "centering_matrix",
+    "design_from_arrays",
+    "new_rows",
+    "positive_rows",
+    "row_labels",
+    "weighted_mean",
+    "weighted_sd",
+]
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,10 @@ class Design:
     formula : FormulaState or None
         What the formula made and new rows are rebuilt from, when the design came
         from one (see :mod:`bayesglm.formula`); None for a design from arrays.
+
+    The derived views (:attr:`y_mean`, :attr:`case_weights`, :attr:`active`, …) are
+    computed on first use and are read-only; they are not fields, so
+    :func:`dataclasses.replace` gives a design that computes its own.
     """
 
     y: np.ndarray
@@ -68,6 +91,160 @@ class Design:
     def p(self) -> int:
         """Number of columns."""
         return self.X.shape[1]
+
+    # --- the data on the mean scale ---------------------------------------------------
+
+    @cached_property
+    def y_mean(self) -> np.ndarray:
+        """The response on the mean scale: successes / trials for the binomial (0 on a
+        row with 0 trials, which carries no weight), else ``y`` itself."""
+        if self.trials is None:
+            return _read_only(self.y)
+        trials = self.trials
+        return _read_only(np.divide(self.y, trials, out=np.zeros(self.n), where=trials > 0))
+
+    @cached_property
+    def prior_weights(self) -> np.ndarray:
+        """The prior weights per row, ones when none were given."""
+        return _read_only(np.ones(self.n) if self.weights is None else self.weights)
+
+    @cached_property
+    def trial_counts(self) -> np.ndarray:
+        """The number of trials per row: ``trials``, or 1 for every row without them."""
+        return _read_only(np.ones(self.n) if self.trials is None else self.trials)
+
+    @cached_property
+    def case_weights(self) -> np.ndarray:
+        """The weight of each row in the likelihood on the mean scale: prior weights
+        times trials (the prior weights alone without trials)."""
+        if self.trials is None:
+            return self.prior_weights
+        return _read_only(self.prior_weights * self.trials)
+
+    @cached_property
+    def active(self) -> np.ndarray:
+        """Which rows carry information: those of positive case weight."""
+        return _read_only(self.case_weights > 0)
+
+    @cached_property
+    def n_active(self) -> int:
+        """Number of active rows (the observations a fit counts)."""
+        return int(self.active.sum())
+
+    @cached_property
+    def active_rows(self) -> slice | np.ndarray:
+        """Selects the active rows: a plain slice (no copies) when all are active,
+        else the mask :attr:`active`."""
+        return slice(None) if self.n_active == self.n else self.active
+
+    @cached_property
+    def eta_offset(self) -> np.ndarray:
+        """The offset added to the linear predictor, per row (zeros without one)."""
+        return _read_only(np.zeros(self.n) if self.offset is None else self.offset)
+
+    # --- weighted statistics over the active rows -------------------------------------
+
+    @cached_property
+    def ybar(self) -> float:
+        """The weighted mean of :attr:`y_mean` (see :func:`weighted_mean`)."""
+        return float(weighted_mean(self.y_mean, self.case_weights))
+
+    @cached_property
+    def y_sd(self) -> float:
+        """The weighted standard deviation of :attr:`y_mean` (see :func:`weighted_sd`)."""
+        return float(weighted_sd(self.y_mean, self.case_weights))
+
+    @cached_property
+    def column_means(self) -> np.ndarray:
+        """The weighted mean of each column of ``X``; with ``center=True`` the
+        intercept prior refers to the intercept at these means."""
+        return _read_only(weighted_mean(self.X, self.case_weights))
+
+    @cached_property
+    def column_sds(self) -> np.ndarray:
+        """The weighted standard deviation of each column of ``X``."""
+        return _read_only(weighted_sd(self.X, self.case_weights))
+
+    def weighted_mean(self, values: np.ndarray) -> Any:
+        """The case-weighted mean of per-row ``values`` (along the rows)."""
+        return weighted_mean(values, self.case_weights)
+
+
+def positive_rows(weights: np.ndarray) -> slice | np.ndarray:
+    """Selects the rows of positive weight: a plain slice when all are positive.
+
+    Examples
+    --------
+    >>> positive_rows(np.array([1.0, 0.0, 2.0]))
+    array([ True, False,  True])
+    """
+    positive = weights > 0
+    return slice(None) if positive.all() else positive
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> Any:
+    """The weighted mean of ``values`` along the rows, over the rows of positive weight.
+
+    A row of weight 0 takes no part (it is no observation), so the result equals
+    that of the data without it.
+
+    Examples
+    --------
+    >>> weighted_mean(np.array([1.0, 3.0, 100.0]), np.array([1.0, 3.0, 0.0]))
+    np.float64(2.5)
+    """
+    rows = positive_rows(weights)
+    return np.average(values[rows], axis=0, weights=weights[rows])
+
+
+def weighted_sd(values: np.ndarray, weights: np.ndarray) -> Any:
+    """The weighted standard deviation (divisor: the sum of the weights) of
+    ``values`` along the rows, over the rows of positive weight.
+
+    Examples
+    --------
+    >>> float(weighted_sd(np.array([1.0, 3.0, 100.0]), np.array([1.0, 1.0, 0.0])))
+    1.0
+    """
+    rows = positive_rows(weights)
+    values, weights = values[rows], weights[rows]
+    mean = np.average(values, axis=0, weights=weights)
+    return np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
+
+
+def centering_matrix(x_means: np.ndarray, intercept: int | None) -> np.ndarray:
+    r"""The matrix :math:`C` with :math:`C\beta` the arguments of the coefficient
+    priors: the identity, except that the intercept's row adds the other columns'
+    means, so its prior is on the intercept at the predictors' means.
+
+    Parameters
+    ----------
+    x_means : ndarray, shape (p,)
+        The columns' means (:attr:`Design.column_means`); the intercept's own entry
+        is not used.
+    intercept : int or None
+        The intercept's column; None gives the identity (no centring).
+
+    Examples
+    --------
+    >>> centering_matrix(np.array([0.0, 2.0, -1.0]), 0)
+    array([[ 1.,  2., -1.],
+           [ 0.,  1.,  0.],
+           [ 0.,  0.,  1.]])
+    """
+    matrix = np.eye(x_means.size)
+    if intercept is not None:
+        matrix[intercept] += x_means
+        matrix[intercept, intercept] = 1.0
+    return matrix
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A view of ``values`` that cannot be written to: a cached view is shared by
+    every stage, and the caller's arrays stay untouched."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
 
 
 def design_from_arrays(

@@ -11,6 +11,7 @@ the argument's name (:func:`row_label`, :func:`value_name`).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "UnusedLevelWarning",
     "row_label",
     "value_name",
+    "warn_recorded",
 ]
 
 
@@ -99,3 +101,23 @@ def value_name(values: Any, arg: str) -> str:
     if isinstance(values, pd.Series) and values.name is not None:
         return str(values.name)
     return arg
+
+
+def warn_recorded(
+    messages: list[str], category: type[Warning], text: str, stacklevel: int
+) -> None:
+    """Issue a warning and record its text in ``messages`` (the fit's record of
+    what it warned about); ``stacklevel`` as :func:`warnings.warn`'s, counted from
+    the caller of this function.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> messages = []
+    >>> with warnings.catch_warnings(record=True):
+    ...     warn_recorded(messages, ConvergenceWarning, "did not converge", 1)
+    >>> messages
+    ['did not converge']
+    """
+    messages.append(text)
+    warnings.warn(text, category, stacklevel=stacklevel + 1)

@@ -159,13 +159,15 @@ class Family:
         """Draw responses (on the user's scale) with means ``mu`` (numpy)."""
         raise NotImplementedError
 
-    def dispersion_scale(self, y: np.ndarray, weights: np.ndarray) -> float:
+    def dispersion_scale(self, ybar: float, y_sd: float) -> float:
         """An upper-end size of the dispersion's *scale form*, to scale its prior.
 
         The scale form is the parameter itself for a scale (the gaussian ``sigma``)
         and 1/sqrt(parameter) for a precision (gamma ``shape``, inverse gaussian
         ``lam``, negative binomial ``alpha``); marginal statistics of y bound it
-        from above, as sd(y) bounds the residual sd.
+        from above, as sd(y) bounds the residual sd. ``ybar`` and ``y_sd`` are the
+        weighted mean and standard deviation of the response on the mean scale
+        (:attr:`bayesglm.design.Design.ybar`, :attr:`~bayesglm.design.Design.y_sd`).
         """
         return 1.0
 
@@ -225,9 +227,11 @@ def _check_inside(values: Any, interval: Interval, what: str, arg: str) -> None:
         )
 
 
-def _weighted_sd(y: np.ndarray, weights: np.ndarray) -> float:
-    mean = np.average(y, weights=weights)
-    return float(np.sqrt(np.average((y - mean) ** 2, weights=weights)))
+def _finite_or_zero(values: np.ndarray) -> np.ndarray:
+    """The values with NaN and infinities set to zero (a copy only when there are any)."""
+    if np.isfinite(np.add.reduce(values)):  # finite sum: every value is finite
+        return values
+    return np.where(np.isfinite(values), values, 0.0)
 
 
 def _xlogy_ratio(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -274,8 +278,8 @@ class Gaussian(Family):
     def sample(self, mu, dispersion, trials, rng):
         return rng.normal(mu, dispersion)
 
-    def dispersion_scale(self, y: np.ndarray, weights: np.ndarray) -> float:
-        return _weighted_sd(y, weights)
+    def dispersion_scale(self, ybar: float, y_sd: float) -> float:
+        return y_sd
 
     def phi(self, dispersion: float) -> float:
         return dispersion**2
@@ -485,9 +489,9 @@ class Gamma(Family):
     def sample(self, mu, dispersion, trials, rng):
         return rng.gamma(dispersion, mu / dispersion)
 
-    def dispersion_scale(self, y: np.ndarray, weights: np.ndarray) -> float:
+    def dispersion_scale(self, ybar: float, y_sd: float) -> float:
         # 1/sqrt(shape) is the coefficient of variation; y's own CV bounds it.
-        return _weighted_sd(y, weights) / float(np.average(y, weights=weights))
+        return y_sd / ybar
 
     def phi(self, dispersion: float) -> float:
         return 1.0 / dispersion
@@ -537,9 +541,9 @@ class InverseGaussian(Family):
     def sample(self, mu, dispersion, trials, rng):
         return rng.wald(mu, dispersion)
 
-    def dispersion_scale(self, y: np.ndarray, weights: np.ndarray) -> float:
+    def dispersion_scale(self, ybar: float, y_sd: float) -> float:
         # Var(Y) = mu^3 / lam, so 1/sqrt(lam) is about sd(y) / mean(y)^1.5.
-        return _weighted_sd(y, weights) / float(np.average(y, weights=weights)) ** 1.5
+        return y_sd / ybar**1.5
 
     def phi(self, dispersion: float) -> float:
         return 1.0 / dispersion
@@ -689,6 +693,71 @@ class Spec:
     def is_canonical(self) -> bool:
         """Whether the link is the family's canonical link."""
         return self.link.name == self.family.canonical_link
+
+    def means_valid(self, eta: np.ndarray, mu: np.ndarray, *, boundary: bool = True) -> bool:
+        """Whether linear predictors ``eta`` and their means ``mu`` are usable.
+
+        Every ``eta`` must be inside the link's range and every ``mu`` finite and
+        inside the family's :attr:`~Family.mean_domain`. ``boundary`` says whether
+        a mean *on* the domain's edge counts as inside:
+
+        - True (the IRLS): a probability that rounds to 1 is kept, as in R's
+          ``glm()``, where its deviance stays finite (the deviance is checked
+          separately); its working weight is 0 (see :meth:`working_terms`).
+        - False (the posterior mode search): the edge is excluded, as the
+          log-density there is -inf or its curvature undefined (V(mu) = 0), and the
+          search needs both at every point it accepts.
+
+        Examples
+        --------
+        >>> spec = resolve("bernoulli")
+        >>> eta, mu = np.array([0.0, 40.0]), np.array([0.5, 1.0])
+        >>> spec.means_valid(eta, mu), spec.means_valid(eta, mu, boundary=False)
+        (True, False)
+        """
+        if mu.size == 0:
+            return True
+        low, high = mu.min(), mu.max()  # NaN propagates, and fails the comparisons
+        domain = self.family.mean_domain
+        if boundary:
+            inside = domain.low <= low and high <= domain.high
+        else:
+            inside = domain.includes(low) and domain.includes(high)
+        return bool(
+            np.isfinite(low)
+            and np.isfinite(high)
+            and inside
+            and self.link.eta_domain.contains_all(eta)
+        )
+
+    def working_terms(
+        self, y: np.ndarray, eta: np.ndarray, mu: np.ndarray, weights: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        r"""The working weights and working residuals of Fisher scoring at ``mu``:
+
+        .. math::
+            W = \frac{w\,(d\mu/d\eta)^2}{V(\mu)}, \qquad
+            r = (y - \mu)\,\frac{d\eta}{d\mu},
+
+        with ``y`` on the mean scale and ``weights`` the case weights: the expected
+        information is :math:`X^\top W X/\phi` and the score :math:`X^\top W r/\phi`.
+        A mean that rounds onto the domain's edge carries no information
+        there (0/0): its weight and residual are 0, as is any other that is not
+        finite.
+
+        Examples
+        --------
+        >>> spec = resolve("poisson")
+        >>> mu = np.array([2.0, 4.0])
+        >>> w, r = spec.working_terms(np.array([3.0, 4.0]), np.log(mu), mu, np.ones(2))
+        >>> w.tolist(), r.tolist()
+        ([2.0, 4.0], [0.5, 0.0])
+        """
+        with np.errstate(all="ignore"):
+            dmu_deta = self.link.inverse_deriv(eta)
+            w = _finite_or_zero(weights * dmu_deta**2 / self.family.variance(mu))
+            residual = _finite_or_zero((y - mu) / dmu_deta)
+        return w, residual
 
     def __str__(self) -> str:
         return f"{self.family.name}({self.link.name})"

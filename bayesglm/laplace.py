@@ -22,8 +22,8 @@ from scipy import linalg, optimize
 
 from ._rowpass import weighted_gram
 from .design import Design
-from .errors import ConvergenceWarning
-from .families import NegativeBinomial, Spec
+from .errors import BayesGLMError, ConvergenceWarning
+from .families import Family, NegativeBinomial, Spec
 from .mle import MLEResult
 from .priors import Fixed, ResolvedPriors
 
@@ -58,36 +58,30 @@ class LaplaceApprox:
 
 @dataclass(frozen=True)
 class _Posterior:
-    """Log posterior pieces on the data's active rows."""
+    """Log posterior pieces on the data's active rows (see :class:`Design`)."""
 
     X: np.ndarray
     y: np.ndarray  # as given (successes for the binomial)
     y_mean: np.ndarray
     trials: np.ndarray
     weights: np.ndarray  # prior weights
-    weights_eff: np.ndarray  # prior weights x trials
+    case_weights: np.ndarray
     offset: np.ndarray
     spec: Spec
     priors: ResolvedPriors
     centering: np.ndarray  # C: prior arguments = C @ beta
 
-    def family_at(self, dispersion: float | None):
+    def spec_at(self, dispersion: float | None) -> Spec:
         family = self.spec.family
         if isinstance(family, NegativeBinomial):
-            return family.with_params(theta=dispersion)
-        return family
+            return Spec(family.with_params(theta=dispersion), self.spec.link)
+        return self.spec
 
     def mean(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         eta = self.X @ beta + self.offset
         with np.errstate(all="ignore"):
             mu = self.spec.link.inverse(eta)
-        domain = self.spec.family.mean_domain
-        ok = (
-            np.isfinite(mu).all()
-            and self.spec.link.eta_domain.includes(eta).all()
-            and domain.includes(mu).all()
-        )
-        return (eta, mu) if ok else None
+        return (eta, mu) if self.spec.means_valid(eta, mu, boundary=False) else None
 
     def valid_mean(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`mean` where the search keeps it valid: the start is checked and
@@ -102,7 +96,7 @@ class _Posterior:
         return state
 
     def loglike(self, mu: np.ndarray, dispersion: float | None) -> float:
-        family = self.family_at(dispersion)
+        family = self.spec_at(dispersion).family
         with np.errstate(all="ignore"):
             terms = family.loglike_obs(
                 self.y, mu, dispersion, trials=self.trials, weights=self.weights
@@ -134,18 +128,12 @@ class _Posterior:
         C = self.centering
         return C.T @ grad, C.T @ (hess[:, None] * C)
 
-    def fisher(self, beta: np.ndarray, eta, mu, dispersion) -> tuple[np.ndarray, np.ndarray]:
+    def fisher(self, eta, mu, dispersion) -> tuple[np.ndarray, np.ndarray]:
         """Score and expected information of the log-likelihood in beta."""
-        family = self.family_at(dispersion)
-        phi = 1.0 if dispersion is None else family.phi(dispersion)
-        with np.errstate(all="ignore"):
-            dmu = self.spec.link.inverse_deriv(eta)
-            variance = family.variance(mu)
-            ratio = np.where(np.isfinite(dmu / variance), dmu / variance, 0.0)
-            w = self.weights_eff * dmu * ratio / phi
-            score_terms = self.weights_eff * (self.y_mean - mu) * ratio / phi
-        score = self.X.T @ score_terms
-        return score, weighted_gram(self.X, w)
+        spec = self.spec_at(dispersion)
+        phi = 1.0 if dispersion is None else spec.family.phi(dispersion)
+        w, residual = spec.working_terms(self.y_mean, eta, mu, self.case_weights)
+        return self.X.T @ (w * residual / phi), weighted_gram(self.X, w / phi)
 
 
 def laplace_approx(
@@ -166,14 +154,14 @@ def laplace_approx(
     if isinstance(priors.dispersion, Fixed):
         fixed = priors.dispersion.value
     elif family.dispersion is not None:
-        u = float(np.log(_start_dispersion(post, mle)))
+        u = float(np.log(_start_dispersion(design, family, mle)))
     beta, u, n_iter, converged = _find_mode(post, beta, u, fixed)
     dispersion = fixed if u is None else float(np.exp(u))
     messages = () if converged else (_not_converged(n_iter),)
     for message in messages:
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
     eta, mu = post.valid_mean(beta)
-    _, info = post.fisher(beta, eta, mu, dispersion)
+    _, info = post.fisher(eta, mu, dispersion)
     newton = info - post.prior_derivatives(beta)[1]
     cov_beta = linalg.inv(newton)
     cov_beta = (cov_beta + cov_beta.T) / 2
@@ -193,7 +181,7 @@ def _find_mode(
     dispersion = fixed if u is None else float(np.exp(u))
     for n_iter in range(1, MAX_ITER + 1):
         eta, mu = post.valid_mean(beta)
-        score, info = post.fisher(beta, eta, mu, dispersion)
+        score, info = post.fisher(eta, mu, dispersion)
         prior_grad, prior_hess = post.prior_derivatives(beta)
         newton = info - prior_hess
         step = linalg.solve(newton, score + prior_grad, assume_a="pos")
@@ -262,7 +250,7 @@ def dispersion_estimates(
     maximized with the coefficients held at their own estimate.
     """
     post = _posterior(design, spec, priors)
-    start = float(np.log(_start_dispersion(post, mle)))
+    start = float(np.log(_start_dispersion(design, spec.family, mle)))
     at_mle = post.mean(mle.params_array)
     at_mode = post.mean(mode_beta)
     if at_mle is None or at_mode is None:
@@ -295,20 +283,15 @@ def _argmax(objective, start: float) -> float:
 
 
 def _posterior(design: Design, spec: Spec, priors: ResolvedPriors) -> _Posterior:
-    n = design.n
-    weights = np.ones(n) if design.weights is None else design.weights
-    trials = np.ones(n) if design.trials is None else design.trials
-    active = weights * trials > 0
-    y_mean = design.y / np.where(trials > 0, trials, 1.0)
-    offset = np.zeros(n) if design.offset is None else design.offset
+    active = design.active
     return _Posterior(
         X=design.X[active],
         y=design.y[active],
-        y_mean=y_mean[active],
-        trials=trials[active],
-        weights=weights[active],
-        weights_eff=(weights * trials)[active],
-        offset=offset[active],
+        y_mean=design.y_mean[active],
+        trials=design.trial_counts[active],
+        weights=design.prior_weights[active],
+        case_weights=design.case_weights[active],
+        offset=design.eta_offset[active],
         spec=spec,
         priors=priors,
         centering=priors.centering,
@@ -321,8 +304,8 @@ def _start_beta(post: _Posterior, design: Design, mle: MLEResult | None) -> np.n
             return mle.params_array.copy()
     beta = np.zeros(design.p)
     if design.intercept is not None:
-        total = np.sum(post.weights_eff)
-        ybar = np.sum(post.weights_eff * post.y_mean) / total
+        total = np.sum(post.case_weights)
+        ybar = design.ybar
         with np.errstate(all="ignore"):
             start = float(post.spec.link.link(np.float64(ybar)))
             if not np.isfinite(start):  # all outcomes 0 (or 1): shrink off the edge
@@ -330,8 +313,6 @@ def _start_beta(post: _Posterior, design: Design, mle: MLEResult | None) -> np.n
                 start = float(post.spec.link.link(np.float64(ybar)))
         beta[design.intercept] = start / design.X[0, design.intercept]
     if post.mean(beta) is None:
-        from .errors import BayesGLMError
-
         raise BayesGLMError(
             "no valid starting point for the posterior mode (the means leave the family's "
             "range); check the link and offset; got (link="
@@ -340,15 +321,14 @@ def _start_beta(post: _Posterior, design: Design, mle: MLEResult | None) -> np.n
     return beta
 
 
-def _start_dispersion(post: _Posterior, mle: MLEResult | None) -> float:
-    family = post.spec.family
+def _start_dispersion(design: Design, family: Family, mle: MLEResult | None) -> float:
     if mle is not None and mle.converged:
         if isinstance(mle.family, NegativeBinomial) and mle.family.theta is not None:
             return float(mle.family.theta)
         natural = family.dispersion_from_phi(mle.dispersion)
         if natural is not None and np.isfinite(natural) and natural > 0:
             return float(natural)
-    return family.dispersion_scale(post.y_mean, post.weights_eff)
+    return family.dispersion_scale(design.ybar, design.y_sd)
 
 
 def _line_search(

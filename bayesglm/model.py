@@ -141,8 +141,8 @@ def build_model(design: Design, spec: Spec, priors: ResolvedPriors) -> pm.Model:
     family = spec.family
     with pm.Model(coords=coords) as model:
         X = pm.Data("X", design.X, dims=("obs", "coef"))
-        offset = pm.Data("offset", _or(design.offset, 0.0, n), dims="obs")
-        weights = pm.Data("weights", _or(design.weights, 1.0, n), dims="obs")
+        offset = pm.Data("offset", design.eta_offset, dims="obs")
+        weights = pm.Data("weights", design.prior_weights, dims="obs")
         trials = (
             pm.Data("trials", design.trials, dims="obs") if design.trials is not None else None
         )
@@ -178,10 +178,6 @@ def build_model(design: Design, spec: Spec, priors: ResolvedPriors) -> pm.Model:
     return model
 
 
-def _or(values: np.ndarray | None, default: float, n: int) -> np.ndarray:
-    return np.full(n, default) if values is None else values
-
-
 # --- the sampling model ------------------------------------------------------------------
 
 
@@ -203,13 +199,10 @@ def reduce_data(design: Design, spec: Spec) -> SamplingData:
     families: rows with equal covariates, offset and weight merge into one row with
     summed responses and trials (when that halves the rows or better).
     """
-    n = design.n
-    weights = _or(design.weights, 1.0, n)
-    trials = design.trials
-    active = weights > 0 if trials is None else (weights > 0) & (trials > 0)
-    X, y, w = design.X[active], design.y[active], weights[active]
-    offset = _or(design.offset, 0.0, n)[active]
-    trials = None if trials is None else trials[active]
+    active = design.active
+    X, y, w = design.X[active], design.y[active], design.prior_weights[active]
+    offset = design.eta_offset[active]
+    trials = None if design.trials is None else design.trials[active]
     family = spec.family
     if family.normal and spec.link.name == "identity":
         r = y - offset

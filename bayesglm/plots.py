@@ -112,7 +112,7 @@ def _rootogram(ax, y: np.ndarray, replicated: np.ndarray) -> None:
 
 
 def _calibration(ax, result: GLMResult, y: np.ndarray, replicated: np.ndarray) -> None:
-    trials = np.ones_like(y) if result.design.trials is None else result.design.trials
+    trials = result.design.trial_counts
     fitted = result.predict(scale="mean")["estimate"].to_numpy()
     edges = np.unique(np.quantile(fitted, np.linspace(0, 1, 11)))
     group = np.clip(np.searchsorted(edges, fitted, side="right") - 1, 0, len(edges) - 2)
@@ -169,8 +169,8 @@ def components(result: GLMResult) -> Figure:
     # The MLE's family carries everything the variance needs (the NB's theta).
     family, link = result.mle.family, result.spec.link
     eta = result.predict(scale="link")["estimate"].to_numpy()
-    trials = np.ones(result.design.n) if result.design.trials is None else result.design.trials
-    y = result.design.y / np.where(trials > 0, trials, 1)
+    trials = result.design.trial_counts
+    y = result.design.y_mean
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].hist(eta, bins=30, color=POSTERIOR, alpha=0.8)
     axes[0].set_title("linear predictor η = Xβ + offset")

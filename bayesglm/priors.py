@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from .design import Design
+from .design import Design, centering_matrix, positive_rows, weighted_mean, weighted_sd
 from .errors import BayesGLMError
 from .families import Spec
 from .links import Link
@@ -569,10 +569,8 @@ class ResolvedPriors:
         The identity, except with ``center=True`` the intercept's row adds the
         column means: its prior is on the intercept at the predictors' means.
         """
-        matrix = np.eye(len(self.coef))
-        if self.center and self.intercept is not None:
-            matrix[list(self.coef).index(self.intercept)] += self.x_means
-        return matrix
+        at = list(self.coef).index(self.intercept) if self.center else None
+        return centering_matrix(self.x_means, at)
 
     @property
     def all_proper(self) -> bool:
@@ -662,16 +660,11 @@ def resolve_priors(
             raise BayesGLMError(f"the prior for {key!r} must be {kind}; got ({key}={prior!r}).")
 
     # Means and spreads on the mean scale, of the outcome and of the predictors alike,
-    # each row weighted by weight x trials: rows given with frequency weights (or as
+    # are the design's case-weighted ones: rows given with frequency weights (or as
     # k of n) get the priors of the same data written out row by row.
-    weights = np.ones(design.n) if design.weights is None else design.weights
-    y_mean = design.y
-    if design.trials is not None:
-        y_mean = design.y / np.where(design.trials > 0, design.trials, 1.0)
-        weights = weights * design.trials
-    s_y = _outcome_scale(spec, y_mean, weights)
-    x_means = np.average(design.X, axis=0, weights=weights)
-    s_x = np.sqrt(np.average((design.X - x_means) ** 2, axis=0, weights=weights))
+    s_y = _outcome_scale(spec, design)
+    s_x = design.column_sds
+    x_means = design.column_means.copy()
     if design.intercept is not None:
         x_means[design.intercept] = 0.0
     coef: dict[str, CoefPrior] = {}
@@ -680,7 +673,9 @@ def resolve_priors(
         if name in priors:
             coef[name], source[name] = priors[name], "user"
         elif name == intercept:
-            location = default_intercept_location(y_mean, weights, design.offset, spec.link)
+            location = default_intercept_location(
+                design.y_mean, design.case_weights, design.offset, spec.link
+            )
             coef[name], source[name] = Normal(location, 2.5 * s_y), _DEFAULT
         elif "coef" in priors:
             coef[name], source[name] = priors["coef"], "user"
@@ -694,7 +689,7 @@ def resolve_priors(
         elif family.known_dispersion is not None:
             dispersion, source[family.dispersion] = Fixed(family.known_dispersion), _FAMILY
         else:
-            dispersion = default_dispersion_prior(spec, y_mean, weights)
+            dispersion = default_dispersion_prior(spec, design.y_mean, design.case_weights)
             source[family.dispersion] = _DEFAULT
     return ResolvedPriors(
         coef=coef,
@@ -712,7 +707,7 @@ def resolve_priors(
 _LINKS_IN_Y_UNITS = ("identity", "inverse", "inverse_squared", "sqrt")
 
 
-def _outcome_scale(spec: Spec, y: np.ndarray, weights: np.ndarray) -> float:
+def _outcome_scale(spec: Spec, design: Design) -> float:
     """s_y, the spread of the outcome on the link scale that the default coefficient
     priors are measured in: sd(y) for the gaussian, 1 on a unit-free link scale
     (log, logit, ...), and on a link scale with units the delta-method spread
@@ -720,15 +715,12 @@ def _outcome_scale(spec: Spec, y: np.ndarray, weights: np.ndarray) -> float:
     milliseconds) does not shrink the coefficients towards 0."""
     family, link = spec.family, spec.link
     if family.normal:
-        s_y = family.dispersion_scale(y, weights)
+        s_y = family.dispersion_scale(design.ybar, design.y_sd)
         return s_y if s_y > 0 else 1.0
     if link.name not in _LINKS_IN_Y_UNITS:
         return 1.0
-    active = weights > 0
-    ybar = float(np.average(y[active], weights=weights[active]))
-    sd = float(np.sqrt(np.average((y[active] - ybar) ** 2, weights=weights[active])))
     with np.errstate(divide="ignore", invalid="ignore"):
-        spread = abs(float(link.deriv(np.asarray(ybar)))) * sd
+        spread = abs(float(link.deriv(np.asarray(design.ybar)))) * design.y_sd
     return spread if np.isfinite(spread) and spread > 1.0 else 1.0
 
 
@@ -767,11 +759,11 @@ def default_intercept_location(
     >>> round(default_intercept_location(y, w, np.log([1e5, 3e5]), LINKS["log"]), 6)
     -11.512925
     """
-    active = weights > 0
-    y, weights = y[active], weights[active]
-    offset = np.zeros(y.size) if offset is None else np.asarray(offset, dtype=float)[active]
-    mean_offset = float(np.average(offset, weights=weights))
-    ybar = float(np.average(y, weights=weights))
+    rows = positive_rows(weights)
+    y, weights = y[rows], weights[rows]
+    offset = np.zeros(y.size) if offset is None else np.asarray(offset, dtype=float)[rows]
+    mean_offset = float(weighted_mean(offset, weights))
+    ybar = float(weighted_mean(y, weights))
     with np.errstate(all="ignore"):
         start = float(link.link(np.float64(ybar)))
     if not (np.isfinite(start) and link.domain.includes(ybar)):
@@ -825,12 +817,12 @@ def default_dispersion_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> 
     as rstanarm's Exponential(1) on the gamma shape, pulls hard towards large
     spread when the data are precise and n is small.
     """
-    scale = spec.family.dispersion_scale(y, weights)
+    scale = spec.family.dispersion_scale(weighted_mean(y, weights), weighted_sd(y, weights))
     if spec.family.weights_are_precision:
         # sigma is the sd at weight 1 (a row of weight w has sd sigma/sqrt(w)), so the
         # data's sd bounds sigma/sqrt(mean w): weights in other units (x c) move sigma
         # by sqrt(c), and its prior with it.
-        scale *= math.sqrt(float(np.mean(weights[weights > 0])))
+        scale *= math.sqrt(float(np.mean(weights[positive_rows(weights)])))
     lam = float(f"{1.0 / scale:.6g}") if np.isfinite(scale) and scale > 0 else 1.0
     if spec.family.dispersion_is_precision:
         return InvSqrtExponential(lam)

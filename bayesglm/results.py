@@ -447,10 +447,10 @@ class GLMResult:
         """
         dispersion = self._dispersion()
         design = self.design
-        weights = np.ones(design.n) if design.weights is None else design.weights
+        weights = design.prior_weights
         for lo, mu in self._iter_means(chunk):
             rows = slice(lo, lo + mu.shape[1])
-            trials = 1.0 if design.trials is None else design.trials[rows]
+            trials = design.trial_counts[rows]
             family = self.spec.family
             disp = None if dispersion is None else dispersion[:, None]
             values = family.loglike_obs(
@@ -461,7 +461,7 @@ class GLMResult:
     def _iter_means(self, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
         beta = self._beta()
         design = self.design
-        offset = np.zeros(design.n) if design.offset is None else design.offset
+        offset = design.eta_offset
         for lo in range(0, design.n, chunk):
             eta = beta @ design.X[lo : lo + chunk].T + offset[lo : lo + chunk]
             yield lo, self.spec.link.inverse(eta)

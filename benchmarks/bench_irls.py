@@ -211,30 +211,41 @@ def med(times: list[float]) -> float:
 def breakdown_bayesglm(X: np.ndarray, y: np.ndarray, family: str) -> list[tuple[str, int, float]]:
     """Inclusive time and call count of bayesglm's internal steps in one fit.
 
-    Wraps module-level functions of ``bayesglm.irls`` for the duration of one fit
-    (the package itself is not modified) and restores them afterwards.
+    Wraps module-level functions of the IRLS modules for the duration of one fit
+    (the package itself is not modified) and restores them afterwards. A function is
+    wrapped where its callers look it up: in the module that calls it.
     """
+    import importlib
+
     import bayesglm.irls as irls
 
     candidates = [
-        "design_from_arrays",
-        "_aliased_columns",
-        "_first_state",
-        "_iterate",
-        "_result",
-        "_sweep",  # one pass over X: fit, deviance, X'WX and score
-        "_factor",
-        "_halve",
-        "_separated_columns",
+        ("irls", "design_from_arrays"),
+        ("normal_equations", "_aliased_columns"),
+        ("fisher_scoring", "_first_state"),
+        ("fisher_scoring", "iterate"),
+        ("irls", "assemble"),
+        ("fisher_scoring", "sweep"),  # one pass over X: fit, deviance, X'WX and score
+        ("normal_equations", "_factor"),
+        ("fisher_scoring", "_halve"),
+        ("separation", "_separated_columns"),
     ]
     # Only what this version of bayesglm has: internals get renamed.
-    names = [name for name in candidates if callable(getattr(irls, name, None))]
+    found = []
+    for module_name, name in candidates:
+        try:
+            module = importlib.import_module(f"bayesglm.{module_name}")
+        except ImportError:
+            continue
+        if callable(getattr(module, name, None)):
+            found.append((module, name))
+    names = [name for _, name in found]
     stats: dict[str, list[float]] = {name: [0, 0.0] for name in names}
-    solver = getattr(irls, "_Solver", None)
+    solver = getattr(importlib.import_module("bayesglm.normal_equations"), "Solver", None)
     saved_step = getattr(solver, "step", None)
     if saved_step is not None:
-        stats["_Solver.step"] = [0, 0.0]
-    saved = {name: getattr(irls, name) for name in names}
+        stats["Solver.step"] = [0, 0.0]
+    saved = {name: getattr(module, name) for module, name in found}
 
     def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def inner(*args: Any, **kwargs: Any) -> Any:
@@ -248,17 +259,17 @@ def breakdown_bayesglm(X: np.ndarray, y: np.ndarray, family: str) -> list[tuple[
         return inner
 
     try:
-        for name in names:
-            setattr(irls, name, wrap(name, saved[name]))
+        for module, name in found:
+            setattr(module, name, wrap(name, saved[name]))
         if saved_step is not None:
-            solver.step = wrap("_Solver.step", saved_step)
+            solver.step = wrap("Solver.step", saved_step)
         gc.collect()
         t0 = time.perf_counter()
         fit = irls.fit_mle(X, y, family=family, names=[f"x{j}" for j in range(X.shape[1])])
         total = time.perf_counter() - t0
     finally:
-        for name in names:
-            setattr(irls, name, saved[name])
+        for module, name in found:
+            setattr(module, name, saved[name])
         if saved_step is not None:
             solver.step = saved_step
     rows = [("fit_mle (total)", 1, total), ("  n_iter reported", fit.n_iter, 0.0)]
@@ -417,14 +428,17 @@ def environment() -> dict[str, str]:
 
 
 def _bayesglm_source() -> str:
-    """Where bayesglm was imported from, its git commit (if any) and a hash of irls.py."""
+    """Where bayesglm was imported from, its git commit (if any) and a hash of the
+    IRLS modules."""
     import hashlib
 
     import bayesglm
 
     where = Path(bayesglm.__file__).resolve().parent
-    irls = where / "irls.py"
-    digest = hashlib.sha256(irls.read_bytes()).hexdigest()[:12] if irls.exists() else "?"
+    parts = ["irls", "sweep", "normal_equations", "fisher_scoring", "nb_theta", "separation"]
+    files = [where / f"{part}.py" for part in (*parts, "mle_assembly", "_rowpass")]
+    source = b"".join(path.read_bytes() for path in files if path.exists())
+    digest = hashlib.sha256(source).hexdigest()[:12] if source else "?"
     commit = "not a git checkout"
     try:
         head = subprocess.run(
@@ -442,7 +456,7 @@ def _bayesglm_source() -> str:
         commit = f"git {head}" + (" + uncommitted changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         pass
-    return f"{bayesglm.__version__} from {where} ({commit}; sha256(irls.py)={digest})"
+    return f"{bayesglm.__version__} from {where} ({commit}; sha256(IRLS modules)={digest})"
 
 
 def _busy_seconds() -> float:

@@ -15,7 +15,7 @@ import statsmodels.api as sm
 
 import bayesglm as bg
 from bayesglm.errors import BayesGLMError, ConvergenceWarning
-from bayesglm.irls import THETA_MAX
+from bayesglm.nb_theta import THETA_MAX
 
 from .conftest import R_GLM_DIR
 

@@ -1,0 +1,303 @@
+r"""Negative binomial theta by maximum likelihood, alternating with the IRLS.
+
+As ``MASS::glm.nb``: Fisher scoring for the coefficients at fixed theta
+(:mod:`bayesglm.fisher_scoring`), then the maximum-likelihood theta at the fitted
+means, until both settle. The theta search is bracketed in log(theta) and solved by
+Brent's method, so no step overshoots; a theta whose likelihood keeps rising
+towards the Poisson limit is held at :data:`THETA_MAX`, after a check of the
+profile likelihood.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import optimize, special
+
+from .design import Design
+from .errors import BayesGLMError, ConvergenceWarning, warn_recorded
+from .families import Family, Poisson, Spec
+from .fisher_scoring import fit_state, iterate
+from .sweep import State, sweep
+
+__all__ = ["THETA_MAX", "NegativeBinomialFit", "fit_negative_binomial"]
+
+THETA_MAX = 1e6  # a theta this large is a Poisson for every practical purpose
+_THETA_MIN = 1e-8  # a maximum below this needs counts that are nearly all zero
+_FIRST_STEP = 0.25  # first step of the bracket search, in log(theta)
+_PROFILE_GRID = 10.0 ** np.arange(-1, 6)  # thetas where a held theta's profile is checked
+
+
+@dataclass(frozen=True)
+class _ThetaLikelihood:
+    r"""The log-likelihood of theta at fixed means (MASS's ``theta.ml`` objective),
+    as a function of :math:`t = \log\theta`:
+
+    .. math::
+        \ell(\theta) = \sum_i w_i\Bigl[\log\Gamma(y_i+\theta) - \log\Gamma(\theta)
+            - \theta\log\Bigl(1 + \frac{\mu_i}{\theta}\Bigr)
+            + y_i\log\frac{\mu_i}{\mu_i+\theta}\Bigr]
+
+    without the :math:`-\log y_i!` terms. As :math:`\theta\to\infty` it tends to the
+    Poisson log-likelihood :math:`\sum_i w_i(y_i\log\mu_i - \mu_i)`, with slope
+    :math:`\tfrac12\sum_i w_i[(y_i-\mu_i)^2 - y_i]` in :math:`1/\theta`.
+    """
+
+    y: np.ndarray
+    w: np.ndarray
+    mu: np.ndarray
+
+    def loglik(self, t: float) -> float:
+        theta, y, mu = np.exp(t), self.y, self.mu
+        terms = (
+            special.gammaln(y + theta)
+            - special.gammaln(theta)
+            - theta * np.log1p(mu / theta)
+            + special.xlogy(y, mu)
+            - y * np.log(mu + theta)
+        )
+        return float(self.w @ terms)
+
+    def score(self, t: float) -> float:
+        """The slope of :meth:`loglik` in log(theta)."""
+        theta, y, mu = np.exp(t), self.y, self.mu
+        terms = (
+            special.digamma(y + theta)
+            - special.digamma(theta)
+            - np.log1p(mu / theta)
+            + (mu - y) / (mu + theta)
+        )
+        return float(theta * (self.w @ terms))
+
+    def information(self, theta: float) -> float:
+        """Minus the second derivative in theta (MASS's ``SE.theta`` comes from it)."""
+        y, mu = self.y, self.mu
+        terms = (
+            special.polygamma(1, theta)
+            - special.polygamma(1, theta + y)
+            - 1.0 / theta
+            + 2.0 / (mu + theta)
+            - (y + theta) / (mu + theta) ** 2
+        )
+        return float(self.w @ terms)
+
+    def poisson_limit(self) -> float:
+        """:meth:`loglik` as theta grows without bound."""
+        return float(self.w @ (special.xlogy(self.y, self.mu) - self.mu))
+
+    def rises_to_the_limit(self) -> bool:
+        """Whether the likelihood is still rising as theta grows without bound (the
+        counts are not overdispersed about these means)."""
+        return float(self.w @ ((self.y - self.mu) ** 2 - self.y)) <= 0.0
+
+    def moment_log_theta(self) -> float:
+        """MASS's starting value, sum(w) / sum(w (y/mu - 1)^2), on the log scale."""
+        with np.errstate(all="ignore"):  # a mean of 0 or a perfect fit: no start here
+            return float(np.log(np.sum(self.w)) - np.log(self.w @ (self.y / self.mu - 1.0) ** 2))
+
+
+@dataclass(frozen=True)
+class _ThetaEstimate:
+    """Theta at given means, its SE, and why it is held at THETA_MAX (None if not)."""
+
+    theta: float
+    se: float
+    held: str | None = None  # "poisson": no finite maximum; "beyond": one above THETA_MAX
+
+
+def _theta_ml(design: Design, mu: np.ndarray, theta0: float | None) -> _ThetaEstimate:
+    """Maximum-likelihood theta given the means, as MASS's ``theta.ml`` but safeguarded.
+
+    The maximum is bracketed in log(theta) by steps that double from ``theta0`` (the
+    moment estimate if None) and then located by Brent's method, so no step can
+    overshoot. Theta is held at THETA_MAX only when the likelihood rises all the way
+    there, or when it rises towards the Poisson limit and that limit is higher than
+    the maximum found.
+    """
+    a = design.active
+    likelihood = _ThetaLikelihood(design.y_mean[a], design.case_weights[a], mu[a])
+    low, high = np.log(_THETA_MIN), np.log(THETA_MAX)
+    t0 = likelihood.moment_log_theta() if theta0 is None else float(np.log(theta0))
+    t0 = float(np.clip(np.nan_to_num(t0, nan=high, posinf=high, neginf=low), low, high))
+    bracket = _bracket_maximum(likelihood.score, t0, low, high)
+    if bracket is None:
+        return _held_theta(likelihood)
+    t_hat = bracket[0] if bracket[0] == bracket[1] else _brent_root(likelihood.score, bracket)
+    if likelihood.rises_to_the_limit() and likelihood.poisson_limit() > likelihood.loglik(t_hat):
+        return _held_theta(likelihood)
+    theta = float(np.exp(t_hat))
+    information = likelihood.information(theta)
+    se = float(np.sqrt(1.0 / information)) if information > 0 else float("inf")
+    return _ThetaEstimate(theta, se)
+
+
+def _held_theta(likelihood: _ThetaLikelihood) -> _ThetaEstimate:
+    held = "poisson" if likelihood.rises_to_the_limit() else "beyond"
+    return _ThetaEstimate(THETA_MAX, float("inf"), held)
+
+
+def _bracket_maximum(score: Any, t0: float, low: float, high: float) -> tuple[float, float] | None:
+    """An interval of log(theta) where the score changes from + to - (a maximum).
+
+    Steps from ``t0`` uphill, doubling in length. None when the likelihood still
+    rises at ``high`` (THETA_MAX); a refusal when it still rises at ``low``.
+    """
+    t, slope = t0, score(t0)
+    if slope == 0.0:
+        return t, t
+    uphill = 1.0 if slope > 0 else -1.0
+    step = _FIRST_STEP
+    while True:
+        t_next = min(max(t + uphill * step, low), high)
+        if t_next == t:
+            if uphill > 0:
+                return None
+            raise BayesGLMError(
+                "theta of the negative binomial has no maximum-likelihood estimate above "
+                f"{_THETA_MIN:g}: the likelihood keeps rising as theta falls, which needs "
+                "counts that are almost all zero; fix theta with NegativeBinomial(theta=...) "
+                f"or use family='poisson'; got (theta<{_THETA_MIN:g})."
+            )
+        slope_next = score(t_next)
+        if uphill * slope_next <= 0.0:
+            return min(t, t_next), max(t, t_next)
+        t, step = t_next, 2.0 * step
+
+
+def _brent_root(score: Any, bracket: tuple[float, float]) -> float:
+    # xtol in log(theta) is a relative tolerance on theta.
+    return float(optimize.brentq(score, *bracket, xtol=1e-14, rtol=4 * np.finfo(float).eps))
+
+
+@dataclass
+class NegativeBinomialFit:
+    """The joint maximum of theta and the coefficients."""
+
+    spec: Spec  # the family with theta filled in
+    state: State
+    theta: _ThetaEstimate
+    settled: bool  # whether theta and the coefficients stopped changing together
+
+
+def fit_negative_binomial(
+    design: Design,
+    spec: Spec,
+    beta0: np.ndarray | None,
+    tol: float,
+    max_iter: int,
+) -> NegativeBinomialFit:
+    """Alternate IRLS for beta at fixed theta and ML for theta, as MASS::glm.nb.
+
+    A theta held at :data:`THETA_MAX`, and an alternation that did not settle, are
+    warned about and recorded in the state's messages.
+    """
+    state = fit_state(design, Spec(Poisson(), spec.link), beta0, tol, max_iter)
+    fit = _alternate(design, spec, state, None, tol, max_iter)
+    if fit.theta.held:
+        fit = _check_profile(design, spec, fit, tol, max_iter)
+    state = fit.state
+    if fit.theta.held:
+        warn_recorded(state.messages, ConvergenceWarning, _held_message(fit.theta.held), 4)
+    if state.converged and not fit.settled:
+        text = (
+            f"theta and the coefficients of the negative binomial did not settle in "
+            f"{max_iter} alternations (theta = {fit.theta.theta:.6g}); the estimates may "
+            "be unreliable; raise max_iter=."
+        )
+        warn_recorded(state.messages, ConvergenceWarning, text, 4)
+    return fit
+
+
+def _alternate(
+    design: Design,
+    spec: Spec,
+    state: State,
+    theta0: float | None,
+    tol: float,
+    max_iter: int,
+) -> NegativeBinomialFit:
+    """MASS::glm.nb's alternation from ``state``: theta at the means, then IRLS at theta."""
+    estimate = _theta_ml(design, state.mu, theta0)
+    settled = False
+    for _ in range(max_iter):
+        fixed = _with_theta(spec, estimate.theta)
+        state = iterate(design, fixed, _rescore(design, fixed, state), tol, max_iter)
+        new = _theta_ml(design, state.mu, estimate.theta)
+        change = abs(new.theta - estimate.theta) / estimate.theta
+        estimate = new
+        if change < 1e-11 and state.converged:
+            settled = True
+            break
+    fixed = _with_theta(spec, estimate.theta)
+    state = iterate(design, fixed, _rescore(design, fixed, state), tol, max_iter)
+    return NegativeBinomialFit(fixed, state, estimate, settled)
+
+
+def _check_profile(
+    design: Design, spec: Spec, fit: NegativeBinomialFit, tol: float, max_iter: int
+) -> NegativeBinomialFit:
+    """Confirm a held theta on the profile likelihood (beta refitted at each theta).
+
+    The alternation holds theta when, at its means, the likelihood rises towards the
+    Poisson limit. The profile at :data:`_PROFILE_GRID` must then stay below its value
+    at THETA_MAX; where it does not, the alternation restarts from the best theta
+    there, and the better of the two fits is kept.
+    """
+    held_llf = _nb_loglik(design, fit.spec.family, fit.state.mu)
+    best_llf, best = held_llf, None
+    for theta in _PROFILE_GRID:
+        fixed = _with_theta(spec, float(theta))
+        probe = iterate(design, fixed, _rescore(design, fixed, fit.state), tol, max_iter)
+        llf = _nb_loglik(design, fixed.family, probe.mu)
+        if llf > best_llf + 1e-10 * abs(held_llf):
+            best_llf, best = llf, (probe, float(theta))
+    if best is None:
+        return fit
+    restarted = _alternate(design, spec, best[0], best[1], tol, max_iter)
+    if _nb_loglik(design, restarted.spec.family, restarted.state.mu) > held_llf:
+        return restarted
+    return fit
+
+
+def _nb_loglik(design: Design, family: Family, mu: np.ndarray) -> float:
+    a = design.active_rows
+    with np.errstate(all="ignore"):
+        terms = family.loglike_obs(design.y_mean[a], mu[a], weights=design.case_weights[a])
+    return float(np.sum(terms))
+
+
+def _with_theta(spec: Spec, theta: float) -> Spec:
+    return Spec(spec.family.with_params(theta=theta), spec.link)
+
+
+def _held_message(held: str) -> str:
+    if held == "poisson":
+        return (
+            "theta of the negative binomial has no finite maximum-likelihood estimate: "
+            "the counts are not overdispersed, and the likelihood (profiled over the "
+            f"coefficients, checked from theta = {_PROFILE_GRID[0]:g} up) keeps rising "
+            f"towards the Poisson limit; theta is held at {THETA_MAX:g} (a Poisson fit); "
+            "consider family='poisson'."
+        )
+    return (
+        f"theta of the negative binomial has its maximum-likelihood estimate above "
+        f"{THETA_MAX:g}: the counts are barely overdispersed; theta is held at "
+        f"{THETA_MAX:g}, where the fit is a Poisson fit for every practical purpose; "
+        "consider family='poisson'."
+    )
+
+
+def _rescore(design: Design, spec: Spec, state: State) -> State:
+    """The state's coefficients under a new theta. They stay valid: theta moves
+    neither the means nor whether the deviance is finite (both need mu > 0 where
+    y > 0). An explicit check rather than an assert, which ``python -O`` removes."""
+    fresh = sweep(design, spec, state.beta)
+    if fresh is None:  # pragma: no cover - unreachable, as the docstring says
+        raise RuntimeError(
+            "internal error: coefficients valid for one theta of the negative binomial "
+            f"are invalid for another ({spec.family}); please report this."
+        )
+    fresh.messages = state.messages
+    return fresh
