@@ -23,58 +23,33 @@ from .glm import GLM
 from .irls import fit_mle
 from .links import LINKS, Link
 from .mle import MLEResult
-from .priors import (
-    Cauchy,
-    Exponential,
-    Fixed,
-    Flat,
-    Gamma,
-    HalfCauchy,
-    HalfFlat,
-    HalfNormal,
-    HalfStudentT,
-    InverseGamma,
-    InvSqrtExponential,
-    Laplace,
-    Normal,
-    StudentT,
-)
+from .priors import PRIORS as _PRIORS
+
+# Every prior class, as bg.Normal, bg.StudentT, ...: each registers itself in PRIORS.
+globals().update(_PRIORS)
 
 __all__ = [
     "FAMILIES",
     "GLM",
     "LINKS",
     "BayesGLMError",
-    "Cauchy",
     "ConvergenceWarning",
     "DomainWarning",
-    "Exponential",
     "Family",
-    "Fixed",
-    "Flat",
-    "Gamma",
-    "HalfCauchy",
-    "HalfFlat",
-    "HalfNormal",
-    "HalfStudentT",
-    "InvSqrtExponential",
-    "InverseGamma",
-    "Laplace",
     "Link",
     "MLEResult",
     "MissingDataWarning",
     "NegativeBinomial",
-    "Normal",
     "PerfectFitWarning",
     "SamplingWarning",
     "SeparationWarning",
     "Spec",
-    "StudentT",
     "UnusedLevelWarning",
     "compare",
     "fit_mle",
     "load",
     "resolve",
+    *_PRIORS,
 ]
 
 __version__ = "0.1.0"
