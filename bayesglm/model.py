@@ -84,11 +84,9 @@ def _prior_groups(priors: ResolvedPriors) -> dict[type, tuple[np.ndarray, dict[s
     return out
 
 
-# The priors' numbers are data of the model, not constants of its graph: a fit with
-# other numbers reuses the compiled model and reads its own.
-
-
 def _coef_log_prior(beta: Any, priors: ResolvedPriors) -> Any:
+    # The priors' numbers are data of the model, not constants of its graph: a fit
+    # with other numbers reuses the compiled model and reads its own.
     args = pt.dot(pm.Data("centering", priors.centering), beta)
     total = pt.constant(0.0)
     for cls, (idx, params) in _prior_groups(priors).items():

@@ -3,13 +3,13 @@ r"""Priors on the coefficients and on the dispersion parameter.
 A prior is a small frozen dataclass that carries everything about itself: its
 numpy log density with the first two derivatives (used to find the posterior mode),
 its term and variable in a PyMC model (:meth:`Prior.pymc_logp`,
-:meth:`Prior.pymc_variable`, called by :mod:`bayesglm.model`; pymc is imported
-only there), its ``mean`` and ``sd`` (and, for a dispersion prior, ``log_sd``),
-whether it is proper, whether it holds the parameter fixed
-(:attr:`DispersionPrior.held_value`), its spellings on the command line
-(``cli_names``) and a readable ``str``. Every concrete class registers itself in
-:data:`PRIORS`, which the package namespace, the command line and saved fits read:
-a new prior is one class here.
+:meth:`Prior.pymc_variable`, which :mod:`bayesglm.model` calls; they import pymc
+when called, so importing this module does not), its ``mean`` and ``sd`` (and, for
+a dispersion prior, ``log_sd``), whether it is proper, whether it holds the
+parameter fixed (:attr:`DispersionPrior.held_value`), its spellings on the command
+line (``cli_names``) and a readable ``str``. Every concrete class registers itself
+in :data:`PRIORS`, which the package namespace, the command line and saved fits
+read: a new prior is one class here.
 
 :func:`resolve_priors` combines the user's ``priors=`` dict with weakly informative
 defaults auto-scaled as rstanarm does:
