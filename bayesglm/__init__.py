@@ -23,6 +23,10 @@ from .glm import GLM
 from .irls import fit_mle
 from .links import LINKS, Link
 from .mle import MLEResult
+
+# Listed by name, not taken from PRIORS at run time, so that type checkers and editors
+# see bg.Normal & co. (the package ships py.typed); tests/test_prior_registry.py fails,
+# naming the class, when a registered prior is missing here.
 from .priors import (
     Cauchy,
     Exponential,

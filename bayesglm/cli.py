@@ -30,39 +30,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import priors as priors_module
 from ._output import check_output_path, check_report_path, write_atomic
 from .errors import BayesGLMError
+from .priors import PRIORS, Prior
 
 __all__ = ["main", "main_exit", "parse_prior"]
 
-_PRIOR_NAMES = {
-    "normal": "Normal",
-    "student_t": "StudentT",
-    "studentt": "StudentT",
-    "t": "StudentT",
-    "cauchy": "Cauchy",
-    "laplace": "Laplace",
-    "flat": "Flat",
-    "half_normal": "HalfNormal",
-    "halfnormal": "HalfNormal",
-    "half_student_t": "HalfStudentT",
-    "halfstudentt": "HalfStudentT",
-    "half_cauchy": "HalfCauchy",
-    "halfcauchy": "HalfCauchy",
-    "exponential": "Exponential",
-    "gamma": "Gamma",
-    "inverse_gamma": "InverseGamma",
-    "inversegamma": "InverseGamma",
-    "half_flat": "HalfFlat",
-    "halfflat": "HalfFlat",
-    "fixed": "Fixed",
-    "inv_sqrt_exponential": "InvSqrtExponential",
-}
 _PRIOR = re.compile(r"^\s*([^=]+?)\s*=\s*([A-Za-z_]+)\s*\(([^)]*)\)\s*$")
 
 
-def parse_prior(text: str) -> tuple[str, priors_module.Prior]:
+def parse_prior(text: str) -> tuple[str, Prior]:
     """Parse ``"name=distribution(arg, ...)"`` into a key and a prior.
 
     Examples
@@ -77,24 +54,29 @@ def parse_prior(text: str) -> tuple[str, priors_module.Prior]:
             f"dispersion=exponential(1); got (--prior {text!r})."
         )
     key, name, args = match.groups()
-    cls_name = _PRIOR_NAMES.get(name.lower())
-    if cls_name is None:
+    spellings = _prior_spellings()
+    cls = spellings.get(name.lower())
+    if cls is None:
         raise BayesGLMError(
             f"unknown prior distribution; the distributions are "
-            f"{', '.join(sorted(set(_PRIOR_NAMES)))}; got ({name!r})."
+            f"{', '.join(sorted(spellings))}; got ({name!r})."
         )
     try:
         values = [float(a) for a in args.split(",") if a.strip()]
     except ValueError:
         raise BayesGLMError(f"prior arguments must be numbers; got (--prior {text!r}).") from None
-    cls = getattr(priors_module, cls_name)
     try:
         return key, cls(*values)
     except TypeError:
         raise BayesGLMError(
-            f"{cls_name} takes at most {len(dataclasses.fields(cls))} numbers; "
+            f"{cls.__name__} takes at most {len(dataclasses.fields(cls))} numbers; "
             f"got (--prior {text!r})."
         ) from None
+
+
+def _prior_spellings() -> dict[str, type[Prior]]:
+    """Every registered prior class under each of its command-line spellings."""
+    return {name: cls for cls in PRIORS.values() for name in cls.cli_names}
 
 
 def _read_csv(path: str) -> Any:

@@ -20,7 +20,7 @@ from .families import Family, Spec, resolve
 from .irls import fit_design
 from .laplace import laplace_approx
 from .mle import MLEResult
-from .priors import Fixed, Prior, ResolvedPriors, resolve_priors
+from .priors import Prior, ResolvedPriors, resolve_priors
 
 __all__ = ["GLM"]
 
@@ -274,11 +274,7 @@ class GLM:
             progressbar=progressbar,
         )
         result = GLMResult(
-            idata=build_idata(
-                run,
-                list(self.design.names),
-                None if isinstance(resolved.dispersion, Fixed) else self.spec.family.dispersion,
-            ),
+            idata=build_idata(run, list(self.design.names), resolved.sampled_dispersion_name),
             design=self.design,
             spec=self.spec,
             priors=resolved,
@@ -324,7 +320,7 @@ def _refuse_exact_fit(priors: ResolvedPriors, mle: MLEResult) -> None:
     """A free spread (gaussian sigma, gamma shape, ...) with no residual spread to
     learn it from: the likelihood is unbounded at zero spread, and NUTS has nowhere
     to start."""
-    if not mle.family.free_phi or isinstance(priors.dispersion, Fixed):
+    if not mle.family.free_phi or priors.fixed_dispersion is not None:
         return
     if mle.df_resid == 0:
         raise BayesGLMError(

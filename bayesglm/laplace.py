@@ -25,7 +25,7 @@ from .design import Design
 from .errors import BayesGLMError, ConvergenceWarning
 from .families import Family, NegativeBinomial, Spec
 from .mle import MLEResult
-from .priors import Fixed, ResolvedPriors
+from .priors import ResolvedPriors
 
 __all__ = ["DispersionEstimates", "LaplaceApprox", "dispersion_estimates", "laplace_approx"]
 
@@ -150,10 +150,8 @@ def laplace_approx(
     family = spec.family
     beta = _start_beta(post, design, mle)
     u = None
-    fixed = None
-    if isinstance(priors.dispersion, Fixed):
-        fixed = priors.dispersion.value
-    elif family.dispersion is not None:
+    fixed = priors.fixed_dispersion
+    if fixed is None and family.dispersion is not None:
         u = float(np.log(_start_dispersion(design, family, mle)))
     beta, u, n_iter, converged = _find_mode(post, beta, u, fixed)
     dispersion = fixed if u is None else float(np.exp(u))

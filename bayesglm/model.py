@@ -1,4 +1,4 @@
-"""PyMC model building and NUTS sampling: the only module that imports pymc.
+"""PyMC model building and NUTS sampling: the only module that imports pymc at the top.
 
 Two models are built from the same pieces (prior groups, the link's single formula,
 the family's likelihood description):
@@ -34,7 +34,7 @@ from .design import Design
 from .errors import BayesGLMError
 from .families import Spec
 from .laplace import LaplaceApprox
-from .priors import Fixed, Flat, HalfFlat, InvSqrtExponential, ResolvedPriors
+from .priors import ResolvedPriors
 
 __all__ = ["SAMPLERS", "available_samplers", "build_model", "build_sampling_model", "sample"]
 
@@ -85,28 +85,24 @@ def _prior_groups(priors: ResolvedPriors) -> dict[type, tuple[np.ndarray, dict[s
 
 
 def _coef_log_prior(beta: Any, priors: ResolvedPriors) -> Any:
+    # The priors' numbers are data of the model, not constants of its graph: a fit
+    # with other numbers reuses the compiled model and reads its own.
     args = pt.dot(pm.Data("centering", priors.centering), beta)
     total = pt.constant(0.0)
     for cls, (idx, params) in _prior_groups(priors).items():
-        if cls is Flat:
-            continue
         name = cls.pymc_name
         data = {k: pm.Data(f"prior_{name}_{k}", v) for k, v in params.items()}
         index = pm.Data(f"prior_{name}_index", idx)
-        total = total + pt.sum(pm.logp(getattr(pm, name).dist(**data), args[index]))
+        total = total + pt.sum(cls.pymc_logp(args[index], data))
     return total
 
 
 def _dispersion_log_prior(value: Any, priors: ResolvedPriors) -> Any:
     prior = priors.dispersion
-    if prior is None or isinstance(prior, HalfFlat):
+    if prior is None:
         return pt.constant(0.0)
-    # The prior's numbers are data of the model, not constants of its graph: a fit
-    # with other numbers reuses the compiled model and reads its own.
     data = {k: pm.Data(f"dispersion_prior_{k}", v) for k, v in prior.params.items()}
-    if isinstance(prior, InvSqrtExponential):
-        return InvSqrtExponential.logp_expr(value, pt_ns(), **data)
-    return pm.logp(getattr(pm, prior.pymc_name).dist(**data), value)
+    return prior.pymc_logp(value, data)
 
 
 def _restrict_eta(spec: Spec, eta: Any) -> None:
@@ -149,20 +145,13 @@ def build_model(design: Design, spec: Spec, priors: ResolvedPriors) -> pm.Model:
         prior_args = []
         for name, prior in priors.coef.items():
             rv_name = f"{name}_centered" if name == priors.intercept and priors.center else name
-            prior_args.append(getattr(pm, prior.pymc_name)(rv_name, **prior.params))
+            prior_args.append(prior.pymc_variable(rv_name))
         args = pt.stack(prior_args)
         # Undo the centring: beta = C^-1 args, C = I + e_int x_means^T.
         beta = pm.Deterministic("beta", pt.dot(np.linalg.inv(priors.centering), args), dims="coef")
         dispersion = None
-        if isinstance(priors.dispersion, Fixed):
-            dispersion = pt.constant(priors.dispersion.value)
-        elif isinstance(priors.dispersion, InvSqrtExponential):
-            inv_sqrt = pm.Exponential(f"{family.dispersion}_inv_sqrt", priors.dispersion.lam)
-            dispersion = pm.Deterministic(family.dispersion, inv_sqrt**-2)
-        elif priors.dispersion is not None:
-            dispersion = getattr(pm, priors.dispersion.pymc_name)(
-                family.dispersion, **priors.dispersion.params
-            )
+        if priors.dispersion is not None:
+            dispersion = priors.dispersion.pymc_variable(family.dispersion)
         eta = pt.dot(X, beta) + offset
         _restrict_eta(spec, eta)
         mu = pm.Deterministic("mu", spec.link.inverse(eta, xp=pt_ns()), dims="obs")
@@ -253,8 +242,8 @@ def build_sampling_model(
         beta = theta[:p]
         pm.Potential("coef_prior", _coef_log_prior(beta, priors))
         dispersion = None
-        if isinstance(priors.dispersion, Fixed):
-            dispersion = pm.Data("dispersion_fixed", priors.dispersion.value)
+        if priors.fixed_dispersion is not None:
+            dispersion = pm.Data("dispersion_fixed", priors.fixed_dispersion)
         elif family.dispersion is not None:
             log_dispersion = theta[p]
             dispersion = pt.exp(log_dispersion)
@@ -398,8 +387,8 @@ def sample(
     theta = laplace.mode + z @ laplace.chol.T
     p = design.p
     beta = theta[..., :p]
-    if isinstance(priors.dispersion, Fixed):
-        dispersion = np.full(beta.shape[:2], priors.dispersion.value)
+    if priors.fixed_dispersion is not None:
+        dispersion = np.full(beta.shape[:2], priors.fixed_dispersion)
     elif dispersion_name is not None:
         dispersion = np.exp(theta[..., p])
     else:

@@ -638,10 +638,8 @@ def _parts(tree: xr.DataTree, info: dict) -> dict[str, Any]:
     resolved = _priors(tree, info)
     posterior = _group(tree, "posterior")
     _array(posterior, "beta", (chains, draws, len(names)))
-    if resolved.dispersion_name is not None and not isinstance(
-        resolved.dispersion, priors_module.Fixed
-    ):
-        _array(posterior, resolved.dispersion_name, (chains, draws))
+    if resolved.sampled_dispersion_name is not None:
+        _array(posterior, resolved.sampled_dispersion_name, (chains, draws))
     laplace = _group(tree, "bayesglm_laplace")
     mode = _array(laplace, "mode", None)
     timings = _entry(info, "timings", dict)
@@ -784,8 +782,8 @@ def _prior_from_json(entry: Any) -> priors_module.Prior:
     if not isinstance(entry, dict):
         raise _Damaged(f"a prior is not described by a mapping: {entry!r}")
     name, params = _entry(entry, "class", str), _entry(entry, "params", dict)
-    cls = getattr(priors_module, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, priors_module.Prior)):
+    cls = priors_module.PRIORS.get(name)
+    if cls is None:
         raise _Damaged(f"unknown prior {name!r}")
     try:
         return cls(**params)

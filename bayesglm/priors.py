@@ -1,10 +1,15 @@
 r"""Priors on the coefficients and on the dispersion parameter.
 
-A prior is a small frozen dataclass: its PyMC distribution (name and keyword
-arguments, turned into a distribution only in :mod:`bayesglm.model`), its numpy log
-density with the first two derivatives (used to find the posterior mode), its
-``mean`` and ``sd`` (and, for a dispersion prior, ``log_sd``), and a readable
-``str``. Every concrete class is in :data:`PRIORS`.
+A prior is a small frozen dataclass that carries everything about itself: its
+numpy log density with the first two derivatives (used to find the posterior mode),
+its term and variable in a PyMC model (:meth:`Prior.pymc_logp`,
+:meth:`Prior.pymc_variable`, which :mod:`bayesglm.model` calls; they import pymc
+when called, so importing this module does not), its ``mean`` and ``sd`` (and, for
+a dispersion prior, ``log_sd``), whether it is proper, whether it holds the
+parameter fixed (:attr:`DispersionPrior.held_value`), its spellings on the command
+line (``cli_names``) and a readable ``str``. Every concrete class registers itself
+in :data:`PRIORS`, which the package namespace, the command line and saved fits
+read: a new prior is one class here.
 
 :func:`resolve_priors` combines the user's ``priors=`` dict with weakly informative
 defaults auto-scaled as rstanarm does:
@@ -32,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from ._xp import NP, MathNamespace, pt_ns
 from .design import Design, centering_matrix, positive_rows, weighted_mean, weighted_sd
 from .errors import BayesGLMError
 from .families import Spec
@@ -39,27 +45,13 @@ from .links import Link
 
 __all__ = [
     "PRIORS",
-    "Cauchy",
     "CoefPrior",
     "DispersionPrior",
-    "Exponential",
-    "Fixed",
-    "Flat",
-    "Gamma",
-    "HalfCauchy",
-    "HalfFlat",
-    "HalfNormal",
-    "HalfStudentT",
-    "InvSqrtExponential",
-    "InverseGamma",
-    "Laplace",
-    "Normal",
     "Prior",
     "ResolvedPriors",
-    "StudentT",
     "default_intercept_location",
     "resolve_priors",
-]
+]  # and every class in PRIORS, added below them
 
 PRIORS: dict[str, type[Prior]] = {}
 """Every concrete prior class by name, in definition order (for tests and look-ups)."""
@@ -69,15 +61,26 @@ _NAN, _INF = math.nan, math.inf
 
 @dataclass(frozen=True)
 class Prior:
-    """Base class of all priors."""
+    """Base class of all priors.
+
+    A concrete class (one that sets ``pymc_name``) registers itself in
+    :data:`PRIORS` and says, as class attributes, its PyMC distribution's name,
+    its spellings on the command line (``cli_names``, the first the one the docs
+    show), whether it is ``proper`` and which parameters are ``locations`` (may be
+    zero or negative); its dataclass fields are the distribution's keyword
+    arguments, in the order the command line takes them.
+    """
 
     pymc_name: ClassVar[str]
+    cli_names: ClassVar[tuple[str, ...]]
     proper: ClassVar[bool] = True
     locations: ClassVar[tuple[str, ...]] = ("mu",)  # parameters that may be <= 0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "pymc_name" in cls.__dict__:  # a concrete prior, not a base class
+            if "cli_names" not in cls.__dict__:
+                raise TypeError(f"prior class {cls.__name__} needs its cli_names")
             PRIORS[cls.__name__] = cls
 
     @property
@@ -111,6 +114,27 @@ class Prior:
         """Log density (numpy), normalized where the prior is proper."""
         raise NotImplementedError
 
+    @classmethod
+    def pymc_logp(cls, value: Any, params: Mapping[str, Any]) -> Any:
+        """The log density at ``value`` as a term of a PyMC model (the same as :meth:`logpdf`).
+
+        ``params`` holds the class's parameters by name as tensors (the model's
+        ``pm.Data``, so that a fit with other numbers reuses a compiled model), each
+        a scalar or a vector matching ``value``. By default the PyMC distribution
+        ``pymc_name``.
+        """
+        import pymc as pm
+
+        return pm.logp(getattr(pm, cls.pymc_name).dist(**params), value)
+
+    def pymc_variable(self, name: str) -> Any:
+        """The parameter with this prior as a variable named ``name`` of the PyMC model
+        being built (call inside ``with model:``). By default the PyMC distribution
+        ``pymc_name``."""
+        import pymc as pm
+
+        return getattr(pm, self.pymc_name)(name, **self.params)
+
     def __str__(self) -> str:
         args = ", ".join(f"{v:g}" for v in self.params.values())
         return f"{type(self).__name__}({args})"
@@ -140,6 +164,7 @@ class Normal(CoefPrior):
     mu: float = 0.0
     sigma: float = 1.0
     pymc_name: ClassVar[str] = "Normal"
+    cli_names: ClassVar[tuple[str, ...]] = ("normal",)
 
     @property
     def mean(self) -> float:
@@ -167,6 +192,7 @@ class StudentT(CoefPrior):
     mu: float = 0.0
     sigma: float = 1.0
     pymc_name: ClassVar[str] = "StudentT"
+    cli_names: ClassVar[tuple[str, ...]] = ("student_t", "studentt", "t")
 
     @property
     def mean(self) -> float:
@@ -195,6 +221,7 @@ class Cauchy(CoefPrior):
     alpha: float = 0.0
     beta: float = 1.0
     pymc_name: ClassVar[str] = "Cauchy"
+    cli_names: ClassVar[tuple[str, ...]] = ("cauchy",)
     locations: ClassVar[tuple[str, ...]] = ("alpha",)
 
     @property
@@ -222,6 +249,7 @@ class Laplace(CoefPrior):
     mu: float = 0.0
     b: float = 1.0
     pymc_name: ClassVar[str] = "Laplace"
+    cli_names: ClassVar[tuple[str, ...]] = ("laplace",)
 
     @property
     def mean(self) -> float:
@@ -246,6 +274,7 @@ class Flat(CoefPrior):
     """Improper flat prior: the posterior is proportional to the likelihood."""
 
     pymc_name: ClassVar[str] = "Flat"
+    cli_names: ClassVar[tuple[str, ...]] = ("flat",)
     proper: ClassVar[bool] = False
 
     @property
@@ -265,8 +294,9 @@ class Flat(CoefPrior):
     def hess(self, x):
         return np.zeros_like(np.asarray(x, dtype=float))
 
-    def __str__(self) -> str:
-        return "Flat()"
+    @classmethod
+    def pymc_logp(cls, value: Any, params: Mapping[str, Any]) -> Any:
+        return 0.0
 
 
 @dataclass(frozen=True)
@@ -283,6 +313,11 @@ class DispersionPrior(Prior):
         """Standard deviation of log(parameter) under the prior (inf where infinite)."""
         raise NotImplementedError
 
+    @property
+    def held_value(self) -> float | None:
+        """The value the prior holds the parameter at (it is then not sampled), or None."""
+        return None
+
 
 @dataclass(frozen=True)
 class HalfNormal(DispersionPrior):
@@ -290,6 +325,7 @@ class HalfNormal(DispersionPrior):
 
     sigma: float = 1.0
     pymc_name: ClassVar[str] = "HalfNormal"
+    cli_names: ClassVar[tuple[str, ...]] = ("half_normal", "halfnormal")
 
     @property
     def mean(self) -> float:
@@ -314,6 +350,7 @@ class HalfStudentT(DispersionPrior):
     nu: float = 3.0
     sigma: float = 1.0
     pymc_name: ClassVar[str] = "HalfStudentT"
+    cli_names: ClassVar[tuple[str, ...]] = ("half_student_t", "halfstudentt")
 
     @property
     def mean(self) -> float:
@@ -343,6 +380,7 @@ class HalfCauchy(DispersionPrior):
 
     beta: float = 1.0
     pymc_name: ClassVar[str] = "HalfCauchy"
+    cli_names: ClassVar[tuple[str, ...]] = ("half_cauchy", "halfcauchy")
 
     @property
     def mean(self) -> float:
@@ -366,6 +404,7 @@ class Exponential(DispersionPrior):
 
     lam: float = 1.0
     pymc_name: ClassVar[str] = "Exponential"
+    cli_names: ClassVar[tuple[str, ...]] = ("exponential",)
 
     @property
     def mean(self) -> float:
@@ -390,6 +429,7 @@ class Gamma(DispersionPrior):
     alpha: float = 2.0
     beta: float = 1.0
     pymc_name: ClassVar[str] = "Gamma"
+    cli_names: ClassVar[tuple[str, ...]] = ("gamma",)
 
     @property
     def mean(self) -> float:
@@ -414,6 +454,7 @@ class InverseGamma(DispersionPrior):
     alpha: float = 2.0
     beta: float = 1.0
     pymc_name: ClassVar[str] = "InverseGamma"
+    cli_names: ClassVar[tuple[str, ...]] = ("inverse_gamma", "inversegamma")
 
     @property
     def mean(self) -> float:
@@ -438,6 +479,7 @@ class HalfFlat(DispersionPrior):
     """Improper flat prior on the positive half-line."""
 
     pymc_name: ClassVar[str] = "HalfFlat"
+    cli_names: ClassVar[tuple[str, ...]] = ("half_flat", "halfflat")
     proper: ClassVar[bool] = False
 
     @property
@@ -455,8 +497,9 @@ class HalfFlat(DispersionPrior):
     def logpdf(self, x):
         return np.where(np.asarray(x) > 0, 0.0, -np.inf)
 
-    def __str__(self) -> str:
-        return "HalfFlat()"
+    @classmethod
+    def pymc_logp(cls, value: Any, params: Mapping[str, Any]) -> Any:
+        return 0.0  # the model's dispersion is positive by construction
 
 
 @dataclass(frozen=True)
@@ -475,6 +518,7 @@ class InvSqrtExponential(DispersionPrior):
 
     lam: float = 1.0
     pymc_name: ClassVar[str] = "InvSqrtExponential"
+    cli_names: ClassVar[tuple[str, ...]] = ("inv_sqrt_exponential",)
 
     @property
     def mean(self) -> float:
@@ -490,17 +534,27 @@ class InvSqrtExponential(DispersionPrior):
     def log_sd(self) -> float:
         return 2 * math.pi / math.sqrt(6.0)  # log d = -2 log s
 
+    @staticmethod
+    def _logp(x: Any, xp: MathNamespace, lam: Any) -> Any:
+        """The log density at ``x > 0``, written once for numpy and for PyMC."""
+        return xp.log(lam) - lam / xp.sqrt(x) + np.log(0.5) - 1.5 * xp.log(x)
+
     def logpdf(self, x):
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.log(self.lam) - self.lam / np.sqrt(x) + np.log(0.5) - 1.5 * np.log(x)
+            value = self._logp(x, NP, self.lam)
         return np.where(x > 0, value, -np.inf)
 
-    @staticmethod
-    def logp_expr(x: Any, xp: Any, lam: Any) -> Any:
-        """The log density at ``x`` for rate ``lam``, as an expression of the math
-        namespace ``xp`` (``lam`` may be a model's data rather than a number)."""
-        return xp.log(lam) - lam / xp.sqrt(x) + np.log(0.5) - 1.5 * xp.log(x)
+    @classmethod
+    def pymc_logp(cls, value: Any, params: Mapping[str, Any]) -> Any:
+        return cls._logp(value, pt_ns(), **params)
+
+    def pymc_variable(self, name: str) -> Any:
+        """Sampled as 1/sqrt(d) ~ Exponential(lam), with ``d`` itself recorded."""
+        import pymc as pm
+
+        inv_sqrt = pm.Exponential(f"{name}_inv_sqrt", self.lam)
+        return pm.Deterministic(name, inv_sqrt**-2)
 
 
 @dataclass(frozen=True)
@@ -513,6 +567,7 @@ class Fixed(DispersionPrior):
 
     value: float = 1.0
     pymc_name: ClassVar[str] = "Fixed"
+    cli_names: ClassVar[tuple[str, ...]] = ("fixed",)
 
     @property
     def mean(self) -> float:
@@ -526,8 +581,27 @@ class Fixed(DispersionPrior):
     def log_sd(self) -> float:
         return 0.0
 
+    @property
+    def held_value(self) -> float:
+        return self.value
+
     def logpdf(self, x):
         return np.where(np.asarray(x) == self.value, 0.0, -np.inf)
+
+    @classmethod
+    def pymc_logp(cls, value: Any, params: Mapping[str, Any]) -> Any:
+        import pytensor.tensor as pt
+
+        return pt.switch(pt.eq(value, params["value"]), 0.0, -np.inf)
+
+    def pymc_variable(self, name: str) -> Any:
+        """A constant of the model, not a variable: the parameter is not sampled."""
+        import pytensor.tensor as pt
+
+        return pt.constant(self.value)
+
+
+__all__ += list(PRIORS)
 
 
 @dataclass(frozen=True)
@@ -571,6 +645,17 @@ class ResolvedPriors:
         """
         at = list(self.coef).index(self.intercept) if self.center else None
         return centering_matrix(self.x_means, at)
+
+    @property
+    def fixed_dispersion(self) -> float | None:
+        """The value the dispersion parameter is held at, or None where it is sampled
+        (or the family has none)."""
+        return None if self.dispersion is None else self.dispersion.held_value
+
+    @property
+    def sampled_dispersion_name(self) -> str | None:
+        """The dispersion parameter's name where it is sampled, else None."""
+        return None if self.fixed_dispersion is not None else self.dispersion_name
 
     @property
     def all_proper(self) -> bool:

@@ -36,7 +36,7 @@ from .predict import (
     prediction_inputs,
     row_chunks,
 )
-from .priors import Fixed, ResolvedPriors
+from .priors import ResolvedPriors
 from .report import write_report
 from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
@@ -147,7 +147,7 @@ class GLMResult:
     @property
     def dispersion_name(self) -> str | None:
         """The family's natural dispersion parameter, if it was sampled."""
-        if isinstance(self.priors.dispersion, Fixed):
+        if self.priors.fixed_dispersion is not None:
             return None
         return self.spec.family.dispersion
 
@@ -186,8 +186,8 @@ class GLMResult:
             frame[self.dispersion_name] = (
                 self._posterior[self.dispersion_name].to_numpy().reshape(-1)
             )
-        elif isinstance(self.priors.dispersion, Fixed):
-            frame[self.spec.family.dispersion] = self.priors.dispersion.value
+        elif self.priors.fixed_dispersion is not None:
+            frame[self.spec.family.dispersion] = self.priors.fixed_dispersion
         return frame
 
     def _beta(self) -> np.ndarray:
@@ -196,8 +196,8 @@ class GLMResult:
         return beta.reshape(-1, beta.shape[-1])
 
     def _dispersion(self) -> np.ndarray | None:
-        if isinstance(self.priors.dispersion, Fixed):
-            return np.full(self._beta().shape[0], self.priors.dispersion.value)
+        if self.priors.fixed_dispersion is not None:
+            return np.full(self._beta().shape[0], self.priors.fixed_dispersion)
         if self.dispersion_name is None:
             return None
         return self._posterior[self.dispersion_name].to_numpy().reshape(-1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import subprocess
@@ -16,7 +17,7 @@ from bayesglm import cli, datasets
 from bayesglm.cli import main, parse_prior
 from bayesglm.errors import BayesGLMError, SamplingWarning
 from bayesglm.glm import GLM
-from bayesglm.priors import Exponential, Normal, StudentT
+from bayesglm.priors import PRIORS, Exponential, Normal, StudentT
 
 
 @pytest.fixture()
@@ -134,6 +135,17 @@ def test_prior_strings() -> None:
         parse_prior("x=gauss(0,1)")
     with pytest.raises(BayesGLMError, match=r"Normal takes at most 2 numbers"):
         parse_prior("x=normal(0,1,2)")
+
+
+@pytest.mark.parametrize("cls", list(PRIORS.values()), ids=list(PRIORS))
+def test_every_prior_parses_under_each_of_its_spellings(cls: type) -> None:
+    values = [field.default for field in dataclasses.fields(cls)]
+    args = ", ".join(f"{value:g}" for value in values)
+    for spelling in cls.cli_names:
+        assert parse_prior(f"k={spelling.upper()}({args})") == ("k", cls(*values))
+    too_many = ", ".join(["1"] * (len(values) + 1))
+    with pytest.raises(BayesGLMError, match=f"{cls.__name__} takes at most {len(values)} "):
+        parse_prior(f"k={cls.cli_names[0]}({too_many})")
 
 
 # --- outputs: checked before any work, written whole -----------------------------------

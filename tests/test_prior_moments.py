@@ -1,9 +1,13 @@
-"""Every prior class knows its own mean and sd (and a dispersion prior the sd of its log),
-checked against scipy.stats, quadrature or Monte Carlo written independently."""
+"""Every prior class knows its own density, its PyMC term and its moments: its mean and sd
+(and a dispersion prior the sd of its log), checked against scipy.stats, quadrature or
+Monte Carlo written independently. One row per class in ROWS."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,52 +15,138 @@ from scipy import integrate, stats
 
 from bayesglm.priors import PRIORS, DispersionPrior
 
-# --- moments of every prior class -----------------------------------------------------------
 
-# Each class with parameter sets on both sides of where its moments stop existing.
-PARAMS = {
-    "Normal": [(0.3, 2.0)],
-    "StudentT": [(5.0, 1.0, 2.0), (2.0, 0.5, 1.0), (0.8, 0.0, 1.0)],
-    "Cauchy": [(0.5, 2.0)],
-    "Laplace": [(1.0, 0.7)],
-    "Flat": [()],
-    "HalfNormal": [(2.0,)],
-    "HalfStudentT": [(3.0, 2.0), (7.0, 0.5), (1.5, 1.0), (1.0, 1.0)],
-    "HalfCauchy": [(1.5,)],
-    "Exponential": [(0.4,)],
-    "Gamma": [(2.5, 3.0)],
-    "InverseGamma": [(3.5, 2.0), (1.5, 1.0), (0.8, 1.0)],
-    "HalfFlat": [()],
-    "InvSqrtExponential": [(2.0,)],
-    "Fixed": [(3.0,)],
+@dataclass(frozen=True)
+class Row:
+    """A prior class's test row: parameter sets (on both sides of where its moments stop
+    existing), and the same distribution written independently: as scipy.stats' twin,
+    or where scipy has none, as its log density."""
+
+    params: list[tuple[float, ...]]
+    scipy: Callable[[dict[str, float]], Any] | None = None
+    logpdf: Callable[[dict[str, float], np.ndarray], np.ndarray] | None = None
+
+
+ROWS = {
+    "Normal": Row([(0.3, 2.0)], lambda p: stats.norm(p["mu"], p["sigma"])),
+    "StudentT": Row(
+        [(5.0, 1.0, 2.0), (2.0, 0.5, 1.0), (0.8, 0.0, 1.0)],
+        lambda p: stats.t(p["nu"], p["mu"], p["sigma"]),
+    ),
+    "Cauchy": Row([(0.5, 2.0)], lambda p: stats.cauchy(p["alpha"], p["beta"])),
+    "Laplace": Row([(1.0, 0.7)], lambda p: stats.laplace(p["mu"], p["b"])),
+    "Flat": Row([()], logpdf=lambda p, x: np.zeros_like(x)),
+    "HalfNormal": Row([(2.0,)], lambda p: stats.halfnorm(scale=p["sigma"])),
+    "HalfStudentT": Row(
+        [(3.0, 2.0), (7.0, 0.5), (1.5, 1.0), (1.0, 1.0)],
+        # |T| for T ~ t(nu, 0, sigma): twice the density on the positive half.
+        logpdf=lambda p, x: np.log(2 * stats.t.pdf(x, p["nu"], 0.0, p["sigma"])),
+    ),
+    "HalfCauchy": Row([(1.5,)], lambda p: stats.halfcauchy(scale=p["beta"])),
+    "Exponential": Row([(0.4,)], lambda p: stats.expon(scale=1 / p["lam"])),
+    "Gamma": Row([(2.5, 3.0)], lambda p: stats.gamma(p["alpha"], scale=1 / p["beta"])),
+    "InverseGamma": Row(
+        [(3.5, 2.0), (1.5, 1.0), (0.8, 1.0)],
+        lambda p: stats.invgamma(p["alpha"], scale=p["beta"]),
+    ),
+    "HalfFlat": Row([()], logpdf=lambda p, x: np.zeros_like(x)),
+    "InvSqrtExponential": Row(
+        [(2.0,)],
+        # Change of variables: s = x**-0.5 ~ Exponential(lam), |ds/dx| = x**-1.5 / 2.
+        logpdf=lambda p, x: (
+            stats.expon.logpdf(x**-0.5, scale=1 / p["lam"]) + np.log(0.5 * x**-1.5)
+        ),
+    ),
+    "Fixed": Row([(3.0,)], logpdf=lambda p, x: np.where(x == p["value"], 0.0, -np.inf)),
 }
 
 
-def test_every_prior_class_has_test_parameters() -> None:
-    assert set(PARAMS) == set(PRIORS), "a new prior class needs parameters in PARAMS"
+def test_every_prior_class_has_a_test_row() -> None:
+    assert set(ROWS) == set(PRIORS), "a new prior class needs its row in ROWS"
 
 
-def _scipy_twin(prior) -> stats.rv_continuous | None:
-    """The same distribution from scipy.stats, written from each class's docstring."""
-    name, p = type(prior).__name__, prior.params
-    twins = {
-        "Normal": lambda: stats.norm(p.get("mu"), p.get("sigma")),
-        "StudentT": lambda: stats.t(p.get("nu"), p.get("mu"), p.get("sigma")),
-        "Cauchy": lambda: stats.cauchy(p.get("alpha"), p.get("beta")),
-        "Laplace": lambda: stats.laplace(p.get("mu"), p.get("b")),
-        "HalfNormal": lambda: stats.halfnorm(scale=p.get("sigma")),
-        "HalfCauchy": lambda: stats.halfcauchy(scale=p.get("beta")),
-        "Exponential": lambda: stats.expon(scale=1 / p.get("lam", 1.0)),
-        "Gamma": lambda: stats.gamma(p.get("alpha"), scale=1 / p.get("beta", 1.0)),
-        "InverseGamma": lambda: stats.invgamma(p.get("alpha"), scale=p.get("beta")),
-    }
-    return twins[name]() if name in twins else None
+def _scipy_twin(prior) -> Any:
+    """The same distribution from scipy.stats, or None where scipy has no twin."""
+    make = ROWS[type(prior).__name__].scipy
+    return None if make is None else make(prior.params)
 
 
 def _cases():
-    for name, sets in PARAMS.items():
-        for args in sets:
+    for name, row in ROWS.items():
+        for args in row.params:
             yield pytest.param(PRIORS[name](*args), id=f"{name}{args}")
+
+
+# --- the density: numpy, PyMC, derivatives ----------------------------------------------------
+
+
+def _points(prior) -> np.ndarray:
+    """Points in the support (with a point mass's own value)."""
+    if isinstance(prior, DispersionPrior):
+        held = prior.held_value
+        return np.array([0.05, 0.3, 1.0, 2.5, 40.0] + ([] if held is None else [held]))
+    return np.array([-3.0, -0.5, 0.2, 1.7, 6.0])
+
+
+@pytest.mark.parametrize("prior", list(_cases()))
+def test_logpdf_matches_the_independent_density(prior) -> None:
+    x = _points(prior)
+    row = ROWS[type(prior).__name__]
+    expected = row.scipy(prior.params).logpdf(x) if row.scipy else row.logpdf(prior.params, x)
+    np.testing.assert_allclose(prior.logpdf(x), expected, rtol=1e-10)
+
+
+def _has_density(prior) -> bool:
+    """Proper and not a point mass."""
+    return prior.proper and getattr(prior, "held_value", None) is None
+
+
+@pytest.mark.parametrize("prior", [c for c in _cases() if _has_density(c.values[0])])
+def test_a_proper_density_integrates_to_one(prior) -> None:
+    low = 0.0 if isinstance(prior, DispersionPrior) else -np.inf
+    split = prior.mean if np.isfinite(prior.mean) else 1.0
+    total = sum(
+        integrate.quad(lambda v: np.exp(prior.logpdf(v)), a, b, limit=200)[0]
+        for a, b in ((low, split), (split, np.inf))
+    )
+    np.testing.assert_allclose(total, 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("prior", list(_cases()))
+def test_pymc_term_equals_logpdf(prior) -> None:
+    import pytensor.tensor as pt
+
+    x = _points(prior)
+    if isinstance(prior, DispersionPrior):
+        # As the models use it: one value, the prior's numbers scalars.
+        cases = [(np.asarray(v), dict(prior.params)) for v in x]
+    else:
+        # A group of coefficients: a vector of values, each number a vector.
+        cases = [(x, {k: np.full(x.shape, v) for k, v in prior.params.items()})]
+    for value, params in cases:
+        # float64 as the models' data (pytensor would make a Python float float32).
+        tensors = {k: pt.as_tensor(np.asarray(v, dtype=float)) for k, v in params.items()}
+        term = type(prior).pymc_logp(pt.as_tensor(value), tensors)
+        evaluated = term.eval() if hasattr(term, "eval") else term  # a flat prior's 0
+        expected = prior.logpdf(value)
+        # PyMC's half distributions add log 2 with float32 rounding (2e-9).
+        np.testing.assert_allclose(
+            np.broadcast_to(evaluated, expected.shape), expected, rtol=1e-9, atol=1e-8
+        )
+
+
+@pytest.mark.parametrize(
+    "prior", [c for c in _cases() if not isinstance(c.values[0], DispersionPrior)]
+)
+def test_coefficient_prior_derivatives_match_finite_differences(prior) -> None:
+    x, h = _points(prior), 1e-5
+    grad = (prior.logpdf(x + h) - prior.logpdf(x - h)) / (2 * h)
+    hess = (prior.grad(x + h) - prior.grad(x - h)) / (2 * h)
+    np.testing.assert_allclose(prior.grad(x), grad, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(prior.hess(x), hess, rtol=1e-6, atol=1e-8)
+
+
+# --- moments of every prior class -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("prior", list(_cases()))
