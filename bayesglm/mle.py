@@ -220,9 +220,11 @@ class MLEResult:
 
     @property
     def resid_pearson(self) -> np.ndarray:
-        """(y - mu) sqrt(w) / sqrt(V(mu))."""
+        """(y - mu) sqrt(w) / sqrt(V(mu)); 0 where y equals a mean on the edge of its
+        range (V(mu) = 0 there, and the residual's limit is 0)."""
         variance = self.family.variance(self.fitted)
-        return self.resid_response * np.sqrt(self.prior_weights) / np.sqrt(variance)
+        scaled = self.resid_response * np.sqrt(self.prior_weights)
+        return np.divide(scaled, np.sqrt(variance), out=np.zeros_like(scaled), where=scaled != 0)
 
     @property
     def resid_deviance(self) -> np.ndarray:
