@@ -496,15 +496,8 @@ def _not_exact(what: str, kind: Any) -> BayesGLMError:
 
 def read_fit(path: str | Path) -> dict[str, Any]:
     """The parts of a fit that :func:`write_fit` wrote: the keyword arguments of
-    :class:`~bayesglm.results.GLMResult`.
-
-    Raises
-    ------
-    BayesGLMError
-        For a missing, unreadable, damaged or foreign file, or an unknown format
-        version. Any other error (a formula that no longer rebuilds the saved model
-        matrix, say) comes through with its own message.
-    """
+    :class:`~bayesglm.results.GLMResult`. Raises what :func:`bayesglm.results.load`
+    documents."""
     if not isinstance(path, str | os.PathLike):
         raise BayesGLMError(
             f"path must be a file path (str or pathlib.Path); got (path={type(path).__name__})."

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .architecture_page import layers
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,21 +28,9 @@ def test_import_and_mle_fit_do_not_import_pymc() -> None:
     assert out.split("\n")[:2] == ["[]", "bayesglm.results bayesglm.compare"]
 
 
-# The package's layers, lowest first. A module imports only from its own layer or a
-# lower one (top level or inside a function; `if TYPE_CHECKING:` imports do not run and
-# do not count), and the imports never form a cycle. A new module is one more name in
-# the line of the layer it belongs to.
-LAYERS = {
-    "leaf": "errors _xp _rowpass thresholds _validation _output _versions formula_state",
-    "math": "links families",
-    "data": "design formula datasets",
-    "scoring": "sweep normal_equations fisher_scoring separation nb_theta",
-    "fit": "predict mle mle_assembly irls priors laplace",
-    "engine": "model",
-    "views": "effects compare plots report persist",
-    "results": "results",
-    "entry": "glm cli demo __init__",
-}
+# The package's layers, lowest first, as the layer table of docs/architecture.md declares
+# them (the page is the rule): a new module is one more name in its layer's row there.
+LAYERS = layers()
 PACKAGE = ROOT / "bayesglm"
 
 
@@ -97,32 +87,34 @@ def _import_graph() -> dict[str, set[str]]:
 
 
 def _layer_of() -> dict[str, int]:
-    return {module: rank for rank, names in enumerate(LAYERS.values()) for module in names.split()}
+    return {module: rank for rank, names in enumerate(LAYERS.values()) for module in names}
 
 
 def test_every_module_is_in_exactly_one_layer() -> None:
-    listed = [module for names in LAYERS.values() for module in names.split()]
+    listed = [module for names in LAYERS.values() for module in names]
     modules = set(_modules())
     unplaced = sorted(modules - set(listed))
     assert not unplaced, (
         f"module(s) in no layer: {', '.join(unplaced)}; add each name to the line of the "
-        "layer it belongs to in LAYERS (tests/test_package.py): a module imports only "
+        "layer it belongs to in the layer table of docs/architecture.md: a module imports only "
         "from its own layer or a lower one."
     )
-    assert not set(listed) - modules, f"LAYERS lists missing modules {set(listed) - modules}"
-    assert len(listed) == len(set(listed)), "a module is in two layers of LAYERS"
+    missing = set(listed) - modules
+    assert not missing, f"docs/architecture.md places modules that do not exist: {missing}"
+    assert len(listed) == len(set(listed)), "a module is in two layers of docs/architecture.md"
 
 
 def test_modules_import_only_from_their_own_layer_or_lower() -> None:
-    layer_of, layers = _layer_of(), list(LAYERS)
+    layer_of, names = _layer_of(), list(LAYERS)
     upward = [
-        f"bayesglm.{module} ({layers[layer_of[module]]}) imports bayesglm.{target} "
-        f"({layers[layer_of[target]]})"
+        f"bayesglm.{module} ({names[layer_of[module]]}) imports bayesglm.{target} "
+        f"({names[layer_of[target]]})"
         for module, targets in sorted(_import_graph().items())
         for target in sorted(targets)
         if module in layer_of and target in layer_of and layer_of[target] > layer_of[module]
     ]
-    assert not upward, "imports from a higher layer (see LAYERS):\n" + "\n".join(upward)
+    rule = "imports from a higher layer (see the layer table of docs/architecture.md):\n"
+    assert not upward, rule + "\n".join(upward)
 
 
 def test_the_import_graph_has_no_cycle() -> None:
