@@ -235,8 +235,9 @@ def _cmd_families(args: argparse.Namespace) -> None:
     print("family".ljust(width) + "links (* = canonical)")
     for name, family in FAMILIES.items():
         links = [f"{link}*" if link == family.canonical_link else link for link in family.links]
-        dispersion = f"   dispersion: {family.dispersion}" if family.dispersion else ""
-        print(name.ljust(width) + ", ".join(links) + dispersion)
+        # Labelled by the --prior key that sets its prior.
+        natural = f"   dispersion: {family.natural_param}" if family.natural_param else ""
+        print(name.ljust(width) + ", ".join(links) + natural)
     print()
     for link in LINKS.values():
         print(f"{link.name:<16}{link.formula}")

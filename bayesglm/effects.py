@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .laplace import dispersion_estimates
+from .laplace import natural_estimates
 from .predict import percent
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
@@ -199,17 +199,18 @@ def effects_table(result: GLMResult, prob: float = 0.95) -> pd.DataFrame:
 
 
 def compare_mle_table(result: GLMResult) -> pd.DataFrame:
-    """MLE ± SE beside posterior mean ± sd, per coefficient and for the dispersion.
+    """MLE ± SE beside posterior mean ± sd, per coefficient and for the family's
+    natural parameter.
 
-    Columns: ``mle``, ``mle_se`` (for the dispersion parameter: its maximum-likelihood
+    Columns: ``mle``, ``mle_se`` (for the natural parameter: its maximum-likelihood
     estimate at the MLE's means, with the SE from the observed information; not R's
     Pearson estimate), ``post_mean``, ``post_sd``, ``std_diff`` ((posterior mean -
     MLE) / SE; the posterior sd stands in where the MLE has no finite SE),
     ``prior_shift`` ((posterior mode - MLE) / SE: the part of the difference the
     prior causes, since the mode maximizes likelihood x prior), ``sd_ratio``
     (posterior sd / prior sd: how much the prior still matters; for the intercept
-    with ``center=True`` both refer to the centred intercept, for the dispersion
-    both are sds of its logarithm, which every proper prior has) and ``verdict``
+    with ``center=True`` both refer to the centred intercept, for the natural
+    parameter both are sds of its logarithm, which every proper prior has) and ``verdict``
     (see :func:`verdict`).
     """
     mle, priors = result.mle, result.priors
@@ -229,19 +230,19 @@ def compare_mle_table(result: GLMResult) -> pd.DataFrame:
             name in mle.separation,
             limit_ess,
         )
-    dispersion = result.dispersion_name
-    if dispersion is not None:
+    natural = result.sampled_natural_name
+    if natural is not None:
         p = len(result.names)
-        estimates = dispersion_estimates(
+        estimates = natural_estimates(
             result.design, result.spec, priors, mle, result.laplace.mode[:p]
         )
-        log_sd = float(np.log(draws[dispersion].to_numpy()).std(ddof=1))
-        rows[dispersion] = _row(
+        log_sd = float(np.log(draws[natural].to_numpy()).std(ddof=1))
+        rows[natural] = _row(
             estimates.mle,
             estimates.se,
-            summary.loc[dispersion],
+            summary.loc[natural],
             estimates.mode,
-            log_sd / priors.dispersion.log_sd,
+            log_sd / priors.natural.log_sd,
             False,
             limit_ess,
         )

@@ -2,7 +2,7 @@ r"""Exponential-dispersion families: :math:`\operatorname{Var}(Y) = \phi\,V(\mu)
 
 Each family is one frozen dataclass and is the single place for its facts: support,
 variance function, unit deviance, log-likelihood, canonical and allowed links, the
-dispersion parameter and its PyMC parametrization. :data:`FAMILIES` is the registry
+natural parameter and its PyMC parametrization. :data:`FAMILIES` is the registry
 and :func:`resolve` checks a (family, link) pair once for everything downstream.
 
 Responses are seen on two scales. ``loglike_obs`` and ``check_y`` take the response
@@ -52,6 +52,24 @@ _INF = float("inf")
 class Family:
     """Base class: the facts every family states.
 
+    Two words name two different things, here and throughout the package:
+
+    - The **dispersion** :math:`\\phi` (also ``phi``) is the GLM's, in
+      :math:`\\operatorname{Var}(Y) = \\phi\\,V(\\mu)/w`: what R's ``summary.glm()``
+      reports as the dispersion (:attr:`bayesglm.mle.MLEResult.dispersion`), estimated
+      where :attr:`free_phi` is true and 1 otherwise.
+    - The **natural parameter** is the family's own parameter of spread, the one its
+      PyMC likelihood takes as it is: ``sigma`` for the gaussian, ``shape`` for the
+      gamma (PyMC's ``alpha``), ``lam`` for the inverse gaussian, ``alpha``
+      :math:`= \\theta` for the negative binomial. :attr:`natural_param` is that
+      name, also of its posterior variable; arguments called ``natural`` take its
+      value; :meth:`phi` maps it to :math:`\\phi` and :meth:`natural_from_phi` back.
+      The negative binomial has a natural parameter but :math:`\\phi = 1`. (It is
+      not the canonical parameter of the exponential-family density.)
+
+    The user's prior key ``"dispersion"`` (``priors={"dispersion": ...}``, ``--prior
+    dispersion=...``) holds the prior on the natural parameter.
+
     Attributes
     ----------
     name : str
@@ -64,9 +82,9 @@ class Family:
         The default link.
     links : tuple of str
         The links allowed with this family (R's set, at least).
-    dispersion : str or None
-        Name of the natural dispersion parameter as PyMC calls it, None when the
-        family has none.
+    natural_param : str or None
+        Name of the natural parameter (and of its posterior variable), None when
+        the family has none.
     free_phi : bool
         Whether the GLM dispersion :math:`\\phi` is estimated (t statistics) rather
         than fixed at 1 (z statistics).
@@ -75,8 +93,12 @@ class Family:
     collapsible : bool
         Whether rows sharing covariates, offset and weight combine exactly into
         one (successes of summed trials; summed counts with a mean multiplier).
-    dispersion_is_precision : bool
-        Whether larger values of the dispersion parameter mean *less* spread.
+    natural_is_precision : bool
+        Whether larger values of the natural parameter mean *less* spread.
+    natural_in_variance : bool
+        Whether the variance function :math:`V(\\mu)` depends on the natural
+        parameter (the negative binomial's :math:`\\theta`): maximum likelihood then
+        estimates it jointly with the coefficients, rather than from :math:`\\phi`.
     weights_are_precision : bool
         Whether prior weights divide the variance (the gaussian, as R) rather than
         multiply each row's log-likelihood (frequency weights).
@@ -95,28 +117,35 @@ class Family:
     mean_domain: ClassVar[Interval]
     canonical_link: ClassVar[str]
     links: ClassVar[tuple[str, ...]]
-    dispersion: ClassVar[str | None] = None
+    natural_param: ClassVar[str | None] = None
     free_phi: ClassVar[bool] = False
     has_trials: ClassVar[bool] = False
     collapsible: ClassVar[bool] = False
     ratio_label: ClassVar[str] = "mean ratio"
     quantity: ClassVar[str] = "mean"
-    dispersion_is_precision: ClassVar[bool] = False
+    natural_is_precision: ClassVar[bool] = False
+    natural_in_variance: ClassVar[bool] = False
     weights_are_precision: ClassVar[bool] = False
     normal: ClassVar[bool] = False
 
     @property
-    def estimates_dispersion(self) -> bool:
-        """Whether a fit estimates the dispersion parameter from the data (so that
-        R's ``logLik()`` and ``AIC()`` count it), rather than holding it known."""
+    def estimates_natural(self) -> bool:
+        """Whether a fit estimates the natural parameter from the data (so that R's
+        ``logLik()`` and ``AIC()`` count it), rather than holding it known."""
         return self.free_phi
 
     @property
-    def known_dispersion(self) -> float | None:
-        """The natural dispersion parameter when the family holds it known (a
-        negative binomial given ``theta``), else None: a Bayesian fit then holds
-        it there too, unless the user gives a prior for it."""
+    def known_natural(self) -> float | None:
+        """The natural parameter when the family object holds its value (a negative
+        binomial with ``theta`` given, or filled in by a fit), else None: a Bayesian
+        fit then holds it there too, unless the user gives a prior for it."""
         return None
+
+    def with_natural(self, natural: float | None) -> Family:
+        """This family with its natural parameter set to ``natural``, where the
+        family object holds it (the negative binomial's ``theta``); otherwise the
+        family itself, as the parameter is then passed to each method instead."""
+        return self
 
     @property
     def is_probability(self) -> bool:
@@ -135,7 +164,7 @@ class Family:
         self,
         y: np.ndarray,
         mu: np.ndarray,
-        dispersion: float | None = None,
+        natural: float | None = None,
         *,
         trials: Any = 1,
         weights: Any = 1,
@@ -144,7 +173,7 @@ class Family:
         raise NotImplementedError
 
     def pymc_likelihood(
-        self, mu: Any, dispersion: Any = None, trials: Any = None
+        self, mu: Any, natural: Any = None, trials: Any = None
     ) -> tuple[str, dict[str, Any]]:
         """The PyMC distribution name and its keyword arguments for mean ``mu``.
 
@@ -154,13 +183,13 @@ class Family:
         raise NotImplementedError
 
     def sample(
-        self, mu: np.ndarray, dispersion: Any, trials: Any, rng: np.random.Generator
+        self, mu: np.ndarray, natural: Any, trials: Any, rng: np.random.Generator
     ) -> np.ndarray:
         """Draw responses (on the user's scale) with means ``mu`` (numpy)."""
         raise NotImplementedError
 
-    def dispersion_scale(self, ybar: float, y_sd: float) -> float:
-        """An upper-end size of the dispersion's *scale form*, to scale its prior.
+    def natural_scale(self, ybar: float, y_sd: float) -> float:
+        """An upper-end size of the natural parameter's *scale form*, to scale its prior.
 
         The scale form is the parameter itself for a scale (the gaussian ``sigma``)
         and 1/sqrt(parameter) for a precision (gamma ``shape``, inverse gaussian
@@ -175,16 +204,16 @@ class Family:
         """Starting means for the IRLS (R's ``initialize``), on the mean scale."""
         return np.asarray(y, dtype=float).copy()
 
-    def phi(self, dispersion: float) -> float:
-        r"""Map the natural dispersion parameter to the GLM :math:`\phi`."""
+    def phi(self, natural: float) -> float:
+        r"""Map the natural parameter to the GLM dispersion :math:`\phi`."""
         return 1.0
 
-    def dispersion_from_phi(self, phi: float) -> float | None:
-        r"""Map the GLM :math:`\phi` back to the natural dispersion parameter."""
+    def natural_from_phi(self, phi: float) -> float | None:
+        r"""Map the GLM dispersion :math:`\phi` back to the natural parameter."""
         return None
 
-    def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
-        """The natural dispersion R's ``logLik``/``AIC`` plug in (None if none)."""
+    def aic_natural(self, deviance: float, weights: np.ndarray) -> float | None:
+        """The natural parameter R's ``logLik``/``AIC`` plug in (None if none)."""
         return None
 
     def check_y(self, y: np.ndarray, trials: np.ndarray | None = None) -> None:
@@ -196,7 +225,7 @@ class Family:
             name = value_name(y, "y")
             raise BayesGLMError(
                 f"the response of a {self.name} model must vary: the model estimates its "
-                f"spread around the mean ({self.dispersion}), and a constant response has "
+                f"spread around the mean ({self.natural_param}), and a constant response has "
                 f"none; check the response column; got ({name}={values.flat[0].item()!r} "
                 f"in all {values.size} rows)."
             )
@@ -248,7 +277,7 @@ class Gaussian(Family):
         V(\mu) = 1, \quad d(y, \mu) = (y - \mu)^2, \quad
         Y \sim N(\mu, \sigma^2 / w), \quad \phi = \sigma^2.
 
-    The dispersion parameter is ``sigma``.
+    The natural parameter is ``sigma``.
     """
 
     name: ClassVar[str] = "gaussian"
@@ -256,7 +285,7 @@ class Gaussian(Family):
     mean_domain: ClassVar[Interval] = Interval(-_INF, _INF)
     canonical_link: ClassVar[str] = "identity"
     links: ClassVar[tuple[str, ...]] = ("identity", "log", "inverse")
-    dispersion: ClassVar[str | None] = "sigma"
+    natural_param: ClassVar[str | None] = "sigma"
     free_phi: ClassVar[bool] = True
     weights_are_precision: ClassVar[bool] = True
     normal: ClassVar[bool] = True
@@ -267,27 +296,27 @@ class Gaussian(Family):
     def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
         return (y - mu) ** 2
 
-    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
+    def loglike_obs(self, y, mu, natural=None, *, trials=1, weights=1):
         weights = np.broadcast_to(np.asarray(weights, dtype=float), np.shape(y))
-        scale = dispersion / np.sqrt(np.where(weights > 0, weights, 1.0))
+        scale = natural / np.sqrt(np.where(weights > 0, weights, 1.0))
         return np.where(weights > 0, _norm_logpdf(y, mu, scale), 0.0)
 
-    def pymc_likelihood(self, mu, dispersion=None, trials=None):
-        return "Normal", {"mu": mu, "sigma": dispersion}
+    def pymc_likelihood(self, mu, natural=None, trials=None):
+        return "Normal", {"mu": mu, "sigma": natural}
 
-    def sample(self, mu, dispersion, trials, rng):
-        return rng.normal(mu, dispersion)
+    def sample(self, mu, natural, trials, rng):
+        return rng.normal(mu, natural)
 
-    def dispersion_scale(self, ybar: float, y_sd: float) -> float:
+    def natural_scale(self, ybar: float, y_sd: float) -> float:
         return y_sd
 
-    def phi(self, dispersion: float) -> float:
-        return dispersion**2
+    def phi(self, natural: float) -> float:
+        return natural**2
 
-    def dispersion_from_phi(self, phi: float) -> float | None:
+    def natural_from_phi(self, phi: float) -> float | None:
         return math.sqrt(phi)
 
-    def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
+    def aic_natural(self, deviance: float, weights: np.ndarray) -> float | None:
         return math.sqrt(deviance / np.count_nonzero(weights))
 
 
@@ -326,7 +355,7 @@ class Binomial(Family):
     def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
         return 2.0 * (_xlogy_ratio(y, mu) + _xlogy_ratio(1.0 - y, 1.0 - mu))
 
-    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
+    def loglike_obs(self, y, mu, natural=None, *, trials=1, weights=1):
         failures = trials - y
         log_choose = (
             special.gammaln(trials + 1.0)
@@ -335,10 +364,10 @@ class Binomial(Family):
         )
         return weights * (log_choose + special.xlogy(y, mu) + special.xlog1py(failures, -mu))
 
-    def pymc_likelihood(self, mu, dispersion=None, trials=None):
+    def pymc_likelihood(self, mu, natural=None, trials=None):
         return "Binomial", {"n": trials, "p": mu}
 
-    def sample(self, mu, dispersion, trials, rng):
+    def sample(self, mu, natural, trials, rng):
         return rng.binomial(np.asarray(trials, dtype=np.int64), mu).astype(float)
 
     def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -387,12 +416,12 @@ class Bernoulli(Binomial):
     support: ClassVar[Interval] = Interval(0.0, 1.0, True, True, integer=True)
     has_trials: ClassVar[bool] = False
 
-    def pymc_likelihood(self, mu, dispersion=None, trials=None):
+    def pymc_likelihood(self, mu, natural=None, trials=None):
         if trials is None:
             return "Bernoulli", {"p": mu}
         return "Binomial", {"n": trials, "p": mu}
 
-    def sample(self, mu, dispersion, trials, rng):
+    def sample(self, mu, natural, trials, rng):
         return rng.binomial(1, mu).astype(float)
 
     def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -432,13 +461,13 @@ class Poisson(Family):
     def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
         return 2.0 * (_xlogy_ratio(y, mu) - (y - mu))
 
-    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
+    def loglike_obs(self, y, mu, natural=None, *, trials=1, weights=1):
         return weights * (special.xlogy(y, mu) - mu - special.gammaln(y + 1.0))
 
-    def pymc_likelihood(self, mu, dispersion=None, trials=None):
+    def pymc_likelihood(self, mu, natural=None, trials=None):
         return "Poisson", {"mu": mu if trials is None else trials * mu}
 
-    def sample(self, mu, dispersion, trials, rng):
+    def sample(self, mu, natural, trials, rng):
         return rng.poisson(mu).astype(float)
 
     def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -454,7 +483,7 @@ class Gamma(Family):
         d(y, \mu) = 2\left[-\log\frac{y}{\mu} + \frac{y - \mu}{\mu}\right], \quad
         \phi = 1/\text{shape}.
 
-    The dispersion parameter is ``shape`` (PyMC's ``alpha``), with rate
+    The natural parameter is ``shape`` (PyMC's ``alpha``), with rate
     shape/μ.
     """
 
@@ -463,9 +492,9 @@ class Gamma(Family):
     mean_domain: ClassVar[Interval] = Interval(0.0, _INF)
     canonical_link: ClassVar[str] = "inverse"
     links: ClassVar[tuple[str, ...]] = ("inverse", "identity", "log")
-    dispersion: ClassVar[str | None] = "shape"
+    natural_param: ClassVar[str | None] = "shape"
     free_phi: ClassVar[bool] = True
-    dispersion_is_precision: ClassVar[bool] = True
+    natural_is_precision: ClassVar[bool] = True
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu**2
@@ -474,8 +503,8 @@ class Gamma(Family):
         ratio = y / mu
         return 2.0 * (ratio - 1.0 - np.log(ratio))
 
-    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
-        shape = dispersion
+    def loglike_obs(self, y, mu, natural=None, *, trials=1, weights=1):
+        shape = natural
         return weights * (
             shape * np.log(shape / mu)
             + (shape - 1.0) * np.log(y)
@@ -483,23 +512,23 @@ class Gamma(Family):
             - special.gammaln(shape)
         )
 
-    def pymc_likelihood(self, mu, dispersion=None, trials=None):
-        return "Gamma", {"alpha": dispersion, "beta": dispersion / mu}
+    def pymc_likelihood(self, mu, natural=None, trials=None):
+        return "Gamma", {"alpha": natural, "beta": natural / mu}
 
-    def sample(self, mu, dispersion, trials, rng):
-        return rng.gamma(dispersion, mu / dispersion)
+    def sample(self, mu, natural, trials, rng):
+        return rng.gamma(natural, mu / natural)
 
-    def dispersion_scale(self, ybar: float, y_sd: float) -> float:
+    def natural_scale(self, ybar: float, y_sd: float) -> float:
         # 1/sqrt(shape) is the coefficient of variation; y's own CV bounds it.
         return y_sd / ybar
 
-    def phi(self, dispersion: float) -> float:
-        return 1.0 / dispersion
+    def phi(self, natural: float) -> float:
+        return 1.0 / natural
 
-    def dispersion_from_phi(self, phi: float) -> float | None:
+    def natural_from_phi(self, phi: float) -> float | None:
         return 1.0 / phi
 
-    def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
+    def aic_natural(self, deviance: float, weights: np.ndarray) -> float | None:
         return float(np.sum(weights)) / deviance
 
 
@@ -511,7 +540,7 @@ class InverseGaussian(Family):
         V(\mu) = \mu^3, \quad d(y, \mu) = \frac{(y - \mu)^2}{\mu^2 y}, \quad
         \phi = 1/\lambda.
 
-    The dispersion parameter is ``lam`` (PyMC's ``Wald(mu, lam)``).
+    The natural parameter is ``lam`` (PyMC's ``Wald(mu, lam)``).
     """
 
     name: ClassVar[str] = "inverse_gaussian"
@@ -519,9 +548,9 @@ class InverseGaussian(Family):
     mean_domain: ClassVar[Interval] = Interval(0.0, _INF)
     canonical_link: ClassVar[str] = "inverse_squared"
     links: ClassVar[tuple[str, ...]] = ("inverse_squared", "inverse", "identity", "log")
-    dispersion: ClassVar[str | None] = "lam"
+    natural_param: ClassVar[str | None] = "lam"
     free_phi: ClassVar[bool] = True
-    dispersion_is_precision: ClassVar[bool] = True
+    natural_is_precision: ClassVar[bool] = True
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu**3
@@ -529,29 +558,29 @@ class InverseGaussian(Family):
     def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
         return (y - mu) ** 2 / (mu**2 * y)
 
-    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
-        lam = dispersion
+    def loglike_obs(self, y, mu, natural=None, *, trials=1, weights=1):
+        lam = natural
         return weights * (
             0.5 * np.log(lam / (2.0 * math.pi * y**3)) - lam * (y - mu) ** 2 / (2.0 * mu**2 * y)
         )
 
-    def pymc_likelihood(self, mu, dispersion=None, trials=None):
-        return "Wald", {"mu": mu, "lam": dispersion}
+    def pymc_likelihood(self, mu, natural=None, trials=None):
+        return "Wald", {"mu": mu, "lam": natural}
 
-    def sample(self, mu, dispersion, trials, rng):
-        return rng.wald(mu, dispersion)
+    def sample(self, mu, natural, trials, rng):
+        return rng.wald(mu, natural)
 
-    def dispersion_scale(self, ybar: float, y_sd: float) -> float:
+    def natural_scale(self, ybar: float, y_sd: float) -> float:
         # Var(Y) = mu^3 / lam, so 1/sqrt(lam) is about sd(y) / mean(y)^1.5.
         return y_sd / ybar**1.5
 
-    def phi(self, dispersion: float) -> float:
-        return 1.0 / dispersion
+    def phi(self, natural: float) -> float:
+        return 1.0 / natural
 
-    def dispersion_from_phi(self, phi: float) -> float | None:
+    def natural_from_phi(self, phi: float) -> float | None:
         return 1.0 / phi
 
-    def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
+    def aic_natural(self, deviance: float, weights: np.ndarray) -> float | None:
         return float(np.sum(weights)) / deviance
 
 
@@ -565,7 +594,7 @@ class NegativeBinomial(Family):
                     - (y + \theta)\log\frac{y + \theta}{\mu + \theta}\right],
         \quad \phi = 1.
 
-    The dispersion parameter is ``alpha`` :math:`= \theta` (PyMC's
+    The natural parameter is ``alpha`` :math:`= \theta` (PyMC's
     ``NegativeBinomial(mu, alpha)``). ``theta=None`` means it is estimated.
     """
 
@@ -576,8 +605,9 @@ class NegativeBinomial(Family):
     mean_domain: ClassVar[Interval] = Interval(0.0, _INF)
     canonical_link: ClassVar[str] = "log"
     links: ClassVar[tuple[str, ...]] = ("log", "sqrt", "identity")
-    dispersion: ClassVar[str | None] = "alpha"
-    dispersion_is_precision: ClassVar[bool] = True
+    natural_param: ClassVar[str | None] = "alpha"
+    natural_is_precision: ClassVar[bool] = True
+    natural_in_variance: ClassVar[bool] = True
     ratio_label: ClassVar[str] = "rate ratio"
     quantity: ClassVar[str] = "rate"
 
@@ -597,14 +627,17 @@ class NegativeBinomial(Family):
         return self.theta
 
     @property
-    def estimates_dispersion(self) -> bool:
+    def estimates_natural(self) -> bool:
         """Whether theta is estimated (``theta=None``); a theta given by the user is
         known, not a parameter of the fit, as in R's ``negative.binomial(theta)``."""
         return self.theta is None
 
     @property
-    def known_dispersion(self) -> float | None:
+    def known_natural(self) -> float | None:
         return self.theta  # PyMC's alpha is theta
+
+    def with_natural(self, natural: float | None) -> NegativeBinomial:
+        return dataclasses.replace(self, theta=natural)
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu + mu**2 / self._theta()
@@ -613,8 +646,8 @@ class NegativeBinomial(Family):
         theta = self._theta()
         return 2.0 * (_xlogy_ratio(y, mu) - (y + theta) * np.log((y + theta) / (mu + theta)))
 
-    def loglike_obs(self, y, mu, dispersion=None, *, trials=1, weights=1):
-        theta = self._theta() if dispersion is None else dispersion
+    def loglike_obs(self, y, mu, natural=None, *, trials=1, weights=1):
+        theta = self._theta() if natural is None else natural
         return weights * (
             special.gammaln(y + theta)
             - special.gammaln(theta)
@@ -623,11 +656,11 @@ class NegativeBinomial(Family):
             + special.xlogy(y, mu / (theta + mu))
         )
 
-    def pymc_likelihood(self, mu, dispersion=None, trials=None):
-        return "NegativeBinomial", {"mu": mu, "alpha": dispersion}
+    def pymc_likelihood(self, mu, natural=None, trials=None):
+        return "NegativeBinomial", {"mu": mu, "alpha": natural}
 
-    def sample(self, mu, dispersion, trials, rng):
-        alpha = self._theta() if dispersion is None else dispersion
+    def sample(self, mu, natural, trials, rng):
+        alpha = self._theta() if natural is None else natural
         return rng.negative_binomial(alpha, alpha / (alpha + mu)).astype(float)
 
     def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -646,7 +679,7 @@ class NegativeBinomial(Family):
                 f"family='poisson'; got ({value_name(y, 'y')}=0 in all {values.size} rows)."
             )
 
-    def aic_dispersion(self, deviance: float, weights: np.ndarray) -> float | None:
+    def aic_natural(self, deviance: float, weights: np.ndarray) -> float | None:
         return self._theta()
 
 

@@ -178,7 +178,8 @@ class GLM:
         seed: int | None = None,
         center: bool = True,
     ):
-        """Draws of the coefficients, dispersion and responses from the prior alone.
+        """Draws of the coefficients, the natural parameter and responses from the
+        prior alone.
 
         Uses PyMC on the generative model (:meth:`build`). Every prior must be
         proper.
@@ -186,7 +187,7 @@ class GLM:
         Returns
         -------
         xarray.DataTree
-            Groups ``prior`` (``beta`` over ``coef`` and the dispersion) and
+            Groups ``prior`` (``beta`` over ``coef`` and the natural parameter) and
             ``prior_predictive`` (``y_obs`` over ``obs``).
         """
         import pymc as pm
@@ -274,7 +275,7 @@ class GLM:
             progressbar=progressbar,
         )
         result = GLMResult(
-            idata=build_idata(run, list(self.design.names), resolved.sampled_dispersion_name),
+            idata=build_idata(run, list(self.design.names), resolved.sampled_natural_name),
             design=self.design,
             spec=self.spec,
             priors=resolved,
@@ -320,20 +321,20 @@ def _refuse_exact_fit(priors: ResolvedPriors, mle: MLEResult) -> None:
     """A free spread (gaussian sigma, gamma shape, ...) with no residual spread to
     learn it from: the likelihood is unbounded at zero spread, and NUTS has nowhere
     to start."""
-    if not mle.family.free_phi or priors.fixed_dispersion is not None:
+    if not mle.family.free_phi or priors.fixed_natural is not None:
         return
     if mle.df_resid == 0:
         raise BayesGLMError(
             f"the model has as many coefficients as rows ({mle.nobs}), so there are no "
             "residual degrees of freedom and the data say nothing about the "
-            f"{priors.dispersion_name}; use fewer predictors or more rows, or fix the "
+            f"{priors.natural_name}; use fewer predictors or more rows, or fix the "
             "dispersion, e.g. priors={'dispersion': bg.Fixed(1.0)}; "
             f"got (n={mle.nobs}, p={len(mle.params_array)})."
         )
     if mle.deviance <= _EXACT * mle.null_deviance:
         raise BayesGLMError(
             f"the model fits the response exactly (residual deviance {mle.deviance:.3g}), so "
-            f"the data say nothing about the {priors.dispersion_name} and the posterior "
+            f"the data say nothing about the {priors.natural_name} and the posterior "
             "cannot be sampled; check the response (is it constant, or computed from the "
             "predictors?) or fix the dispersion, e.g. priors={'dispersion': bg.Fixed(1.0)}; "
             f"got (null deviance {mle.null_deviance:.3g})."

@@ -24,7 +24,7 @@ import numpy as np
 
 from .design import Design, design_from_arrays
 from .errors import BayesGLMError
-from .families import Family, NegativeBinomial, Spec, resolve
+from .families import Family, Spec, resolve
 from .fisher_scoring import fit_state
 from .mle import MLEResult
 from .mle_assembly import assemble
@@ -107,18 +107,20 @@ def fit_design(
     _refuse_extreme_columns(design)
     beta0 = None if start is None else _start_vector(start, design.p)
     family = spec.family
-    if isinstance(family, NegativeBinomial) and family.theta is None:
+    # A natural parameter inside V(mu) changes the IRLS weights: it is estimated
+    # alternating with the coefficients, as MASS::glm.nb does for theta.
+    if family.estimates_natural and family.natural_in_variance:
         fit = fit_negative_binomial(design, spec, beta0, tol, max_iter)
         return assemble(
             design,
             fit.spec,
             fit.state,
-            counted_dispersion=True,
+            counted_natural=True,
             theta_se=fit.theta.se,
             settled=fit.settled,
         )
     state = fit_state(design, spec, beta0, tol, max_iter)
-    return assemble(design, spec, state, counted_dispersion=family.estimates_dispersion)
+    return assemble(design, spec, state, counted_natural=family.estimates_natural)
 
 
 # Columns whose squares (summed in X'WX) overflow or underflow double precision.

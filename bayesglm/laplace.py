@@ -6,10 +6,11 @@ inverse of the negative Hessian. The transform is affine (constant Jacobian), so
 the posterior is unchanged while NUTS meets a nearly standard-normal target.
 
 :math:`\theta` stacks the coefficients :math:`\beta` and, for families with a
-dispersion parameter :math:`d`, :math:`u = \log d`. The mode is found by penalized
-Fisher scoring for :math:`\beta` alternating with a one-dimensional search in
-:math:`u`; :math:`\beta` and :math:`u` are orthogonal in the GLM's expected
-information, so the covariance is block diagonal.
+natural parameter :math:`d` (see :class:`~bayesglm.families.Family`), :math:`u =
+\log d`. The mode is found by penalized Fisher scoring for :math:`\beta`
+alternating with a one-dimensional search in :math:`u`; :math:`\beta` and
+:math:`u` are orthogonal in the GLM's expected information, so the covariance is
+block diagonal.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from scipy import linalg, optimize
 from ._rowpass import weighted_gram
 from .design import Design
 from .errors import BayesGLMError, ConvergenceWarning
-from .families import Family, NegativeBinomial, Spec
+from .families import Family, Spec
 from .mle import MLEResult
 from .priors import ResolvedPriors
 
-__all__ = ["DispersionEstimates", "LaplaceApprox", "dispersion_estimates", "laplace_approx"]
+__all__ = ["LaplaceApprox", "NaturalEstimates", "laplace_approx", "natural_estimates"]
 
 MAX_ITER = 200
 """Newton steps the mode search may take; reaching the limit is warned and recorded."""
@@ -40,7 +41,7 @@ class LaplaceApprox:
     Attributes
     ----------
     mode : ndarray, shape (k,)
-        Coefficients, then the log of the dispersion parameter if there is one.
+        Coefficients, then the log of the natural parameter if it is sampled.
     cov : ndarray, shape (k, k)
     chol : ndarray, shape (k, k)
         Lower Cholesky factor of ``cov``.
@@ -71,11 +72,9 @@ class _Posterior:
     priors: ResolvedPriors
     centering: np.ndarray  # C: prior arguments = C @ beta
 
-    def spec_at(self, dispersion: float | None) -> Spec:
-        family = self.spec.family
-        if isinstance(family, NegativeBinomial):
-            return Spec(family.with_params(theta=dispersion), self.spec.link)
-        return self.spec
+    def spec_at(self, natural: float | None) -> Spec:
+        family = self.spec.family.with_natural(natural)
+        return self.spec if family is self.spec.family else Spec(family, self.spec.link)
 
     def mean(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         eta = self.X @ beta + self.offset
@@ -95,11 +94,11 @@ class _Posterior:
             )
         return state
 
-    def loglike(self, mu: np.ndarray, dispersion: float | None) -> float:
-        family = self.spec_at(dispersion).family
+    def loglike(self, mu: np.ndarray, natural: float | None) -> float:
+        family = self.spec_at(natural).family
         with np.errstate(all="ignore"):
             terms = family.loglike_obs(
-                self.y, mu, dispersion, trials=self.trials, weights=self.weights
+                self.y, mu, natural, trials=self.trials, weights=self.weights
             )
         return float(np.sum(terms))
 
@@ -110,10 +109,10 @@ class _Posterior:
         )
 
     def log_prior_u(self, u: float) -> float:
-        prior = self.priors.dispersion
+        prior = self.priors.natural
         if prior is None:
             raise RuntimeError(
-                "the posterior mode search looked for a dispersion the family does not "
+                "the posterior mode search looked for a natural parameter the family does not "
                 f"have; got (family={self.spec.family.name!r})."
             )
         return float(prior.logpdf(np.exp(u))) + u  # + log Jacobian of d = exp(u)
@@ -128,10 +127,10 @@ class _Posterior:
         C = self.centering
         return C.T @ grad, C.T @ (hess[:, None] * C)
 
-    def fisher(self, eta, mu, dispersion) -> tuple[np.ndarray, np.ndarray]:
+    def fisher(self, eta, mu, natural) -> tuple[np.ndarray, np.ndarray]:
         """Score and expected information of the log-likelihood in beta."""
-        spec = self.spec_at(dispersion)
-        phi = 1.0 if dispersion is None else spec.family.phi(dispersion)
+        spec = self.spec_at(natural)
+        phi = 1.0 if natural is None else spec.family.phi(natural)
         w, residual = spec.working_terms(self.y_mean, eta, mu, self.case_weights)
         return self.X.T @ (w * residual / phi), weighted_gram(self.X, w / phi)
 
@@ -150,16 +149,16 @@ def laplace_approx(
     family = spec.family
     beta = _start_beta(post, design, mle)
     u = None
-    fixed = priors.fixed_dispersion
-    if fixed is None and family.dispersion is not None:
-        u = float(np.log(_start_dispersion(design, family, mle)))
+    fixed = priors.fixed_natural
+    if fixed is None and family.natural_param is not None:
+        u = float(np.log(_start_natural(design, family, mle)))
     beta, u, n_iter, converged = _find_mode(post, beta, u, fixed)
-    dispersion = fixed if u is None else float(np.exp(u))
+    natural = fixed if u is None else float(np.exp(u))
     messages = () if converged else (_not_converged(n_iter),)
     for message in messages:
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
     eta, mu = post.valid_mean(beta)
-    _, info = post.fisher(eta, mu, dispersion)
+    _, info = post.fisher(eta, mu, natural)
     newton = info - post.prior_derivatives(beta)[1]
     cov_beta = linalg.inv(newton)
     cov_beta = (cov_beta + cov_beta.T) / 2
@@ -174,16 +173,17 @@ def laplace_approx(
 def _find_mode(
     post: _Posterior, beta: np.ndarray, u: float | None, fixed: float | None
 ) -> tuple[np.ndarray, float | None, int, bool]:
-    """Newton steps in beta alternating with a search in u (None: no free dispersion),
-    at most :data:`MAX_ITER` of them: (beta, u, iterations, whether converged)."""
-    dispersion = fixed if u is None else float(np.exp(u))
+    """Newton steps in beta alternating with a search in u (None: no sampled natural
+    parameter), at most :data:`MAX_ITER` of them: (beta, u, iterations, whether
+    converged)."""
+    natural = fixed if u is None else float(np.exp(u))
     for n_iter in range(1, MAX_ITER + 1):
         eta, mu = post.valid_mean(beta)
-        score, info = post.fisher(eta, mu, dispersion)
+        score, info = post.fisher(eta, mu, natural)
         prior_grad, prior_hess = post.prior_derivatives(beta)
         newton = info - prior_hess
         step = linalg.solve(newton, score + prior_grad, assume_a="pos")
-        found = _line_search(post, beta, step, dispersion)
+        found = _line_search(post, beta, step, natural)
         # The Newton step shrinks to zero at a smooth mode; at a kink of the prior
         # (a Laplace prior at its location) it does not, but the move the line search
         # accepts does. A line search that accepts nothing is not convergence.
@@ -193,7 +193,7 @@ def _find_mode(
         if u is not None:
             new_u = _best_u(post, beta, u)
             moved_u, u = abs(new_u - u), new_u
-            dispersion = float(np.exp(u))
+            natural = float(np.exp(u))
         if min(_newton_length(step, newton), moved) < 1e-12 and moved_u < 1e-7:
             return beta, u, n_iter, True
     return beta, u, MAX_ITER, False
@@ -214,8 +214,8 @@ def _not_converged(n_iter: int) -> str:
 
 
 @dataclass(frozen=True)
-class DispersionEstimates:
-    """The natural dispersion parameter's estimates, in its own parametrization.
+class NaturalEstimates:
+    """The family's natural parameter's estimates, in its own parametrization.
 
     Attributes
     ----------
@@ -235,25 +235,25 @@ class DispersionEstimates:
     mode: float
 
 
-def dispersion_estimates(
+def natural_estimates(
     design: Design,
     spec: Spec,
     priors: ResolvedPriors,
     mle: MLEResult,
     mode_beta: np.ndarray,
-) -> DispersionEstimates:
-    """MLE, standard error and prior-penalized mode of the dispersion parameter.
+) -> NaturalEstimates:
+    """MLE, standard error and prior-penalized mode of the family's natural parameter.
 
-    Coefficients and dispersion are orthogonal in a GLM's information, so each is
-    maximized with the coefficients held at their own estimate.
+    Coefficients and the natural parameter are orthogonal in a GLM's information, so
+    each is maximized with the coefficients held at their own estimate.
     """
     post = _posterior(design, spec, priors)
-    start = float(np.log(_start_dispersion(design, spec.family, mle)))
+    start = float(np.log(_start_natural(design, spec.family, mle)))
     at_mle = post.mean(mle.params_array)
     at_mode = post.mean(mode_beta)
     if at_mle is None or at_mode is None:
-        return DispersionEstimates(np.nan, np.nan, np.nan)
-    prior = priors.dispersion
+        return NaturalEstimates(np.nan, np.nan, np.nan)
+    prior = priors.natural
 
     def log_prior(value: float) -> float:
         return 0.0 if prior is None else float(prior.logpdf(value))
@@ -267,10 +267,10 @@ def dispersion_estimates(
     u_mode = _argmax(lambda u: loglike(at_mode[1], u) + log_prior(np.exp(u)), start)
     h = 1e-3
     values = [loglike(at_mle[1], u_mle + k * h) for k in (-1, 0, 1)]
-    curvature = -(values[0] - 2 * values[1] + values[2]) / h**2  # in u = log(dispersion)
+    curvature = -(values[0] - 2 * values[1] + values[2]) / h**2  # in u = log(natural)
     estimate = float(np.exp(u_mle))
     se = estimate / np.sqrt(curvature) if np.isfinite(curvature) and curvature > 0 else np.nan
-    return DispersionEstimates(estimate, float(se), float(np.exp(u_mode)))
+    return NaturalEstimates(estimate, float(se), float(np.exp(u_mode)))
 
 
 def _argmax(objective, start: float) -> float:
@@ -319,18 +319,19 @@ def _start_beta(post: _Posterior, design: Design, mle: MLEResult | None) -> np.n
     return beta
 
 
-def _start_dispersion(design: Design, family: Family, mle: MLEResult | None) -> float:
+def _start_natural(design: Design, family: Family, mle: MLEResult | None) -> float:
     if mle is not None and mle.converged:
-        if isinstance(mle.family, NegativeBinomial) and mle.family.theta is not None:
-            return float(mle.family.theta)
-        natural = family.dispersion_from_phi(mle.dispersion)
+        held = mle.family.known_natural  # the negative binomial's fitted or given theta
+        if held is not None:
+            return float(held)
+        natural = family.natural_from_phi(mle.dispersion)
         if natural is not None and np.isfinite(natural) and natural > 0:
             return float(natural)
-    return family.dispersion_scale(design.ybar, design.y_sd)
+    return family.natural_scale(design.ybar, design.y_sd)
 
 
 def _line_search(
-    post: _Posterior, beta: np.ndarray, step: np.ndarray, dispersion
+    post: _Posterior, beta: np.ndarray, step: np.ndarray, natural
 ) -> np.ndarray | None:
     """The first of beta + step, beta + step / 2, ... that is valid and not worse
     (to rounding); None when there is none."""
@@ -339,7 +340,7 @@ def _line_search(
         state = post.mean(b)
         if state is None:
             return -np.inf
-        return post.loglike(state[1], dispersion) + post.log_prior_beta(b)
+        return post.loglike(state[1], natural) + post.log_prior_beta(b)
 
     current = value(beta)
     for _ in range(50):

@@ -56,8 +56,8 @@ class MLEResult:
         degrees of freedom).
     k_params : int
         Parameters the likelihood counts (R's ``attr(logLik(fit), "df")``): the
-        coefficients, plus the dispersion parameter when it is estimated (not a
-        negative binomial theta the user fixed).
+        coefficients, plus the family's natural parameter when it is estimated (not
+        a negative binomial theta the user fixed).
     converged : bool
         Whether Fisher scoring met its tolerance.
     n_iter : int

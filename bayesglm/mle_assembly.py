@@ -27,11 +27,11 @@ def assemble(
     spec: Spec,
     state: State,
     *,
-    counted_dispersion: bool,
+    counted_natural: bool,
     theta_se: float | None = None,
     settled: bool = True,
 ) -> MLEResult:
-    """The result at ``state``; ``counted_dispersion`` says whether the dispersion
+    """The result at ``state``; ``counted_natural`` says whether the family's natural
     parameter was estimated, so that the likelihood's degrees of freedom count it;
     ``settled`` is False when an outer iteration (theta's) did not converge."""
     family, link = spec.family, spec.link
@@ -56,7 +56,7 @@ def assemble(
         df_resid=df_resid,
         df_null=design.n_active - (1 if design.intercept is not None else 0),
         llf=llf,
-        k_params=design.p + (1 if counted_dispersion else 0),
+        k_params=design.p + (1 if counted_natural else 0),
         nobs=design.n_active,
         converged=state.converged and settled,
         n_iter=state.n_iter,
@@ -122,7 +122,7 @@ def _loglik(
         return float("inf")
     a = design.active
     prior_weights = design.prior_weights[a]
-    natural = family.aic_dispersion(state.deviance, prior_weights)
+    natural = family.aic_natural(state.deviance, prior_weights)
     with np.errstate(all="ignore"):
         terms = family.loglike_obs(
             design.y[a], state.mu[a], natural, trials=design.trial_counts[a], weights=prior_weights

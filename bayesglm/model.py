@@ -97,11 +97,11 @@ def _coef_log_prior(beta: Any, priors: ResolvedPriors) -> Any:
     return total
 
 
-def _dispersion_log_prior(value: Any, priors: ResolvedPriors) -> Any:
-    prior = priors.dispersion
+def _natural_log_prior(value: Any, priors: ResolvedPriors) -> Any:
+    prior = priors.natural
     if prior is None:
         return pt.constant(0.0)
-    data = {k: pm.Data(f"dispersion_prior_{k}", v) for k, v in prior.params.items()}
+    data = {k: pm.Data(f"natural_prior_{k}", v) for k, v in prior.params.items()}
     return prior.pymc_logp(value, data)
 
 
@@ -116,8 +116,8 @@ def _restrict_eta(spec: Spec, eta: Any) -> None:
         pm.Potential("eta_domain", pt.switch(pt.all(eta > low), 0.0, -np.inf))
 
 
-def _likelihood_dist(spec: Spec, mu: Any, dispersion: Any, trials: Any) -> Any:
-    name, kwargs = spec.family.pymc_likelihood(mu, dispersion, trials)
+def _likelihood_dist(spec: Spec, mu: Any, natural: Any, trials: Any) -> Any:
+    name, kwargs = spec.family.pymc_likelihood(mu, natural, trials)
     return getattr(pm, name), kwargs
 
 
@@ -149,16 +149,16 @@ def build_model(design: Design, spec: Spec, priors: ResolvedPriors) -> pm.Model:
         args = pt.stack(prior_args)
         # Undo the centring: beta = C^-1 args, C = I + e_int x_means^T.
         beta = pm.Deterministic("beta", pt.dot(np.linalg.inv(priors.centering), args), dims="coef")
-        dispersion = None
-        if priors.dispersion is not None:
-            dispersion = priors.dispersion.pymc_variable(family.dispersion)
+        natural = None
+        if priors.natural is not None:
+            natural = priors.natural.pymc_variable(family.natural_param)
         eta = pt.dot(X, beta) + offset
         _restrict_eta(spec, eta)
         mu = pm.Deterministic("mu", spec.link.inverse(eta, xp=pt_ns()), dims="obs")
-        dist, kwargs = _likelihood_dist(spec, mu, dispersion, trials)
+        dist, kwargs = _likelihood_dist(spec, mu, natural, trials)
         observed = pm.Data("y", design.y, dims="obs")
         if family.weights_are_precision:
-            dist, kwargs = _likelihood_dist(spec, mu, dispersion / pt.sqrt(weights), trials)
+            dist, kwargs = _likelihood_dist(spec, mu, natural / pt.sqrt(weights), trials)
             dist("y_obs", **kwargs, observed=observed, dims="obs")
         else:
             y = dist("y_obs", **kwargs, observed=observed, dims="obs")
@@ -241,16 +241,13 @@ def build_sampling_model(
         theta = shift + pt.dot(chol, z)
         beta = theta[:p]
         pm.Potential("coef_prior", _coef_log_prior(beta, priors))
-        dispersion = None
-        if priors.fixed_dispersion is not None:
-            dispersion = pm.Data("dispersion_fixed", priors.fixed_dispersion)
-        elif family.dispersion is not None:
-            log_dispersion = theta[p]
-            dispersion = pt.exp(log_dispersion)
-            pm.Potential(
-                "dispersion_prior",
-                _dispersion_log_prior(dispersion, priors) + log_dispersion,
-            )
+        natural = None
+        if priors.fixed_natural is not None:
+            natural = pm.Data("natural_fixed", priors.fixed_natural)
+        elif family.natural_param is not None:
+            log_natural = theta[p]
+            natural = pt.exp(log_natural)
+            pm.Potential("natural_prior", _natural_log_prior(natural, priors) + log_natural)
         d = {key: pm.Data(key, value) for key, value in reduced.data.items()}
         if reduced.kind == "sufficient":
             # Quadratic form in beta, expanded around the mode for accuracy.
@@ -265,9 +262,9 @@ def build_sampling_model(
             quad = resid_ss + 2 * pt.dot(delta, gradient) + pt.dot(delta, pt.dot(d["xtwx"], delta))
             # Precision weights: y_i ~ N(mu_i, sigma^2 / w_i).
             loglik = (
-                -0.5 * d["n_rows"] * pt.log(2 * math.pi * dispersion**2)
+                -0.5 * d["n_rows"] * pt.log(2 * math.pi * natural**2)
                 + d["half_sum_log_w"]
-                - quad / (2 * dispersion**2)
+                - quad / (2 * natural**2)
             )
         else:
             eta = pt.dot(d["X"], beta) + d["offset"]
@@ -275,11 +272,11 @@ def build_sampling_model(
             mu = spec.link.inverse(eta, xp=pt_ns())
             trials = d["trials"] if reduced.has_trials else None
             if family.weights_are_precision:
-                scale = dispersion / pt.sqrt(d["weights"])
+                scale = natural / pt.sqrt(d["weights"])
                 dist, kwargs = _likelihood_dist(spec, mu, scale, trials)
                 loglik = pt.sum(pm.logp(dist.dist(**kwargs), d["y"]))
             else:
-                dist, kwargs = _likelihood_dist(spec, mu, dispersion, trials)
+                dist, kwargs = _likelihood_dist(spec, mu, natural, trials)
                 loglik = pt.sum(d["weights"] * pm.logp(dist.dist(**kwargs), d["y"]))
         pm.Potential("loglik", loglik)
     return model
@@ -293,7 +290,7 @@ class SampleRun:
     """Raw draws of the sampling model, with what ran and how long it took."""
 
     beta: np.ndarray  # (chain, draw, p)
-    dispersion: np.ndarray | None  # (chain, draw)
+    natural: np.ndarray | None  # (chain, draw)
     sample_stats: xr.Dataset
     sampler: str
     timings: dict[str, float]
@@ -368,7 +365,6 @@ def sample(
     reduced = reduce_data(design, spec)
     model = build_sampling_model(design, spec, priors, laplace, reduced)
     timings["build"] = time.perf_counter() - start
-    dispersion_name = spec.family.dispersion
     k = laplace.mode.size
     if sampler == "nutpie":
         trace = _sample_nutpie(
@@ -387,13 +383,13 @@ def sample(
     theta = laplace.mode + z @ laplace.chol.T
     p = design.p
     beta = theta[..., :p]
-    if priors.fixed_dispersion is not None:
-        dispersion = np.full(beta.shape[:2], priors.fixed_dispersion)
-    elif dispersion_name is not None:
-        dispersion = np.exp(theta[..., p])
+    if priors.fixed_natural is not None:
+        natural = np.full(beta.shape[:2], priors.fixed_natural)
+    elif spec.family.natural_param is not None:
+        natural = np.exp(theta[..., p])
     else:
-        dispersion = None
-    return SampleRun(beta, dispersion, _standard_stats(trace["sample_stats"]), sampler, timings)
+        natural = None
+    return SampleRun(beta, natural, _standard_stats(trace["sample_stats"]), sampler, timings)
 
 
 def _sample_pymc(

@@ -140,8 +140,9 @@ def _describe(result: GLMResult) -> dict[str, Any]:
         **_formula_entries(design.formula),
         "priors": {
             "coef": {name: _prior_json(prior) for name, prior in priors.coef.items()},
-            "dispersion": None if priors.dispersion is None else _prior_json(priors.dispersion),
-            "dispersion_name": priors.dispersion_name,
+            # Format version 2 names the natural parameter's prior and name "dispersion".
+            "dispersion": None if priors.natural is None else _prior_json(priors.natural),
+            "dispersion_name": priors.natural_name,
             "center": bool(priors.center),
             "intercept": priors.intercept,
             "source": priors.source,
@@ -631,8 +632,8 @@ def _parts(tree: xr.DataTree, info: dict) -> dict[str, Any]:
     resolved = _priors(tree, info)
     posterior = _group(tree, "posterior")
     _array(posterior, "beta", (chains, draws, len(names)))
-    if resolved.sampled_dispersion_name is not None:
-        _array(posterior, resolved.sampled_dispersion_name, (chains, draws))
+    if resolved.sampled_natural_name is not None:
+        _array(posterior, resolved.sampled_natural_name, (chains, draws))
     laplace = _group(tree, "bayesglm_laplace")
     mode = _array(laplace, "mode", None)
     timings = _entry(info, "timings", dict)
@@ -756,14 +757,14 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
 def _priors(tree: xr.DataTree, info: dict) -> ResolvedPriors:
     entry = _entry(info, "priors", dict)
     coef = _entry(entry, "coef", dict)
-    dispersion = _entry(entry, "dispersion", (dict, None))
+    natural = _entry(entry, "dispersion", (dict, None))
     source = _entry(entry, "source", dict)
     if not all(isinstance(v, str) for v in source.values()):
         raise _Damaged("the prior sources are not all text")
     return ResolvedPriors(
         coef={name: _prior_from_json(p) for name, p in coef.items()},  # type: ignore[misc]
-        dispersion=None if dispersion is None else _prior_from_json(dispersion),  # type: ignore[arg-type]
-        dispersion_name=_entry(entry, "dispersion_name", (str, None)),
+        natural=None if natural is None else _prior_from_json(natural),  # type: ignore[arg-type]
+        natural_name=_entry(entry, "dispersion_name", (str, None)),
         center=_entry(entry, "center", bool),
         x_means=np.asarray(tree["bayesglm_design"]["x_means"]),
         intercept=_entry(entry, "intercept", (str, None)),

@@ -1,12 +1,12 @@
-r"""Priors on the coefficients and on the dispersion parameter.
+r"""Priors on the coefficients and on the family's natural parameter.
 
 A prior is a small frozen dataclass that carries everything about itself: its
 numpy log density with the first two derivatives (used to find the posterior mode),
 its term and variable in a PyMC model (:meth:`Prior.pymc_logp`,
 :meth:`Prior.pymc_variable`, which :mod:`bayesglm.model` calls; they import pymc
 when called, so importing this module does not), its ``mean`` and ``sd`` (and, for
-a dispersion prior, ``log_sd``), whether it is proper, whether it holds the
-parameter fixed (:attr:`DispersionPrior.held_value`), its spellings on the command
+a prior on a positive parameter, ``log_sd``), whether it is proper, whether it holds the
+parameter fixed (:attr:`PositivePrior.held_value`), its spellings on the command
 line (``cli_names``) and a readable ``str``. Every concrete class registers itself
 in :data:`PRIORS`, which the package namespace, the command line and saved fits
 read: a new prior is one class here.
@@ -22,8 +22,8 @@ where :math:`s_y` is the standard deviation of :math:`y` for the gaussian and 1
 otherwise, :math:`\alpha_c` is the intercept at the predictors' column means
 (``center=True``) and :math:`a_0` the intercept at which the model's mean matches
 the data's with every slope zero (:func:`default_intercept_location`: :math:`g(\bar
-y)` without an offset). The dispersion defaults are in
-:func:`default_dispersion_prior`.
+y)` without an offset). The defaults for the family's natural parameter (the
+user's key ``"dispersion"``) are in :func:`default_natural_prior`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from .links import Link
 __all__ = [
     "PRIORS",
     "CoefPrior",
-    "DispersionPrior",
+    "PositivePrior",
     "Prior",
     "ResolvedPriors",
     "default_intercept_location",
@@ -300,8 +300,9 @@ class Flat(CoefPrior):
 
 
 @dataclass(frozen=True)
-class DispersionPrior(Prior):
-    """A prior on a positive dispersion parameter.
+class PositivePrior(Prior):
+    """A prior on a positive parameter: the family's natural parameter
+    (:class:`~bayesglm.families.Family`), under the user's key ``"dispersion"``.
 
     ``mean`` and ``sd`` are those of the parameter itself. ``log_sd`` is the sd of
     its logarithm, the scale the sampler works on; it is finite for every proper
@@ -320,7 +321,7 @@ class DispersionPrior(Prior):
 
 
 @dataclass(frozen=True)
-class HalfNormal(DispersionPrior):
+class HalfNormal(PositivePrior):
     """Half-normal with scale ``sigma``."""
 
     sigma: float = 1.0
@@ -344,7 +345,7 @@ class HalfNormal(DispersionPrior):
 
 
 @dataclass(frozen=True)
-class HalfStudentT(DispersionPrior):
+class HalfStudentT(PositivePrior):
     """Half Student's t with ``nu`` degrees of freedom and scale ``sigma``."""
 
     nu: float = 3.0
@@ -375,7 +376,7 @@ class HalfStudentT(DispersionPrior):
 
 
 @dataclass(frozen=True)
-class HalfCauchy(DispersionPrior):
+class HalfCauchy(PositivePrior):
     """Half-Cauchy with scale ``beta``."""
 
     beta: float = 1.0
@@ -399,7 +400,7 @@ class HalfCauchy(DispersionPrior):
 
 
 @dataclass(frozen=True)
-class Exponential(DispersionPrior):
+class Exponential(PositivePrior):
     """Exponential with rate ``lam`` (mean 1/lam)."""
 
     lam: float = 1.0
@@ -423,7 +424,7 @@ class Exponential(DispersionPrior):
 
 
 @dataclass(frozen=True)
-class Gamma(DispersionPrior):
+class Gamma(PositivePrior):
     """Gamma with shape ``alpha`` and rate ``beta``."""
 
     alpha: float = 2.0
@@ -448,7 +449,7 @@ class Gamma(DispersionPrior):
 
 
 @dataclass(frozen=True)
-class InverseGamma(DispersionPrior):
+class InverseGamma(PositivePrior):
     """Inverse gamma with shape ``alpha`` and scale ``beta``."""
 
     alpha: float = 2.0
@@ -475,7 +476,7 @@ class InverseGamma(DispersionPrior):
 
 
 @dataclass(frozen=True)
-class HalfFlat(DispersionPrior):
+class HalfFlat(PositivePrior):
     """Improper flat prior on the positive half-line."""
 
     pymc_name: ClassVar[str] = "HalfFlat"
@@ -499,11 +500,11 @@ class HalfFlat(DispersionPrior):
 
     @classmethod
     def pymc_logp(cls, value: Any, params: Mapping[str, Any]) -> Any:
-        return 0.0  # the model's dispersion is positive by construction
+        return 0.0  # the model's natural parameter is positive by construction
 
 
 @dataclass(frozen=True)
-class InvSqrtExponential(DispersionPrior):
+class InvSqrtExponential(PositivePrior):
     """A precision ``d`` whose scale form 1/sqrt(d) is Exponential(``lam``).
 
     The Stan team's recommendation for precision-type parameters (the negative
@@ -558,8 +559,8 @@ class InvSqrtExponential(DispersionPrior):
 
 
 @dataclass(frozen=True)
-class Fixed(DispersionPrior):
-    """Hold the dispersion parameter at ``value`` (a point mass): it is not sampled.
+class Fixed(PositivePrior):
+    """Hold the natural parameter at ``value`` (a point mass): it is not sampled.
 
     >>> str(Fixed(2.0))
     'Fixed(2)'
@@ -606,16 +607,16 @@ __all__ += list(PRIORS)
 
 @dataclass(frozen=True)
 class ResolvedPriors:
-    """The priors a fit uses, one per coefficient plus the dispersion.
+    """The priors a fit uses, one per coefficient plus the family's natural parameter.
 
     Attributes
     ----------
     coef : dict of str to CoefPrior
         Prior per coefficient name. With ``center=True`` the intercept's prior is on
         the intercept at the predictors' column means.
-    dispersion : DispersionPrior or None
-        Prior on the family's natural dispersion parameter.
-    dispersion_name : str or None
+    natural : PositivePrior or None
+        Prior on the family's natural parameter (the user's key ``"dispersion"``).
+    natural_name : str or None
         That parameter's name (``sigma``, ``shape``, ``lam``, ``alpha``).
     center : bool
         Whether the intercept prior refers to the centred intercept.
@@ -629,8 +630,8 @@ class ResolvedPriors:
     """
 
     coef: dict[str, CoefPrior]
-    dispersion: DispersionPrior | None
-    dispersion_name: str | None
+    natural: PositivePrior | None
+    natural_name: str | None
     center: bool
     x_means: np.ndarray
     intercept: str | None
@@ -647,20 +648,20 @@ class ResolvedPriors:
         return centering_matrix(self.x_means, at)
 
     @property
-    def fixed_dispersion(self) -> float | None:
-        """The value the dispersion parameter is held at, or None where it is sampled
+    def fixed_natural(self) -> float | None:
+        """The value the natural parameter is held at, or None where it is sampled
         (or the family has none)."""
-        return None if self.dispersion is None else self.dispersion.held_value
+        return None if self.natural is None else self.natural.held_value
 
     @property
-    def sampled_dispersion_name(self) -> str | None:
-        """The dispersion parameter's name where it is sampled, else None."""
-        return None if self.fixed_dispersion is not None else self.dispersion_name
+    def sampled_natural_name(self) -> str | None:
+        """The natural parameter's name where it is sampled, else None."""
+        return None if self.fixed_natural is not None else self.natural_name
 
     @property
     def all_proper(self) -> bool:
         """Whether every prior is a proper distribution."""
-        priors = [*self.coef.values(), *([self.dispersion] if self.dispersion else [])]
+        priors = [*self.coef.values(), *([self.natural] if self.natural else [])]
         return all(prior.proper for prior in priors)
 
     def table(self) -> pd.DataFrame:
@@ -671,12 +672,12 @@ class ResolvedPriors:
             if name == self.intercept and self.center:
                 note += "; on the intercept at the predictors' means"
             rows.append({"parameter": name, "prior": str(prior), "source": note})
-        if self.dispersion_name is not None and self.dispersion is not None:
+        if self.natural_name is not None and self.natural is not None:
             rows.append(
                 {
-                    "parameter": self.dispersion_name,
-                    "prior": str(self.dispersion),
-                    "source": self.source[self.dispersion_name],
+                    "parameter": self.natural_name,
+                    "prior": str(self.natural),
+                    "source": self.source[self.natural_name],
                 }
             )
         return pd.DataFrame(rows).set_index("parameter")
@@ -698,7 +699,10 @@ def resolve_priors(
     ----------
     priors : dict, optional
         Keys ``"coef"`` (every slope), ``"Intercept"`` (the intercept column's
-        name), any coefficient name, and ``"dispersion"``; more specific keys win.
+        name), any coefficient name, and ``"dispersion"``, whose prior is on the
+        family's natural parameter (``sigma``, ``shape``, ``lam`` or ``alpha``, not
+        on the dispersion phi; see :class:`~bayesglm.families.Family`); more specific
+        keys win.
     design : Design
     spec : Spec
     center : bool
@@ -727,7 +731,7 @@ def resolve_priors(
     family = spec.family
     names = list(design.names)
     intercept = None if design.intercept is None else names[design.intercept]
-    valid = ["coef", *names] + (["dispersion"] if family.dispersion else [])
+    valid = ["coef", *names] + (["dispersion"] if family.natural_param else [])
     unknown = [key for key in priors if key not in valid]
     if unknown:
         raise BayesGLMError(
@@ -735,7 +739,7 @@ def resolve_priors(
             f"{', '.join(valid)}; got (priors={list(priors)!r})."
         )
     for key, prior in priors.items():
-        wanted = DispersionPrior if key == "dispersion" else CoefPrior
+        wanted = PositivePrior if key == "dispersion" else CoefPrior
         if not isinstance(prior, wanted):
             kind = (
                 "positive (e.g. bg.Exponential(1))"
@@ -767,19 +771,19 @@ def resolve_priors(
         else:
             coef[name] = Normal(0.0, 2.5 * s_y / (s_x[j] if s_x[j] > 0 else 1.0))
             source[name] = _DEFAULT
-    dispersion = None
-    if family.dispersion:
+    natural, natural_name = None, family.natural_param
+    if natural_name:
         if "dispersion" in priors:
-            dispersion, source[family.dispersion] = priors["dispersion"], "user"
-        elif family.known_dispersion is not None:
-            dispersion, source[family.dispersion] = Fixed(family.known_dispersion), _FAMILY
+            natural, source[natural_name] = priors["dispersion"], "user"
+        elif family.known_natural is not None:
+            natural, source[natural_name] = Fixed(family.known_natural), _FAMILY
         else:
-            dispersion = default_dispersion_prior(spec, design.y_mean, design.case_weights)
-            source[family.dispersion] = _DEFAULT
+            natural = default_natural_prior(spec, design.y_mean, design.case_weights)
+            source[natural_name] = _DEFAULT
     return ResolvedPriors(
         coef=coef,
-        dispersion=dispersion,  # type: ignore[arg-type]
-        dispersion_name=family.dispersion,
+        natural=natural,  # type: ignore[arg-type]
+        natural_name=natural_name,
         center=center and intercept is not None,
         x_means=x_means,
         intercept=intercept,
@@ -800,7 +804,7 @@ def _outcome_scale(spec: Spec, design: Design) -> float:
     milliseconds) does not shrink the coefficients towards 0."""
     family, link = spec.family, spec.link
     if family.normal:
-        s_y = family.dispersion_scale(design.ybar, design.y_sd)
+        s_y = family.natural_scale(design.ybar, design.y_sd)
         return s_y if s_y > 0 else 1.0
     if link.name not in _LINKS_IN_Y_UNITS:
         return 1.0
@@ -888,11 +892,11 @@ def _solve_mean_match(
     return None
 
 
-def default_dispersion_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> DispersionPrior:
-    """Weakly informative default for the family's dispersion parameter.
+def default_natural_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> PositivePrior:
+    """Weakly informative default for the family's natural parameter.
 
-    An exponential on the dispersion's scale form, with mean at the family's
-    upper-end size of it (:meth:`~bayesglm.families.Family.dispersion_scale`):
+    An exponential on the natural parameter's scale form, with mean at the family's
+    upper-end size of it (:meth:`~bayesglm.families.Family.natural_scale`):
     rstanarm's Exponential(1/sd(y)) for the gaussian ``sigma`` (with precision
     weights, Exponential(1/(sd(y) sqrt(mean w))), as sigma is the sd at weight 1); for precisions
     (gamma ``shape``, inverse gaussian ``lam``, negative binomial ``alpha``)
@@ -902,13 +906,13 @@ def default_dispersion_prior(spec: Spec, y: np.ndarray, weights: np.ndarray) -> 
     as rstanarm's Exponential(1) on the gamma shape, pulls hard towards large
     spread when the data are precise and n is small.
     """
-    scale = spec.family.dispersion_scale(weighted_mean(y, weights), weighted_sd(y, weights))
+    scale = spec.family.natural_scale(weighted_mean(y, weights), weighted_sd(y, weights))
     if spec.family.weights_are_precision:
         # sigma is the sd at weight 1 (a row of weight w has sd sigma/sqrt(w)), so the
         # data's sd bounds sigma/sqrt(mean w): weights in other units (x c) move sigma
         # by sqrt(c), and its prior with it.
         scale *= math.sqrt(float(np.mean(weights[positive_rows(weights)])))
     lam = float(f"{1.0 / scale:.6g}") if np.isfinite(scale) and scale > 0 else 1.0
-    if spec.family.dispersion_is_precision:
+    if spec.family.natural_is_precision:
         return InvSqrtExponential(lam)
     return Exponential(lam)

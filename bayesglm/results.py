@@ -1,8 +1,9 @@
 """The Bayesian fit: posterior draws, diagnostics and tables (pure computation).
 
-Tables are pandas DataFrames indexed by coefficient name, with the dispersion
-parameter under its natural name. Intervals are equal-tailed with ``prob`` passed
-explicitly to ArviZ (never its defaults or an ``arvizrc``).
+Tables are pandas DataFrames indexed by coefficient name, with the family's natural
+parameter (see :class:`~bayesglm.families.Family`) under its own name. Intervals are
+equal-tailed with ``prob`` passed explicitly to ArviZ (never its defaults or an
+``arvizrc``).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class GLMResult:
     Attributes
     ----------
     idata : xarray.DataTree
-        ``posterior`` (``beta`` over ``coef``, and the dispersion parameter) and
+        ``posterior`` (``beta`` over ``coef``, and the natural parameter) and
         ``sample_stats``.
     design : Design
     spec : Spec
@@ -145,11 +146,9 @@ class GLMResult:
         return list(self.design.names)
 
     @property
-    def dispersion_name(self) -> str | None:
-        """The family's natural dispersion parameter, if it was sampled."""
-        if self.priors.fixed_dispersion is not None:
-            return None
-        return self.spec.family.dispersion
+    def sampled_natural_name(self) -> str | None:
+        """The name of the family's natural parameter, if it was sampled."""
+        return self.priors.sampled_natural_name
 
     @property
     def posterior(self) -> xr.Dataset:
@@ -166,7 +165,7 @@ class GLMResult:
         return self.idata["posterior"].to_dataset()
 
     def draws(self) -> pd.DataFrame:
-        """One row per draw: ``chain``, ``draw``, each coefficient, the dispersion.
+        """One row per draw: ``chain``, ``draw``, each coefficient, the natural parameter.
 
         Examples
         --------
@@ -182,12 +181,12 @@ class GLMResult:
         )
         for j, name in enumerate(self.names):
             frame[name] = beta[:, :, j].reshape(-1)
-        if self.dispersion_name is not None:
-            frame[self.dispersion_name] = (
-                self._posterior[self.dispersion_name].to_numpy().reshape(-1)
+        if self.sampled_natural_name is not None:
+            frame[self.sampled_natural_name] = (
+                self._posterior[self.sampled_natural_name].to_numpy().reshape(-1)
             )
-        elif self.priors.fixed_dispersion is not None:
-            frame[self.spec.family.dispersion] = self.priors.fixed_dispersion
+        elif self.priors.fixed_natural is not None:
+            frame[self.priors.natural_name] = self.priors.fixed_natural
         return frame
 
     def _beta(self) -> np.ndarray:
@@ -195,17 +194,19 @@ class GLMResult:
         beta = self._posterior["beta"].to_numpy()
         return beta.reshape(-1, beta.shape[-1])
 
-    def _dispersion(self) -> np.ndarray | None:
-        if self.priors.fixed_dispersion is not None:
-            return np.full(self._beta().shape[0], self.priors.fixed_dispersion)
-        if self.dispersion_name is None:
+    def _natural(self) -> np.ndarray | None:
+        """Draws of the natural parameter as a column, shape (chain * draw, 1), to
+        broadcast over rows; None where the family has none."""
+        if self.priors.fixed_natural is not None:
+            return np.full((self._beta().shape[0], 1), self.priors.fixed_natural)
+        if self.sampled_natural_name is None:
             return None
-        return self._posterior[self.dispersion_name].to_numpy().reshape(-1)
+        return self._posterior[self.sampled_natural_name].to_numpy().reshape(-1, 1)
 
     # --- tables -----------------------------------------------------------------------
 
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
-        """Posterior summary per coefficient and for the dispersion parameter.
+        """Posterior summary per coefficient and for the natural parameter.
 
         Columns: mean, sd, median, the ``prob`` equal-tailed interval
         (``eti_lower``, ``eti_upper``), ``mcse_mean``, ``ess_bulk``, ``ess_tail``,
@@ -234,10 +235,11 @@ class GLMResult:
         rows = {}
         for column, dataset in stats.items():
             values = list(np.atleast_1d(dataset["beta"].to_numpy()))
-            if self.dispersion_name is not None:
-                values.append(float(dataset[self.dispersion_name]))
+            if self.sampled_natural_name is not None:
+                values.append(float(dataset[self.sampled_natural_name]))
             rows[column] = values
-        index = self.names + ([self.dispersion_name] if self.dispersion_name else [])
+        natural = self.sampled_natural_name
+        index = self.names + ([natural] if natural else [])
         frame = pd.DataFrame(rows, index=pd.Index(index, name="parameter"))
         frame.attrs["prob"] = prob
         frame.attrs["interval"] = f"{percent(prob)} equal-tailed"
@@ -369,8 +371,7 @@ class GLMResult:
         """Per-row summaries of the draws on ``scale``, chunk by chunk, and the
         fraction of each row's draws outside :func:`~bayesglm.predict.eta_range`."""
         family, link = self.spec.family, self.spec.link
-        beta, dispersion = self._beta(), self._dispersion()
-        disp = None if dispersion is None else dispersion[:, None]
+        beta, natural = self._beta(), self._natural()
         valid = eta_range(family, link)
         n = rows.X.shape[0]
         columns = {name: np.full(n, np.nan) for name in _PREDICTION_COLUMNS}
@@ -387,7 +388,7 @@ class GLMResult:
             if scale == "response":
                 part_trials = None if rows.trials is None else rows.trials[kept]
                 part_weights = None if rows.weights is None else rows.weights[kept]
-                values = self._draw_responses(values, disp, part_trials, part_weights, rng)
+                values = self._draw_responses(values, natural, part_trials, part_weights, rng)
             columns["estimate"][kept] = values.mean(axis=0)
             columns["std_error"][kept] = values.std(axis=0, ddof=1)
             low, high = np.quantile(values, tails, axis=0, method="linear")
@@ -404,21 +405,20 @@ class GLMResult:
         Columns follow the fitted rows, labelled by ``design.row_labels``.
         """
         rng = np.random.default_rng(self.seed if rng is None else rng)
-        beta, dispersion = self._beta(), self._dispersion()
+        beta, natural = self._beta(), self._natural()
         design = self.design
         out = np.empty((beta.shape[0], design.n))
-        disp = None if dispersion is None else dispersion[:, None]
         for lo, mu in self._iter_means(chunk):
             rows = slice(lo, lo + mu.shape[1])
             trials = None if design.trials is None else design.trials[rows]
             weights = None if design.weights is None else design.weights[rows]
-            out[:, rows] = self._draw_responses(mu, disp, trials, weights, rng)
+            out[:, rows] = self._draw_responses(mu, natural, trials, weights, rng)
         return out
 
     def _draw_responses(
         self,
         mu: np.ndarray,
-        dispersion: np.ndarray | None,
+        natural: np.ndarray | None,
         trials: np.ndarray | None,
         weights: np.ndarray | None,
         rng: np.random.Generator,
@@ -429,12 +429,12 @@ class GLMResult:
         and leave a single response as it is."""
         family = self.spec.family
         if weights is None or not family.weights_are_precision:
-            return family.sample(mu, dispersion, trials, rng)
+            return family.sample(mu, natural, trials, rng)
         precise = weights > 0
         out = np.full(mu.shape, np.nan)
         out[:, precise] = family.sample(
             mu[:, precise],
-            dispersion / np.sqrt(weights[precise]),
+            natural / np.sqrt(weights[precise]),
             None if trials is None else trials[precise],
             rng,
         )
@@ -445,16 +445,15 @@ class GLMResult:
 
         Never stored: n x draws can be huge. Prior weights apply as in the fit.
         """
-        dispersion = self._dispersion()
+        natural = self._natural()
         design = self.design
         weights = design.prior_weights
         for lo, mu in self._iter_means(chunk):
             rows = slice(lo, lo + mu.shape[1])
             trials = design.trial_counts[rows]
             family = self.spec.family
-            disp = None if dispersion is None else dispersion[:, None]
             values = family.loglike_obs(
-                design.y[rows], mu, disp, trials=trials, weights=weights[rows]
+                design.y[rows], mu, natural, trials=trials, weights=weights[rows]
             )
             yield rows, values
 
@@ -638,16 +637,16 @@ def warn_if_unhealthy(result: GLMResult) -> Diagnostics:
     return diagnostics
 
 
-def build_idata(run: Any, names: list[str], dispersion_name: str | None) -> xr.DataTree:
+def build_idata(run: Any, names: list[str], natural_name: str | None) -> xr.DataTree:
     """The result's DataTree from a sampler run, labelled by coefficient name.
 
-    ``dispersion_name`` is None when there is no sampled dispersion parameter.
+    ``natural_name`` is None when the family's natural parameter is not sampled.
     """
     chains, draws, _ = run.beta.shape
     coords = {"chain": np.arange(chains), "draw": np.arange(draws), "coef": names}
     variables = {"beta": (("chain", "draw", "coef"), run.beta)}
-    if dispersion_name is not None:
-        variables[dispersion_name] = (("chain", "draw"), run.dispersion)
+    if natural_name is not None:
+        variables[natural_name] = (("chain", "draw"), run.natural)
     posterior = xr.Dataset(variables, coords=coords)
     stats = run.sample_stats.assign_coords(chain=np.arange(chains), draw=np.arange(draws))
     return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})

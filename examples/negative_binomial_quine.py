@@ -39,7 +39,7 @@ def main(outdir: Path | None = None) -> None:
     # the question runs the other way, so the rate ratio is exp(-beta), draw by draw.
     ratio = np.exp(-fit.draws()["Eth[T.N]"])
     low, median, high = np.quantile(ratio, [0.025, 0.5, 0.975])
-    theta = fit.summary().loc[fit.dispersion_name]
+    theta = fit.summary().loc[fit.sampled_natural_name]
     print(
         f"\nAnswer: Aboriginal children are expected to miss {median:.2f} times as many days "
         f"as otherwise similar non-Aboriginal children (95% interval {low:.2f} to "

@@ -78,7 +78,7 @@ def test_flat_priors_and_large_n_agree_with_the_mle(family: str) -> None:
     X, y, trials = simulate(FAMILIES[family], link, n=3000, seed=7)
     model = bg.GLM.from_arrays(X, y, family=family, trials=trials)
     priors = {"coef": bg.Flat(), "x0": bg.Flat()}
-    if FAMILIES[family].dispersion:
+    if FAMILIES[family].natural_param:
         priors["dispersion"] = bg.HalfFlat()
     fit = _fit(model, priors=priors, draws=1000, chains=4, seed=5)
     mle = model.fit_mle()
@@ -166,7 +166,7 @@ def test_default_priors_are_auto_scaled_like_rstanarm() -> None:
     ybar = model.design.y.mean()
     np.testing.assert_allclose(resolved.coef["Intercept"].mu, np.log(ybar), rtol=1e-12)
     assert resolved.coef["Intercept"].sigma == 2.5
-    assert resolved.center and resolved.dispersion is None
+    assert resolved.center and resolved.natural is None
     gaussian = bg.GLM.from_arrays(
         model.design.X, model.design.y * 10.0, family="gaussian", names=["Intercept", "x"]
     )
@@ -174,13 +174,13 @@ def test_default_priors_are_auto_scaled_like_rstanarm() -> None:
     g = gaussian.resolve_priors()
     np.testing.assert_allclose(g.coef["x"].sigma, 2.5 * sd_y / x.std())
     np.testing.assert_allclose(g.coef["Intercept"].sigma, 2.5 * sd_y)
-    np.testing.assert_allclose(g.dispersion.lam, 1 / sd_y, rtol=1e-5)
+    np.testing.assert_allclose(g.natural.lam, 1 / sd_y, rtol=1e-5)
     positive = model.design.y + 1.0
     gamma = bg.GLM.from_arrays(model.design.X, positive, family="gamma", names=["a", "b"])
     cv = positive.std() / positive.mean()
-    assert gamma.resolve_priors().dispersion == bg.InvSqrtExponential(float(f"{1 / cv:.6g}"))
+    assert gamma.resolve_priors().natural == bg.InvSqrtExponential(float(f"{1 / cv:.6g}"))
     negbin = bg.GLM.from_arrays(model.design.X, model.design.y, family="negative_binomial")
-    assert negbin.resolve_priors().dispersion == bg.InvSqrtExponential(1.0)
+    assert negbin.resolve_priors().natural == bg.InvSqrtExponential(1.0)
 
 
 def test_inv_sqrt_exponential_is_an_exponential_on_one_over_sqrt() -> None:
@@ -208,7 +208,7 @@ def test_prior_keys_resolve_from_general_to_specific() -> None:
     assert resolved.coef["a"] == bg.StudentT(3, 0, 1)
     assert resolved.coef["b"] == bg.Laplace(0, 0.5)
     assert isinstance(resolved.coef["Intercept"], bg.Normal)
-    assert resolved.dispersion == bg.Gamma(2, 1)
+    assert resolved.natural == bg.Gamma(2, 1)
     table = resolved.table()
     assert table.loc["shape", "prior"] == "Gamma(2, 1)"
     assert table.loc["b", "source"] == "user"
@@ -452,11 +452,11 @@ def test_every_pair_builds_a_sampling_model_with_the_families_likelihood(family,
     )
     p = model.design.p
     beta = laplace.mode[:p]
-    dispersion = float(np.exp(laplace.mode[p])) if laplace.mode.size > p else None
+    natural = float(np.exp(laplace.mode[p])) if laplace.mode.size > p else None
     mu = bg.LINKS[link].inverse(X @ beta)
     fam = FAMILIES[family]
     expected = fam.loglike_obs(
-        y, mu, dispersion, trials=1.0 if trials is None else trials, weights=weights
+        y, mu, natural, trials=1.0 if trials is None else trials, weights=weights
     ).sum()
     # Continuous X: no two rows merge, so the sums compare term by term.
     assert reduced.n_rows == 120

@@ -156,11 +156,11 @@ def test_a_theta_given_on_the_family_is_held_in_the_bayesian_fit_too() -> None:
     df["y"] = rng.negative_binomial(2.0, 2.0 / (2.0 + mu))
     model = bg.GLM("y ~ x", data=df, family=bg.NegativeBinomial(theta=2.0))
     resolved = model.resolve_priors()
-    assert resolved.dispersion == bg.Fixed(2.0)
+    assert resolved.natural == bg.Fixed(2.0)
     assert resolved.table().loc["alpha", "source"] == "family (theta given)"
     fit = model.fit(draws=200, tune=200, chains=1, seed=1, progressbar=False)
     assert "alpha" not in fit.summary().index
     # A prior the user gives for it still wins.
-    assert model.resolve_priors({"dispersion": bg.Exponential(1.0)}).dispersion == (
+    assert model.resolve_priors({"dispersion": bg.Exponential(1.0)}).natural == (
         bg.Exponential(1.0)
     )

@@ -2,7 +2,7 @@
 structure gives the draws of a fit in a fresh process.
 
 The property runs over every family, every coefficient prior class and every
-dispersion prior class, with other prior numbers, other data and another n for
+positive prior class, with other prior numbers, other data and another n for
 the earlier fit. By default it runs on a stand-in for nutpie that keeps nutpie's
 contract but compiles in a fraction of a second (tests/stand_in_nutpie.py); with
 ``-m slow`` it also runs on nutpie itself. One test compares, on nutpie, a cached
@@ -47,12 +47,12 @@ def _classes(base: type) -> list[type]:
 
 
 COEF_PRIORS = _classes(priors_module.CoefPrior)
-DISPERSION_PRIORS = _classes(priors_module.DispersionPrior)
+POSITIVE_PRIORS = _classes(priors_module.PositivePrior)
 
 
 @dataclass(frozen=True)
 class Case:
-    """One structure: a family, two coefficient prior classes, a dispersion prior class."""
+    """One structure: a family, two coefficient prior classes, a positive prior class."""
 
     family: str
     coef: tuple[type, type]
@@ -64,12 +64,12 @@ class Case:
 
 
 def _cases() -> list[Case]:
-    """Every family, coefficient prior class and dispersion prior class at least once."""
-    free = [name for name, family in FAMILIES.items() if family.dispersion]
-    fixed = [name for name, family in FAMILIES.items() if not family.dispersion]
+    """Every family, coefficient prior class and positive prior class at least once."""
+    free = [name for name, family in FAMILIES.items() if family.natural_param]
+    fixed = [name for name, family in FAMILIES.items() if not family.natural_param]
     pairs = [
-        (free[i % len(free)], DISPERSION_PRIORS[i % len(DISPERSION_PRIORS)])
-        for i in range(max(len(free), len(DISPERSION_PRIORS)))
+        (free[i % len(free)], POSITIVE_PRIORS[i % len(POSITIVE_PRIORS)])
+        for i in range(max(len(free), len(POSITIVE_PRIORS)))
     ] + [(name, None) for name in fixed]
     while len(pairs) < len(COEF_PRIORS):
         pairs.append(pairs[len(pairs) % len(free)])
@@ -86,7 +86,7 @@ CASES = _cases()
 def test_the_cases_cover_every_registry_entry():
     assert {case.family for case in CASES} == set(FAMILIES)
     assert {cls for case in CASES for cls in case.coef} == set(COEF_PRIORS)
-    assert {case.dispersion for case in CASES} - {None} == set(DISPERSION_PRIORS)
+    assert {case.dispersion for case in CASES} - {None} == set(POSITIVE_PRIORS)
 
 
 # --- one fit's inputs, drawn -------------------------------------------------------------
@@ -141,12 +141,12 @@ def _fit(case: Case, inputs: dict, seed: int, **sampling) -> np.ndarray:
 
 
 def _draws(result) -> np.ndarray:
-    """Every posterior draw of the result (coefficients, the dispersion) with its
+    """Every posterior draw of the result (coefficients, the natural parameter) with its
     energy, in which any change of the log density shows."""
     posterior = result.posterior
     columns = [posterior["beta"].to_numpy()]
-    if result.dispersion_name is not None:
-        columns.append(posterior[result.dispersion_name].to_numpy()[..., None])
+    if result.sampled_natural_name is not None:
+        columns.append(posterior[result.sampled_natural_name].to_numpy()[..., None])
     columns.append(result.idata["sample_stats"]["energy"].to_numpy()[..., None])
     return np.concatenate(columns, axis=-1)
 

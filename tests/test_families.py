@@ -15,7 +15,7 @@ ALL_FAMILIES = [
     NegativeBinomial(theta=THETA) if f.name == "negative_binomial" else f
     for f in FAMILIES.values()
 ]
-DISPERSION = {"gaussian": 1.7, "gamma": 3.0, "inverse_gaussian": 4.0, "negative_binomial": THETA}
+NATURAL = {"gaussian": 1.7, "gamma": 3.0, "inverse_gaussian": 4.0, "negative_binomial": THETA}
 
 
 def _means(family: Family) -> np.ndarray:
@@ -75,7 +75,7 @@ def test_deviance_is_twice_the_log_likelihood_ratio(family: Family) -> None:
     y, trials, mu = _sample(family, rng)
     y_mean = y / trials
     keep = (y_mean > 0) if family.mean_domain.low == 0.0 and family.support.low > 0 else y == y
-    natural = DISPERSION.get(family.name)
+    natural = NATURAL.get(family.name)
     phi = 1.0 if natural is None else family.phi(natural)
     saturated = family.loglike_obs(y, y_mean, natural, trials=trials)
     fitted = family.loglike_obs(y, mu, natural, trials=trials)
@@ -85,20 +85,20 @@ def test_deviance_is_twice_the_log_likelihood_ratio(family: Family) -> None:
     )
 
 
-def _scipy_logpdf(family: Family, y, mu, trials, dispersion):
+def _scipy_logpdf(family: Family, y, mu, trials, natural):
     name = family.name
     if name == "gaussian":
-        return stats.norm.logpdf(y, mu, dispersion)
+        return stats.norm.logpdf(y, mu, natural)
     if name in ("bernoulli", "binomial"):
         return stats.binom.logpmf(y, trials, mu)
     if name == "poisson":
         return stats.poisson.logpmf(y, mu)
     if name == "negative_binomial":
-        return stats.nbinom.logpmf(y, dispersion, dispersion / (dispersion + mu))
+        return stats.nbinom.logpmf(y, natural, natural / (natural + mu))
     if name == "gamma":
-        return stats.gamma.logpdf(y, dispersion, scale=mu / dispersion)
+        return stats.gamma.logpdf(y, natural, scale=mu / natural)
     if name == "inverse_gaussian":
-        return stats.invgauss.logpdf(y, mu / dispersion, scale=dispersion)
+        return stats.invgauss.logpdf(y, mu / natural, scale=natural)
     raise AssertionError(f"no scipy reference for {name}")  # pragma: no cover
 
 
@@ -106,7 +106,7 @@ def _scipy_logpdf(family: Family, y, mu, trials, dispersion):
 def test_loglike_obs_matches_scipy(family: Family) -> None:
     rng = np.random.default_rng(2)
     y, trials, mu = _sample(family, rng)
-    natural = DISPERSION.get(family.name)
+    natural = NATURAL.get(family.name)
     ours = family.loglike_obs(y, mu, natural, trials=trials)
     np.testing.assert_allclose(ours, _scipy_logpdf(family, y, mu, trials, natural), rtol=1e-10)
     weights = rng.uniform(0.5, 3.0, size=y.shape)
@@ -124,7 +124,7 @@ def test_pymc_likelihood_has_the_same_log_density(family: Family) -> None:
 
     rng = np.random.default_rng(3)
     y, trials, mu = _sample(family, rng, n=50)
-    natural = DISPERSION.get(family.name)
+    natural = NATURAL.get(family.name)
     name, kwargs = family.pymc_likelihood(mu, natural, trials)
     dist = getattr(pm, name).dist(**kwargs)
     logp = pm.logp(dist, y).eval()
@@ -137,14 +137,14 @@ def test_pymc_likelihood_has_the_same_log_density(family: Family) -> None:
 @pytest.mark.parametrize("family", ALL_FAMILIES, ids=str)
 def test_phi_maps_to_the_variance(family: Family) -> None:
     rng = np.random.default_rng(4)
-    natural = DISPERSION.get(family.name)
+    natural = NATURAL.get(family.name)
     mu = _means(family)[2]
     y, trials = _sample_at(family, rng, mu, natural)
     phi = 1.0 if natural is None else family.phi(natural)
     expected = phi * family.variance(mu) / np.mean(trials)
     np.testing.assert_allclose(np.var(y / trials), expected, rtol=0.03)
-    if family.dispersion_from_phi(phi) is not None:
-        np.testing.assert_allclose(family.dispersion_from_phi(phi), natural)
+    if family.natural_from_phi(phi) is not None:
+        np.testing.assert_allclose(family.natural_from_phi(phi), natural)
 
 
 def _sample_at(family: Family, rng, mu: float, natural):

@@ -34,14 +34,14 @@ def _fit(model: bg.GLM, seed: int, draws: int = 200) -> GLMResult:
     laplace = laplace_approx(design, spec, priors, mle)
     rng = np.random.default_rng(seed)
     theta = laplace.mode + rng.standard_normal((draws, laplace.mode.size)) @ laplace.chol.T
-    dispersion = None if isinstance(priors.dispersion, Fixed) else spec.family.dispersion
+    natural = None if isinstance(priors.natural, Fixed) else spec.family.natural_param
     run = SimpleNamespace(
         beta=theta[None, :, : design.p],
-        dispersion=np.exp(theta[None, :, design.p]) if dispersion else None,
+        natural=np.exp(theta[None, :, design.p]) if natural else None,
         sample_stats=xr.Dataset({"diverging": (("chain", "draw"), np.zeros((1, draws), bool))}),
     )
     return GLMResult(
-        idata=build_idata(run, list(design.names), dispersion),
+        idata=build_idata(run, list(design.names), natural),
         design=design,
         spec=spec,
         priors=priors,
@@ -178,9 +178,9 @@ def _intercept_model(family, link: str) -> bg.MLEResult:
     rng = np.random.default_rng(5)
     n = 80
     mu = np.full(n, 0.3 if family.is_probability else 2.0)
-    dispersion = {"sigma": 0.5, "shape": 5.0, "lam": 4.0, "alpha": 3.0}.get(family.dispersion)
+    natural = {"sigma": 0.5, "shape": 5.0, "lam": 4.0, "alpha": 3.0}.get(family.natural_param)
     trials = np.full(n, 10.0) if family.has_trials else None
-    y = family.sample(mu, dispersion, trials, rng)
+    y = family.sample(mu, natural, trials, rng)
     return bg.fit_mle(
         np.ones((n, 1)), y, family=family.name, link=link, offset=np.zeros(n), trials=trials
     )

@@ -1,5 +1,5 @@
 """Every prior class knows its own density, its PyMC term and its moments: its mean and sd
-(and a dispersion prior the sd of its log), checked against scipy.stats, quadrature or
+(and a prior on a positive parameter the sd of its log), checked against scipy.stats, quadrature or
 Monte Carlo written independently. One row per class in ROWS."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from bayesglm.priors import PRIORS, DispersionPrior
+from bayesglm.priors import PRIORS, PositivePrior
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _cases():
 
 def _points(prior) -> np.ndarray:
     """Points in the support (with a point mass's own value)."""
-    if isinstance(prior, DispersionPrior):
+    if isinstance(prior, PositivePrior):
         held = prior.held_value
         return np.array([0.05, 0.3, 1.0, 2.5, 40.0] + ([] if held is None else [held]))
     return np.array([-3.0, -0.5, 0.2, 1.7, 6.0])
@@ -103,7 +103,7 @@ def _has_density(prior) -> bool:
 
 @pytest.mark.parametrize("prior", [c for c in _cases() if _has_density(c.values[0])])
 def test_a_proper_density_integrates_to_one(prior) -> None:
-    low = 0.0 if isinstance(prior, DispersionPrior) else -np.inf
+    low = 0.0 if isinstance(prior, PositivePrior) else -np.inf
     split = prior.mean if np.isfinite(prior.mean) else 1.0
     total = sum(
         integrate.quad(lambda v: np.exp(prior.logpdf(v)), a, b, limit=200)[0]
@@ -117,7 +117,7 @@ def test_pymc_term_equals_logpdf(prior) -> None:
     import pytensor.tensor as pt
 
     x = _points(prior)
-    if isinstance(prior, DispersionPrior):
+    if isinstance(prior, PositivePrior):
         # As the models use it: one value, the prior's numbers scalars.
         cases = [(np.asarray(v), dict(prior.params)) for v in x]
     else:
@@ -136,7 +136,7 @@ def test_pymc_term_equals_logpdf(prior) -> None:
 
 
 @pytest.mark.parametrize(
-    "prior", [c for c in _cases() if not isinstance(c.values[0], DispersionPrior)]
+    "prior", [c for c in _cases() if not isinstance(c.values[0], PositivePrior)]
 )
 def test_coefficient_prior_derivatives_match_finite_differences(prior) -> None:
     x, h = _points(prior), 1e-5
@@ -192,9 +192,9 @@ def test_prior_mean_and_sd_match_an_independent_computation(prior) -> None:
 
 
 @pytest.mark.parametrize(
-    "prior", [c for c in _cases() if issubclass(type(c.values[0]), DispersionPrior)]
+    "prior", [c for c in _cases() if issubclass(type(c.values[0]), PositivePrior)]
 )
-def test_dispersion_prior_log_sd_matches_monte_carlo(prior) -> None:
+def test_positive_prior_log_sd_matches_monte_carlo(prior) -> None:
     if not prior.proper:
         assert prior.log_sd == math.inf
         return

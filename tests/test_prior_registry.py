@@ -22,7 +22,7 @@ from scipy import stats
 
 import bayesglm as bg
 from bayesglm.cli import parse_prior
-from bayesglm.priors import PRIORS, CoefPrior, DispersionPrior
+from bayesglm.priors import PRIORS, CoefPrior, PositivePrior
 
 from .stand_in_nutpie import python_nutpie
 
@@ -50,8 +50,8 @@ def _signature(cls: type) -> str:
 @pytest.mark.parametrize("cls", list(PRIORS.values()), ids=list(PRIORS))
 def test_every_prior_has_its_row_in_the_priors_page(cls: type) -> None:
     text = (DOCS / "priors.md").read_text(encoding="utf-8")
-    coefficients, dispersion = text.split("**On the dispersion parameter**", 1)
-    table = dispersion if issubclass(cls, DispersionPrior) else coefficients
+    coefficients, positive = text.split("**On the natural parameter**", 1)
+    table = positive if issubclass(cls, PositivePrior) else coefficients
     rows = [line for line in table.splitlines() if line.startswith(f"| {_signature(cls)} |")]
     assert len(rows) == 1, f"docs/priors.md needs the row | {_signature(cls)} | ... |"
 
@@ -111,7 +111,7 @@ def test_no_module_but_priors_names_a_prior_class() -> None:
 
 @pytest.fixture
 def new_priors() -> Iterator[tuple[type, type]]:
-    """A coefficient prior and a dispersion prior defined here, registered only
+    """A coefficient prior and a prior on a positive parameter defined here, registered only
     for the test: nothing but these class bodies describes them."""
 
     @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def new_priors() -> Iterator[tuple[type, type]]:
             return -0.5 / (self.s * np.cosh((x - self.mu) / (2 * self.s))) ** 2
 
     @dataclass(frozen=True)
-    class LogNormal(DispersionPrior):
+    class LogNormal(PositivePrior):
         """Log-normal: log of the parameter is Normal(``mu``, ``sigma``)."""
 
         mu: float = 0.0
@@ -213,7 +213,7 @@ def test_a_prior_class_alone_works_end_to_end(new_priors, tmp_path) -> None:
         model.design, model.spec, resolved, laplace, reduce_data(model.design, model.spec)
     )
     terms = sampling.compile_fn(
-        sampling.replace_rvs_by_values([sampling["coef_prior"], sampling["dispersion_prior"]]),
+        sampling.replace_rvs_by_values([sampling["coef_prior"], sampling["natural_prior"]]),
         inputs=sampling.value_vars,
     )
     coef_term, dispersion_term = terms({"z": np.zeros(laplace.mode.size)})
@@ -234,5 +234,5 @@ def test_a_prior_class_alone_works_end_to_end(new_priors, tmp_path) -> None:
     fit.save(path)
     loaded = bg.load(path)
     assert loaded.priors.coef == fit.priors.coef
-    assert loaded.priors.dispersion == LogNormal(0.0, 0.8)
+    assert loaded.priors.natural == LogNormal(0.0, 0.8)
     assert str(loaded.priors) == str(fit.priors)

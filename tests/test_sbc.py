@@ -197,14 +197,14 @@ def run_sbc(case: Case, replications: int = N_REPLICATIONS) -> SBCResult:
     link = LINKS[case.link]
     X, trials = design(case.design)
     trials = trials if family.has_trials else None
-    names = [*NAMES, *([family.dispersion] if family.dispersion else [])]
+    names = [*NAMES, *([family.natural_param] if family.natural_param else [])]
     result = SBCResult(case, {name: [] for name in names})
     key = [ord(c) for c in case.id]
     rng = np.random.default_rng([SEED, *key])
     start = time.perf_counter()
     for rep in range(replications):
         beta = np.array([draw_prior(case.priors[name], rng) for name in NAMES])
-        dispersion = draw_prior(case.priors["dispersion"], rng) if family.dispersion else None
+        natural = draw_prior(case.priors["dispersion"], rng) if family.natural_param else None
         eta = X @ beta
         with np.errstate(all="ignore"):
             mu = link.inverse(eta)
@@ -215,7 +215,7 @@ def run_sbc(case: Case, replications: int = N_REPLICATIONS) -> SBCResult:
         ):
             result.skipped += 1
             continue
-        y = family.sample(mu, dispersion, trials, rng)
+        y = family.sample(mu, natural, trials, rng)
         model = bg.GLM.from_arrays(
             X, y, family=case.family, link=case.link, names=list(NAMES), trials=trials
         )
@@ -244,8 +244,8 @@ def run_sbc(case: Case, replications: int = N_REPLICATIONS) -> SBCResult:
             result.divergent_fits += 1
         draws = fit.draws()
         truth = dict(zip(NAMES, beta, strict=True))
-        if family.dispersion:
-            truth[family.dispersion] = dispersion
+        if family.natural_param:
+            truth[family.natural_param] = natural
         for name in names:
             kept = thin(draws[name].to_numpy(), CHAINS)
             result.ranks[name].append(int(np.sum(kept < truth[name])))

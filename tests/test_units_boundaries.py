@@ -145,9 +145,9 @@ def test_gaussian_weights_in_other_units_move_sigma_and_its_prior_alike(unit) ->
         priors = model.resolve_priors()
         modes.append(laplace_approx(model.design, model.spec, priors, model.fit_mle()).mode)
         if weights is w:
-            base_rate = priors.dispersion.lam
+            base_rate = priors.natural.lam
             base_coef = priors.coef
-    assert priors.dispersion.lam == pytest.approx(base_rate / np.sqrt(unit), rel=1e-5)
+    assert priors.natural.lam == pytest.approx(base_rate / np.sqrt(unit), rel=1e-5)
     for name, prior in priors.coef.items():  # coefficients are in y's units, not the weights'
         base = base_coef[name]
         assert (prior.mu, prior.sigma) == pytest.approx((base.mu, base.sigma))

@@ -1,4 +1,4 @@
-"""The MLE-versus-posterior verdicts and sampler checks: their logic, the dispersion's MLE,
+"""The MLE-versus-posterior verdicts and sampler checks: their logic, the natural parameter's MLE,
 and one definition of every limit, which the report's prose and docs/report.md repeat."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from scipy import optimize, special
 import bayesglm as bg
 from bayesglm import thresholds
 from bayesglm.effects import _row
-from bayesglm.laplace import dispersion_estimates
+from bayesglm.laplace import natural_estimates
 
 REPORT_PAGE = Path(__file__).resolve().parents[1] / "docs" / "report.md"
 
@@ -31,13 +31,13 @@ def test_sampling_limits_in_the_verdict_are_the_diagnostics_limits() -> None:
     )
 
 
-# --- the dispersion parameter's maximum-likelihood estimate ------------------------------------
+# --- the natural parameter's maximum-likelihood estimate ---------------------------------------
 
 
 def _estimates(model: bg.GLM):
     mle = model.fit_mle()
     priors = model.resolve_priors()
-    return mle, dispersion_estimates(model.design, model.spec, priors, mle, mle.params_array)
+    return mle, natural_estimates(model.design, model.spec, priors, mle, mle.params_array)
 
 
 def _simulated(family: str, n: int = 60, seed: int = 2):
@@ -84,7 +84,7 @@ def test_flat_dispersion_prior_puts_the_mode_at_the_mle() -> None:
     model, _ = _simulated("gamma")
     mle = model.fit_mle()
     flat = model.resolve_priors({"dispersion": bg.HalfFlat()})
-    est = dispersion_estimates(model.design, model.spec, flat, mle, mle.params_array)
+    est = natural_estimates(model.design, model.spec, flat, mle, mle.params_array)
     np.testing.assert_allclose(est.mode, est.mle, rtol=1e-6)
 
 

@@ -149,7 +149,7 @@ class _StuckPosterior:
     def mean(self, beta: np.ndarray):
         return None if beta[0] > 0.5 else (beta, beta)
 
-    def loglike(self, mu, dispersion) -> float:
+    def loglike(self, mu, natural) -> float:
         return -np.inf
 
     def log_prior_beta(self, beta) -> float:
