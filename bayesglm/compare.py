@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import BayesGLMError, SamplingWarning, row_label
-from .families import Binomial
 from .thresholds import PARETO_K_LIMIT
 
 if TYPE_CHECKING:
@@ -159,7 +158,7 @@ def _trials(fit: GLMResult) -> np.ndarray | None:
     None for the other families: a count of events has no number of trials, and a
     Poisson and a binomial model of the same counts are comparable.
     """
-    if not isinstance(fit.spec.family, Binomial):
+    if not fit.spec.family.is_probability:
         return None
     return fit.design.trial_counts
 

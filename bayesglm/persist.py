@@ -33,7 +33,7 @@ from ._output import check_output_path, write_atomic
 from ._versions import installed_versions
 from .design import Design, design_from_arrays
 from .errors import BayesGLMError
-from .families import FAMILIES, NegativeBinomial, Spec, get_family, resolve
+from .families import FAMILIES, Spec, get_family, resolve
 from .formula_state import FormulaState
 from .laplace import LaplaceApprox
 from .mle import MLEResult
@@ -677,8 +677,8 @@ def _spec(info: dict) -> Spec:
         raise _Damaged(f"family {name!r} with link {link!r} is not a model this bayesglm knows")
     family = get_family(name)
     theta = _entry(info, "theta", (float, None))
-    if theta is not None:
-        family = NegativeBinomial(theta=theta)
+    if theta is not None:  # the negative binomial's theta, its natural parameter
+        family = family.with_natural(theta)
     return resolve(family, link)
 
 
@@ -791,7 +791,7 @@ def _mle(tree: xr.DataTree, info: dict, design: Design, spec: Spec) -> MLEResult
     family = spec.family
     theta = _entry(scalars, "family_theta", (float, None))
     if theta is not None:
-        family = NegativeBinomial(theta=theta)
+        family = family.with_natural(theta)
     texts = {name: _entry(scalars, name, list) for name in ("separation", "warnings")}
     if not all(isinstance(text, str) for values in texts.values() for text in values):
         raise _Damaged("the MLE's separation and warnings are not all text")

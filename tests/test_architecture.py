@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import re
 from pathlib import Path
@@ -76,3 +77,20 @@ def test_each_recipe_names_tests_that_read_its_registry(title: str, registry: st
     test_files = set(re.findall(r"`(tests/test_\w+\.py)`", section(title)))
     reading = {path for path in test_files if registry in (ROOT / path).read_text()}
     assert reading, f"'{title}' names no test file that parametrizes over {registry}"
+
+
+def test_no_module_but_families_type_tests_a_family() -> None:
+    # What a family does differently is a method or fact of its class (the page's
+    # "who owns what"), never isinstance(family, NegativeBinomial) elsewhere.
+    family_classes = {type(family).__name__ for family in FAMILIES.values()}
+    offenders = []
+    for path in sorted((ROOT / "bayesglm").rglob("*.py")):
+        if path.name == "families.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
+                named = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+                named |= {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)}
+                if named & family_classes:
+                    offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, f"type tests of a family outside families.py: {offenders}"
