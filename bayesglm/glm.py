@@ -244,7 +244,7 @@ class GLM:
         GLMResult
         """
         from . import model as backend
-        from .results import GLMResult, build_idata, warn_if_unhealthy
+        from .results import GLMResult, warn_if_unhealthy
 
         _check_counts(draws=draws, tune=tune, chains=chains)
         real = isinstance(target_accept, float | int) and not isinstance(target_accept, bool)
@@ -275,7 +275,9 @@ class GLM:
             progressbar=progressbar,
         )
         result = GLMResult(
-            idata=build_idata(run, list(self.design.names), resolved.sampled_natural_name),
+            beta_draws=run.beta,
+            natural_draws=run.natural if resolved.sampled_natural_name is not None else None,
+            sample_stats=run.sample_stats,
             design=self.design,
             spec=self.spec,
             priors=resolved,
