@@ -28,11 +28,16 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._output import check_output_path, check_report_path, write_atomic
 from .errors import BayesGLMError
-from .priors import PRIORS, Prior
+
+if TYPE_CHECKING:
+    from .priors import Prior
+
+# Each subcommand imports what it needs when it runs: `bayesglm --help` or
+# `bayesglm families` never waits for pandas, formulaic, PyMC or ArviZ.
 
 __all__ = ["main", "main_exit", "parse_prior"]
 
@@ -76,6 +81,8 @@ def parse_prior(text: str) -> tuple[str, Prior]:
 
 def _prior_spellings() -> dict[str, type[Prior]]:
     """Every registered prior class under each of its command-line spellings."""
+    from .priors import PRIORS
+
     return {name: cls for cls in PRIORS.values() for name in cls.cli_names}
 
 

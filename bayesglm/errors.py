@@ -11,11 +11,9 @@ the argument's name (:func:`row_label`, :func:`value_name`).
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
-
-import numpy as np
-import pandas as pd
 
 __all__ = [
     "BayesGLMError",
@@ -75,19 +73,29 @@ def row_label(values: Any, position: int) -> Any:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> row_label(pd.Series([1.0, 2.0], index=["a", "b"]), 1), row_label([1.0, 2.0], 1)
     ('b', 1)
     """
-    if isinstance(values, pd.Series | pd.DataFrame):
+    pd = _loaded("pandas")
+    if pd is not None and isinstance(values, pd.Series | pd.DataFrame):
         return _plain(values.index[position])
     return int(position)
+
+
+def _loaded(package: str) -> Any:
+    """``package`` if it is imported, else None: a value cannot be a pandas object
+    (or a numpy scalar) before pandas (numpy) is imported, so this module, which every
+    other imports, loads neither."""
+    return sys.modules.get(package)
 
 
 def _plain(label: Any) -> Any:
     """numpy scalars as Python numbers (also inside a MultiIndex tuple)."""
     if isinstance(label, tuple):
         return tuple(map(_plain, label))
-    return label.item() if isinstance(label, np.generic) else label
+    np = _loaded("numpy")
+    return label.item() if np is not None and isinstance(label, np.generic) else label
 
 
 def value_name(values: Any, arg: str) -> str:
@@ -95,10 +103,12 @@ def value_name(values: Any, arg: str) -> str:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> value_name(pd.Series([1.0], name="count"), "y"), value_name([1.0], "y")
     ('count', 'y')
     """
-    if isinstance(values, pd.Series) and values.name is not None:
+    pd = _loaded("pandas")
+    if pd is not None and isinstance(values, pd.Series) and values.name is not None:
         return str(values.name)
     return arg
 

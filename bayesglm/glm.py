@@ -1,7 +1,9 @@
 """The user-facing model object: data, family and link in; MLE and posterior out.
 
 This module does not import PyMC at top level (``import bayesglm`` stays fast);
-:mod:`bayesglm.model` is loaded when a Bayesian fit or model is asked for.
+:mod:`bayesglm.model` is loaded when a Bayesian fit or model is asked for, and the
+priors and the posterior mode (scipy's optimizers) when priors are, so that a model
+fitted by maximum likelihood only (``bayesglm mle``) never loads them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,9 +20,10 @@ from .design import Design, design_from_arrays
 from .errors import BayesGLMError
 from .families import Family, Spec, resolve
 from .irls import fit_design
-from .laplace import laplace_approx
 from .mle import MLEResult
-from .priors import Prior, ResolvedPriors, resolve_priors
+
+if TYPE_CHECKING:
+    from .priors import Prior, ResolvedPriors
 
 __all__ = ["GLM"]
 
@@ -158,6 +161,8 @@ class GLM:
         self, priors: Mapping[str, Prior] | None = None, center: bool = True
     ) -> ResolvedPriors:
         """The priors a fit would use: the user's, with auto-scaled defaults."""
+        from .priors import resolve_priors
+
         return resolve_priors(priors, self.design, self.spec, center=center)
 
     def build(self, priors: Mapping[str, Prior] | None = None, center: bool = True):
@@ -244,7 +249,8 @@ class GLM:
         GLMResult
         """
         from . import model as backend
-        from .results import GLMResult, build_idata, warn_if_unhealthy
+        from .laplace import laplace_approx
+        from .results import GLMResult, warn_if_unhealthy
 
         _check_counts(draws=draws, tune=tune, chains=chains)
         real = isinstance(target_accept, float | int) and not isinstance(target_accept, bool)
@@ -275,7 +281,9 @@ class GLM:
             progressbar=progressbar,
         )
         result = GLMResult(
-            idata=build_idata(run, list(self.design.names), resolved.sampled_natural_name),
+            beta_draws=run.beta,
+            natural_draws=run.natural if resolved.sampled_natural_name is not None else None,
+            sample_stats=run.sample_stats,
             design=self.design,
             spec=self.spec,
             priors=resolved,

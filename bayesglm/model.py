@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-import xarray as xr
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import toposort
@@ -287,11 +286,15 @@ def build_sampling_model(
 
 @dataclass(frozen=True)
 class SampleRun:
-    """Raw draws of the sampling model, with what ran and how long it took."""
+    """Raw draws of the sampling model, with what ran and how long it took.
+
+    ``sample_stats`` holds the sampler's statistics as (chain, draw) arrays under
+    ArviZ's names (:data:`_STAT_NAMES`), whichever of them the backend gives.
+    """
 
     beta: np.ndarray  # (chain, draw, p)
     natural: np.ndarray | None  # (chain, draw)
-    sample_stats: xr.Dataset
+    sample_stats: dict[str, np.ndarray]
     sampler: str
     timings: dict[str, float]
 
@@ -484,16 +487,17 @@ _STAT_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _standard_stats(stats: Any) -> xr.Dataset:
-    """Sample stats under one set of names, whatever the backend called them."""
+def _standard_stats(stats: Any) -> dict[str, np.ndarray]:
+    """Sample stats under one set of names, whatever the backend called them, as
+    (chain, draw) arrays."""
     dataset = stats.to_dataset() if hasattr(stats, "to_dataset") else stats
     out = {}
     for name, candidates in _STAT_NAMES.items():
         for candidate in candidates:
             if candidate in dataset:
-                out[name] = dataset[candidate].reset_coords(drop=True)
+                out[name] = np.asarray(dataset[candidate])
                 break
-    return xr.Dataset(out)
+    return out
 
 
 _MIN_TUNE = {"nutpie": 1}  # nutpie's adaptation schedule panics without a tuning step

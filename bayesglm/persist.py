@@ -631,18 +631,19 @@ def _parts(tree: xr.DataTree, info: dict) -> dict[str, Any]:
     chains, draws = _entry(info, "chains", int), _entry(info, "draws", int)
     resolved = _priors(tree, info)
     posterior = _group(tree, "posterior")
-    _array(posterior, "beta", (chains, draws, len(names)))
+    beta = _array(posterior, "beta", (chains, draws, len(names)))
+    natural = None
     if resolved.sampled_natural_name is not None:
-        _array(posterior, resolved.sampled_natural_name, (chains, draws))
+        natural = _array(posterior, resolved.sampled_natural_name, (chains, draws))
     laplace = _group(tree, "bayesglm_laplace")
     mode = _array(laplace, "mode", None)
     timings = _entry(info, "timings", dict)
     if not all(_JSON_TYPES[float](seconds) for seconds in timings.values()):
         raise _Damaged("the timings are not all numbers")
     return dict(
-        idata=xr.DataTree.from_dict(
-            {"posterior": posterior, "sample_stats": _group(tree, "sample_stats")}
-        ),
+        beta_draws=beta,
+        natural_draws=natural,
+        sample_stats=_sample_stats(_group(tree, "sample_stats"), (chains, draws)),
         design=design,
         spec=spec,
         priors=resolved,
@@ -662,6 +663,11 @@ def _parts(tree: xr.DataTree, info: dict) -> dict[str, Any]:
         chains=chains,
         versions=_versions_entry(info),
     )
+
+
+def _sample_stats(group: xr.Dataset, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The sampler's statistics, each a (chain, draw) array under its stored name."""
+    return {str(name): _array(group, str(name), shape) for name in group.data_vars}
 
 
 def _versions_entry(info: dict) -> dict[str, str]:

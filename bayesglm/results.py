@@ -2,22 +2,27 @@
 
 Tables are pandas DataFrames indexed by coefficient name, with the family's natural
 parameter (see :class:`~bayesglm.families.Family`) under its own name. Intervals are
-equal-tailed with ``prob`` passed explicitly to ArviZ (never its defaults or an
-``arvizrc``).
+equal-tailed at the ``prob`` asked for (never ArviZ's defaults or an ``arvizrc``).
+
+A fit holds its draws as numpy arrays; the summary and the sampler checks are
+computed from them (:mod:`bayesglm.convergence`), and the xarray DataTree
+(``idata``) is built on first access, so a fit and its tables never wait for xarray
+or ArviZ to load.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
+from . import convergence
 from ._validation import check_seed
 from .compare import loo
 from .design import Design
@@ -26,7 +31,6 @@ from .errors import BayesGLMError, SamplingWarning
 from .families import Spec
 from .laplace import LaplaceApprox
 from .mle import MLEResult
-from .persist import read_fit, write_fit
 from .predict import (
     PredictionInputs,
     check_prob,
@@ -40,6 +44,9 @@ from .predict import (
 from .priors import ResolvedPriors
 from .report import write_report
 from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["Diagnostics", "GLMResult", "load"]
 
@@ -102,9 +109,17 @@ class GLMResult:
 
     Attributes
     ----------
+    beta_draws : ndarray
+        Draws of the coefficients, shape (chain, draw, p).
+    natural_draws : ndarray or None
+        Draws of the family's natural parameter, shape (chain, draw); None where it
+        is not sampled (no such parameter, or fixed by the prior).
+    sample_stats : dict of str to ndarray
+        The sampler's statistics (``diverging``, ``energy``, ``tree_depth``, ...) as
+        (chain, draw) arrays under ArviZ's names.
     idata : xarray.DataTree
         ``posterior`` (``beta`` over ``coef``, and the natural parameter) and
-        ``sample_stats``.
+        ``sample_stats``; built from the draws on first access.
     design : Design
     spec : Spec
     priors : ResolvedPriors
@@ -124,7 +139,9 @@ class GLMResult:
         them from the file; None for a fit made in this session (the installed ones).
     """
 
-    idata: xr.DataTree
+    beta_draws: np.ndarray
+    natural_draws: np.ndarray | None
+    sample_stats: dict[str, np.ndarray]
     design: Design
     spec: Spec
     priors: ResolvedPriors
@@ -150,6 +167,17 @@ class GLMResult:
         """The name of the family's natural parameter, if it was sampled."""
         return self.priors.sampled_natural_name
 
+    @functools.cached_property
+    def idata(self) -> xr.DataTree:
+        """The draws as an ArviZ DataTree: ``posterior`` and ``sample_stats``."""
+        return _build_idata(
+            self.beta_draws,
+            self.natural_draws,
+            self.sample_stats,
+            self.names,
+            self.sampled_natural_name,
+        )
+
     @property
     def posterior(self) -> xr.Dataset:
         """The posterior group as an xarray Dataset.
@@ -171,7 +199,7 @@ class GLMResult:
         --------
         See :meth:`bayesglm.GLM.fit`.
         """
-        beta = self._posterior["beta"].to_numpy()
+        beta = self.beta_draws
         chains, draws, _ = beta.shape
         frame = pd.DataFrame(
             {
@@ -182,26 +210,23 @@ class GLMResult:
         for j, name in enumerate(self.names):
             frame[name] = beta[:, :, j].reshape(-1)
         if self.sampled_natural_name is not None:
-            frame[self.sampled_natural_name] = (
-                self._posterior[self.sampled_natural_name].to_numpy().reshape(-1)
-            )
+            frame[self.sampled_natural_name] = self.natural_draws.reshape(-1)
         elif self.priors.fixed_natural is not None:
             frame[self.priors.natural_name] = self.priors.fixed_natural
         return frame
 
     def _beta(self) -> np.ndarray:
         """Draws of beta, shape (chain * draw, p)."""
-        beta = self._posterior["beta"].to_numpy()
-        return beta.reshape(-1, beta.shape[-1])
+        return self.beta_draws.reshape(-1, self.beta_draws.shape[-1])
 
     def _natural(self) -> np.ndarray | None:
         """Draws of the natural parameter as a column, shape (chain * draw, 1), to
         broadcast over rows; None where the family has none."""
         if self.priors.fixed_natural is not None:
             return np.full((self._beta().shape[0], 1), self.priors.fixed_natural)
-        if self.sampled_natural_name is None:
+        if self.natural_draws is None:
             return None
-        return self._posterior[self.sampled_natural_name].to_numpy().reshape(-1, 1)
+        return self.natural_draws.reshape(-1, 1)
 
     # --- tables -----------------------------------------------------------------------
 
@@ -212,38 +237,37 @@ class GLMResult:
         (``eti_lower``, ``eti_upper``), ``mcse_mean``, ``ess_bulk``, ``ess_tail``,
         ``r_hat``. The interval's probability is in ``frame.attrs["prob"]``.
         """
-        import arviz as az
-
         check_prob(prob)
-        tree = xr.DataTree.from_dict({"posterior": self._posterior})
-        stats = {
-            "mean": self._posterior.mean(("chain", "draw")),
-            "sd": self._posterior.std(("chain", "draw"), ddof=1),
-            "median": self._posterior.median(("chain", "draw")),
+        tails = [(1 - prob) / 2, (1 + prob) / 2]
+        statistics: dict[str, Callable[[np.ndarray], float]] = {
+            "mean": np.mean,
+            "sd": functools.partial(np.std, ddof=1),
+            "median": np.median,
+            "eti_lower": functools.partial(np.quantile, q=tails[0], method="linear"),
+            "eti_upper": functools.partial(np.quantile, q=tails[1], method="linear"),
+            "mcse_mean": convergence.mcse_mean,
+            "ess_bulk": convergence.ess_bulk,
+            "ess_tail": convergence.ess_tail,
+            "r_hat": convergence.rhat,
         }
-        eti = az.eti(tree, prob=prob, method="linear")
-        eti = eti.to_dataset() if hasattr(eti, "to_dataset") else eti
-        stats["eti_lower"] = eti.sel(ci_bound="lower", drop=True)
-        stats["eti_upper"] = eti.sel(ci_bound="upper", drop=True)
-        for column, value in (
-            ("mcse_mean", az.mcse(tree, method="mean")),
-            ("ess_bulk", az.ess(tree, method="bulk")),
-            ("ess_tail", az.ess(tree, method="tail")),
-            ("r_hat", az.rhat(tree, method="rank")),
-        ):
-            stats[column] = value.to_dataset() if hasattr(value, "to_dataset") else value
-        rows = {}
-        for column, dataset in stats.items():
-            values = list(np.atleast_1d(dataset["beta"].to_numpy()))
-            if self.sampled_natural_name is not None:
-                values.append(float(dataset[self.sampled_natural_name]))
-            rows[column] = values
+        parameters = list(self._parameter_draws().values())
+        rows = {
+            column: [float(statistic(draws)) for draws in parameters]
+            for column, statistic in statistics.items()
+        }
         natural = self.sampled_natural_name
         index = self.names + ([natural] if natural else [])
         frame = pd.DataFrame(rows, index=pd.Index(index, name="parameter"))
         frame.attrs["prob"] = prob
         frame.attrs["interval"] = f"{percent(prob)} equal-tailed"
         return frame
+
+    def _parameter_draws(self) -> dict[str, np.ndarray]:
+        """Each coefficient's and the sampled natural parameter's (chain, draw) draws."""
+        out = {name: self.beta_draws[:, :, j] for j, name in enumerate(self.names)}
+        if self.sampled_natural_name is not None:
+            out[self.sampled_natural_name] = self.natural_draws
+        return out
 
     def effects(self, prob: float = 0.95) -> pd.DataFrame:
         """exp(beta) per coefficient, labelled by the link, with a sentence each.
@@ -503,6 +527,8 @@ class GLMResult:
             For a path that cannot be written, training data that a file cannot
             hold exactly, or a failed write (the previous file is then unchanged).
         """
+        from .persist import write_fit
+
         return write_fit(self, path)
 
     # --- presentation -----------------------------------------------------------------
@@ -546,32 +572,26 @@ def load(path: str | Path) -> GLMResult:
         version. Any other error (a formula that no longer rebuilds the saved model
         matrix, say) comes through with its own message.
     """
+    from .persist import read_fit
+
     return GLMResult(**read_fit(path))
 
 
 def _diagnose(result: GLMResult) -> Diagnostics:
-    import arviz as az
+    stats, chains = result.sample_stats, result.chains
+    parameters = list(result._parameter_draws().values())
 
-    tree = xr.DataTree.from_dict(
-        {"posterior": result._posterior, "sample_stats": result.idata["sample_stats"].to_dataset()}
-    )
-    stats = tree["sample_stats"].to_dataset()
-    chains = result.chains
-
-    def extreme(value: Any, pick) -> float:
+    def extreme(statistic: Callable[[np.ndarray], float], pick: Callable) -> float:
         # R-hat is undefined (NaN) with one chain: the check then has nothing to say.
-        dataset = value.to_dataset() if hasattr(value, "to_dataset") else value
-        values = [np.asarray(v, dtype=float) for v in dataset.data_vars.values()]
-        values = [v for v in values if not np.isnan(v).all()]
-        if not values:
-            return float("nan")
-        return float(pick(np.nanmin(v) if pick is min else np.nanmax(v) for v in values))
+        values = [statistic(draws) for draws in parameters]
+        values = [value for value in values if not np.isnan(value)]
+        return float(pick(values)) if values else float("nan")
 
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
-    max_rhat = extreme(az.rhat(tree, method="rank"), max)
-    ess_bulk = extreme(az.ess(tree, method="bulk"), min)
-    ess_tail = extreme(az.ess(tree, method="tail"), min)
-    bfmi = float(np.min(np.asarray(az.bfmi(tree)["energy"]))) if "energy" in stats else np.nan
+    max_rhat = extreme(convergence.rhat, max)
+    ess_bulk = extreme(convergence.ess_bulk, min)
+    ess_tail = extreme(convergence.ess_tail, min)
+    bfmi = float(np.min(convergence.bfmi(stats["energy"]))) if "energy" in stats else np.nan
     saturation = (
         float(stats["reached_max_treedepth"].mean()) if "reached_max_treedepth" in stats else 0.0
     )
@@ -637,16 +657,27 @@ def warn_if_unhealthy(result: GLMResult) -> Diagnostics:
     return diagnostics
 
 
-def build_idata(run: Any, names: list[str], natural_name: str | None) -> xr.DataTree:
-    """The result's DataTree from a sampler run, labelled by coefficient name.
+def _build_idata(
+    beta: np.ndarray,
+    natural: np.ndarray | None,
+    sample_stats: dict[str, np.ndarray],
+    names: list[str],
+    natural_name: str | None,
+) -> xr.DataTree:
+    """The DataTree of a fit's draws, labelled by coefficient name.
 
     ``natural_name`` is None when the family's natural parameter is not sampled.
     """
-    chains, draws, _ = run.beta.shape
+    import xarray as xr
+
+    chains, draws, _ = beta.shape
     coords = {"chain": np.arange(chains), "draw": np.arange(draws), "coef": names}
-    variables = {"beta": (("chain", "draw", "coef"), run.beta)}
+    variables = {"beta": (("chain", "draw", "coef"), beta)}
     if natural_name is not None:
-        variables[natural_name] = (("chain", "draw"), run.natural)
+        variables[natural_name] = (("chain", "draw"), natural)
     posterior = xr.Dataset(variables, coords=coords)
-    stats = run.sample_stats.assign_coords(chain=np.arange(chains), draw=np.arange(draws))
+    stats = xr.Dataset(
+        {name: (("chain", "draw"), values) for name, values in sample_stats.items()},
+        coords={"chain": np.arange(chains), "draw": np.arange(draws)},
+    )
     return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})

@@ -18,14 +18,67 @@ def _run(code: str) -> str:
     ).stdout
 
 
-def test_import_and_mle_fit_do_not_import_pymc() -> None:
+# What `import bayesglm` must not load: each name of the package comes from its module
+# on first use (bayesglm/__init__.py), so start-up is Python's and nothing more.
+HEAVY = ("pandas", "scipy", "formulaic", "pymc", "pytensor", "jax", "arviz", "xarray")
+HEAVY += ("matplotlib",)
+
+
+def _loaded(modules: tuple[str, ...]) -> str:
+    return f"print(sorted(m for m in {modules!r} if m in sys.modules))\n"
+
+
+def test_import_loads_none_of_the_heavy_packages() -> None:
+    out = _run("import sys, bayesglm\n" + _loaded(HEAVY) + _loaded(("numpy",)))
+    assert out.split("\n")[:2] == ["[]", "[]"]
+
+
+def test_errors_and_warnings_load_nothing_heavy() -> None:
+    out = _run("import sys\nfrom bayesglm.errors import BayesGLMError\n" + _loaded(HEAVY))
+    assert out.split("\n")[0] == "[]"
+
+
+def test_mle_fit_does_not_import_pymc() -> None:
     out = _run(
         "import sys, numpy as np, bayesglm as bg\n"
         "bg.fit_mle(np.ones((3, 1)), [1, 2, 3], family='poisson')\n"
-        "print(sorted(m for m in ('pymc', 'pytensor', 'arviz', 'xarray') if m in sys.modules))\n"
-        "print(bg.load.__module__, bg.compare.__module__)"
+        + _loaded(("pymc", "pytensor", "arviz", "xarray"))
+        + "print(bg.load.__module__, bg.compare.__module__)"
     )
     assert out.split("\n")[:2] == ["[]", "bayesglm.results bayesglm.compare"]
+
+
+def test_each_public_name_resolves_to_its_module() -> None:
+    import importlib
+
+    import bayesglm as bg
+
+    assert sorted(bg._EXPORTS) == sorted(bg.__all__)
+    for name, module in bg._EXPORTS.items():
+        assert getattr(bg, name) is getattr(importlib.import_module(f"bayesglm.{module}"), name)
+        assert name in dir(bg), name
+    # What type checkers see is what runs: the TYPE_CHECKING imports name the same
+    # modules as the table __getattr__ reads.
+    tree = ast.parse((ROOT / "bayesglm" / "__init__.py").read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and _is_type_checking(n))
+    typed = {
+        alias.name: node.module
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert typed == bg._EXPORTS
+
+
+def test_a_name_that_is_also_a_module_stays_the_function() -> None:
+    # Loading bayesglm.compare (as results does) binds the submodule to the package's
+    # attribute of that name; bg.compare must remain the function.
+    out = _run(
+        "import bayesglm as bg, bayesglm.results, bayesglm.compare\n"
+        "from bayesglm import compare\n"
+        "print(callable(bg.compare), bg.compare is compare, bg.compare.__module__)"
+    )
+    assert out.split("\n")[0] == "True True bayesglm.compare"
 
 
 # The package's layers, lowest first, as the layer table of docs/architecture.md declares

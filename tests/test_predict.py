@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 from scipy import stats
 
 import bayesglm as bg
@@ -19,7 +17,7 @@ from bayesglm.errors import BayesGLMError, DomainWarning, MissingDataWarning
 from bayesglm.laplace import laplace_approx
 from bayesglm.predict import eta_range
 from bayesglm.priors import Fixed
-from bayesglm.results import GLMResult, build_idata
+from bayesglm.results import GLMResult
 
 COLUMNS = ["estimate", "std_error", "conf_low", "conf_high"]
 PAIRS = [(family, link) for family in bg.FAMILIES.values() for link in family.links]
@@ -35,13 +33,10 @@ def _fit(model: bg.GLM, seed: int, draws: int = 200) -> GLMResult:
     rng = np.random.default_rng(seed)
     theta = laplace.mode + rng.standard_normal((draws, laplace.mode.size)) @ laplace.chol.T
     natural = None if isinstance(priors.natural, Fixed) else spec.family.natural_param
-    run = SimpleNamespace(
-        beta=theta[None, :, : design.p],
-        natural=np.exp(theta[None, :, design.p]) if natural else None,
-        sample_stats=xr.Dataset({"diverging": (("chain", "draw"), np.zeros((1, draws), bool))}),
-    )
     return GLMResult(
-        idata=build_idata(run, list(design.names), natural),
+        beta_draws=theta[None, :, : design.p],
+        natural_draws=np.exp(theta[None, :, design.p]) if natural else None,
+        sample_stats={"diverging": np.zeros((1, draws), bool)},
         design=design,
         spec=spec,
         priors=priors,
