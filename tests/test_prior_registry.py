@@ -36,7 +36,10 @@ DOCS = ROOT / "docs"
 @pytest.mark.parametrize("cls", list(PRIORS.values()), ids=list(PRIORS))
 def test_every_prior_is_exported_at_the_top_level(cls: type) -> None:
     # Exported by name in bayesglm/__init__.py, so that type checkers see bg.<Name>.
-    where = f"add {cls.__name__} to the prior imports and __all__ of bayesglm/__init__.py"
+    where = (
+        f"add {cls.__name__} to the TYPE_CHECKING prior imports, __all__ and _EXPORTS of "
+        "bayesglm/__init__.py"
+    )
     assert getattr(bg, cls.__name__, None) is cls, where
     assert cls.__name__ in bg.__all__, where
 
