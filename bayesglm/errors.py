@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "BayesGLMError",
+    "CacheWarning",
     "ConvergenceWarning",
     "DomainWarning",
     "MissingDataWarning",
@@ -32,6 +33,11 @@ __all__ = [
 
 class BayesGLMError(ValueError):
     """Bad input: the message names what is wrong, what is allowed and what was given."""
+
+
+class CacheWarning(UserWarning):
+    """The folder of compiled models cannot be written: fits still work, compiling
+    in memory each time (set ``BAYESGLM_CACHE_DIR`` to a writable folder)."""
 
 
 class ConvergenceWarning(UserWarning):
