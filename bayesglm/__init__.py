@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .compare import compare
     from .errors import (
         BayesGLMError,
+        CacheWarning,
         ConvergenceWarning,
         DomainWarning,
         MissingDataWarning,
@@ -61,6 +62,7 @@ __all__ = [
     "GLM",
     "LINKS",
     "BayesGLMError",
+    "CacheWarning",
     "Cauchy",
     "ConvergenceWarning",
     "DomainWarning",
@@ -100,6 +102,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         (
             "BayesGLMError",
+            "CacheWarning",
             "ConvergenceWarning",
             "DomainWarning",
             "MissingDataWarning",
