@@ -38,7 +38,8 @@ def n_threads(n: int, p: int) -> int:
 def map_row_ranges[T](fn: Callable[[int, int], T], n: int, p: int) -> list[T]:
     """``fn(lo, hi)`` over contiguous row ranges covering ``0..n``, one per thread.
 
-    Results come back in row order.
+    Results come back in row order. A "row" is any unit of ``p`` numbers' work: a
+    row of a matrix, or a chunk of rows (posterior predictions map over chunks).
     """
     threads = n_threads(n, p)
     if threads == 1:

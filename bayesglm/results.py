@@ -26,6 +26,7 @@ from . import convergence
 from ._validation import check_seed
 from .compare import loo
 from .design import Design
+from .draw_summaries import summarize_rows
 from .effects import compare_mle_table, effects_table
 from .errors import BayesGLMError, SamplingWarning
 from .families import Spec
@@ -39,7 +40,6 @@ from .predict import (
     outside_warning,
     percent,
     prediction_inputs,
-    row_chunks,
 )
 from .priors import ResolvedPriors
 from .report import write_report
@@ -49,8 +49,6 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = ["Diagnostics", "GLMResult", "load"]
-
-_PREDICTION_COLUMNS = ("estimate", "std_error", "conf_low", "conf_high")
 
 
 @dataclass(frozen=True)
@@ -338,9 +336,14 @@ class GLMResult:
             rows use their own. A weight of 0 (no precision) gives NaN. Other
             families' weights count observations and do not change a prediction.
         seed : int, optional
-            For the response draws (the fit's seed by default).
+            For the response draws (the fit's seed by default). Each chunk of rows
+            draws from its own stream, child i of the seed's ``SeedSequence``
+            (:func:`bayesglm.draw_summaries.chunk_generator`): a seed and a
+            ``chunk`` give the same predictions however many threads run.
         chunk : int, optional
-            Rows per chunk (chosen to hold about 4 million numbers by default).
+            Rows per chunk, summarized together; chunks run on several threads,
+            each holding a few arrays of chunk × draws numbers. By default about
+            half a million numbers' worth of rows (125 rows of 4000 draws).
 
         Returns
         -------
@@ -375,8 +378,8 @@ class GLMResult:
                 "response-scale predictions of a binomial need the trials of each new row; "
                 "pass trials= (a column name or values); got (trials=None)."
             )
-        rng = np.random.default_rng(self.seed if seed is None else seed)
-        columns, outside = self._summarize_rows(rows, scale, prob, rng, chunk)
+        seed = self.seed if seed is None else seed
+        columns, outside = self._summarize_rows(rows, scale, prob, seed, chunk)
         frame = pd.DataFrame(columns, index=rows.index)
         frame.attrs["interval"] = f"{percent(prob)} equal-tailed, {scale} scale"
         frame.attrs["outside"] = outside_warning(
@@ -389,35 +392,32 @@ class GLMResult:
         rows: PredictionInputs,
         scale: str,
         prob: float,
-        rng: np.random.Generator,
+        seed: int | None,
         chunk: int | None,
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Per-row summaries of the draws on ``scale``, chunk by chunk, and the
-        fraction of each row's draws outside :func:`~bayesglm.predict.eta_range`."""
-        family, link = self.spec.family, self.spec.link
-        beta, natural = self._beta(), self._natural()
-        valid = eta_range(family, link)
-        n = rows.X.shape[0]
-        columns = {name: np.full(n, np.nan) for name in _PREDICTION_COLUMNS}
-        outside = np.empty(n)
-        tails = [(1 - prob) / 2, (1 + prob) / 2]
-        for part in row_chunks(n, beta.shape[0], chunk):
-            values = beta @ rows.X[part].T + rows.offset[part]
-            outside[part] = 1.0 - valid.includes(values).mean(axis=0)
-            kept = np.arange(part.start, part.stop)
-            if scale != "link":
-                # A row with any draw outside the model has no mean (nor response).
-                inside = outside[part] == 0
-                kept, values = kept[inside], link.inverse(values[:, inside])
-            if scale == "response":
-                part_trials = None if rows.trials is None else rows.trials[kept]
-                part_weights = None if rows.weights is None else rows.weights[kept]
-                values = self._draw_responses(values, natural, part_trials, part_weights, rng)
-            columns["estimate"][kept] = values.mean(axis=0)
-            columns["std_error"][kept] = values.std(axis=0, ddof=1)
-            low, high = np.quantile(values, tails, axis=0, method="linear")
-            columns["conf_low"][kept], columns["conf_high"][kept] = low, high
-        return columns, outside
+        """Per-row summaries of the draws on ``scale`` and the fraction of each row's
+        draws outside :func:`~bayesglm.predict.eta_range`
+        (:func:`bayesglm.draw_summaries.summarize_rows`)."""
+        natural = self._natural()
+
+        def respond(mu: np.ndarray, kept: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+            trials = None if rows.trials is None else rows.trials[kept]
+            weights = None if rows.weights is None else rows.weights[kept]
+            drawn = self._draw_responses(mu.T, natural, trials, weights, rng)
+            return np.ascontiguousarray(drawn.T)
+
+        return summarize_rows(
+            self._beta(),
+            rows.X,
+            rows.offset,
+            self.spec.link,
+            eta_range(self.spec.family, self.spec.link),
+            scale,
+            prob,
+            respond=respond,
+            seed=seed,
+            chunk=chunk,
+        )
 
     def posterior_predictive(
         self, rng: np.random.Generator | int | None = None, chunk: int = 100_000
