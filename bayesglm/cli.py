@@ -10,6 +10,7 @@
     bayesglm families
     bayesglm datasets [NAME]
     bayesglm demo [--output DIR]
+    bayesglm cache info | clear
 
 Bad input prints one line on stderr and exits with status 2.
 """
@@ -260,6 +261,26 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     demo(Path(args.output))
 
 
+def _cmd_cache_info(args: argparse.Namespace) -> None:
+    from . import _cache
+
+    summary = _cache.info()
+    kinds = ", ".join(f"{kind}: {count}" for kind, count in summary["kinds"].items())
+    print(f"cache folder: {summary['folder']}")
+    print(f"compiled models: {summary['artifacts']}" + (f" ({kinds})" if kinds else ""))
+    print(f"JAX compilation cache entries: {summary['compilation_entries']}")
+    print(
+        f"size: {summary['bytes'] / 1e6:.1f} MB of at most {summary['max_bytes'] / 1e6:g} MB "
+        "(BAYESGLM_CACHE_MAX_MB)"
+    )
+
+
+def _cmd_cache_clear(args: argparse.Namespace) -> None:
+    from . import _cache
+
+    print(f"removed {_cache.clear()} file(s) from {_cache.cache_dir()}")
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="CSV file with a header row")
     parser.add_argument("--formula", required=True, help='e.g. "y ~ x1 + C(group)"')
@@ -335,6 +356,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the main job on a bundled dataset")
     demo.add_argument("--output", default=".", help="folder for the report (default: .)")
     demo.set_defaults(run=_cmd_demo)
+
+    cache = commands.add_parser("cache", help="the folder of compiled models")
+    actions = cache.add_subparsers(dest="action", required=True)
+    actions.add_parser("info", help="the folder, what it holds, its size").set_defaults(
+        run=_cmd_cache_info
+    )
+    actions.add_parser("clear", help="delete every compiled model").set_defaults(
+        run=_cmd_cache_clear
+    )
     return parser
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 __all__ = [
     "BayesGLMError",
+    "CacheWarning",
     "ConvergenceWarning",
     "DomainWarning",
     "MissingDataWarning",
@@ -34,6 +35,11 @@ __all__ = [
 
 class BayesGLMError(ValueError):
     """Bad input: the message names what is wrong, what is allowed and what was given."""
+
+
+class CacheWarning(UserWarning):
+    """The folder of compiled models cannot be written: fits still work, compiling
+    in memory each time (set ``BAYESGLM_CACHE_DIR`` to a writable folder)."""
 
 
 class ConvergenceWarning(UserWarning):

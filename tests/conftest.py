@@ -1,13 +1,30 @@
-"""Shared fixtures: the R reference cases."""
+"""Shared fixtures: the R reference cases; a cache folder of the test session's own."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import settings
+
+# Set before any test module imports bayesglm, and inherited by the subprocesses tests
+# start: compiled models of the test session go to a folder of its own, never into
+# the user's cache, and are shared by all its tests (and removed at the end).
+SESSION_CACHE_DIR = tempfile.mkdtemp(prefix="bayesglm-test-cache-")
+os.environ["BAYESGLM_CACHE_DIR"] = SESSION_CACHE_DIR
+os.environ.pop("BAYESGLM_CACHE_MAX_MB", None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_cache_dir():
+    yield SESSION_CACHE_DIR
+    shutil.rmtree(SESSION_CACHE_DIR, ignore_errors=True)
+
 
 # On CI the property tests draw the same examples every run, so that a red run is
 # reproducible and never a new random draw; locally they explore new ones each time.

@@ -253,3 +253,30 @@ def test_an_unreadable_csv_is_one_line(quine_csv, capsys, monkeypatch) -> None:
     assert main(["mle", str(quine_csv), "--formula", "Days ~ Eth", "--family", "poisson"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "the CSV file could not be read (Permission denied)" in err[0]
+
+
+def test_cache_info_and_clear(tmp_path, monkeypatch, capsys) -> None:
+    from bayesglm import _cache
+
+    monkeypatch.setenv("BAYESGLM_CACHE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("BAYESGLM_CACHE_MAX_MB", "50")
+    _cache.write_artifact("nuts", {"n": 64}, b"x" * 1_500_000)
+    _cache.write_artifact("nuts", {"n": 128}, b"x")
+    _cache.write_artifact("laplace", {"n": 64}, b"x")
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"cache folder: {tmp_path / 'store'}",
+        "compiled models: 3 (laplace: 1, nuts: 2)",
+        "JAX compilation cache entries: 0",
+        "size: 1.5 MB of at most 50 MB (BAYESGLM_CACHE_MAX_MB)",
+    ]
+    assert main(["cache", "clear"]) == 0
+    assert capsys.readouterr().out == f"removed 3 file(s) from {tmp_path / 'store'}\n"
+    assert main(["cache", "info"]) == 0
+    assert "compiled models: 0\n" in capsys.readouterr().out
+
+
+def test_cache_needs_an_action(capsys) -> None:
+    assert main(["cache"]) == 2
+    assert "see 'bayesglm cache --help'" in capsys.readouterr().err
