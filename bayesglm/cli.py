@@ -320,7 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--tune", type=int, default=1000)
     fit.add_argument("--chains", type=int, default=4)
     fit.add_argument("--seed", type=int)
-    fit.add_argument("--sampler", default="auto", choices=["auto", "compiled", "numpyro", "nutpie", "pymc"])
+    fit.add_argument(
+        "--sampler", default="auto", choices=["auto", "compiled", "numpyro", "nutpie", "pymc"]
+    )
     fit.add_argument("--report", help="write the report (.html or .md)")
     fit.add_argument("--save", help="save the fit (netCDF, e.g. fit.nc)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -20,6 +20,7 @@ import hashlib
 import json
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .design import Design
+from .errors import CacheWarning
 from .families import Spec
 from .laplace import LaplaceApprox
 from .priors import ResolvedPriors
@@ -271,21 +273,14 @@ def nuts_run(logp: Any, structure: Structure):
     return run
 
 
-def export_program(
-    design: Design,
-    spec: Spec,
-    priors: ResolvedPriors,
-    laplace: LaplaceApprox,
-    padded: SamplingData,
-    structure: Structure,
-) -> bytes:
-    """Build the PyMC sampling model, translate it, export the run: the artifact."""
-    jax = _jax()
-    from .model import build_sampling_model
+def export_program(model: Any, inputs: dict[str, np.ndarray], structure: Structure) -> bytes:
+    """Translate the PyMC sampling model and export the whole run: the artifact.
 
-    model = build_sampling_model(design, spec, priors, laplace, padded)
+    ``inputs`` are the model's data by name (:func:`sampling_inputs`); their shapes
+    and types become the program's.
+    """
+    jax = _jax()
     names, logp = log_density(model)
-    inputs = sampling_inputs(spec, priors, laplace, padded)
     avals = [
         jax.ShapeDtypeStruct((structure.chains, 2), np.uint32),
         jax.ShapeDtypeStruct((structure.chains, structure.k), np.float64),
@@ -329,7 +324,11 @@ def _program(key: dict[str, Any], build) -> tuple[tuple[str, ...], Any]:
             program = load_program(artifact)
             COUNTERS["loaded"] += 1
         except Exception as error:  # any damage means rebuild, never trust
-            warnings.warn(f"rebuilding a damaged compiled program ({error})", stacklevel=3)
+            warnings.warn(
+                f"a stored compiled program could not be read ({error}); rebuilding it",
+                CacheWarning,
+                stacklevel=3,
+            )
     if program is None:
         artifact = build()
         COUNTERS["built"] += 1
@@ -340,6 +339,23 @@ def _program(key: dict[str, Any], build) -> tuple[tuple[str, ...], Any]:
         program = load_program(artifact)
     _PROGRAMS[digest] = program
     return program
+
+
+def plan(
+    design: Design,
+    spec: Spec,
+    priors: ResolvedPriors,
+    laplace: LaplaceApprox,
+    **run: Any,
+) -> tuple[SamplingData, Structure]:
+    """The reduced data, rows padded to their bucket, and the fit's structure.
+
+    ``run`` holds chains, tune, draws and target_accept.
+    """
+    reduced = reduce_data(design, spec)
+    if reduced.kind == "rows":
+        reduced = pad_rows(reduced, spec, row_bucket(reduced.n_rows))
+    return reduced, structure_of(spec, priors, laplace, reduced, **run)
 
 
 def run_compiled(
@@ -353,6 +369,7 @@ def run_compiled(
     chains: int,
     seed: int,
     target_accept: float,
+    build_model: Callable[..., Any],
 ) -> CompiledRun:
     """NUTS on the whitened posterior with the precompiled program of this structure.
 
@@ -362,6 +379,9 @@ def run_compiled(
         The fit's pieces, as :func:`bayesglm.model.sample` takes them.
     draws, tune, chains, seed, target_accept
         As :meth:`bayesglm.GLM.fit`.
+    build_model
+        :func:`bayesglm.model.build_sampling_model`, called only when no program of
+        this structure is stored (passed in, as the model module runs this one).
 
     Returns
     -------
@@ -370,14 +390,11 @@ def run_compiled(
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    reduced = reduce_data(design, spec)
-    if reduced.kind == "rows":
-        reduced = pad_rows(reduced, spec, row_bucket(reduced.data["y"].shape[0]))
-    structure = structure_of(
+    reduced, structure = plan(
+        design,
         spec,
         priors,
         laplace,
-        reduced,
         chains=chains,
         tune=tune,
         draws=draws,
@@ -387,12 +404,15 @@ def run_compiled(
     timings["build"] = time.perf_counter() - start
     start = time.perf_counter()
     jax = _jax()
-    names, call = _program(
-        key, lambda: export_program(design, spec, priors, laplace, reduced, structure)
-    )
+    inputs = sampling_inputs(spec, priors, laplace, reduced)
+
+    def build() -> bytes:
+        model = build_model(design, spec, priors, laplace, reduced)
+        return export_program(model, inputs, structure)
+
+    names, call = _program(key, build)
     timings["program"] = time.perf_counter() - start
     start = time.perf_counter()
-    inputs = sampling_inputs(spec, priors, laplace, reduced)
     keys = jax.random.key_data(jax.random.split(jax.random.key(seed), chains))
     z, stats = call(keys, np.zeros((chains, structure.k)), *(inputs[name] for name in names))
     z = np.asarray(z)

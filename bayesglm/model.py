@@ -311,6 +311,7 @@ def sample(
             chains=chains,
             seed=seed,
             target_accept=target_accept,
+            build_model=build_sampling_model,
         )
         z, timings = compiled.z, compiled.timings
         stats = xr.Dataset(
