@@ -3,7 +3,7 @@
     bayesglm fit data.csv --formula "y ~ x1 + x2" --family poisson [--link log]
         [--offset EXPR | --exposure COL] [--trials COL] [--weights COL]
         [--prior "x1=normal(0,1)"]... [--draws N] [--tune N] [--chains N] [--seed N]
-        [--sampler auto|nutpie|numpyro|pymc] [--report out.html] [--save fit.nc]
+        [--sampler auto|compiled|numpyro|nutpie|pymc] [--report out.html] [--save fit.nc]
     bayesglm mle data.csv --formula ... --family ...      (maximum likelihood only)
     bayesglm predict fit.nc new.csv [--scale mean] [--prob 0.95] [--trials COL]
         [--offset COL | --exposure COL] [--weights COL] [--output out.csv]
@@ -327,7 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--tune", type=int, default=1000)
     fit.add_argument("--chains", type=int, default=4)
     fit.add_argument("--seed", type=int)
-    fit.add_argument("--sampler", default="auto", choices=["auto", "nutpie", "numpyro", "pymc"])
+    fit.add_argument(
+        "--sampler", default="auto", choices=["auto", "compiled", "numpyro", "nutpie", "pymc"]
+    )
     fit.add_argument("--report", help="write the report (.html or .md)")
     fit.add_argument("--save", help="save the fit (netCDF, e.g. fit.nc)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")

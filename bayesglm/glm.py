@@ -236,7 +236,7 @@ class GLM:
             Kept draws and tuning steps per chain, and the number of chains.
         seed : int, optional
             Same seed, same draws (per sampler). Drawn at random and recorded if None.
-        sampler : {"auto", "nutpie", "numpyro", "pymc"}
+        sampler : {"auto", "compiled", "numpyro", "nutpie", "pymc"}
             "auto" takes the fastest installed.
         center : bool
             Whether the intercept prior refers to the intercept at the column means.

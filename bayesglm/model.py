@@ -34,16 +34,20 @@ from .errors import BayesGLMError
 from .families import Spec
 from .laplace import LaplaceApprox
 from .priors import ResolvedPriors
+from .sampling_data import SamplingData, prior_groups, reduce_data
 
 __all__ = ["SAMPLERS", "available_samplers", "build_model", "build_sampling_model", "sample"]
 
-SAMPLERS = ("numpyro", "nutpie", "pymc")
-"""Sampler backends, fastest first: "auto" takes the first installed.
+SAMPLERS = ("numpyro", "nutpie", "pymc", "compiled")
+"""Sampler backends in the order "auto" tries them: it takes the first installed.
 
-Measured in benchmarks/bench_bayes.py: for a first fit numpyro (JAX) compiles and
-samples fastest (29 s against nutpie's 49 s and PyMC's 64 s on the logistic
-benchmark); nutpie is fastest for repeated fits of one model structure in a session,
-whose compiled model it reuses (under a second each); pass ``sampler="nutpie"`` there.
+Measured in benchmarks/bench_bayes.py: numpyro (JAX) compiles and samples a first fit
+faster than nutpie (29 s against 49 s, PyMC's 64 s on the logistic benchmark); nutpie
+reuses its compiled model for repeated fits of one structure in a session.
+"compiled" runs a precompiled JAX program per model structure, stored in the user's
+cache folder (:mod:`bayesglm.compiled`), so later fits of the structure, in any
+process, skip the compile; it is not yet "auto"'s choice because a structure's first
+fit costs more than numpyro's (benchmarks/results/engine.md).
 """
 
 
@@ -52,35 +56,18 @@ def available_samplers() -> list[str]:
     return [name for name in SAMPLERS if _installed(name)]
 
 
+_NEEDS = {"compiled": ("jax", "numpyro", "flatbuffers")}
+"""What a backend needs installed, where that is not a package of its own name."""
+
+
 @functools.cache
 def _installed(name: str) -> bool:
     import importlib.util
 
-    return importlib.util.find_spec(name) is not None
+    return all(importlib.util.find_spec(need) is not None for need in _NEEDS.get(name, (name,)))
 
 
 # --- shared pieces --------------------------------------------------------------------
-
-
-def _prior_groups(priors: ResolvedPriors) -> dict[type, tuple[np.ndarray, dict[str, np.ndarray]]]:
-    """Coefficients grouped by prior class: their indices and parameter vectors.
-
-    Groups come in the order of their class names, whatever the order of the
-    coefficients, so that fits with the same prior classes build the same graph
-    (and share a compiled model).
-    """
-    groups: dict[type, list[int]] = {}
-    coef = list(priors.coef.values())
-    for j, prior in enumerate(coef):
-        groups.setdefault(type(prior), []).append(j)
-    out = {}
-    for cls, idx in sorted(groups.items(), key=lambda item: item[0].__name__):
-        params = {
-            key: np.array([coef[j].params[key] for j in idx], dtype=float)
-            for key in coef[idx[0]].params
-        }
-        out[cls] = (np.array(idx, dtype=np.int64), params)
-    return out
 
 
 def _coef_log_prior(beta: Any, priors: ResolvedPriors) -> Any:
@@ -88,7 +75,7 @@ def _coef_log_prior(beta: Any, priors: ResolvedPriors) -> Any:
     # with other numbers reuses the compiled model and reads its own.
     args = pt.dot(pm.Data("centering", priors.centering), beta)
     total = pt.constant(0.0)
-    for cls, (idx, params) in _prior_groups(priors).items():
+    for cls, (idx, params) in prior_groups(priors).items():
         name = cls.pymc_name
         data = {k: pm.Data(f"prior_{name}_{k}", v) for k, v in params.items()}
         index = pm.Data(f"prior_{name}_index", idx)
@@ -104,15 +91,17 @@ def _natural_log_prior(value: Any, priors: ResolvedPriors) -> Any:
     return prior.pymc_logp(value, data)
 
 
-def _restrict_eta(spec: Spec, eta: Any) -> None:
+def _restrict_eta(spec: Spec, eta: Any, mask: Any = None) -> None:
     """Zero density outside the link's valid linear predictors (as R's valideta).
 
     The sqrt link's inverse eta^2 is defined for every eta, so without this the
-    posterior would gain a mirrored mode at negative eta.
+    posterior would gain a mirrored mode at negative eta. Padded rows (mask 0) are
+    not data and are not checked.
     """
     low = spec.link.eta_domain.low
     if np.isfinite(low):
-        pm.Potential("eta_domain", pt.switch(pt.all(eta > low), 0.0, -np.inf))
+        valid = eta > low if mask is None else pt.or_(eta > low, pt.eq(mask, 0))
+        pm.Potential("eta_domain", pt.switch(pt.all(valid), 0.0, -np.inf))
 
 
 def _likelihood_dist(spec: Spec, mu: Any, natural: Any, trials: Any) -> Any:
@@ -169,59 +158,6 @@ def build_model(design: Design, spec: Spec, priors: ResolvedPriors) -> pm.Model:
 # --- the sampling model ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SamplingData:
-    """The numbers the sampling model reads, after exact data reduction."""
-
-    kind: str  # "rows" | "sufficient"
-    data: dict[str, np.ndarray]
-    has_trials: bool
-    n_rows: int
-
-
-def reduce_data(design: Design, spec: Spec) -> SamplingData:
-    """Drop zero-weight rows, then use sufficient statistics or merge identical rows.
-
-    Gaussian with identity link: the log-likelihood depends on the data through
-    X'WX, X'W(y - offset), (y - offset)'W(y - offset), n and sum(log w) only. Collapsible
-    families: rows with equal covariates, offset and weight merge into one row with
-    summed responses and trials (when that halves the rows or better).
-    """
-    active = design.active
-    X, y, w = design.X[active], design.y[active], design.prior_weights[active]
-    offset = design.eta_offset[active]
-    trials = None if design.trials is None else design.trials[active]
-    family = spec.family
-    if family.normal and spec.link.name == "identity":
-        r = y - offset
-        data = {
-            "xtwx": X.T @ (X * w[:, None]),
-            "xtwr": X.T @ (w * r),
-            "rtwr": np.array(r @ (w * r)),
-            "n_rows": np.array(float(w.size)),
-            "half_sum_log_w": np.array(0.5 * np.log(w).sum()),
-        }
-        return SamplingData("sufficient", data, False, int(active.sum()))
-    if family.collapsible:
-        key = np.column_stack([X, offset, w])
-        unique, inverse = np.unique(key, axis=0, return_inverse=True)
-        if unique.shape[0] * 2 <= key.shape[0]:
-            inverse = inverse.reshape(-1)
-            counts = trials if trials is not None else np.ones(key.shape[0])
-            data = {
-                "X": np.ascontiguousarray(unique[:, : X.shape[1]]),
-                "offset": unique[:, X.shape[1]],
-                "weights": unique[:, X.shape[1] + 1],
-                "y": np.bincount(inverse, weights=y, minlength=unique.shape[0]),
-                "trials": np.bincount(inverse, weights=counts, minlength=unique.shape[0]),
-            }
-            return SamplingData("rows", data, True, unique.shape[0])
-    data = {"X": X, "offset": offset, "weights": w, "y": y}
-    if trials is not None:
-        data["trials"] = trials
-    return SamplingData("rows", data, trials is not None, X.shape[0])
-
-
 def build_sampling_model(
     design: Design,
     spec: Spec,
@@ -247,7 +183,7 @@ def build_sampling_model(
             log_natural = theta[p]
             natural = pt.exp(log_natural)
             pm.Potential("natural_prior", _natural_log_prior(natural, priors) + log_natural)
-        d = {key: pm.Data(key, value) for key, value in reduced.data.items()}
+        d = {key: pm.Data(key, value) for key, value in reduced.data.items() if key != "mask"}
         if reduced.kind == "sufficient":
             # Quadratic form in beta, expanded around the mode for accuracy.
             delta = beta - shift[:p]
@@ -266,17 +202,20 @@ def build_sampling_model(
                 - quad / (2 * natural**2)
             )
         else:
+            # Padded rows (see sampling_data.pad_rows) have mask 0; without padding
+            # the mask is all ones, so every backend runs this same graph.
+            mask = pm.Data("mask", reduced.mask)
             eta = pt.dot(d["X"], beta) + d["offset"]
-            _restrict_eta(spec, eta)
+            _restrict_eta(spec, eta, mask)
             mu = spec.link.inverse(eta, xp=pt_ns())
             trials = d["trials"] if reduced.has_trials else None
             if family.weights_are_precision:
                 scale = natural / pt.sqrt(d["weights"])
                 dist, kwargs = _likelihood_dist(spec, mu, scale, trials)
-                loglik = pt.sum(pm.logp(dist.dist(**kwargs), d["y"]))
+                loglik = pt.sum(mask * pm.logp(dist.dist(**kwargs), d["y"]))
             else:
                 dist, kwargs = _likelihood_dist(spec, mu, natural, trials)
-                loglik = pt.sum(d["weights"] * pm.logp(dist.dist(**kwargs), d["y"]))
+                loglik = pt.sum(mask * d["weights"] * pm.logp(dist.dist(**kwargs), d["y"]))
         pm.Potential("loglik", loglik)
     return model
 
@@ -363,26 +302,45 @@ def sample(
     progressbar: bool,
 ) -> SampleRun:
     """Run NUTS on the whitened posterior with the chosen backend."""
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    reduced = reduce_data(design, spec)
-    model = build_sampling_model(design, spec, priors, laplace, reduced)
-    timings["build"] = time.perf_counter() - start
-    k = laplace.mode.size
-    if sampler == "nutpie":
-        trace = _sample_nutpie(
-            model, k, draws, tune, chains, seed, target_accept, progressbar, timings
+    if sampler == "compiled":
+        from .compiled import run_compiled
+
+        compiled = run_compiled(
+            design,
+            spec,
+            priors,
+            laplace,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            target_accept=target_accept,
+            build_model=build_sampling_model,
         )
+        z, timings = compiled.z, compiled.timings
+        stats = _standard_stats(compiled.sample_stats)
     else:
-        trace = _sample_pymc(
-            model, sampler, k, draws, tune, chains, seed, target_accept, progressbar, timings
-        )
-    # Back from whitened coordinates: theta = mode + chol @ z, draw by draw.
-    z = np.asarray(trace["posterior"]["z"])
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        reduced = reduce_data(design, spec)
+        model = build_sampling_model(design, spec, priors, laplace, reduced)
+        timings["build"] = time.perf_counter() - start
+        k = laplace.mode.size
+        if sampler == "nutpie":
+            trace = _sample_nutpie(
+                model, k, draws, tune, chains, seed, target_accept, progressbar, timings
+            )
+        else:
+            trace = _sample_pymc(
+                model, sampler, k, draws, tune, chains, seed, target_accept, progressbar, timings
+            )
+        z = np.asarray(trace["posterior"]["z"])
+        stats = _standard_stats(trace["sample_stats"])
     if z.shape[:2] != (chains, draws):
         # The backends stop on Ctrl-C and return what they have; a fit with fewer
         # draws than asked for is not a result.
         raise KeyboardInterrupt(f"sampling interrupted after {z.shape[1]} of {draws} draws")
+    # Back from whitened coordinates: theta = mode + chol @ z, draw by draw.
     theta = laplace.mode + z @ laplace.chol.T
     p = design.p
     beta = theta[..., :p]
@@ -392,7 +350,7 @@ def sample(
         natural = np.exp(theta[..., p])
     else:
         natural = None
-    return SampleRun(beta, natural, _standard_stats(trace["sample_stats"]), sampler, timings)
+    return SampleRun(beta, natural, stats, sampler, timings)
 
 
 def _sample_pymc(

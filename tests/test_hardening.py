@@ -257,6 +257,8 @@ for name in ("pymc", "nutpie"):
     if importlib.util.find_spec(name):
         module = importlib.import_module(name)
         module.sample = announced(module.sample)
+from bayesglm import compiled
+compiled.run_compiled = announced(compiled.run_compiled)
 cli.main_exit()
 """
 

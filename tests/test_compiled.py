@@ -1,0 +1,204 @@
+"""The precompiled engine runs the PyMC sampling model's own density.
+
+For every family x link pair and every data reduction the sampling model uses, the
+JAX log-density and its gradient equal PyMC's at random points, padded rows change
+neither, and the numbers the engine feeds the program without building the model
+(``sampling_inputs``) are the model's own ``pm.Data``. The posterior it samples is
+checked against an exact conjugate posterior and the MLE.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from pytensor.compile.sharedvalue import SharedVariable
+
+import bayesglm as bg
+import bayesglm.model as backend
+from bayesglm import compiled
+from bayesglm.errors import SamplingWarning
+from bayesglm.families import FAMILIES
+from bayesglm.laplace import laplace_approx
+from bayesglm.sampling_data import (
+    SamplingData,
+    pad_rows,
+    reduce_data,
+    row_bucket,
+    sampling_inputs,
+)
+
+from .test_statsmodels_oracle import simulate
+
+pytestmark = pytest.mark.skipif(
+    "compiled" not in backend.available_samplers(), reason="needs jax and numpyro"
+)
+
+PAIRS = [(f, link) for f, fam in FAMILIES.items() for link in fam.links]
+
+
+def _cases():
+    """(family, link, reduction) for every pair and each reduction its family uses."""
+    for family, link in PAIRS:
+        yield family, link, "rows"
+        if FAMILIES[family].collapsible:
+            yield family, link, "merged"
+        if FAMILIES[family].normal and link == "identity":
+            yield family, link, "sufficient"
+
+
+def _pieces(family: str, link: str, reduction: str, n: int = 120):
+    # As tests/test_bayes.py's check of every pair: data every pair fits well.
+    X, y, trials = simulate(FAMILIES[family], link, n=n, seed=11)
+    if reduction == "merged":
+        # Covariates on three levels: the collapsible families merge equal rows.
+        X = np.round(X * 2) / 2
+    weights = np.random.default_rng(0).integers(1, 3, size=n).astype(float)
+    model = bg.GLM.from_arrays(X, y, family=family, link=link, trials=trials, weights=weights)
+    resolved = model.resolve_priors()
+    laplace = laplace_approx(model.design, model.spec, resolved, model.fit_mle())
+    reduced = reduce_data(model.design, model.spec)
+    if reduction == "rows" and reduced.kind == "sufficient":
+        d = model.design
+        data = {"X": d.X, "offset": d.eta_offset, "weights": d.prior_weights, "y": d.y}
+        reduced = SamplingData("rows", data, False, n)
+    expected = {"rows": "rows", "merged": "rows", "sufficient": "sufficient"}[reduction]
+    assert reduced.kind == expected
+    assert (reduced.n_rows < n) == (reduction == "merged")
+    return model, resolved, laplace, reduced
+
+
+def _relative(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(b), 1.0)
+
+
+@pytest.mark.parametrize(("family", "link", "reduction"), list(_cases()), ids=str)
+def test_jax_log_density_and_gradient_equal_pymcs_padded_or_not(family, link, reduction):
+    import jax
+
+    model, resolved, laplace, reduced = _pieces(family, link, reduction)
+    spec = model.spec
+    pm_model = backend.build_sampling_model(model.design, spec, resolved, laplace, reduced)
+    logp = pm_model.compile_logp(mode="FAST_COMPILE")
+    dlogp = pm_model.compile_dlogp(mode="FAST_COMPILE")
+    padded = pad_rows(reduced, spec, 2 * row_bucket(reduced.n_rows))
+    programs = []
+    for data in (reduced, padded):
+        sampling = backend.build_sampling_model(model.design, spec, resolved, laplace, data)
+        names, fn = compiled.log_density(sampling)
+        inputs = sampling_inputs(spec, resolved, laplace, data)
+        # What the engine feeds the program is exactly the model's data.
+        shared = {
+            name: var.get_value()
+            for name, var in sampling.named_vars.items()
+            if isinstance(var, SharedVariable)
+        }
+        assert set(names) <= set(shared) == set(inputs)
+        for name, value in shared.items():
+            np.testing.assert_array_equal(inputs[name], value, err_msg=name)
+            assert inputs[name].dtype.kind == value.dtype.kind, name
+        args = [inputs[name] for name in names]
+        programs.append((jax.jit(lambda z, f=fn, a=args: f(z, *a)), args))
+    if reduced.kind == "rows":
+        assert padded.data["y"].shape[0] > reduced.data["y"].shape[0]
+    rng = np.random.default_rng(7)
+    finite = 0
+    for _ in range(4):
+        z = rng.normal(0.0, 0.7, size=laplace.mode.size)
+        reference = float(logp({"z": z}))
+        for program, _args in programs:
+            value = float(program(z))
+            if not np.isfinite(reference):
+                assert value == reference
+                continue
+            assert _relative(value, reference) < 1e-12
+            gradient = np.asarray(jax.grad(program)(z))
+            ref_gradient = dlogp({"z": z})
+            scale = max(np.abs(ref_gradient).max(), 1.0)
+            np.testing.assert_array_less(np.abs(gradient - ref_gradient) / scale, 1e-12)
+        finite += np.isfinite(reference)
+    assert finite >= 1
+
+
+def test_padded_rows_sit_inside_the_support_and_are_masked() -> None:
+    for family, link in PAIRS:
+        model, _, _, reduced = _pieces(family, link, "rows")
+        padded = pad_rows(reduced, model.spec, 128)
+        fill = ~padded.mask.astype(bool)
+        assert fill.sum() == 8 and padded.n_rows == reduced.n_rows
+        assert model.spec.family.support.includes(padded.data["y"][fill]).all()
+        eta = padded.data["offset"][fill]
+        assert np.all(eta > model.spec.link.eta_domain.low)
+        mu = model.spec.link.inverse(eta)
+        assert np.isfinite(model.spec.family.loglike_obs(padded.data["y"][fill], mu, 1.0)).all()
+        np.testing.assert_array_equal(padded.data["X"][fill], 0.0)
+
+
+def test_row_buckets_are_powers_of_two_from_64() -> None:
+    assert [row_bucket(n) for n in (1, 64, 65, 128, 129, 1000)] == [64, 64, 128, 128, 256, 1024]
+
+
+# --- the posterior -----------------------------------------------------------------------
+
+FAST = {"draws": 500, "tune": 500, "chains": 2, "progressbar": False, "sampler": "compiled"}
+
+
+def _fit(model: bg.GLM, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return model.fit(**{**FAST, **kwargs})
+
+
+def test_gaussian_known_sigma_matches_the_conjugate_posterior() -> None:
+    """As tests/test_bayes.py's check of the same case, on the compiled engine."""
+    rng = np.random.default_rng(11)
+    n, sigma = 60, 1.5
+    x = rng.normal(2.0, 1.0, size=(n, 2))
+    X = np.column_stack([np.ones(n), x])
+    y = X @ np.array([1.0, -0.5, 0.8]) + rng.normal(0, sigma, n)
+    prior_mean, prior_sd = np.array([0.5, 0.0, 0.2]), np.array([2.0, 1.0, 0.7])
+    names = ["Intercept", "a", "b"]
+    priors = {nm: bg.Normal(m, s) for nm, m, s in zip(names, prior_mean, prior_sd, strict=True)}
+    priors["dispersion"] = bg.Fixed(sigma)
+    model = bg.GLM.from_arrays(X, y, family="gaussian", names=names)
+    fit = _fit(model, priors=priors, draws=2000, chains=4, seed=3)
+    assert fit.sampler == "compiled"
+
+    C = np.eye(3)
+    C[0, 1:] = x.mean(axis=0)
+    prior_precision = C.T @ np.diag(1 / prior_sd**2) @ C
+    cov = np.linalg.inv(prior_precision + X.T @ X / sigma**2)
+    mean = cov @ (prior_precision @ np.linalg.solve(C, prior_mean) + X.T @ y / sigma**2)
+
+    draws = fit.draws()[names].to_numpy()
+    summary = fit.summary()
+    mc_error = summary["sd"].to_numpy()[:3] / np.sqrt(summary["ess_bulk"].to_numpy()[:3])
+    np.testing.assert_array_less(np.abs(draws.mean(axis=0) - mean), 4 * mc_error)
+    np.testing.assert_allclose(draws.std(axis=0), np.sqrt(np.diag(cov)), rtol=0.05)
+    assert (fit.draws()["sigma"] == sigma).all()
+
+
+def test_flat_priors_and_large_n_agree_with_the_mle_on_a_padded_poisson() -> None:
+    """n = 3000 padded to 4096 rows: the posterior is the MLE's normal (Bernstein-von Mises)."""
+    X, y, _ = simulate(FAMILIES["poisson"], "log", n=3000, seed=2)
+    model = bg.GLM.from_arrays(X, y, family="poisson")
+    fit = _fit(model, priors={"coef": bg.Flat()}, draws=1000, chains=4, seed=5)
+    mle = model.fit_mle()
+    summary = fit.summary().iloc[: len(mle.params)]
+    z = (summary["mean"].to_numpy() - mle.params.to_numpy()) / mle.bse.to_numpy()
+    np.testing.assert_array_less(np.abs(z), 0.1)
+    np.testing.assert_allclose(summary["sd"].to_numpy(), mle.bse.to_numpy(), rtol=0.05)
+    assert fit.diagnostics().ok, fit.diagnostics().problems
+
+
+def test_same_seed_same_draws_and_the_stats_arviz_reads() -> None:
+    X, y, _ = simulate(FAMILIES["bernoulli"], "logit", n=50, seed=1)
+    model = bg.GLM.from_arrays(X, y, family="bernoulli")
+    first, again, other = (_fit(model, draws=50, tune=50, seed=s) for s in (4, 4, 5))
+    np.testing.assert_array_equal(first.draws().to_numpy(), again.draws().to_numpy())
+    assert not np.array_equal(first.draws().to_numpy(), other.draws().to_numpy())
+    stats = first.idata["sample_stats"]
+    for name in ("diverging", "energy", "tree_depth", "n_steps", "step_size", "lp"):
+        assert stats[name].shape == (2, 50), name
+    assert first.timings["compile_and_sample"] > 0

@@ -1,0 +1,180 @@
+"""The compiled engine's programs on disk: a cached fit is a fresh fit.
+
+A second process reads the program the first stored and gives the same draws; the
+key changes with every field of the structure, the versions and the code, and not
+with the numbers; a damaged or foreign program is rebuilt, never run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bayesglm as bg
+import bayesglm.model as backend
+from bayesglm import _cache, compiled
+from bayesglm.errors import CacheWarning, SamplingWarning
+from bayesglm.families import FAMILIES
+from bayesglm.laplace import laplace_approx
+from bayesglm.sampling_data import pad_rows, reduce_data, row_bucket
+
+from .test_statsmodels_oracle import simulate
+
+pytestmark = pytest.mark.skipif(
+    "compiled" not in backend.available_samplers(), reason="needs jax and numpyro"
+)
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"draws": 30, "tune": 30, "chains": 2, "progressbar": False, "sampler": "compiled"}
+
+# One fit in a fresh process: its draws, how it got its program, JAX's cache hits.
+FIT_SCRIPT = """
+import json, sys
+from collections import Counter
+import jax
+events = Counter()
+jax.monitoring.register_event_listener(lambda name, **kw: events.update([name]))
+import numpy as np
+import bayesglm as bg
+from bayesglm import compiled
+rng = np.random.default_rng(1)
+X = np.column_stack([np.ones(50), rng.normal(size=50)])
+y = rng.binomial(1, 1 / (1 + np.exp(-X[:, 1]))).astype(float)
+fit = bg.GLM.from_arrays(X, y, family="bernoulli").fit(
+    draws=30, tune=30, chains=2, seed=3, sampler="compiled", progressbar=False)
+hits = sum(v for k, v in events.items() if k.endswith("cache_hits"))
+json.dump({"draws": fit.draws().to_numpy().tolist(), "counters": compiled.COUNTERS,
+           "jax_cache_hits": hits}, open(sys.argv[1], "w"))
+"""
+
+
+def _fit_in_a_new_process(tmp_path: Path, name: str) -> dict:
+    out = tmp_path / f"{name}.json"
+    env = {**os.environ, "BAYESGLM_CACHE_DIR": str(tmp_path / "cache")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", FIT_SCRIPT, str(out)],
+        env=env,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(out.read_text())
+
+
+def test_a_second_process_reads_the_program_and_gives_the_same_draws(tmp_path) -> None:
+    cold = _fit_in_a_new_process(tmp_path, "cold")
+    warm = _fit_in_a_new_process(tmp_path, "warm")
+    assert cold["counters"] == {"built": 1, "loaded": 0, "reused": 0}
+    assert warm["counters"] == {"built": 0, "loaded": 1, "reused": 0}
+    assert warm["jax_cache_hits"] >= 1  # the XLA compile came from JAX's cache too
+    np.testing.assert_array_equal(np.array(cold["draws"]), np.array(warm["draws"]))
+
+
+def _structure(family="poisson", link="log", priors=None, n=60, seed=0, **run):
+    X, y, trials = simulate(FAMILIES[family], link, n=n, seed=seed)
+    model = bg.GLM.from_arrays(X, y, family=family, link=link, trials=trials)
+    resolved = model.resolve_priors(priors)
+    laplace = laplace_approx(model.design, model.spec, resolved, model.fit_mle())
+    reduced = reduce_data(model.design, model.spec)
+    padded = pad_rows(reduced, model.spec, row_bucket(reduced.n_rows))
+    settings = {"chains": 4, "tune": 1000, "draws": 1000, "target_accept": 0.8, **run}
+    return compiled.structure_of(model.spec, resolved, laplace, padded, **settings)
+
+
+def test_the_key_names_the_structure_and_not_the_numbers() -> None:
+    base = _structure()
+    # Other data, other prior numbers, another n in the same bucket: one program.
+    same = _structure(n=50, seed=4, priors={"coef": bg.Normal(1.0, 3.0)})
+    assert same == base
+    # Another bucket, prior class, family, link, reduction, run settings: another.
+    assert _structure(n=65).n_bucket == 128 != base.n_bucket
+    assert _structure(priors={"coef": bg.StudentT(3, 0, 1)}).coef_priors != base.coef_priors
+    assert _structure(family="gamma").natural_prior not in (None, base.natural_prior)
+    assert _structure(family="gaussian", link="identity").kind == "sufficient"
+    assert _structure(family="binomial", link="logit").has_trials
+    assert _structure(draws=500).draws == 500
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(compiled.Structure)])
+def test_every_field_of_the_structure_changes_the_key(field: str) -> None:
+    base = _structure()
+    value = getattr(base, field)
+    match value:
+        case bool():
+            other = not value
+        case int() | float():
+            other = value + 1
+        case str():
+            other = f"{value}x"
+        case tuple():
+            other = (*value, ("Cauchy", 1))
+        case None:
+            other = "Exponential"
+    changed = dataclasses.replace(base, **{field: other})
+    assert _cache.key_digest(compiled.structure_key(changed)) != _cache.key_digest(
+        compiled.structure_key(base)
+    )
+
+
+def test_versions_and_code_are_in_the_key(monkeypatch) -> None:
+    key = compiled.structure_key(_structure())
+    assert set(key["versions"]) == {"bayesglm", "pymc", "pytensor", "numpyro", "jax", "jaxlib"}
+    assert all(key["versions"].values())
+    assert len(key["code"]) == 64
+    compiled._code_digest.cache_clear()
+    try:
+        monkeypatch.setattr(compiled, "_GRAPH_MODULES", compiled._GRAPH_MODULES[:-1])
+        assert compiled.structure_key(_structure())["code"] != key["code"]
+    finally:
+        monkeypatch.undo()
+        compiled._code_digest.cache_clear()
+
+
+def _tiny_model() -> bg.GLM:
+    X, y, _ = simulate(FAMILIES["poisson"], "log", n=40, seed=9)
+    return bg.GLM.from_arrays(X, y, family="poisson")
+
+
+def _tiny_fit(seed: int = 2):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return _tiny_model().fit(seed=seed, **TINY)
+
+
+def _tiny_key() -> dict:
+    model = _tiny_model()
+    resolved = model.resolve_priors()
+    laplace = laplace_approx(model.design, model.spec, resolved, model.fit_mle())
+    run = {"chains": 2, "tune": 30, "draws": 30, "target_accept": 0.8}
+    _, structure = compiled.plan(model.design, model.spec, resolved, laplace, **run)
+    return compiled.structure_key(structure)
+
+
+def test_damaged_or_foreign_programs_are_rebuilt(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BAYESGLM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(compiled, "_PROGRAMS", {})
+    first = _tiny_fit().draws().to_numpy()
+    [stored] = (tmp_path / "artifacts").rglob("nuts*")
+    built = compiled.COUNTERS["built"]
+
+    # A flipped byte: the store's checksum refuses it, the engine builds anew.
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    monkeypatch.setattr(compiled, "_PROGRAMS", {})
+    np.testing.assert_array_equal(_tiny_fit().draws().to_numpy(), first)
+    assert compiled.COUNTERS["built"] == built + 1
+
+    # A whole file of the right key that is not a program: refused with a warning.
+    _cache.write_artifact(compiled.ARTIFACT_KIND, _tiny_key(), b"not a program")
+    monkeypatch.setattr(compiled, "_PROGRAMS", {})
+    with pytest.warns(CacheWarning, match="could not be read"):
+        np.testing.assert_array_equal(_tiny_fit().draws().to_numpy(), first)
+    assert compiled.COUNTERS["built"] == built + 2
