@@ -442,6 +442,8 @@ _STAT_NAMES: dict[str, tuple[str, ...]] = {
     "energy": ("energy",),
     "step_size": ("step_size",),
     "n_steps": ("n_steps",),
+    "acceptance_rate": ("acceptance_rate", "mean_tree_accept"),
+    "lp": ("lp", "logp"),
 }
 
 
