@@ -41,10 +41,8 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
-import xarray as xr
 from threadpoolctl import threadpool_limits
 
 HERE = Path(__file__).resolve().parent
@@ -53,8 +51,8 @@ sys.path.insert(0, str(ROOT))
 
 import bayesglm as bg  # noqa: E402
 from bayesglm.draw_summaries import quantile_positions  # noqa: E402
-from bayesglm.laplace import laplace_approx  # noqa: E402
-from bayesglm.results import GLMResult, build_idata  # noqa: E402
+from bayesglm.results import GLMResult  # noqa: E402
+from tests.laplace_fit import laplace_fit  # noqa: E402
 
 P = 10
 PROB = 0.95
@@ -70,31 +68,7 @@ def make_fit(chains: int, draws: int, seed: int = 1) -> GLMResult:
     offset = np.log(rng.uniform(1, 10, TRAINING_ROWS))
     y = rng.poisson(np.exp(X @ beta + offset))
     model = bg.GLM.from_arrays(X, y, family="poisson", offset=offset)
-    design, spec = model.design, model.spec
-    priors, mle = model.resolve_priors(), model.fit_mle()
-    laplace = laplace_approx(design, spec, priors, mle)
-    theta = laplace.mode[:P] + rng.standard_normal((chains * draws, P)) @ laplace.chol[:P, :P].T
-    run = SimpleNamespace(
-        beta=theta.reshape(chains, draws, P),
-        natural=None,
-        sample_stats=xr.Dataset(
-            {"diverging": (("chain", "draw"), np.zeros((chains, draws), bool))}
-        ),
-    )
-    return GLMResult(
-        idata=build_idata(run, list(design.names), None),
-        design=design,
-        spec=spec,
-        priors=priors,
-        mle=mle,
-        laplace=laplace,
-        sampler="laplace",
-        seed=seed,
-        timings={},
-        draws_per_chain=draws,
-        tune=0,
-        chains=chains,
-    )
+    return laplace_fit(model, seed=seed, chains=chains, draws=draws)
 
 
 def new_rows(n: int, seed: int = 2) -> tuple[np.ndarray, np.ndarray]:

@@ -13,8 +13,9 @@ import pytest
 
 import bayesglm as bg
 from bayesglm import convergence
-from bayesglm.laplace import laplace_approx
 from bayesglm.results import GLMResult
+
+from .laplace_fit import laplace_fit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,33 +27,13 @@ def _result(seed: int = 3, chains: int = 4, draws: int = 300) -> GLMResult:
     df = pd.DataFrame({"x": rng.normal(size=120)})
     df["y"] = rng.gamma(4.0, np.exp(0.3 + 0.5 * df["x"]) / 4.0)
     model = bg.GLM("y ~ x", data=df, family="gamma", link="log")
-    design, spec = model.design, model.spec
-    priors, mle = model.resolve_priors(), model.fit_mle()
-    laplace = laplace_approx(design, spec, priors, mle)
-    z = rng.standard_normal((chains, draws, laplace.mode.size))
-    theta = laplace.mode + z @ laplace.chol.T
     stats = {
         "diverging": rng.uniform(size=(chains, draws)) < 0.01,
         "energy": rng.normal(size=(chains, draws)).cumsum(axis=1),
         "tree_depth": np.full((chains, draws), 3),
         "reached_max_treedepth": np.zeros((chains, draws), bool),
     }
-    return GLMResult(
-        beta_draws=theta[..., : design.p],
-        natural_draws=np.exp(theta[..., design.p]),
-        sample_stats=stats,
-        design=design,
-        spec=spec,
-        priors=priors,
-        mle=mle,
-        laplace=laplace,
-        sampler="laplace",
-        seed=seed,
-        timings={},
-        draws_per_chain=draws,
-        tune=0,
-        chains=chains,
-    )
+    return laplace_fit(model, seed=seed, chains=chains, draws=draws, sample_stats=stats)
 
 
 def test_tables_and_checks_load_neither_arviz_nor_xarray() -> None:

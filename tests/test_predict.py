@@ -14,10 +14,10 @@ from scipy import stats
 import bayesglm as bg
 from bayesglm.cli import main
 from bayesglm.errors import BayesGLMError, DomainWarning, MissingDataWarning
-from bayesglm.laplace import laplace_approx
 from bayesglm.predict import eta_range
-from bayesglm.priors import Fixed
 from bayesglm.results import GLMResult
+
+from .laplace_fit import laplace_fit
 
 COLUMNS = ["estimate", "std_error", "conf_low", "conf_high"]
 PAIRS = [(family, link) for family in bg.FAMILIES.values() for link in family.links]
@@ -25,30 +25,7 @@ PAIR_IDS = [f"{family.name}-{link}" for family, link in PAIRS]
 
 
 def _fit(model: bg.GLM, seed: int, draws: int = 200) -> GLMResult:
-    """A fit whose draws come from the Laplace approximation to the posterior instead of
-    NUTS: prediction reads draws however they were made, and these take milliseconds."""
-    design, spec = model.design, model.spec
-    priors, mle = model.resolve_priors(), model.fit_mle()
-    laplace = laplace_approx(design, spec, priors, mle)
-    rng = np.random.default_rng(seed)
-    theta = laplace.mode + rng.standard_normal((draws, laplace.mode.size)) @ laplace.chol.T
-    natural = None if isinstance(priors.natural, Fixed) else spec.family.natural_param
-    return GLMResult(
-        beta_draws=theta[None, :, : design.p],
-        natural_draws=np.exp(theta[None, :, design.p]) if natural else None,
-        sample_stats={"diverging": np.zeros((1, draws), bool)},
-        design=design,
-        spec=spec,
-        priors=priors,
-        mle=mle,
-        laplace=laplace,
-        sampler="laplace",
-        seed=seed,
-        timings={},
-        draws_per_chain=draws,
-        tune=0,
-        chains=1,
-    )
+    return laplace_fit(model, seed=seed, draws=draws)
 
 
 @pytest.fixture(scope="module")
