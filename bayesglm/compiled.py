@@ -376,7 +376,7 @@ def run_compiled(
     Parameters
     ----------
     design, spec, priors, laplace
-        The fit's pieces, as :func:`bayesglm.model.sample` takes them.
+        The fit's pieces, as :func:`bayesglm.samplers.sample` takes them.
     draws, tune, chains, seed, target_accept
         As :meth:`bayesglm.GLM.fit`.
     build_model

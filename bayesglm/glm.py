@@ -1,7 +1,8 @@
 """The user-facing model object: data, family and link in; MLE and posterior out.
 
 This module does not import PyMC at top level (``import bayesglm`` stays fast);
-:mod:`bayesglm.model` is loaded when a Bayesian fit or model is asked for, and the
+:mod:`bayesglm.samplers` is loaded when a Bayesian fit is asked for (and PyMC only when
+a PyMC model is built or a PyMC or nutpie backend runs), and the
 priors and the posterior mode (scipy's optimizers) when priors are, so that a model
 fitted by maximum likelihood only (``bayesglm mle``) never loads them.
 """
@@ -248,7 +249,7 @@ class GLM:
         -------
         GLMResult
         """
-        from . import model as backend
+        from . import samplers
         from .laplace import laplace_approx
         from .results import GLMResult, warn_if_unhealthy
 
@@ -259,7 +260,7 @@ class GLM:
                 f"target_accept must be between 0 and 1; got (target_accept={target_accept!r})."
             )
         check_seed(seed)
-        sampler = backend.check_sampler(sampler, tune=tune)
+        sampler = samplers.check_sampler(sampler, tune=tune)
         resolved = self.resolve_priors(priors, center)
         mle = self._mle[0]  # its trouble is recorded on the result, not warned here
         _refuse_improper(resolved, mle)
@@ -267,7 +268,7 @@ class GLM:
         laplace = laplace_approx(self.design, self.spec, resolved, mle)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
-        run = backend.sample(
+        run = samplers.sample(
             self.design,
             self.spec,
             resolved,

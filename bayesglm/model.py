@@ -15,10 +15,8 @@ the family's likelihood description):
 
 from __future__ import annotations
 
-import functools
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,42 +28,12 @@ from pytensor.graph.traversal import toposort
 
 from ._xp import pt_ns
 from .design import Design
-from .errors import BayesGLMError
 from .families import Spec
 from .laplace import LaplaceApprox
 from .priors import ResolvedPriors
 from .sampling_data import SamplingData, prior_groups, reduce_data
 
-__all__ = ["SAMPLERS", "available_samplers", "build_model", "build_sampling_model", "sample"]
-
-SAMPLERS = ("numpyro", "nutpie", "pymc", "compiled")
-"""Sampler backends in the order "auto" tries them: it takes the first installed.
-
-Measured in benchmarks/bench_bayes.py: numpyro (JAX) compiles and samples a first fit
-faster than nutpie (29 s against 49 s, PyMC's 64 s on the logistic benchmark); nutpie
-reuses its compiled model for repeated fits of one structure in a session.
-"compiled" runs a precompiled JAX program per model structure, stored in the user's
-cache folder (:mod:`bayesglm.compiled`), so later fits of the structure, in any
-process, skip the compile; it is not yet "auto"'s choice because a structure's first
-fit costs more than numpyro's (benchmarks/results/engine.md).
-"""
-
-
-def available_samplers() -> list[str]:
-    """The sampler backends importable here (pymc always is)."""
-    return [name for name in SAMPLERS if _installed(name)]
-
-
-_NEEDS = {"compiled": ("jax", "numpyro", "flatbuffers")}
-"""What a backend needs installed, where that is not a package of its own name."""
-
-
-@functools.cache
-def _installed(name: str) -> bool:
-    import importlib.util
-
-    return all(importlib.util.find_spec(need) is not None for need in _NEEDS.get(name, (name,)))
-
+__all__ = ["build_model", "build_sampling_model", "run_backend"]
 
 # --- shared pieces --------------------------------------------------------------------
 
@@ -223,21 +191,6 @@ def build_sampling_model(
 # --- sampling ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SampleRun:
-    """Raw draws of the sampling model, with what ran and how long it took.
-
-    ``sample_stats`` holds the sampler's statistics as (chain, draw) arrays under
-    ArviZ's names (:data:`_STAT_NAMES`), whichever of them the backend gives.
-    """
-
-    beta: np.ndarray  # (chain, draw, p)
-    natural: np.ndarray | None  # (chain, draw)
-    sample_stats: dict[str, np.ndarray]
-    sampler: str
-    timings: dict[str, float]
-
-
 _COMPILED: dict[tuple, Any] = {}
 """nutpie's compiled models, by :func:`_program_key` of the model they were compiled from."""
 
@@ -287,70 +240,37 @@ def _constant_value(constant: Constant) -> Any:
     return constant.signature()
 
 
-def sample(
+def run_backend(
     design: Design,
     spec: Spec,
     priors: ResolvedPriors,
     laplace: LaplaceApprox,
     *,
+    sampler: str,
     draws: int,
     tune: int,
     chains: int,
     seed: int,
-    sampler: str,
     target_accept: float,
     progressbar: bool,
-) -> SampleRun:
-    """Run NUTS on the whitened posterior with the chosen backend."""
-    if sampler == "compiled":
-        from .compiled import run_compiled
-
-        compiled = run_compiled(
-            design,
-            spec,
-            priors,
-            laplace,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
-            target_accept=target_accept,
-            build_model=build_sampling_model,
+) -> tuple[np.ndarray, Any, dict[str, float]]:
+    """Run NUTS through PyMC ("numpyro", "pymc") or nutpie on the whitened posterior:
+    the draws of ``z`` (chain, draw, k), the backend's own sample stats, the timings."""
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    reduced = reduce_data(design, spec)
+    model = build_sampling_model(design, spec, priors, laplace, reduced)
+    timings["build"] = time.perf_counter() - start
+    k = laplace.mode.size
+    if sampler == "nutpie":
+        trace = _sample_nutpie(
+            model, k, draws, tune, chains, seed, target_accept, progressbar, timings
         )
-        z, timings = compiled.z, compiled.timings
-        stats = _standard_stats(compiled.sample_stats)
     else:
-        timings: dict[str, float] = {}
-        start = time.perf_counter()
-        reduced = reduce_data(design, spec)
-        model = build_sampling_model(design, spec, priors, laplace, reduced)
-        timings["build"] = time.perf_counter() - start
-        k = laplace.mode.size
-        if sampler == "nutpie":
-            trace = _sample_nutpie(
-                model, k, draws, tune, chains, seed, target_accept, progressbar, timings
-            )
-        else:
-            trace = _sample_pymc(
-                model, sampler, k, draws, tune, chains, seed, target_accept, progressbar, timings
-            )
-        z = np.asarray(trace["posterior"]["z"])
-        stats = _standard_stats(trace["sample_stats"])
-    if z.shape[:2] != (chains, draws):
-        # The backends stop on Ctrl-C and return what they have; a fit with fewer
-        # draws than asked for is not a result.
-        raise KeyboardInterrupt(f"sampling interrupted after {z.shape[1]} of {draws} draws")
-    # Back from whitened coordinates: theta = mode + chol @ z, draw by draw.
-    theta = laplace.mode + z @ laplace.chol.T
-    p = design.p
-    beta = theta[..., :p]
-    if priors.fixed_natural is not None:
-        natural = np.full(beta.shape[:2], priors.fixed_natural)
-    elif spec.family.natural_param is not None:
-        natural = np.exp(theta[..., p])
-    else:
-        natural = None
-    return SampleRun(beta, natural, stats, sampler, timings)
+        trace = _sample_pymc(
+            model, sampler, k, draws, tune, chains, seed, target_accept, progressbar, timings
+        )
+    return np.asarray(trace["posterior"]["z"]), trace["sample_stats"], timings
 
 
 def _sample_pymc(
@@ -433,54 +353,3 @@ def _sample_nutpie(model, k, draws, tune, chains, seed, target_accept, progressb
     )
     timings["sample"] = time.perf_counter() - start
     return trace
-
-
-_STAT_NAMES: dict[str, tuple[str, ...]] = {
-    "diverging": ("diverging",),
-    "tree_depth": ("tree_depth", "depth"),
-    "reached_max_treedepth": ("reached_max_treedepth", "maxdepth_reached"),
-    "energy": ("energy",),
-    "step_size": ("step_size",),
-    "n_steps": ("n_steps",),
-    "acceptance_rate": ("acceptance_rate", "mean_tree_accept"),
-    "lp": ("lp", "logp"),
-}
-
-
-def _standard_stats(stats: Any) -> dict[str, np.ndarray]:
-    """Sample stats under one set of names, whatever the backend called them, as
-    (chain, draw) arrays."""
-    dataset = stats.to_dataset() if hasattr(stats, "to_dataset") else stats
-    out = {}
-    for name, candidates in _STAT_NAMES.items():
-        for candidate in candidates:
-            if candidate in dataset:
-                out[name] = np.asarray(dataset[candidate])
-                break
-    return out
-
-
-_MIN_TUNE = {"nutpie": 1}  # nutpie's adaptation schedule panics without a tuning step
-
-
-def check_sampler(sampler: str, *, tune: int | None = None) -> str:
-    """Resolve "auto" and check that the backend is installed (and can run ``tune``)."""
-    installed = available_samplers()
-    if sampler == "auto":
-        sampler = installed[0]
-    if sampler not in SAMPLERS:
-        raise BayesGLMError(
-            f"unknown sampler; the samplers are auto, {', '.join(SAMPLERS)}; "
-            f"got (sampler={sampler!r})."
-        )
-    if sampler not in installed:
-        raise BayesGLMError(
-            f"the {sampler} sampler is not installed; install it (pip install "
-            f"'bayesglm[fast]') or use sampler='auto'; got (sampler={sampler!r})."
-        )
-    if tune is not None and tune < _MIN_TUNE.get(sampler, 0):
-        raise BayesGLMError(
-            f"the {sampler} sampler needs tune >= {_MIN_TUNE[sampler]}; raise tune or use "
-            f"sampler='pymc'; got (tune={tune!r})."
-        )
-    return sampler

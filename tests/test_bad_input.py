@@ -28,7 +28,7 @@ import pytest
 import xarray as xr
 
 import bayesglm as bg
-from bayesglm import model as backend
+from bayesglm import samplers as backend
 from bayesglm.cli import main
 from bayesglm.design import design_from_arrays
 from bayesglm.errors import BayesGLMError, SamplingWarning

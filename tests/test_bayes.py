@@ -14,6 +14,7 @@ import pytest
 
 import bayesglm as bg
 from bayesglm import model as backend
+from bayesglm import samplers
 from bayesglm.errors import BayesGLMError, SamplingWarning
 from bayesglm.families import FAMILIES
 from bayesglm.laplace import laplace_approx
@@ -342,7 +343,7 @@ def test_predictive_draws_and_pointwise_log_likelihood(gamma_fit) -> None:
     np.testing.assert_allclose(full[0], expected, rtol=1e-10)
 
 
-@pytest.mark.parametrize("sampler", backend.available_samplers())
+@pytest.mark.parametrize("sampler", samplers.available_samplers())
 def test_each_sampler_is_reproducible_and_recorded(sampler: str) -> None:
     model = _poisson_model(n=80, seed=3)
     first = _fit(model, sampler=sampler, seed=21)
@@ -353,7 +354,7 @@ def test_each_sampler_is_reproducible_and_recorded(sampler: str) -> None:
     np.testing.assert_allclose(first.summary()["mean"], mle.params, atol=3 * mle.bse.max())
 
 
-@pytest.mark.skipif("numpyro" not in backend.available_samplers(), reason="needs numpyro")
+@pytest.mark.skipif("numpyro" not in samplers.available_samplers(), reason="needs numpyro")
 def test_repeated_numpyro_fits_release_jax_programs(monkeypatch) -> None:
     """Each numpyro fit compiles a program that JAX would keep forever (a loop of fits
     once crashed out of memory); the caches are cleared every few fits."""
@@ -370,7 +371,7 @@ def test_repeated_numpyro_fits_release_jax_programs(monkeypatch) -> None:
 
 def test_auto_picks_the_fastest_installed_sampler() -> None:
     fit = _fit(_poisson_model(n=50), seed=1, sampler="auto")
-    assert fit.sampler == backend.available_samplers()[0]
+    assert fit.sampler == samplers.available_samplers()[0]
 
 
 def test_unknown_or_missing_sampler_is_refused(monkeypatch) -> None:
@@ -379,7 +380,7 @@ def test_unknown_or_missing_sampler_is_refused(monkeypatch) -> None:
         BayesGLMError, match=r"unknown sampler; the samplers are auto, numpyro, nutpie, pymc"
     ):
         model.fit(sampler="stan")
-    monkeypatch.setattr(backend, "available_samplers", lambda: ["pymc"])
+    monkeypatch.setattr(samplers, "available_samplers", lambda: ["pymc"])
     with pytest.raises(BayesGLMError, match=r"the nutpie sampler is not installed"):
         model.fit(sampler="nutpie")
     with pytest.raises(BayesGLMError, match=r"draws must be an integer >= 1; got \(draws=0\)"):

@@ -17,6 +17,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 
 import bayesglm as bg
 import bayesglm.model as backend
+import bayesglm.samplers as samplers
 from bayesglm import compiled
 from bayesglm.errors import SamplingWarning
 from bayesglm.families import FAMILIES
@@ -32,7 +33,7 @@ from bayesglm.sampling_data import (
 from .test_statsmodels_oracle import simulate
 
 pytestmark = pytest.mark.skipif(
-    "compiled" not in backend.available_samplers(), reason="needs jax and numpyro"
+    "compiled" not in samplers.available_samplers(), reason="needs jax and numpyro"
 )
 
 PAIRS = [(f, link) for f, fam in FAMILIES.items() for link in fam.links]

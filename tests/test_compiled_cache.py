@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import bayesglm as bg
-import bayesglm.model as backend
+import bayesglm.samplers as samplers
 from bayesglm import _cache, compiled
 from bayesglm.errors import CacheWarning, SamplingWarning
 from bayesglm.families import FAMILIES
@@ -29,7 +29,7 @@ from bayesglm.sampling_data import pad_rows, reduce_data, row_bucket
 from .test_statsmodels_oracle import simulate
 
 pytestmark = pytest.mark.skipif(
-    "compiled" not in backend.available_samplers(), reason="needs jax and numpyro"
+    "compiled" not in samplers.available_samplers(), reason="needs jax and numpyro"
 )
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"draws": 30, "tune": 30, "chains": 2, "progressbar": False, "sampler": "compiled"}
@@ -50,8 +50,9 @@ y = rng.binomial(1, 1 / (1 + np.exp(-X[:, 1]))).astype(float)
 fit = bg.GLM.from_arrays(X, y, family="bernoulli").fit(
     draws=30, tune=30, chains=2, seed=3, sampler="compiled", progressbar=False)
 hits = sum(v for k, v in events.items() if k.endswith("cache_hits"))
+loaded = sorted(m for m in ("pymc", "pytensor", "numpyro", "arviz") if m in sys.modules)
 json.dump({"draws": fit.draws().to_numpy().tolist(), "counters": compiled.COUNTERS,
-           "jax_cache_hits": hits}, open(sys.argv[1], "w"))
+           "jax_cache_hits": hits, "loaded": loaded}, open(sys.argv[1], "w"))
 """
 
 
@@ -74,6 +75,8 @@ def test_a_second_process_reads_the_program_and_gives_the_same_draws(tmp_path) -
     assert cold["counters"] == {"built": 1, "loaded": 0, "reused": 0}
     assert warm["counters"] == {"built": 0, "loaded": 1, "reused": 0}
     assert warm["jax_cache_hits"] >= 1  # the XLA compile came from JAX's cache too
+    # A warm fit runs the stored program: no PyMC model, no PyMC, pytensor or numpyro.
+    assert cold["loaded"] != [] and warm["loaded"] == []
     np.testing.assert_array_equal(np.array(cold["draws"]), np.array(warm["draws"]))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import bayesglm as bg
-from bayesglm.model import SAMPLERS
+from bayesglm.samplers import SAMPLERS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import bayesglm as bg
 from bayesglm import cli
 from bayesglm.errors import BayesGLMError, SamplingWarning
-from bayesglm.model import SAMPLERS, available_samplers
+from bayesglm.samplers import SAMPLERS, available_samplers
 
 
 def _fit(model, **kwargs):
