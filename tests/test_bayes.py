@@ -34,8 +34,10 @@ def _fit(model: bg.GLM, **kwargs):
 # --- exact posteriors --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("center", [False, True])
-def test_gaussian_known_sigma_matches_the_conjugate_posterior(center: bool) -> None:
+@pytest.mark.parametrize(
+    ("center", "sampler"), [(False, "nutpie"), (True, "nutpie"), (True, "compiled")]
+)
+def test_gaussian_known_sigma_matches_the_conjugate_posterior(center: bool, sampler: str) -> None:
     rng = np.random.default_rng(11)
     n, sigma = 60, 1.5
     x = rng.normal(2.0, 1.0, size=(n, 2))
@@ -46,7 +48,8 @@ def test_gaussian_known_sigma_matches_the_conjugate_posterior(center: bool) -> N
     priors = {nm: bg.Normal(m, s) for nm, m, s in zip(names, prior_mean, prior_sd, strict=True)}
     priors["dispersion"] = bg.Fixed(sigma)
     model = bg.GLM.from_arrays(X, y, family="gaussian", names=names)
-    fit = _fit(model, priors=priors, center=center, draws=2000, chains=4, seed=3)
+    fit = _fit(model, priors=priors, center=center, draws=2000, chains=4, seed=3, sampler=sampler)
+    assert fit.sampler == sampler
 
     # Exact: the prior is Normal on C beta (C = I, or the centring map), so on beta
     # it is Normal with precision C' D C; the likelihood adds X'X / sigma^2.

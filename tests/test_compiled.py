@@ -4,7 +4,8 @@ For every family x link pair and every data reduction the sampling model uses, t
 JAX log-density and its gradient equal PyMC's at random points, padded rows change
 neither, and the numbers the engine feeds the program without building the model
 (``sampling_inputs``) are the model's own ``pm.Data``. The posterior it samples is
-checked against an exact conjugate posterior and the MLE.
+checked against the MLE here and against an exact conjugate posterior in
+tests/test_bayes.py.
 """
 
 from __future__ import annotations
@@ -149,35 +150,6 @@ def _fit(model: bg.GLM, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
         return model.fit(**{**FAST, **kwargs})
-
-
-def test_gaussian_known_sigma_matches_the_conjugate_posterior() -> None:
-    """As tests/test_bayes.py's check of the same case, on the compiled engine."""
-    rng = np.random.default_rng(11)
-    n, sigma = 60, 1.5
-    x = rng.normal(2.0, 1.0, size=(n, 2))
-    X = np.column_stack([np.ones(n), x])
-    y = X @ np.array([1.0, -0.5, 0.8]) + rng.normal(0, sigma, n)
-    prior_mean, prior_sd = np.array([0.5, 0.0, 0.2]), np.array([2.0, 1.0, 0.7])
-    names = ["Intercept", "a", "b"]
-    priors = {nm: bg.Normal(m, s) for nm, m, s in zip(names, prior_mean, prior_sd, strict=True)}
-    priors["dispersion"] = bg.Fixed(sigma)
-    model = bg.GLM.from_arrays(X, y, family="gaussian", names=names)
-    fit = _fit(model, priors=priors, draws=2000, chains=4, seed=3)
-    assert fit.sampler == "compiled"
-
-    C = np.eye(3)
-    C[0, 1:] = x.mean(axis=0)
-    prior_precision = C.T @ np.diag(1 / prior_sd**2) @ C
-    cov = np.linalg.inv(prior_precision + X.T @ X / sigma**2)
-    mean = cov @ (prior_precision @ np.linalg.solve(C, prior_mean) + X.T @ y / sigma**2)
-
-    draws = fit.draws()[names].to_numpy()
-    summary = fit.summary()
-    mc_error = summary["sd"].to_numpy()[:3] / np.sqrt(summary["ess_bulk"].to_numpy()[:3])
-    np.testing.assert_array_less(np.abs(draws.mean(axis=0) - mean), 4 * mc_error)
-    np.testing.assert_allclose(draws.std(axis=0), np.sqrt(np.diag(cov)), rtol=0.05)
-    assert (fit.draws()["sigma"] == sigma).all()
 
 
 def test_flat_priors_and_large_n_agree_with_the_mle_on_a_padded_poisson() -> None:
