@@ -163,7 +163,7 @@ def _describe(result: GLMResult) -> dict[str, Any]:
         "tune": _plain(result.tune),
         "chains": _plain(result.chains),
         # a loaded fit keeps the versions that produced it
-        "versions": result.versions or installed_versions(),
+        "versions": result.producing_versions,
     }
 
 

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._output import check_report_path, report_figures_folder, write_atomic
-from ._versions import installed_versions
 from .predict import percent
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
@@ -92,7 +91,7 @@ def _sections(result: GLMResult, prob: float, effects: pd.DataFrame) -> list[tup
         )
     comparison = result.compare_mle()
     used = sorted(set(comparison["verdict"]))
-    versions = result.versions or installed_versions()
+    versions = result.producing_versions
     record = pd.DataFrame(
         {
             "value": [

@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import convergence
 from ._validation import check_seed
+from ._versions import installed_versions
 from .compare import loo
 from .design import Design
 from .draw_summaries import summarize_rows
@@ -152,6 +153,12 @@ class GLMResult:
     tune: int
     chains: int
     versions: dict[str, str] | None = None
+
+    @property
+    def producing_versions(self) -> dict[str, str]:
+        """The package versions that produced the fit: those a loaded file recorded,
+        else (a fit of this session) the installed ones."""
+        return self.versions or installed_versions()
 
     # --- draws ------------------------------------------------------------------------
 
