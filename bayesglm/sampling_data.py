@@ -82,7 +82,7 @@ def reduce_data(design: Design, spec: Spec) -> SamplingData:
     families: rows with equal covariates, offset and weight merge into one row with
     summed responses and trials (when that halves the rows or better).
     """
-    active = design.active
+    active = design.active_rows  # a plain slice, no copies, when every row counts
     X, y, w = design.X[active], design.y[active], design.prior_weights[active]
     offset = design.eta_offset[active]
     trials = None if design.trials is None else design.trials[active]
@@ -96,7 +96,7 @@ def reduce_data(design: Design, spec: Spec) -> SamplingData:
             "n_rows": np.array(float(w.size)),
             "half_sum_log_w": np.array(0.5 * np.log(w).sum()),
         }
-        return SamplingData("sufficient", data, False, int(active.sum()))
+        return SamplingData("sufficient", data, False, design.n_active)
     if family.collapsible:
         key = np.column_stack([X, offset, w])
         unique, inverse = np.unique(key, axis=0, return_inverse=True)
