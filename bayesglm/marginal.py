@@ -124,6 +124,10 @@ class Rows:
     def is_factor(self, column: str) -> bool:
         return column in self.factors or not pd.api.types.is_numeric_dtype(self.frame[column])
 
+    def is_binary(self, column: str) -> bool:
+        """A numeric column of 0s and 1s, compared 1 against 0 by default."""
+        return bool(self.frame[column].isin((0, 1)).all())
+
     def sd(self, column: str) -> float:
         sd = float(np.std(self.frame[column].to_numpy(dtype=float), ddof=1))
         return sd if np.isfinite(sd) and sd > 0 else 1.0
@@ -429,6 +433,8 @@ def _comparisons(rows: Rows, column: str, spec: Any, comparison: str) -> list[Es
     if isinstance(spec, list | tuple) and len(spec) == 2 and all(_is_number(s) for s in spec):
         lo, hi = float(spec[0]), float(spec[1])
         return [pair(lo, hi, f"{hi:g}{sign}{lo:g}", f"moving {column} from {lo:g} to {hi:g}")]
+    if spec is None and rows.is_binary(column):
+        return [pair(0.0, 1.0, f"1{sign}0", f"{column} = 1 rather than 0")]
     if spec is None or spec == "sd" or (_is_number(spec) and spec != 0):
         step = 1.0 if spec is None else rows.sd(column) if spec == "sd" else float(spec)
         label = "+sd" if spec == "sd" else f"+{step:g}"
@@ -523,7 +529,9 @@ def _sentence(
             f"{estimand.words} multiplies the average {what[4:]} by {number(est)}{among} "
             f"{interval(low, high)}"
         )
-    if est >= 0:
+    if low < 0 < high:  # either way: the signed change
+        verb, size, ends = "changes", est, (low, high)
+    elif est >= 0:
         verb, size, ends = "raises", est, (low, high)
     else:
         verb, size, ends = "lowers", -est, (-high, -low)

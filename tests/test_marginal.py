@@ -199,17 +199,24 @@ def test_gamma_log_model_matches_marginaleffects(me) -> None:
     and statsmodels' alike); our interval uses t quantiles (as conf_int), theirs z."""
     rng = np.random.default_rng(5)
     n = 300
-    df = pd.DataFrame({"x": rng.uniform(0, 2, n), "w": rng.normal(size=n)})
-    mu = np.exp(0.5 + 0.4 * df.x - 0.2 * df.w + 0.1 * df.x * df.w)
+    df = pd.DataFrame(
+        {"x": rng.uniform(0, 2, n), "w": rng.normal(size=n), "s": rng.integers(0, 2, n)}
+    )
+    mu = np.exp(0.5 + 0.4 * df.x - 0.2 * df.w + 0.1 * df.x * df.w + 0.3 * df.s)
     df["y"] = rng.gamma(4.0, mu / 4.0)
-    formula = "y ~ x * w"
+    formula = "y ~ x * w + s"
     reference = smf.glm(formula, df, family=sm.families.Gamma(sm.families.links.Log())).fit()
     ours = bg.GLM(formula, df, family="gamma", link="log").fit_mle()
-    _agree(ours.avg_comparisons(), _frame(me.avg_comparisons(reference)), intervals=False)
-    _agree(ours.avg_slopes(), _frame(me.avg_slopes(reference)), True, intervals=False)
+    comparisons = ours.avg_comparisons()
+    assert comparisons["contrast"].tolist() == ["1 - 0", "+1", "+1"]  # s is 0/1: s = 1 vs 0
+    _agree(comparisons, _frame(me.avg_comparisons(reference)), intervals=False)
+    # marginaleffects answers a slope of a 0/1 column with its 1 - 0 contrast; ours is
+    # the derivative, so the slopes compared are those of x and w.
+    theirs = _frame(me.avg_slopes(reference, variables=["w", "x"]))
+    _agree(ours.avg_slopes(["w", "x"]), theirs, True, intervals=False)
     _agree(ours.avg_predictions(), _frame(me.avg_predictions(reference)), intervals=False)
     q = stats.t.ppf(0.975, ours.df_resid)
-    table = ours.avg_slopes()
+    table = ours.avg_slopes(["w", "x"])
     np.testing.assert_allclose(table["conf_high"] - table["estimate"], q * table["std_error"])
 
 
@@ -233,7 +240,6 @@ def test_slope_standard_errors_equal_a_closed_form_gradient(logistic) -> None:
     table = ours.avg_slopes("z", by="g").iloc[2]
     assert table["estimate"] == pytest.approx(slope(beta), rel=1e-10)
     assert table["std_error"] == pytest.approx(se, rel=1e-7)
-
 
 
 def test_slopes_through_transformed_columns_equal_their_closed_forms() -> None:
