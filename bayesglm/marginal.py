@@ -27,6 +27,9 @@ sd(x)/10⁵). A central difference is exact for a column at most quadratic in ``
 (``x``, ``x:z``, ``I(x**2)``): there both agree and the wider step is used, whose
 rounding error is the smaller; in other columns (splines, ``log(x)``) the two
 differ and the narrow one is used, a finite difference as marginaleffects takes.
+Rows within two steps of the largest (smallest) training value of ``x`` take the
+one-sided second-order difference inward, equally exact for quadratic columns,
+since a spline's basis is not defined past the training values.
 """
 
 from __future__ import annotations
@@ -132,7 +135,7 @@ class Rows:
         sd = float(np.std(self.frame[column].to_numpy(dtype=float), ddof=1))
         return sd if np.isfinite(sd) and sd > 0 else 1.0
 
-    def matrix(self, rows: slice, change: Change | None) -> np.ndarray:
+    def matrix(self, rows: slice | np.ndarray, change: Change | None) -> np.ndarray:
         """The model matrix of ``rows``, with ``change`` made."""
         design = self.design
         if change is None:
@@ -158,16 +161,40 @@ class Rows:
             dX[:, design.names.index(column)] = 1.0
             return dX
         sd = self.sd(column)
-
-        def difference(step: float) -> np.ndarray:
-            up = self.matrix(rows, Change(column, lambda x: x + step))
-            down = self.matrix(rows, Change(column, lambda x: x - step))
-            return (up - down) / (2 * step)
-
-        wide, narrow = difference(_WIDE_STEP * sd), difference(_NARROW_STEP * sd)
+        wide = self._difference(rows, column, _WIDE_STEP * sd)
+        narrow = self._difference(rows, column, _NARROW_STEP * sd)
         scale = np.abs(wide).max(axis=0) + 1.0
         same = (np.abs(wide - narrow) <= _AGREE * scale).all(axis=0)
         return np.where(same, wide, narrow)
+
+    def _difference(self, rows: slice, column: str, step: float) -> np.ndarray:
+        """(X(x + step) - X(x - step)) / (2 step); at rows within two steps of the end
+        of the training values, the one-sided second-order difference inward
+        (a spline's basis is not defined past them). Both are exact for columns at
+        most quadratic in x."""
+        trained = self.frame[column].to_numpy(dtype=float)
+        x = trained[rows]
+        backward = x + 2 * step > trained.max()
+        forward = ~backward & (x - 2 * step < trained.min())
+        out = np.empty((x.size, self.design.p))
+        block = np.arange(rows.start, rows.stop)
+
+        def at(index: np.ndarray, shift: float) -> np.ndarray:
+            if shift == 0:
+                return np.asarray(self.design.X[block[index]])
+            return self.matrix(block[index], Change(column, lambda v: v + shift))
+
+        central = ~(backward | forward)
+        for side, index in ((0, central), (1, forward), (-1, backward)):
+            index = np.flatnonzero(index)
+            if not index.size:
+                continue
+            if side == 0:
+                out[index] = (at(index, step) - at(index, -step)) / (2 * step)
+            else:
+                h = side * step
+                out[index] = (-3 * at(index, 0) + 4 * at(index, h) - at(index, 2 * h)) / (2 * h)
+        return out
 
 
 # --- the two ways of computing an average ----------------------------------------------

@@ -260,6 +260,20 @@ def test_slopes_through_transformed_columns_equal_their_closed_forms() -> None:
     assert quadratic.avg_slopes()["estimate"].iloc[0] == pytest.approx(exact, rel=1e-12)
 
 
+def test_spline_slopes_equal_differences_of_predict_to_the_ends_of_the_data() -> None:
+    """bs(x): the basis is not defined past the training values, so rows at the ends
+    take one-sided differences; the average equals differences of predict() itself."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.uniform(0, 3, 300)})
+    df["y"] = rng.poisson(np.exp(np.sin(df.x)))
+    fit = bg.GLM("y ~ bs(x, df=4)", df, family="poisson").fit_mle()
+    x, h = df.x.to_numpy(), 1e-5
+    low, high = np.clip(x - h, x.min(), x.max()), np.clip(x + h, x.min(), x.max())
+    rise = fit.predict(df.assign(x=high))["estimate"] - fit.predict(df.assign(x=low))["estimate"]
+    expected = np.mean(rise.to_numpy() / (high - low))
+    assert fit.avg_slopes()["estimate"].iloc[0] == pytest.approx(expected, rel=1e-6)
+
+
 def test_array_models_move_one_column_by_name() -> None:
     rng, X, eta = _array_data(4, 100)
     y = rng.poisson(np.exp(eta))
