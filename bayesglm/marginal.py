@@ -34,6 +34,7 @@ since a spline's basis is not defined past the training values.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,12 +43,13 @@ import numpy as np
 import pandas as pd
 
 from ._rowpass import map_row_ranges
+from ._xp import Interval
 from .design import Design
 from .draw_summaries import chunk_rows
-from .errors import BayesGLMError
+from .errors import BayesGLMError, DomainWarning
 from .families import Family
 from .links import Link
-from .predict import percent, row_chunks
+from .predict import eta_range, percent, row_chunks
 
 __all__ = [
     "COMPARISONS",
@@ -98,10 +100,11 @@ class Estimand:
 
 
 class Rows:
-    """The fitted rows: their model matrix as they are, or changed, block by block."""
+    """The fitted rows: their model matrix as they are, or changed, block by block; and
+    the linear predictors where the model defines a mean (``valid``)."""
 
-    def __init__(self, design: Design) -> None:
-        self.design = design
+    def __init__(self, design: Design, valid: Interval) -> None:
+        self.design, self.valid = design, valid
         self.n = design.n
         self.offset = design.eta_offset
         state = design.formula
@@ -229,10 +232,12 @@ class DeltaMethod:
                 d_mu = self.link.inverse_deriv(eta)
                 if part.slope_of is None:
                     r, R = self.link.inverse(eta), d_mu[:, None] * X
+                    r[~rows.valid.includes(eta)] = np.nan
                 else:
                     dX = rows.derivative(block, part.slope_of)
                     d_eta = dX @ self.beta
                     r = d_mu * d_eta
+                    r[~rows.valid.includes(eta)] = np.nan
                     R = (_second_deriv(self.link, eta) * d_eta)[:, None] * X
                     R += d_mu[:, None] * dX
             g = codes[block]
@@ -258,7 +263,7 @@ class DeltaMethod:
     def summarize(self, combined: tuple, g: int, null: float | None) -> dict[str, float]:
         value, grad = combined
         estimate = float(value[g])
-        se = float(np.sqrt(grad[g] @ self.cov @ grad[g]))
+        se = float(np.sqrt(grad[g] @ self.cov @ grad[g])) if np.isfinite(estimate) else np.nan
         return {
             "estimate": estimate,
             "std_error": se,
@@ -294,19 +299,21 @@ class Draws:
         for block in rows.blocks():
             X = rows.matrix(block, part.change)
             dX = None if part.slope_of is None else rows.derivative(block, part.slope_of)
-            total += self._block_sums(X, dX, rows.offset[block], codes[block], n_groups)
+            total += self._block_sums(X, dX, rows, block, codes[block], n_groups)
         return total
 
     def _block_sums(
         self,
         X: np.ndarray,
         dX: np.ndarray | None,
-        offset: np.ndarray,
+        rows: Rows,
+        block: slice,
         g: np.ndarray,
         n_groups: int,
     ) -> np.ndarray:
         """Sums per group and draw over one block's rows, in chunks shared out over threads."""
         n_draws = self.beta_t.shape[1]
+        offset = rows.offset[block]
         chunks = list(row_chunks(X.shape[0], n_draws, chunk_rows(n_draws, self.chunk)))
 
         def sums(first: int, last: int) -> np.ndarray:
@@ -319,6 +326,7 @@ class Draws:
                         values = self.link.inverse(eta)
                     else:
                         values = self.link.inverse_deriv(eta) * (dX[c] @ self.beta_t)
+                    values[~rows.valid.includes(eta)] = np.nan
                 if n_groups == 1:
                     out[0] += values.sum(axis=0)
                 else:
@@ -511,7 +519,20 @@ def _table(
             record |= method.summarize(combined, g, null)
             record["sentence"] = _sentence(rows, family, estimand, record, names, kind)
             records.append(record)
-    return pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(records)
+    undefined = frame["estimate"].isna() | frame["conf_low"].isna()
+    if undefined.any():
+        warnings.warn(
+            f"{int(undefined.sum())} of {len(frame)} row(s) of the table are NaN: at some "
+            "fitted rows (some draws, for a posterior), as they are or as the predictor "
+            "moves, the linear predictor leaves the range where the "
+            f"{family.name}({method.link.name}) model defines a mean (eta in {rows.valid}); "
+            "predict() names those rows. A link that maps every linear predictor to a "
+            "valid mean (e.g. log) avoids it.",
+            DomainWarning,
+            stacklevel=4,
+        )
+    return frame
 
 
 # --- sentences ---------------------------------------------------------------------------
@@ -590,7 +611,7 @@ def avg_predictions(
     The methods of the results document the arguments
     (:meth:`bayesglm.mle.MLEResult.avg_predictions`).
     """
-    rows = Rows(design)
+    rows = Rows(design, eta_range(family, method.link))
     estimand = Estimand(None, None, (Part(),), "identity", "")
     return _finish(_table(rows, [estimand], by, method, family, "predictions"), prob, method)
 
@@ -610,7 +631,7 @@ def avg_comparisons(
         raise BayesGLMError(
             f"comparison must be one of {', '.join(COMPARISONS)}; got (comparison={comparison!r})."
         )
-    rows = Rows(design)
+    rows = Rows(design, eta_range(family, method.link))
     chosen = _variables(rows, variables, numeric_only=False)
     estimands = [e for c, spec in chosen.items() for e in _comparisons(rows, c, spec, comparison)]
     return _finish(_table(rows, estimands, by, method, family, "comparisons"), prob, method)
@@ -626,7 +647,7 @@ def avg_slopes(
 ) -> pd.DataFrame:
     """The average derivative of the mean in each numeric predictor
     (:meth:`bayesglm.mle.MLEResult.avg_slopes`)."""
-    rows = Rows(design)
+    rows = Rows(design, eta_range(family, method.link))
     chosen = _variables(rows, variables, numeric_only=True)
     estimands = [
         Estimand(c, "dY/dX", (Part(slope_of=c),), "identity", f"each unit of {c}") for c in chosen

@@ -20,7 +20,7 @@ from scipy import stats
 
 import bayesglm as bg
 from bayesglm import marginal
-from bayesglm.errors import BayesGLMError, SamplingWarning
+from bayesglm.errors import BayesGLMError, DomainWarning, SamplingWarning
 
 # --- statsmodels get_margeff: average slopes and delta-method SEs ----------------------
 
@@ -296,6 +296,19 @@ def test_offsets_count_in_each_rows_mean() -> None:
     assert fit.avg_predictions()["estimate"].iloc[0] == pytest.approx(
         fit.predict()["estimate"].mean(), rel=1e-12
     )
+
+
+def test_means_the_model_does_not_define_give_nan_with_a_warning() -> None:
+    """poisson(identity): moving x to -1 makes negative linear predictors, where
+    predict() gives NaN; so does the average."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.uniform(0, 3, 100)})
+    df["y"] = rng.poisson(0.2 + 2 * df.x)
+    fit = bg.GLM("y ~ x", df, family="poisson", link="identity").fit_mle()
+    with pytest.warns(DomainWarning, match=r"1 of 1 row\(s\) of the table are NaN"):
+        table = fit.avg_comparisons({"x": [-1.0, 2.0]})
+    assert table[["estimate", "std_error", "conf_low"]].isna().all(axis=None)
+    assert np.isfinite(fit.avg_comparisons({"x": [0.0, 2.0]})["estimate"]).all()
 
 
 # --- sentences ----------------------------------------------------------------------------
