@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .laplace import natural_estimates
+from .marginal import outcome_label
 from .predict import percent
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
@@ -32,16 +33,6 @@ _BASELINE = {"odds ratio": "odds", "hazard ratio": "cumulative hazard"}
 def _baseline_label(label: str) -> str:
     """What exp(beta) of a baseline is, given the ratio a change's exp(beta) is."""
     return _BASELINE.get(label, label.replace(" ratio", ""))
-
-
-def _outcome(result: GLMResult) -> str:
-    formula = result.design.formula
-    if formula is None:
-        return "the outcome"
-    response = formula.text.split("~")[0].strip()
-    if formula.event not in (None, "True"):
-        return f"{response} = {formula.event}"
-    return response
 
 
 def _describe_change(name: str, names: list[str]) -> str:
@@ -126,7 +117,7 @@ def _sentence(
 ) -> str:
     family, link = result.spec.family, result.spec.link
     label = family.effect_label(link)
-    outcome = _outcome(result)
+    outcome = outcome_label(result.design)
     interval = f"({percent(prob)} interval {low:.3g}–{high:.3g})"
     scale = family.quantity if link.name == "identity" else f"{link.name} of the {family.quantity}"
     if name == result.priors.intercept or name in levels:

@@ -28,7 +28,13 @@ from .errors import BayesGLMError, MissingDataWarning, UnusedLevelWarning, row_l
 from .families import Spec
 from .formula_state import FormulaState
 
-__all__ = ["caller_context", "design_from_formula", "new_data_matrix"]
+__all__ = [
+    "caller_context",
+    "design_from_formula",
+    "factor_columns",
+    "new_data_matrix",
+    "predictor_columns",
+]
 
 _MISSING = ("drop", "raise")
 _ROWS_SHOWN = 10  # row labels a warning lists
@@ -635,6 +641,39 @@ def new_data_matrix(state: FormulaState, data: Any, context: Mapping[str, Any] |
     everything = np.ones(len(frame), dtype=bool)
     offset = _offset_values(state.offset_term, state.exposure, frame, names, everything)
     return matrix, offset
+
+
+def predictor_columns(state: FormulaState) -> list[str]:
+    """The training columns that the right-hand side reads (the predictors), in the
+    training frame's order; offset, exposure, weights and trials columns only when a
+    predictor reads them too."""
+    import formulaic
+
+    names = _names_read(formulaic.Formula(state.text).rhs)
+    return [c for c in state.training.columns if c in names]
+
+
+def factor_columns(state: FormulaState) -> dict[str, tuple[list, Any]]:
+    """{column: (levels, reference level)} for each column the formula encodes as a
+    factor as it is (``g``, ``C(g)``, ``C(g, contr.treatment("b"))``).
+
+    The reference is the level without a treatment column of its own (``[T.level]``)
+    where the coding has one, else the first level.
+    """
+    from formulaic.parser.types import Factor
+
+    found: dict[str, tuple[list, Any]] = {}
+    columns = [str(c) for c in state.model_spec.column_names]
+    for factor, (kind, encoding) in state.model_spec.encoder_state.items():
+        column = _factor_column(factor, state.training)
+        if kind is not Factor.Kind.CATEGORICAL or column is None or "categories" not in encoding:
+            continue
+        levels = list(encoding["categories"])
+        own = [lv for lv in levels if any(f"{factor}[T.{lv}]" in c for c in columns)]
+        missing = [lv for lv in levels if lv not in own]
+        reference = missing[0] if own and len(missing) == 1 else levels[0]
+        found.setdefault(column, (levels, reference))
+    return found
 
 
 def _predictor_columns(state: FormulaState) -> list[str]:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import marginal
 from ._xp import Interval
 from .design import Design
 from .families import Family
@@ -337,6 +338,134 @@ class MLEResult:
             "conf_high": ends.max(axis=0),
         }
         return {name: np.where(inside, values, np.nan) for name, values in columns.items()}, cut
+
+    # --- marginal effects -----------------------------------------------------------
+
+    def _delta(self, prob: float) -> marginal.DeltaMethod:
+        check_prob(prob)
+        interval = f"{percent(prob)} Wald ({'t' if self.uses_t else 'normal'}, delta method)"
+        return marginal.DeltaMethod(
+            self.params_array,
+            self.cov_params.to_numpy(),
+            self.link,
+            self._quantile(prob),
+            f"{interval}, mean scale",
+        )
+
+    def avg_predictions(self, by: str | list[str] | None = None, prob: float = 0.95):
+        """The average predicted mean over the fitted rows, overall or per group.
+
+        Each fitted row's mean is the one :meth:`predict` gives (at its own offset or
+        exposure; a binomial's mean is the probability, whatever its trials), and
+        every row counts once. The standard error is the delta method's; the
+        interval is the estimate ± q·SE (q as in :meth:`conf_int`), as
+        marginaleffects builds it.
+
+        Parameters
+        ----------
+        by : str or list of str, optional
+            Columns of the model's data (a formula's) or of X (arrays) to group the
+            rows by: one row of the table per group.
+        prob : float
+            Interval probability.
+
+        Returns
+        -------
+        DataFrame
+            The ``by`` columns, ``estimate``, ``std_error``, ``conf_low``,
+            ``conf_high`` and ``sentence``; the interval is named in
+            ``frame.attrs["interval"]``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, bayesglm as bg
+        >>> df = pd.DataFrame({"y": [0, 1, 0, 1, 1, 1], "x": [1.0, 2, 3, 4, 5, 6]})
+        >>> mle = bg.GLM("y ~ x", df, family="bernoulli").fit_mle()
+        >>> round(float(mle.avg_predictions()["estimate"].iloc[0]), 4)
+        0.6667
+        """
+        return marginal.avg_predictions(self.design, self.family, self._delta(prob), prob, by)
+
+    def avg_comparisons(
+        self,
+        variables: object = None,
+        by: str | list[str] | None = None,
+        comparison: str = "difference",
+        prob: float = 0.95,
+    ):
+        """The average change in the predicted mean when one predictor moves.
+
+        For every fitted row the mean is predicted twice, with the predictor at a
+        low and at a high value (the other columns as they are, and every column of
+        the design that reads the predictor rebuilt from it by the formula), and
+        the two averages over the rows are compared.
+
+        Parameters
+        ----------
+        variables : str, list of str or dict, optional
+            The predictors to move (all by default). A dict gives each its change:
+            for a number, a step (``1`` by default: x - 1/2 against x + 1/2, as
+            marginaleffects centres it), ``"sd"`` (a step of one sd of the
+            predictor) or two values ``[a, b]`` (every row at a, then at b); for a
+            factor (``C(x)``, text, categorical or boolean columns), ``"reference"``
+            (each level against the reference level, the default) or two levels
+            ``[a, b]``.
+        by : str or list of str, optional
+            Columns to group the rows by (see :meth:`avg_predictions`).
+        comparison : {"difference", "ratio"}
+            The difference of the average means (high - low), or their ratio
+            (high / low: marginaleffects' ``"ratioavg"``).
+        prob : float
+            Interval probability.
+
+        Returns
+        -------
+        DataFrame
+            The ``by`` columns, ``term``, ``contrast``, ``estimate``, ``std_error``,
+            ``conf_low``, ``conf_high`` and ``sentence``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, bayesglm as bg
+        >>> df = pd.DataFrame({"y": [1, 3, 2, 5, 4, 8], "x": [1.0, 2, 3, 4, 5, 6]})
+        >>> mle = bg.GLM("y ~ x", df, family="gaussian").fit_mle()
+        >>> float(mle.avg_comparisons()["estimate"].iloc[0].round(4))
+        1.1714
+        """
+        return marginal.avg_comparisons(
+            self.design, self.family, self._delta(prob), prob, variables, by, comparison
+        )
+
+    def avg_slopes(
+        self,
+        variables: str | list[str] | None = None,
+        by: str | list[str] | None = None,
+        prob: float = 0.95,
+    ):
+        r"""The average derivative of the mean in each numeric predictor.
+
+        Per row, :math:`d\mu/dx = \mu'(\eta)\,(\partial X/\partial x)\,\beta`: the
+        inverse link's derivative times the change of the linear predictor, which
+        counts every column that reads ``x`` (see :mod:`bayesglm.marginal` for how
+        :math:`\partial X/\partial x` is found).
+
+        Parameters
+        ----------
+        variables : str or list of str, optional
+            Numeric predictors (all of them by default).
+        by : str or list of str, optional
+            Columns to group the rows by (see :meth:`avg_predictions`).
+        prob : float
+            Interval probability.
+
+        Returns
+        -------
+        DataFrame
+            The ``by`` columns, ``term``, ``contrast`` ("dY/dX"), ``estimate``,
+            ``std_error``, ``conf_low``, ``conf_high`` and ``sentence``.
+        """
+        method = self._delta(prob)
+        return marginal.avg_slopes(self.design, self.family, method, prob, variables, by)
 
     # --- presentation -------------------------------------------------------------
 

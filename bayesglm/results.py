@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import convergence
+from . import convergence, marginal
 from ._validation import check_seed
 from ._versions import installed_versions
 from .compare import loo
@@ -425,6 +425,61 @@ class GLMResult:
             seed=seed,
             chunk=chunk,
         )
+
+    # --- marginal effects ---------------------------------------------------------------
+
+    def _draws_method(self, prob: float, chunk: int | None) -> marginal.Draws:
+        check_prob(prob)
+        return marginal.Draws(self._beta(), self.spec.link, prob, chunk)
+
+    def avg_predictions(
+        self, by: str | list[str] | None = None, prob: float = 0.95, chunk: int | None = None
+    ) -> pd.DataFrame:
+        """The average predicted mean over the fitted rows, overall or per group, draw by
+        draw: the posterior median (``estimate``) and the ``prob`` equal-tailed interval.
+
+        The average of each draw is summed over chunks of rows (``chunk`` rows of all
+        draws at a time, as in :meth:`predict`). Arguments and columns as
+        :meth:`bayesglm.mle.MLEResult.avg_predictions`, without ``std_error``.
+        """
+        method = self._draws_method(prob, chunk)
+        return marginal.avg_predictions(self.design, self.spec.family, method, prob, by)
+
+    def avg_comparisons(
+        self,
+        variables: Any = None,
+        by: str | list[str] | None = None,
+        comparison: str = "difference",
+        prob: float = 0.95,
+        chunk: int | None = None,
+    ) -> pd.DataFrame:
+        """The average change in the predicted mean when one predictor moves, draw by
+        draw: the posterior median, ``p_direction`` (the probability that the change
+        has the sign of its median: max(P(> 0), P(< 0)), against 1 for ratios) and
+        the equal-tailed interval.
+
+        Arguments and columns as :meth:`bayesglm.mle.MLEResult.avg_comparisons`,
+        with ``p_direction`` in place of ``std_error``.
+        """
+        method = self._draws_method(prob, chunk)
+        return marginal.avg_comparisons(
+            self.design, self.spec.family, method, prob, variables, by, comparison
+        )
+
+    def avg_slopes(
+        self,
+        variables: str | list[str] | None = None,
+        by: str | list[str] | None = None,
+        prob: float = 0.95,
+        chunk: int | None = None,
+    ) -> pd.DataFrame:
+        """The average derivative of the mean in each numeric predictor, draw by draw.
+
+        Arguments and columns as :meth:`bayesglm.mle.MLEResult.avg_slopes`, with
+        ``p_direction`` (see :meth:`avg_comparisons`) in place of ``std_error``.
+        """
+        method = self._draws_method(prob, chunk)
+        return marginal.avg_slopes(self.design, self.spec.family, method, prob, variables, by)
 
     def posterior_predictive(
         self, rng: np.random.Generator | int | None = None, chunk: int = 100_000
