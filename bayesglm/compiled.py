@@ -44,7 +44,15 @@ from .sampling_data import (
     sampling_inputs,
 )
 
-__all__ = ["CompiledRun", "Structure", "run_compiled", "structure_key"]
+__all__ = [
+    "CompiledRun",
+    "Prepared",
+    "Structure",
+    "compile_ahead",
+    "prepare",
+    "run_compiled",
+    "structure_key",
+]
 
 MAX_TREE_DEPTH = 10
 """numpyro's default, as the numpyro backend through PyMC uses."""
@@ -451,6 +459,61 @@ def plan(
     return reduced, structure_of(spec, priors, laplace, reduced, **run)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A fit's program and the numbers it runs on."""
+
+    program: Program
+    structure: Structure
+    inputs: dict[str, np.ndarray]
+    origin: str  # how the program was obtained: "built", "loaded" or "reused"
+
+
+def prepare(
+    design: Design,
+    spec: Spec,
+    priors: ResolvedPriors,
+    laplace: LaplaceApprox,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    target_accept: float,
+    build_model: Callable[..., Any],
+) -> Prepared:
+    """The program of a fit's structure (from memory, the cache folder, or built and
+    stored) and the fit's inputs to it; arguments as :func:`run_compiled`."""
+    reduced, structure = plan(
+        design,
+        spec,
+        priors,
+        laplace,
+        chains=chains,
+        tune=tune,
+        draws=draws,
+        target_accept=target_accept,
+    )
+    inputs = sampling_inputs(spec, priors, laplace, reduced)
+
+    def build() -> bytes:
+        model = build_model(design, spec, priors, laplace, reduced)
+        return export_program(model, inputs, structure)
+
+    before = dict(COUNTERS)
+    program = _program(structure_key(structure), build)
+    origin = next(name for name in COUNTERS if COUNTERS[name] != before[name])
+    return Prepared(program, structure, inputs, origin)
+
+
+def compile_ahead(prepared: Prepared) -> None:
+    """Compile both programs for the inputs' shapes now, so that JAX's persistent
+    compilation cache holds them and a later process's first fit skips the compile."""
+    data = [prepared.inputs[name] for name in prepared.program.names]
+    chains, k = prepared.structure.chains, prepared.structure.k
+    state = prepared.program.start(np.zeros((chains, 2), np.uint32), np.zeros((chains, k)), *data)
+    prepared.program.advance.lower(state, *data).compile()
+
+
 def run_compiled(
     design: Design,
     spec: Spec,
@@ -485,26 +548,18 @@ def run_compiled(
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    reduced, structure = plan(
+    prepared = prepare(
         design,
         spec,
         priors,
         laplace,
-        chains=chains,
-        tune=tune,
         draws=draws,
+        tune=tune,
+        chains=chains,
         target_accept=target_accept,
+        build_model=build_model,
     )
-    key = structure_key(structure)
-    timings["build"] = time.perf_counter() - start
-    start = time.perf_counter()
-    inputs = sampling_inputs(spec, priors, laplace, reduced)
-
-    def build() -> bytes:
-        model = build_model(design, spec, priors, laplace, reduced)
-        return export_program(model, inputs, structure)
-
-    program = _program(key, build)
+    program, structure, inputs = prepared.program, prepared.structure, prepared.inputs
     timings["program"] = time.perf_counter() - start
     start = time.perf_counter()
     data = [inputs[name] for name in program.names]
