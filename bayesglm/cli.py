@@ -10,6 +10,7 @@
     bayesglm families
     bayesglm datasets [NAME]
     bayesglm demo [--output DIR]
+    bayesglm warmup [--families F ...] [--max-p P] [--max-rows N]
     bayesglm cache info | clear
 
 Bad input prints one line on stderr and exits with status 2.
@@ -288,6 +289,24 @@ def _cmd_cache_clear(args: argparse.Namespace) -> None:
     print(f"removed {_cache.clear()} file(s) from {_cache.cache_dir()}")
 
 
+def _cmd_warmup(args: argparse.Namespace) -> None:
+    from .warmup import warm_up
+
+    done = warm_up(
+        args.families or None,
+        links=args.links or None,
+        max_p=args.max_p,
+        max_rows=args.max_rows,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        report=lambda warmed: print(warmed, flush=True),
+    )
+    built = sum(warmed.origin == "built" for warmed in done)
+    seconds = sum(warmed.seconds for warmed in done)
+    print(f"{built} program(s) compiled, {len(done) - built} already stored, in {seconds:.0f} s")
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="CSV file with a header row")
     parser.add_argument("--formula", required=True, help='e.g. "y ~ x1 + C(group)"')
@@ -365,6 +384,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the main job on a bundled dataset")
     demo.add_argument("--output", default=".", help="folder for the report (default: .)")
     demo.set_defaults(run=_cmd_demo)
+
+    warmup = commands.add_parser(
+        "warmup", help="compile the engine's programs of the common model structures now"
+    )
+    warmup.add_argument("--families", nargs="+", help="default: every family")
+    warmup.add_argument("--links", nargs="+", help="default: each family's canonical link")
+    warmup.add_argument("--max-p", type=int, default=6, help="coefficients, 1 to this")
+    warmup.add_argument("--max-rows", type=int, default=1024, help="row buckets up to this")
+    warmup.add_argument("--draws", type=int, default=1000)
+    warmup.add_argument("--tune", type=int, default=1000)
+    warmup.add_argument("--chains", type=int, default=4)
+    warmup.set_defaults(run=_cmd_warmup)
 
     cache = commands.add_parser("cache", help="the folder of compiled models")
     actions = cache.add_subparsers(dest="action", required=True)

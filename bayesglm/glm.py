@@ -24,6 +24,7 @@ from .irls import fit_design
 from .mle import MLEResult
 
 if TYPE_CHECKING:
+    from .laplace import LaplaceApprox
     from .priors import Prior, ResolvedPriors
 
 __all__ = ["GLM"]
@@ -250,7 +251,6 @@ class GLM:
         GLMResult
         """
         from . import samplers
-        from .laplace import laplace_approx
         from .results import GLMResult, warn_if_unhealthy
 
         _check_counts(draws=draws, tune=tune, chains=chains)
@@ -261,11 +261,7 @@ class GLM:
             )
         check_seed(seed)
         sampler = samplers.check_sampler(sampler, tune=tune)
-        resolved = self.resolve_priors(priors, center)
-        mle = self._mle[0]  # its trouble is recorded on the result, not warned here
-        _refuse_improper(resolved, mle)
-        _refuse_exact_fit(resolved, mle)
-        laplace = laplace_approx(self.design, self.spec, resolved, mle)
+        resolved, mle, laplace = self._sampling_start(priors, center)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
         run = samplers.sample(
@@ -299,6 +295,19 @@ class GLM:
         )
         warn_if_unhealthy(result)
         return result
+
+    def _sampling_start(
+        self, priors: Mapping[str, Prior] | None, center: bool
+    ) -> tuple[ResolvedPriors, MLEResult, LaplaceApprox]:
+        """The resolved priors, the MLE and the Laplace approximation NUTS starts from,
+        after refusing a posterior that cannot be sampled."""
+        from .laplace import laplace_approx
+
+        resolved = self.resolve_priors(priors, center)
+        mle = self._mle[0]  # its trouble is recorded on the result, not warned here
+        _refuse_improper(resolved, mle)
+        _refuse_exact_fit(resolved, mle)
+        return resolved, mle, laplace_approx(self.design, self.spec, resolved, mle)
 
     def __repr__(self) -> str:
         return f"<GLM {self.spec} n={self.design.n} p={self.design.p}>"

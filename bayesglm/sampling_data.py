@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 MIN_BUCKET = 64
+POWER_OF_TWO_UP_TO = 4096
 """The smallest padded number of rows: every n up to it shares one program."""
 
 
@@ -118,8 +119,19 @@ def reduce_data(design: Design, spec: Spec) -> SamplingData:
 
 
 def row_bucket(n: int) -> int:
-    """The padded number of rows: the next power of two, at least :data:`MIN_BUCKET`."""
-    return max(MIN_BUCKET, 1 << max(0, int(n) - 1).bit_length())
+    """The padded number of rows.
+
+    Up to :data:`POWER_OF_TWO_UP_TO` rows, the next power of two, at least
+    :data:`MIN_BUCKET`: few programs serve every small dataset, and padding costs
+    nothing there. Above, the next multiple of an eighth of the power of two below n:
+    padded rows are computed on every gradient, and a whole power of two would add
+    up to 100% more work (31% at n = 100,000; 6.5% with eighths).
+    """
+    n = max(1, int(n))
+    if n <= POWER_OF_TWO_UP_TO:
+        return max(MIN_BUCKET, 1 << (n - 1).bit_length())
+    step = 1 << (n.bit_length() - 4)
+    return -(-n // step) * step
 
 
 def pad_rows(reduced: SamplingData, spec: Spec, bucket: int) -> SamplingData:

@@ -681,7 +681,7 @@ FIT_CASES = [
     (
         "sampler-unknown",
         lambda: {"sampler": "stan"},
-        r"unknown sampler; the samplers are auto, numpyro, nutpie, pymc, compiled; "
+        r"unknown sampler; the samplers are auto, compiled, numpyro, nutpie, pymc; "
         r"got \(sampler='stan'\)",
     ),
     ("draws-zero", lambda: {"draws": 0}, r"draws must be an integer >= 1; got \(draws=0\)"),

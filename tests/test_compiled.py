@@ -137,8 +137,13 @@ def test_padded_rows_sit_inside_the_support_and_are_masked() -> None:
         np.testing.assert_array_equal(padded.data["X"][fill], 0.0)
 
 
-def test_row_buckets_are_powers_of_two_from_64() -> None:
-    assert [row_bucket(n) for n in (1, 64, 65, 128, 129, 1000)] == [64, 64, 128, 128, 256, 1024]
+def test_row_buckets_are_powers_of_two_from_64_then_eighths_of_one() -> None:
+    small = (1, 64, 65, 128, 129, 1000, 4096)
+    assert [row_bucket(n) for n in small] == [64, 64, 128, 128, 256, 1024, 4096]
+    # Above 4096: multiples of an eighth of the power of two below n.
+    assert [row_bucket(n) for n in (4097, 4608, 4609, 100_000)] == [4608, 4608, 5120, 106_496]
+    for n in range(4097, 300_000, 997):
+        assert n <= row_bucket(n) < n * 1.125
 
 
 # --- the posterior -----------------------------------------------------------------------
@@ -162,3 +167,69 @@ def test_same_seed_same_draws_and_the_stats_arviz_reads() -> None:
     for name in ("diverging", "energy", "tree_depth", "n_steps", "step_size", "lp"):
         assert stats[name].shape == (2, 50), name
     assert first.timings["compile_and_sample"] > 0
+
+
+def test_the_draws_do_not_depend_on_how_the_run_is_cut_into_calls(monkeypatch) -> None:
+    X, y, _ = simulate(FAMILIES["poisson"], "log", n=40, seed=2)
+    model = bg.GLM.from_arrays(X, y, family="poisson")
+    assert compiled.chunk_length(40, 60) == 5
+    in_calls = _fit(model, draws=60, tune=40, seed=3)  # 20 calls of 5 iterations
+    monkeypatch.setattr(compiled, "MAX_CHUNKS", 1)
+    in_one = _fit(model, draws=60, tune=40, seed=3)
+    np.testing.assert_array_equal(in_calls.draws().to_numpy(), in_one.draws().to_numpy())
+    for name, stat in in_calls.sample_stats.items():
+        np.testing.assert_array_equal(stat, in_one.sample_stats[name], err_msg=name)
+
+
+def test_both_chain_layouts_sample_the_same_posterior(monkeypatch) -> None:
+    # Sequential chains below VECTORIZE_FROM_CELLS rows x columns, vectorized above.
+    # Each chain is the same Markov chain either way, but floating-point order differs
+    # and a chain amplifies that within its warm-up: the posteriors agree, not draws.
+    X, y, _ = simulate(FAMILIES["bernoulli"], "logit", n=60, seed=5)
+    model = bg.GLM.from_arrays(X, y, family="bernoulli")
+    sequential = _fit(model, draws=1000, tune=300, seed=8)
+    monkeypatch.setattr(compiled, "VECTORIZE_FROM_CELLS", 1)
+    vectorized = _fit(model, draws=1000, tune=300, seed=8)
+    assert compiled.chain_layout(reduce_data(model.design, model.spec)) == "vectorized"
+    a, b = sequential.draws().to_numpy(), vectorized.draws().to_numpy()
+    sd = a.std(axis=0)
+    assert np.all(np.abs(a.mean(axis=0) - b.mean(axis=0)) < 0.25 * sd)
+    np.testing.assert_allclose(b.std(axis=0), sd, rtol=0.15)
+
+
+def test_an_interrupted_run_says_how_far_it_got(monkeypatch) -> None:
+    X, y, _ = simulate(FAMILIES["poisson"], "log", n=40, seed=2)
+    model = bg.GLM.from_arrays(X, y, family="poisson")
+    _fit(model, draws=60, tune=40, seed=3)  # the program, in memory
+    calls = []
+
+    def advance(program_advance):
+        def interrupted(*args):
+            calls.append(1)
+            if len(calls) == 12:
+                raise KeyboardInterrupt
+            return program_advance(*args)
+
+        return interrupted
+
+    for digest, loaded in list(compiled._PROGRAMS.items()):
+        monkeypatch.setitem(
+            compiled._PROGRAMS,
+            digest,
+            compiled.Program(loaded.names, loaded.start, advance(loaded.advance)),
+        )
+    # 11 calls of 5 iterations: 40 of warm-up and 15 draws of 60.
+    with pytest.raises(KeyboardInterrupt, match="sampling interrupted after 15 of 60 draws"):
+        _fit(model, draws=60, tune=40, seed=3)
+
+
+def test_a_long_run_shows_its_progress_on_stderr(monkeypatch, capsys) -> None:
+    X, y, _ = simulate(FAMILIES["poisson"], "log", n=40, seed=2)
+    model = bg.GLM.from_arrays(X, y, family="poisson")
+    monkeypatch.setattr(compiled.Progress, "delay", 0.0)
+    _fit(model, draws=60, tune=40, seed=3, progressbar=True)
+    err = capsys.readouterr().err
+    assert "NUTS, 2 chains: 5/100 iterations (warm-up)" in err
+    assert err.rstrip().endswith("NUTS, 2 chains: 100/100 iterations (draws), 0 s")
+    _fit(model, draws=60, tune=40, seed=3, progressbar=False)
+    assert capsys.readouterr().err == ""

@@ -8,6 +8,7 @@ with the numbers; a damaged or foreign program is rebuilt, never run.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import subprocess
@@ -56,17 +57,23 @@ json.dump({"draws": fit.draws().to_numpy().tolist(), "counters": compiled.COUNTE
 """
 
 
-def _fit_in_a_new_process(tmp_path: Path, name: str) -> dict:
+def _start_a_fit_in_a_new_process(tmp_path: Path, name: str) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / f"{name}.json"
     env = {**os.environ, "BAYESGLM_CACHE_DIR": str(tmp_path / "cache")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", FIT_SCRIPT, str(out)],
-        env=env,
-        check=True,
-        timeout=600,
-    )
+    command = [sys.executable, "-W", "ignore", "-c", FIT_SCRIPT, str(out)]
+    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True), out
+
+
+def _result(started: tuple[subprocess.Popen, Path]) -> dict:
+    process, out = started
+    _, error = process.communicate(timeout=600)
+    assert process.returncode == 0, error
     return json.loads(out.read_text())
+
+
+def _fit_in_a_new_process(tmp_path: Path, name: str) -> dict:
+    return _result(_start_a_fit_in_a_new_process(tmp_path, name))
 
 
 def test_a_second_process_reads_the_program_and_gives_the_same_draws(tmp_path) -> None:
@@ -78,6 +85,20 @@ def test_a_second_process_reads_the_program_and_gives_the_same_draws(tmp_path) -
     # A warm fit runs the stored program: no PyMC model, no PyMC, pytensor or numpyro.
     assert cold["loaded"] != [] and warm["loaded"] == []
     np.testing.assert_array_equal(np.array(cold["draws"]), np.array(warm["draws"]))
+
+
+def test_two_processes_building_one_program_at_once_agree_and_store_it_once(tmp_path) -> None:
+    started = [_start_a_fit_in_a_new_process(tmp_path, name) for name in ("one", "two")]
+    one, two = (_result(process) for process in started)
+    # Both built it (neither found it stored); each wrote it whole, the last rename won.
+    assert one["counters"]["built"] + one["counters"]["loaded"] == 1
+    assert two["counters"]["built"] + two["counters"]["loaded"] == 1
+    [stored] = (tmp_path / "cache" / "artifacts").iterdir()
+    assert stored.name.startswith(f"{compiled.ARTIFACT_KIND}-")
+    later = _fit_in_a_new_process(tmp_path, "later")
+    assert later["counters"] == {"built": 0, "loaded": 1, "reused": 0}
+    for result in (two, later):
+        np.testing.assert_array_equal(np.array(result["draws"]), np.array(one["draws"]))
 
 
 def _structure(family="poisson", link="log", priors=None, n=60, seed=0, **run):
@@ -158,6 +179,27 @@ def _tiny_key() -> dict:
     run = {"chains": 2, "tune": 30, "draws": 30, "target_accept": 0.8}
     _, structure = compiled.plan(model.design, model.spec, resolved, laplace, **run)
     return compiled.structure_key(structure)
+
+
+def test_a_folder_that_cannot_be_written_still_fits_with_one_warning(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("BAYESGLM_CACHE_DIR", str(tmp_path / "writable"))
+    monkeypatch.setattr(compiled, "_PROGRAMS", {})
+    expected = _tiny_fit().draws().to_numpy()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    # As a read-only folder refuses (root writes through chmod, so refuse the rename).
+    monkeypatch.setenv("BAYESGLM_CACHE_DIR", str(tmp_path / "read-only"))
+    monkeypatch.setattr(os, "replace", refuse)
+    monkeypatch.setattr(_cache, "_warned", False)
+    monkeypatch.setattr(compiled, "_PROGRAMS", {})
+    with pytest.warns(CacheWarning, match="fits still work") as caught:
+        np.testing.assert_array_equal(_tiny_fit().draws().to_numpy(), expected)
+    assert len([w for w in caught if issubclass(w.category, CacheWarning)]) == 1
+    assert _cache.read_artifact(compiled.ARTIFACT_KIND, _tiny_key()) is None
 
 
 def test_damaged_or_foreign_programs_are_rebuilt(tmp_path, monkeypatch) -> None:

@@ -1,0 +1,128 @@
+"""``bayesglm warmup``: the programs it compiles are the ones later fits use, and a
+fit on a warmed-up program gives the draws of a fit that compiled its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bayesglm as bg
+import bayesglm.samplers as samplers
+from bayesglm import compiled
+from bayesglm.cli import main
+from bayesglm.errors import BayesGLMError, SamplingWarning
+from bayesglm.warmup import warm_up
+
+pytestmark = pytest.mark.skipif(
+    "compiled" not in samplers.available_samplers(), reason="needs jax and numpyro"
+)
+ROOT = Path(__file__).resolve().parents[1]
+RUN = {"draws": 30, "tune": 30, "chains": 2}
+
+# A user's fit in a fresh process: its draws, how it got its program, JAX's cache hits.
+USER_FIT = """
+import json, sys
+from collections import Counter
+import jax
+events = Counter()
+jax.monitoring.register_event_listener(lambda name, **kw: events.update([name]))
+import numpy as np
+import bayesglm as bg
+from bayesglm import compiled
+rng = np.random.default_rng(7)
+X = np.column_stack([np.ones(90), rng.uniform(size=90)])
+y = rng.poisson(np.exp(0.5 + X[:, 1])).astype(float)
+fit = bg.GLM.from_arrays(X, y, family="poisson").fit(
+    draws=30, tune=30, chains=2, seed=5, progressbar=False)
+hits = sum(v for k, v in events.items() if k.endswith("cache_hits"))
+json.dump({"draws": fit.draws().to_numpy().tolist(), "counters": compiled.COUNTERS,
+           "sampler": fit.sampler, "jax_cache_hits": hits}, open(sys.argv[1], "w"))
+"""
+
+
+def _user_fit(tmp_path: Path, cache: str) -> dict:
+    out = tmp_path / f"{cache}.json"
+    env = {**os.environ, "BAYESGLM_CACHE_DIR": str(tmp_path / cache)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-W", "ignore", "-c", USER_FIT, str(out)]
+    subprocess.run(command, env=env, check=True, timeout=600)
+    return json.loads(out.read_text())
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("BAYESGLM_CACHE_DIR", str(tmp_path / "warm"))
+    monkeypatch.setattr(compiled, "_PROGRAMS", {})
+    return tmp_path
+
+
+def test_warmup_compiles_each_structure_once_and_a_later_fit_uses_it(empty_cache) -> None:
+    done = warm_up(["poisson"], max_p=2, max_rows=128, **RUN)
+    # Intercept-only rows are all equal and merge into one row: one bucket serves them.
+    assert [(w.family, w.link, w.p, w.rows) for w in done] == [
+        ("poisson", "log", 1, 64),
+        ("poisson", "log", 2, 64),
+        ("poisson", "log", 2, 128),
+    ]
+    assert {w.origin for w in done} == {"built"}
+    assert "poisson (log), p = 2, rows <= 128: compiled and stored" in str(done[-1])
+    again = warm_up(["poisson"], max_p=2, max_rows=128, **RUN)
+    assert {w.origin for w in again} == {"reused"}
+
+    # A user's fit in a fresh process: the stored program and JAX's compiled executable
+    # (compiled by warmup, not at the fit), and the draws of a fit that built its own.
+    warmed = _user_fit(empty_cache, "warm")
+    assert warmed["sampler"] == "compiled"
+    assert warmed["counters"] == {"built": 0, "loaded": 1, "reused": 0}
+    assert warmed["jax_cache_hits"] >= 2  # both programs: start and advance
+    cold = _user_fit(empty_cache, "cold")
+    assert cold["counters"] == {"built": 1, "loaded": 0, "reused": 0}
+    np.testing.assert_array_equal(np.array(warmed["draws"]), np.array(cold["draws"]))
+
+
+def test_gaussian_identity_needs_one_program_per_p_whatever_the_rows(empty_cache) -> None:
+    done = warm_up(["gaussian"], max_p=2, max_rows=256, **RUN)
+    assert [(w.p, w.rows) for w in done] == [(1, 0), (2, 0)]
+    assert str(done[0]).startswith("gaussian (identity), p = 1, any rows: compiled and stored")
+
+
+def test_links_other_than_the_canonical_one(empty_cache) -> None:
+    done = warm_up(["bernoulli", "poisson"], links=["probit"], max_p=1, max_rows=64, **RUN)
+    assert [(w.family, w.link) for w in done] == [("bernoulli", "probit")]
+    X = np.column_stack([np.ones(40)])
+    y = np.tile([0.0, 1.0, 1.0, 0.0], 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        bg.GLM.from_arrays(X, y, family="bernoulli", link="probit").fit(
+            seed=1, progressbar=False, **RUN
+        )
+    assert compiled.COUNTERS["reused"] >= 1
+
+
+def test_the_command_prints_each_structure_and_a_total(empty_cache, capsys) -> None:
+    argv = ["warmup", "--families", "bernoulli", "--max-p", "1", "--max-rows", "64"]
+    assert main([*argv, "--draws", "30", "--tune", "30", "--chains", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("bernoulli (logit), p = 1, rows <= 64: compiled and stored (")
+    assert out[-1].startswith("1 program(s) compiled, 0 already stored, in ")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"families": ["poison"]}, r"unknown family; the families are gaussian, .*"),
+        ({"max_p": 0}, r"max_p must be an integer >= 1; got \(max_p=0\)\."),
+        ({"max_rows": 2.5}, r"max_rows must be an integer >= 1; got \(max_rows=2\.5\)\."),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_work(kwargs, message, empty_cache) -> None:
+    with pytest.raises(BayesGLMError, match=message):
+        warm_up(**kwargs)
+    assert not (empty_cache / "warm").exists()
