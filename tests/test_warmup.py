@@ -63,7 +63,7 @@ def empty_cache(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def test_warmup_compiles_each_structure_once_and_a_later_fit_uses_it(empty_cache) -> None:
+def test_warmup_compiles_each_structure_once(empty_cache) -> None:
     done = warm_up(["poisson"], max_p=2, max_rows=128, **RUN)
     # Intercept-only rows are all equal and merge into one row: one bucket serves them.
     assert [(w.family, w.link, w.p, w.rows) for w in done] == [
@@ -76,13 +76,20 @@ def test_warmup_compiles_each_structure_once_and_a_later_fit_uses_it(empty_cache
     again = warm_up(["poisson"], max_p=2, max_rows=128, **RUN)
     assert {w.origin for w in again} == {"reused"}
 
-    # A user's fit in a fresh process: the stored program and JAX's compiled executable
-    # (compiled by warmup, not at the fit), and the draws of a fit that built its own.
-    warmed = _user_fit(empty_cache, "warm")
+
+def test_a_fit_after_warmup_loads_both_and_gives_the_draws_of_a_fresh_fit(tmp_path) -> None:
+    # In processes of their own: JAX's compilation cache folder is set once a process.
+    env = {**os.environ, "BAYESGLM_CACHE_DIR": str(tmp_path / "warm")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "bayesglm.cli", "warmup", "--families", "poisson"]
+    options = ["--max-p", "2", "--max-rows", "128", "--draws", "30", "--tune", "30"]
+    subprocess.run([*command, *options, "--chains", "2"], env=env, check=True, timeout=600)
+    # The stored program and JAX's executables compiled by warmup, not at the fit.
+    warmed = _user_fit(tmp_path, "warm")
     assert warmed["sampler"] == "compiled"
     assert warmed["counters"] == {"built": 0, "loaded": 1, "reused": 0}
     assert warmed["jax_cache_hits"] >= 2  # both programs: start and advance
-    cold = _user_fit(empty_cache, "cold")
+    cold = _user_fit(tmp_path, "cold")
     assert cold["counters"] == {"built": 1, "loaded": 0, "reused": 0}
     np.testing.assert_array_equal(np.array(warmed["draws"]), np.array(cold["draws"]))
 
