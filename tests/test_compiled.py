@@ -240,3 +240,20 @@ def test_a_long_run_shows_its_progress_on_stderr(monkeypatch, capsys) -> None:
     assert err.rstrip().endswith("NUTS, 2 chains: 100/100 iterations (draws), 0 s")
     _fit(model, draws=60, tune=40, seed=3, progressbar=False)
     assert capsys.readouterr().err == ""
+
+
+def test_large_row_counts_take_the_blocked_pass_in_blocks_that_divide_the_bucket() -> None:
+    def reduced(n: int, p: int) -> SamplingData:
+        bucket = row_bucket(n)
+        data = {"X": np.zeros((bucket, p)), "y": np.zeros(bucket)}
+        return SamplingData("rows", data, False, n)
+
+    assert compiled.row_block(reduced(30_000, 20)) == 0  # 30720 padded rows: below 32768
+    for n in (32_769, 100_000, 250_001, 1_000_000):
+        for p in (1, 5, 20, 200):
+            block = compiled.row_block(reduced(n, p))
+            assert 256 <= block <= 4096 and block & (block - 1) == 0
+            assert row_bucket(n) % block == 0
+            assert block * p * 8 <= max(compiled.BLOCK_BYTES, 256 * p * 8)
+    sufficient = SamplingData("sufficient", {"XtWX": np.eye(3)}, False, 10**6)
+    assert compiled.row_block(sufficient) == 0
