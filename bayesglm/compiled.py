@@ -41,6 +41,7 @@ from .sampling_data import (
     prior_groups,
     reduce_data,
     row_bucket,
+    row_input_names,
     sampling_inputs,
 )
 
@@ -91,6 +92,7 @@ class Structure:
     max_tree_depth: int
     chain_layout: str  # "sequential" | "vectorized": see chain_layout()
     chunk: int  # iterations per call: see chunk_length()
+    row_block: int  # rows per block of the one-pass gradient; 0: all rows at once
     dtype: str
 
 
@@ -168,6 +170,7 @@ def structure_of(
         max_tree_depth=int(max_tree_depth),
         chain_layout=chain_layout(reduced),
         chunk=chunk_length(int(tune), int(draws)),
+        row_block=row_block(reduced),
         dtype="float64",
     )
 
@@ -189,6 +192,28 @@ def chain_layout(reduced: SamplingData) -> str:
         return "sequential"
     rows, cols = reduced.data["X"].shape
     return "vectorized" if rows * cols >= VECTORIZE_FROM_CELLS else "sequential"
+
+
+BLOCK_FROM_ROWS = 1 << 15
+"""Padded rows from which the log-density and its gradient come from one blocked pass."""
+BLOCK_BYTES = 1 << 18
+"""About how much of X one block holds: a block stays in cache between the two uses."""
+
+
+def row_block(reduced: SamplingData) -> int:
+    """Rows per block of the one-pass gradient (:func:`blocked_log_density`), or 0.
+
+    Above :data:`BLOCK_FROM_ROWS` rows, a power of two of rows holding about
+    :data:`BLOCK_BYTES` of X (256 to 4096 rows): every bucket from there on is a
+    multiple of 4096 rows (:func:`bayesglm.sampling_data.row_bucket`).
+    """
+    if reduced.kind != "rows":
+        return 0
+    rows, cols = reduced.data["X"].shape
+    if rows < BLOCK_FROM_ROWS:
+        return 0
+    block = 1 << max(0, (BLOCK_BYTES // (8 * max(cols, 1))).bit_length() - 1)
+    return min(4096, max(256, block))
 
 
 def structure_key(structure: Structure) -> dict[str, Any]:
@@ -234,16 +259,36 @@ def _jax():
     return jax
 
 
-def log_density(model: Any) -> tuple[tuple[str, ...], Any]:
-    """The sampling model's log-density as a JAX function ``f(z, *inputs)``.
+@dataclass(frozen=True)
+class LogDensity:
+    """The sampling model's log-density in JAX, with the work on data alone split off.
+
+    ``precompute(*inputs)`` gives every quantity of the graph that depends on the data
+    but not on the parameters (log-factorials of counts, log-binomial coefficients,
+    products of weights and mask, ...); ``logp(z, *inputs, *precomputed)`` the density.
+    A run computes the first once per call instead of at every gradient: the data are
+    inputs, not constants, so XLA cannot fold them away as it would constants.
+    """
+
+    names: tuple[str, ...]
+    precompute: Callable[..., tuple]
+    logp: Callable[..., Any]
+
+    def __call__(self, z: Any, *inputs: Any) -> Any:
+        """The log-density at ``z`` (computing the data's part now)."""
+        return self.logp(z, *inputs, *self.precompute(*inputs))
+
+
+def log_density(model: Any) -> LogDensity:
+    """The sampling model's log-density as JAX functions (:class:`LogDensity`).
 
     Every shared variable (``pm.Data``) of the graph becomes an explicit input, in
-    the order of their names, which come back with the function.
+    the order of their names.
     """
     _jax()
     from pytensor.compile.mode import get_mode
     from pytensor.compile.sharedvalue import SharedVariable
-    from pytensor.graph import FunctionGraph, clone_replace
+    from pytensor.graph import Constant, FunctionGraph, clone_replace
     from pytensor.graph.traversal import graph_inputs
     from pytensor.link.jax.dispatch import jax_funcify
 
@@ -255,20 +300,107 @@ def log_density(model: Any) -> tuple[tuple[str, ...], Any]:
     )
     replacements = {var: var.type(name=var.name) for var in shared}
     [logp_inputs] = clone_replace([logp], replacements)
-    graph = FunctionGraph(inputs=[z_value, *replacements.values()], outputs=[logp_inputs])
+    data = list(replacements.values())
+    graph = FunctionGraph(inputs=[z_value, *data], outputs=[logp_inputs], clone=False)
     get_mode("JAX").optimizer.rewrite(graph)
+    # The data-only frontier: values computed from the data alone that feed a
+    # computation on the parameters.
+    on_z = {z_value}
+    frontier: list = []
+    for node in graph.toposort():
+        if not any(var in on_z for var in node.inputs):
+            continue
+        on_z.update(node.outputs)
+        for var in node.inputs:
+            computed = var.owner is not None and not isinstance(var, Constant)
+            if computed and var not in on_z and var not in frontier:
+                frontier.append(var)
+    stand_ins = [var.type(name=f"precomputed_{i}") for i, var in enumerate(frontier)]
+    [split] = clone_replace(graph.outputs, dict(zip(frontier, stand_ins, strict=True)))
     with warnings.catch_warnings():
         # The checks it skips are PyMC's parameter checks; logp_fn maps their NaN.
         warnings.filterwarnings("ignore", "Skipping .* as JAX tracing would remove it")
-        jax_fn = jax_funcify(graph)
+        jax_logp = jax_funcify(FunctionGraph(inputs=[z_value, *data, *stand_ins], outputs=[split]))
+        jax_pre = jax_funcify(FunctionGraph(inputs=data, outputs=frontier)) if frontier else None
     jnp = _jax().numpy
 
-    def logp_fn(z, *inputs):
+    def precompute(*inputs):
+        return tuple(jax_pre(*inputs)) if jax_pre is not None else ()
+
+    def logp_fn(z, *inputs_and_precomputed):
         # PyMC's parameter checks give -inf where JAX, which drops them, gives NaN.
-        value = jax_fn(z, *inputs)[0]
+        value = jax_logp(z, *inputs_and_precomputed)[0]
         return jnp.where(jnp.isnan(value), -jnp.inf, value)
 
-    return tuple(var.name for var in shared), logp_fn
+    return LogDensity(tuple(var.name for var in shared), precompute, logp_fn)
+
+
+def blocked_log_density(
+    density: Callable[..., Any], names: tuple[str, ...], row_names: tuple[str, ...], block: int
+) -> Callable[..., Any]:
+    """``density(z, *inputs, *precomputed)`` with its value and gradient from one pass
+    over the rows, in blocks of ``block`` rows.
+
+    The log-density is the prior plus a sum over rows, so it is the sum over row
+    blocks of the density on each block, less the prior counted once per extra block
+    (the density on no rows). Its gradient through the linear predictor needs X
+    twice, for X @ beta and for X' (d loglik / d eta): over all rows at once, X is
+    read from memory twice per gradient; block by block, the second use finds the
+    block still in cache. The value and the gradient are computed together on the
+    way forward (a custom VJP hands the gradient back), which is what NUTS asks for.
+    Row arguments are the inputs named in ``row_names`` and the precomputed values
+    with one entry per row.
+    """
+    jax = _jax()
+    jnp = jax.numpy
+
+    def row_positions(args):
+        n = args[names.index(row_names[0])].shape[0]
+        return [
+            i
+            for i, arg in enumerate(args)
+            if (names[i] in row_names if i < len(names) else arg.ndim and arg.shape[0] == n)
+        ]
+
+    def with_rows(args, at, rows):
+        replaced = list(args)
+        for index, value in zip(at, rows, strict=True):
+            replaced[index] = value
+        return replaced
+
+    def value_and_grad(z, *args):
+        at = row_positions(args)
+        n = args[at[0]].shape[0]
+        blocks = tuple(args[i].reshape(n // block, block, *args[i].shape[1:]) for i in at)
+        empty = tuple(args[i][:0] for i in at)
+        prior, prior_grad = jax.value_and_grad(density)(z, *with_rows(args, at, empty))
+
+        def add_block(total, rows):
+            value, grad = jax.value_and_grad(density)(z, *with_rows(args, at, rows))
+            return (total[0] + value - prior, total[1] + grad - prior_grad), None
+
+        (value, grad), _ = jax.lax.scan(add_block, (prior, prior_grad), blocks)
+        return value, grad
+
+    @jax.custom_vjp
+    def blocked(z, *args):
+        return value_and_grad(z, *args)[0]
+
+    def forward(z, *args):
+        value, grad = value_and_grad(z, *args)
+        return value, (grad, len(args))
+
+    def backward(residuals, cotangent):
+        grad, arity = residuals
+        return (cotangent * grad, *([None] * arity))
+
+    blocked.defvjp(forward, backward)
+
+    def blocked_density(z, *args):
+        value = blocked(z, *args)
+        return jnp.where(jnp.isnan(value), -jnp.inf, value)
+
+    return blocked_density
 
 
 _STATS = ("diverging", "energy", "n_steps", "step_size", "acceptance_rate", "lp")
@@ -283,12 +415,19 @@ def chunk_length(tune: int, draws: int) -> int:
     return -(-total // min(MAX_CHUNKS, total))
 
 
-def nuts_programs(logp: Any, structure: Structure, input_avals: list) -> tuple[Any, Any]:
+def nuts_programs(
+    density: Callable[..., Any],
+    prepare_args: Callable[..., tuple],
+    structure: Structure,
+    input_avals: list,
+) -> tuple[Any, Any]:
     """The run as two functions: ``start(keys, z0, *inputs)`` gives every chain's
     NUTS state (a flat tuple of arrays), and ``advance(state, *inputs)`` takes
     ``structure.chunk`` more iterations, giving the new state, the draws of ``z``
     and the sample stats (:data:`_STATS`) of those iterations.
 
+    ``density(z, *args)`` is the log-density, with ``args = prepare_args(*inputs)``
+    computed once per call (the inputs and what is computed from the data alone).
     One run calls ``start`` once and ``advance`` until warm-up and draws are done;
     the draws are the same however the iterations are cut, as the state carries
     everything (the step-size and mass-matrix adaptation included).
@@ -297,22 +436,22 @@ def nuts_programs(logp: Any, structure: Structure, input_avals: list) -> tuple[A
     from numpyro.infer.hmc import hmc
 
     init_kernel, sample_kernel = hmc(
-        potential_fn_gen=lambda *inputs: lambda z: -logp(z, *inputs), algo="NUTS"
+        potential_fn_gen=lambda *args: lambda z: -density(z, *args), algo="NUTS"
     )
 
-    def start_one(key, z0, *inputs):
+    def start_one(key, z0, *args):
         return init_kernel(
             z0,
             structure.tune,
             target_accept_prob=structure.target_accept,
             max_tree_depth=structure.max_tree_depth,
-            model_args=inputs,
+            model_args=args,
             rng_key=key,
         )
 
-    def advance_one(state, *inputs):
+    def advance_one(state, *args):
         def step(state, _):
-            state = sample_kernel(state, model_args=inputs)
+            state = sample_kernel(state, model_args=args)
             stats = (
                 state.diverging,
                 state.energy,
@@ -325,14 +464,14 @@ def nuts_programs(logp: Any, structure: Structure, input_avals: list) -> tuple[A
 
         return jax.lax.scan(step, state, None, length=structure.chunk)
 
-    def over_chains(fn, per_chain, inputs):
+    def over_chains(fn, per_chain, args):
         if structure.chain_layout == "vectorized":
-            in_axes = (0,) * len(per_chain) + (None,) * len(inputs)
-            return jax.vmap(fn, in_axes=in_axes)(*per_chain, *inputs)
-        return jax.lax.map(lambda one: fn(*one, *inputs), per_chain)
+            in_axes = (0,) * len(per_chain) + (None,) * len(args)
+            return jax.vmap(fn, in_axes=in_axes)(*per_chain, *args)
+        return jax.lax.map(lambda one: fn(*one, *args), per_chain)
 
     def start_tree(keys, z0, *inputs):
-        return over_chains(start_one, (keys, z0), inputs)
+        return over_chains(start_one, (keys, z0), prepare_args(*inputs))
 
     avals = (
         jax.ShapeDtypeStruct((structure.chains, 2), np.uint32),
@@ -346,22 +485,33 @@ def nuts_programs(logp: Any, structure: Structure, input_avals: list) -> tuple[A
 
     def advance(leaves, *inputs):
         state = jax.tree.unflatten(treedef, leaves)
-        state, (z, stats) = over_chains(advance_one, (state,), inputs)
+        state, (z, stats) = over_chains(advance_one, (state,), prepare_args(*inputs))
         return tuple(jax.tree.leaves(state)), z, stats
 
     return start, advance
 
 
-def export_program(model: Any, inputs: dict[str, np.ndarray], structure: Structure) -> bytes:
+def export_program(
+    model: Any,
+    inputs: dict[str, np.ndarray],
+    structure: Structure,
+    row_names: tuple[str, ...] = (),
+) -> bytes:
     """Translate the PyMC sampling model and export the run's two programs: the artifact.
 
     ``inputs`` are the model's data by name (:func:`sampling_inputs`); their shapes
-    and types become the programs'.
+    and types become the programs'. ``row_names`` name the inputs with one entry per
+    row, which a blocked log-density (``structure.row_block``) cuts into blocks.
     """
     jax = _jax()
-    names, logp = log_density(model)
+    logd = log_density(model)
+    names, density = logd.names, logd.logp
+    if structure.row_block:
+        density = blocked_log_density(density, names, row_names, structure.row_block)
     input_avals = [jax.ShapeDtypeStruct(inputs[name].shape, inputs[name].dtype) for name in names]
-    start, advance = nuts_programs(logp, structure, input_avals)
+    start, advance = nuts_programs(
+        density, lambda *inputs: (*inputs, *logd.precompute(*inputs)), structure, input_avals
+    )
     start_avals = [
         jax.ShapeDtypeStruct((structure.chains, 2), np.uint32),
         jax.ShapeDtypeStruct((structure.chains, structure.k), np.float64),
@@ -497,7 +647,7 @@ def prepare(
 
     def build() -> bytes:
         model = build_model(design, spec, priors, laplace, reduced)
-        return export_program(model, inputs, structure)
+        return export_program(model, inputs, structure, row_input_names(reduced))
 
     before = dict(COUNTERS)
     program = _program(structure_key(structure), build)

@@ -24,12 +24,14 @@ __all__ = [
     "prior_groups",
     "reduce_data",
     "row_bucket",
+    "row_input_names",
     "sampling_inputs",
 ]
 
 MIN_BUCKET = 64
-POWER_OF_TWO_UP_TO = 4096
 """The smallest padded number of rows: every n up to it shares one program."""
+POWER_OF_TWO_UP_TO = 4096
+"""The largest bucket that is a power of two: above, buckets step by eighths."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,14 @@ def pad_rows(reduced: SamplingData, spec: Spec, bucket: int) -> SamplingData:
             data[key] = np.concatenate([value, np.full(extra, fill[key])])
     data["mask"] = np.concatenate([reduced.mask, np.zeros(extra)])
     return SamplingData("rows", data, reduced.has_trials, reduced.n_rows)
+
+
+def row_input_names(reduced: SamplingData) -> tuple[str, ...]:
+    """The names of :func:`sampling_inputs` with one entry per row (none for sufficient
+    statistics)."""
+    if reduced.kind != "rows":
+        return ()
+    return (*reduced.data, "mask")
 
 
 def sampling_inputs(

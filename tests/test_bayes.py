@@ -385,7 +385,8 @@ def test_auto_picks_the_fastest_installed_sampler() -> None:
 def test_unknown_or_missing_sampler_is_refused(monkeypatch) -> None:
     model = _poisson_model(n=30)
     with pytest.raises(
-        BayesGLMError, match=r"unknown sampler; the samplers are auto, compiled, numpyro, nutpie, pymc"
+        BayesGLMError,
+        match=r"unknown sampler; the samplers are auto, compiled, numpyro, nutpie, pymc",
     ):
         model.fit(sampler="stan")
     monkeypatch.setattr(samplers, "available_samplers", lambda: ["pymc"])

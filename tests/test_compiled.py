@@ -28,6 +28,7 @@ from bayesglm.sampling_data import (
     pad_rows,
     reduce_data,
     row_bucket,
+    row_input_names,
     sampling_inputs,
 )
 
@@ -76,7 +77,7 @@ def _relative(a: float, b: float) -> float:
 
 
 @pytest.mark.parametrize(("family", "link", "reduction"), list(_cases()), ids=str)
-def test_jax_log_density_and_gradient_equal_pymcs_padded_or_not(family, link, reduction):
+def test_jax_log_density_and_gradient_equal_pymcs_padded_blocked_or_not(family, link, reduction):
     import jax
 
     model, resolved, laplace, reduced = _pieces(family, link, reduction)
@@ -88,7 +89,8 @@ def test_jax_log_density_and_gradient_equal_pymcs_padded_or_not(family, link, re
     programs = []
     for data in (reduced, padded):
         sampling = backend.build_sampling_model(model.design, spec, resolved, laplace, data)
-        names, fn = compiled.log_density(sampling)
+        density = compiled.log_density(sampling)
+        names, fn = density.names, density
         inputs = sampling_inputs(spec, resolved, laplace, data)
         # What the engine feeds the program is exactly the model's data.
         shared = {
@@ -102,6 +104,11 @@ def test_jax_log_density_and_gradient_equal_pymcs_padded_or_not(family, link, re
             assert inputs[name].dtype.kind == value.dtype.kind, name
         args = [inputs[name] for name in names]
         programs.append((jax.jit(lambda z, f=fn, a=args: f(z, *a)), args))
+        if data is padded and data.kind == "rows":
+            # The one-pass blocked form (large n), here on blocks of 64 rows.
+            blocked = compiled.blocked_log_density(density.logp, names, row_input_names(data), 64)
+            full = [*args, *density.precompute(*args)]
+            programs.append((jax.jit(lambda z, f=blocked, a=full: f(z, *a)), full))
     if reduced.kind == "rows":
         assert padded.data["y"].shape[0] > reduced.data["y"].shape[0]
     rng = np.random.default_rng(7)
@@ -233,3 +240,20 @@ def test_a_long_run_shows_its_progress_on_stderr(monkeypatch, capsys) -> None:
     assert err.rstrip().endswith("NUTS, 2 chains: 100/100 iterations (draws), 0 s")
     _fit(model, draws=60, tune=40, seed=3, progressbar=False)
     assert capsys.readouterr().err == ""
+
+
+def test_large_row_counts_take_the_blocked_pass_in_blocks_that_divide_the_bucket() -> None:
+    def reduced(n: int, p: int) -> SamplingData:
+        bucket = row_bucket(n)
+        data = {"X": np.zeros((bucket, p)), "y": np.zeros(bucket)}
+        return SamplingData("rows", data, False, n)
+
+    assert compiled.row_block(reduced(30_000, 20)) == 0  # 30720 padded rows: below 32768
+    for n in (32_769, 100_000, 250_001, 1_000_000):
+        for p in (1, 5, 20, 200):
+            block = compiled.row_block(reduced(n, p))
+            assert 256 <= block <= 4096 and block & (block - 1) == 0
+            assert row_bucket(n) % block == 0
+            assert block * p * 8 <= max(compiled.BLOCK_BYTES, 256 * p * 8)
+    sufficient = SamplingData("sufficient", {"XtWX": np.eye(3)}, False, 10**6)
+    assert compiled.row_block(sufficient) == 0
