@@ -18,10 +18,11 @@ the same rows written out.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
-from dataclasses import dataclass
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,10 @@ class Design:
     intercept: int | None
     formula: FormulaState | None = None
     row_labels: pd.Index | None = None
+
+    #: Whether the rows live in chunks elsewhere (a Dask design); an in-memory
+    #: design holds them here.
+    chunked: ClassVar[bool] = False
 
     @property
     def n(self) -> int:
@@ -168,6 +173,26 @@ class Design:
     def weighted_mean(self, values: np.ndarray) -> Any:
         """The case-weighted mean of per-row ``values`` (along the rows)."""
         return weighted_mean(values, self.case_weights)
+
+    # --- the executor of passes over the rows -----------------------------------------
+
+    def sum_blocks(
+        self,
+        fn: Callable[..., Any],
+        *rows: np.ndarray,
+        combine: Callable[[Any, Any], Any] = operator.add,
+    ) -> Any:
+        """``fn`` of the per-row arrays ``rows``, summed over the blocks of rows.
+
+        In memory the rows are one block: ``fn(*rows)``. A chunked design calls
+        ``fn`` on each chunk where the chunk lives and merges the results with
+        ``combine`` (a sum by default), so ``fn`` must give a block's share.
+        """
+        return fn(*rows)
+
+    def intercept_only(self) -> Design:
+        """The same rows with a model matrix of ones (R's null model)."""
+        return replace(self, X=np.ones((self.n, 1)), names=("(Intercept)",), intercept=0)
 
 
 def positive_rows(weights: np.ndarray) -> slice | np.ndarray:

@@ -39,6 +39,16 @@ def check_separation(
     """The columns along which the maximum-likelihood estimates diverge (warned about)."""
     if not (_separable(spec) and _suspect_separation(design, state)):
         return ()
+    if design.chunked:
+        # The linear program below needs every row in memory.
+        text = (
+            "the fitted means reach the edge of their range (or the fit did not "
+            "converge), a sign of separation; on chunked data the separating columns "
+            "are not searched for; fit the rows in memory (or a sample of them) to name "
+            "them, or use proper priors."
+        )
+        warn_recorded(messages, SeparationWarning, text, 4)
+        return ()
     probability = spec.family.is_probability
     upper = 1.0 if probability else np.inf
     separation = tuple(_separated_columns(design, upper))
