@@ -160,6 +160,11 @@ class Design:
         return float(weighted_sd(self.y_mean, self.case_weights))
 
     @cached_property
+    def column_sizes(self) -> np.ndarray:
+        """The largest absolute value of each column of ``X``."""
+        return _read_only(np.abs(self.X).max(axis=0))
+
+    @cached_property
     def column_means(self) -> np.ndarray:
         """The weighted mean of each column of ``X``; with ``center=True`` the
         intercept prior refers to the intercept at these means."""
@@ -188,6 +193,11 @@ class Design:
         ``fn`` on each chunk where the chunk lives and merges the results with
         ``combine`` (a sum by default), so ``fn`` must give a block's share.
         """
+        return fn(*rows)
+
+    def map_rows(self, fn: Callable[..., np.ndarray], *rows: np.ndarray) -> np.ndarray:
+        """The per-row array ``fn`` gives on the per-row arrays ``rows``: in memory
+        ``fn(*rows)``; a chunked design applies it chunk by chunk, lazily."""
         return fn(*rows)
 
     def intercept_only(self) -> Design:

@@ -49,9 +49,17 @@ def _first_state(design: Design, spec: Spec, beta0: np.ndarray | None) -> State:
                 "pass other start= values or none; got (start=" + repr(beta0.tolist()) + ")."
             )
         return state
-    with np.errstate(all="ignore"):
-        mu0 = spec.family.starting_mu(design.y_mean, design.case_weights)
-        eta0 = spec.link.link(mu0)
+
+    def start_means(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return spec.family.starting_mu(y, weights)
+
+    def start_eta(mu: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return spec.link.link(mu)
+
+    mu0 = design.map_rows(start_means, design.y_mean, design.case_weights)
+    eta0 = design.map_rows(start_eta, mu0)
     start = sweep(design, spec, np.zeros(design.X.shape[1]), start_means=(eta0, mu0))
     _refuse_unrepresentable_scale(design, spec, start)
     if start is not None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .chunked_design import chunked_design_from_arrays, is_chunked
 from .design import Design, design_from_arrays
 from .errors import BayesGLMError
 from .families import Family, Spec, resolve
@@ -89,9 +90,12 @@ def fit_mle(
     7.176404
     """
     spec = resolve(family, link)
-    design = design_from_arrays(
-        X, y, spec, names=names, offset=offset, weights=weights, trials=trials
+    build = (
+        chunked_design_from_arrays
+        if is_chunked(X, y, offset, weights, trials)
+        else design_from_arrays
     )
+    design = build(X, y, spec, names=names, offset=offset, weights=weights, trials=trials)
     return fit_design(design, spec, start=start, tol=tol, max_iter=max_iter)
 
 
@@ -132,7 +136,7 @@ def _refuse_extreme_columns(design: Design) -> None:
     overflowed inside the Cholesky solve (a raw ValueError), one of 1e-300 underflowed
     to zeros and was called a linear combination of the others."""
     low, high = _COLUMN_SIZE_LIMITS
-    sizes = np.abs(design.X).max(axis=0)
+    sizes = design.column_sizes
     for name, size in zip(design.names, sizes, strict=True):
         if size > high or 0 < size < low:
             raise BayesGLMError(

@@ -148,7 +148,7 @@ def sweep(
     when a mean leaves the family's range or the deviance is not finite.
     """
     if design.chunked:
-        return design.sweep(spec, beta, start_means)
+        return _chunked_sweep(design, spec, beta, start_means)
     X = design.X
     n, p = X.shape
     eta, mu = (np.empty(n), np.empty(n)) if start_means is None else start_means
@@ -181,6 +181,28 @@ def sweep(
     for other in parts[1:]:
         total = total + other
     return state_from_sums(total, beta, (eta, mu, w, residual), start=start_means is not None)
+
+
+def _chunked_sweep(
+    design: Any, spec: Spec, beta: np.ndarray, start_means: tuple[Any, Any] | None
+) -> State | None:
+    """:func:`sweep` over the row chunks of a chunked design: the sums come back
+    from one pass; the per-row arrays stay lazy (computed only when asked)."""
+    rows = (design.X, design.y_mean, design.case_weights, design.eta_offset)
+    rows += () if start_means is None else tuple(start_means)
+
+    def block(X: np.ndarray, y: np.ndarray, w: np.ndarray, off: np.ndarray, *given: Any) -> Any:
+        return block_pass(spec, beta, X, y, w, off, tuple(given) if given else None)
+
+    total = design.sum_blocks(lambda *blocks: block(*blocks)[0], *rows)
+    if not total.valid:
+        return None
+
+    def row_array(k: int) -> Any:
+        return design.map_rows(lambda *blocks: block(*blocks)[1][k], *rows)
+
+    per_row = tuple(row_array(k) for k in range(4))
+    return state_from_sums(total, beta, per_row, start=start_means is not None)
 
 
 def state_from_sums(
