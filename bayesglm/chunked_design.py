@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from .design import _check_weights, _model_matrix, _refuse_no_trials, _vector
+from .design import Design, _check_weights, _model_matrix, _refuse_no_trials, _vector
 from .errors import BayesGLMError
 from .families import Spec
 from .formula_state import FormulaState
@@ -186,6 +186,21 @@ class ChunkedDesign:
             pairs += [array, "ij" if array.ndim == 2 else "i"]
         return da.blockwise(fn, "i", *pairs, dtype=float, concatenate=True)
 
+    def gathered(self) -> Design:
+        """The rows in memory, as a :class:`~bayesglm.design.Design` (for checks
+        that need every row at once, on data small enough to bring over)."""
+        import dask
+
+        fields = ("y", "X", "offset", "weights", "trials")
+        values = dask.compute(*(getattr(self, name) for name in fields))
+        return Design(
+            **dict(zip(fields, values, strict=True)),
+            names=self.names,
+            intercept=self.intercept,
+            formula=self.formula,
+            row_labels=self.row_labels,
+        )
+
     def intercept_only(self) -> ChunkedDesign:
         """The same rows with a model matrix of ones (R's null model)."""
         import dask.array as da
@@ -286,7 +301,7 @@ def _chunked_matrix(X: Any, names: Any) -> tuple[Any, tuple[str, ...]]:
                 f"got (names={list(names)!r}, columns={columns!r})."
             )
         names = columns
-        X = X.to_dask_array(lengths=True)
+        X = _dataframe_array(X)
     if not isinstance(X, da.Array):
         raise BayesGLMError(
             "a chunked fit needs X as a dask.array or dask.dataframe (the other inputs "
@@ -320,13 +335,20 @@ def _chunked_matrix(X: Any, names: Any) -> tuple[Any, tuple[str, ...]]:
     return X.astype(np.float64), names
 
 
+def _dataframe_array(frame: Any) -> Any:
+    """A dask dataframe's values as an array with known row chunks. Optimized first:
+    Dask fuses the partitions of a projection of a few columns, and the row lengths
+    must be those of the partitions the array is made of."""
+    return frame.optimize().to_dask_array(lengths=True)
+
+
 def _chunked_vector(values: Any, arg: str, rows: tuple[int, ...]) -> Any:
     """A per-row input as a float64 Dask array with the row chunks ``rows``."""
     import dask.array as da
     import dask.dataframe as dd
 
     if isinstance(values, dd.Series | dd.DataFrame):
-        values = values.to_dask_array(lengths=True)
+        values = _dataframe_array(values)
     if not isinstance(values, da.Array):
         raise BayesGLMError(
             f"with a chunked X, {arg} must be a Dask array or Series with X's row chunks "
