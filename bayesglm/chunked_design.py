@@ -166,25 +166,11 @@ class ChunkedDesign:
         """``fn`` of each row chunk of the per-row arrays ``rows``, merged with
         ``combine`` (a sum by default) in a tree; one compute, whose result is what
         ``fn`` returns, never the rows."""
-        import dask
+        return _map_reduce(fn, rows, combine)
 
-        per_array = [_row_blocks(array) for array in rows]
-        parts = [dask.delayed(fn)(*blocks) for blocks in zip(*per_array, strict=True)]
-        merge = dask.delayed(_merge)
-        while len(parts) > 1:
-            parts = [
-                merge(combine, *parts[i : i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)
-            ]
-        return dask.compute(parts[0])[0]
-
-    def map_rows(self, fn: Callable[..., np.ndarray], *rows: Any) -> Any:
+    def map_rows(self, fn: Callable[..., np.ndarray], *rows: Any, dtype: Any = float) -> Any:
         """The lazy per-row array ``fn`` gives on each row chunk of ``rows``."""
-        import dask.array as da
-
-        pairs: list[Any] = []
-        for array in rows:
-            pairs += [array, "ij" if array.ndim == 2 else "i"]
-        return da.blockwise(fn, "i", *pairs, dtype=float, concatenate=True)
+        return _map_rows(fn, rows, dtype)
 
     def gathered(self) -> Design:
         """The rows in memory, as a :class:`~bayesglm.design.Design` (for checks
@@ -210,16 +196,54 @@ class ChunkedDesign:
         return replace(self, X=ones, names=("(Intercept)",), intercept=0, facts=facts)
 
 
+@dataclass(frozen=True)
+class _Boxed:
+    """A block function whose result is held in a one-element object array (what
+    a Dask array's block must be)."""
+
+    fn: Callable[..., Any]
+
+    def __call__(self, *blocks: np.ndarray) -> np.ndarray:
+        box = np.empty(1, dtype=object)
+        box[0] = self.fn(*blocks)
+        return box
+
+
+def _map_rows(fn: Callable[..., Any], rows: tuple[Any, ...], dtype: Any) -> Any:
+    import dask.array as da
+
+    pairs: list[Any] = []
+    for array in rows:
+        pairs += [array, "ij" if array.ndim == 2 else "i"]
+    meta = np.empty(0, dtype=dtype)
+    return da.blockwise(fn, "i", *pairs, dtype=dtype, concatenate=True, meta=meta)
+
+
+def _map_reduce(
+    fn: Callable[..., Any], rows: tuple[Any, ...], combine: Callable[[Any, Any], Any]
+) -> Any:
+    """``fn`` on each row chunk, merged in a tree; one compute. All the arrays go
+    into one graph, so that what they share (reading a chunk of a Parquet file,
+    say) runs once per chunk."""
+    import dask
+
+    parts = list(_map_rows(_Boxed(fn), rows, object).to_delayed())
+    merge_boxed, merge = dask.delayed(_merge_boxed), dask.delayed(_merge)
+    parts = [merge_boxed(combine, *parts[i : i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
+    while len(parts) > 1:
+        parts = [merge(combine, *parts[i : i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
+    return dask.compute(parts[0])[0]
+
+
+def _merge_boxed(combine: Callable[[Any, Any], Any], *parts: np.ndarray) -> Any:
+    return _merge(combine, *(part[0] for part in parts))
+
+
 def _merge(combine: Callable[[Any, Any], Any], *parts: Any) -> Any:
     total = parts[0]
     for part in parts[1:]:
         total = combine(total, part)
     return total
-
-
-def _row_blocks(array: Any) -> list[Any]:
-    blocks = array.to_delayed()
-    return list(blocks[:, 0] if array.ndim == 2 else blocks)
 
 
 # --- building a chunked design ---------------------------------------------------------
@@ -243,7 +267,7 @@ def chunked_design_from_arrays(
     ``weights`` and ``trials`` are 1-D Dask arrays (or Series) with the row chunks
     of ``X``, or None. Numbers are read as float64.
     """
-    import dask
+    import dask.array as da
 
     matrix, names = _chunked_matrix(X, names)
     rows = matrix.chunks[0]
@@ -255,15 +279,14 @@ def chunked_design_from_arrays(
         )
     given = {"y": y, "offset": offset, "weights": weights, "trials": trials}
     vectors = {arg: _chunked_vector(v, arg, rows) for arg, v in given.items() if v is not None}
-    blocks = {arg: _row_blocks(v) for arg, v in vectors.items()}
-    starts = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(int)
-    check = dask.delayed(_check_block)
-    absent = [None] * len(rows)
-    parts = [
-        check(spec, names, int(start), block, *(blocks.get(arg, absent)[k] for arg in given))
-        for k, (start, block) in enumerate(zip(starts, _row_blocks(matrix), strict=True))
-    ]
-    facts = dask.compute(dask.delayed(_merge)(_combine_facts, *parts))[0]
+    positions = da.arange(matrix.shape[0], chunks=(rows,))  # to name rows in messages
+    present = tuple(arg for arg in given if arg in vectors)
+
+    def check(position: np.ndarray, X: np.ndarray, *values: np.ndarray) -> dict[str, Any]:
+        named = dict(zip(present, values, strict=True))
+        return _check_block(spec, names, int(position[0]), X, *(named.get(a) for a in given))
+
+    facts = _map_reduce(check, (positions, matrix, *(vectors[a] for a in present)), _combine_facts)
     _check_totals(spec, facts, vectors)
     sizes = facts["column_sizes"]
     constant = (facts["column_low"] == facts["column_high"]) & (facts["column_low"] != 0)
