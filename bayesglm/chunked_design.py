@@ -34,7 +34,14 @@ from .errors import BayesGLMError
 from .families import Spec
 from .formula_state import FormulaState
 
-__all__ = ["ChunkedDesign", "chunked_design_from_arrays", "is_chunked"]
+__all__ = [
+    "ChunkedDesign",
+    "block_results",
+    "check_rows",
+    "check_vector",
+    "chunked_design_from_arrays",
+    "is_chunked",
+]
 
 _FAN_IN = 8  # partial sums added together per task of the tree reduction
 
@@ -227,16 +234,20 @@ def _map_reduce(
     say) runs once per chunk."""
     import dask
 
-    parts = list(_map_rows(_Boxed(fn), rows, object).to_delayed())
-    merge_boxed, merge = dask.delayed(_merge_boxed), dask.delayed(_merge)
-    parts = [merge_boxed(combine, *parts[i : i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
+    parts = block_results(fn, *rows)
+    merge = dask.delayed(_merge)
     while len(parts) > 1:
         parts = [merge(combine, *parts[i : i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
     return dask.compute(parts[0])[0]
 
 
-def _merge_boxed(combine: Callable[[Any, Any], Any], *parts: np.ndarray) -> Any:
-    return _merge(combine, *(part[0] for part in parts))
+def block_results(fn: Callable[..., Any], *rows: Any) -> list[Any]:
+    """``fn`` of each row chunk of the per-row Dask arrays ``rows``: one lazy result
+    (a ``dask.delayed``) per chunk, all from one graph."""
+    import dask
+
+    unbox = dask.delayed(operator.itemgetter(0))
+    return [unbox(part) for part in _map_rows(_Boxed(fn), rows, object).to_delayed()]
 
 
 def _merge(combine: Callable[[Any, Any], Any], *parts: Any) -> Any:
@@ -269,7 +280,7 @@ def chunked_design_from_arrays(
     """
     import dask.array as da
 
-    matrix, names = _chunked_matrix(X, names)
+    matrix, names = check_rows(X, names)
     rows = matrix.chunks[0]
     family = spec.family
     if trials is not None and not family.has_trials:
@@ -278,7 +289,7 @@ def chunked_design_from_arrays(
             f"drop trials=; got (family={family.name!r})."
         )
     given = {"y": y, "offset": offset, "weights": weights, "trials": trials}
-    vectors = {arg: _chunked_vector(v, arg, rows) for arg, v in given.items() if v is not None}
+    vectors = {arg: check_vector(v, arg, rows) for arg, v in given.items() if v is not None}
     positions = da.arange(matrix.shape[0], chunks=(rows,))  # to name rows in messages
     present = tuple(arg for arg in given if arg in vectors)
 
@@ -310,7 +321,7 @@ def chunked_design_from_arrays(
     return design
 
 
-def _chunked_matrix(X: Any, names: Any) -> tuple[Any, tuple[str, ...]]:
+def check_rows(X: Any, names: Any) -> tuple[Any, tuple[str, ...]]:
     """X as a float64 Dask array with one chunk of columns, and its column names."""
     import dask.array as da
     import dask.dataframe as dd
@@ -365,7 +376,7 @@ def _dataframe_array(frame: Any) -> Any:
     return frame.optimize().to_dask_array(lengths=True)
 
 
-def _chunked_vector(values: Any, arg: str, rows: tuple[int, ...]) -> Any:
+def check_vector(values: Any, arg: str, rows: tuple[int, ...]) -> Any:
     """A per-row input as a float64 Dask array with the row chunks ``rows``."""
     import dask.array as da
     import dask.dataframe as dd

@@ -258,3 +258,74 @@ def test_importing_bayesglm_and_fitting_in_memory_never_import_dask() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _poisson_with_exposure(n: int = 900):
+    rng = np.random.default_rng(8)
+    X = np.column_stack([np.ones(n), rng.normal(size=n), rng.uniform(size=n)])
+    exposure = rng.uniform(0.5, 2.0, n)
+    y = rng.poisson(exposure * np.exp(X @ [0.1, 0.3, -0.5])).astype(float)
+    return X, y, exposure
+
+
+def test_predict_on_dask_rows_is_a_lazy_dataframe_equal_to_the_in_memory_one() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    X, y, exposure = _poisson_with_exposure()
+    chunks = (250, 250, 400)
+    memory = bg.fit_mle(X, y, family="poisson", offset=np.log(exposure))
+    with dask.config.set(scheduler="synchronous"):
+        chunked = bg.fit_mle(
+            _chunked(X, chunks),
+            _chunked(y, chunks),
+            family="poisson",
+            offset=_chunked(np.log(exposure), chunks),
+        )
+        fitted_rows = chunked.predict()
+        new_rows = memory.predict(
+            _chunked(X[:100], (30, 70)), scale="link", exposure=_chunked(exposure[:100], (30, 70))
+        )
+        assert isinstance(fitted_rows, dd.DataFrame) and isinstance(new_rows, dd.DataFrame)
+        fitted_rows, new_rows = fitted_rows.compute(), new_rows.compute()
+    expected = memory.predict()
+    assert list(fitted_rows.columns) == list(expected.columns)
+    assert fitted_rows.index.equals(expected.index)
+    np.testing.assert_allclose(fitted_rows.to_numpy(), expected.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        new_rows.to_numpy(),
+        memory.predict(X[:100], scale="link", exposure=exposure[:100]).to_numpy(),
+        rtol=1e-12,
+    )
+
+
+def test_predict_on_a_dask_dataframe_rebuilds_the_formula_partition_by_partition() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {"x": rng.normal(size=60), "group": rng.choice(["a", "b", "c"], 60), "t": 2.0}
+    )
+    frame["y"] = rng.poisson(np.exp(0.2 + 0.3 * frame["x"]) * frame["t"])
+    fit = bg.GLM("y ~ x + C(group)", data=frame, family="poisson", exposure="t").fit_mle()
+    new = dd.from_pandas(frame, npartitions=4)
+    with dask.config.set(scheduler="synchronous"):
+        lazy = fit.predict(new, exposure="t")
+        assert isinstance(lazy, dd.DataFrame)
+        got = lazy.compute()
+    np.testing.assert_allclose(got.to_numpy(), fit.predict(frame, exposure="t").to_numpy())
+
+
+def test_a_glm_from_dask_arrays_fits_by_maximum_likelihood_and_refuses_a_posterior() -> None:
+    X, y, exposure = _poisson_with_exposure(300)
+    chunks = (100, 200)
+    model = bg.GLM.from_arrays(
+        _chunked(X, chunks),
+        _chunked(y, chunks),
+        family="poisson",
+        offset=_chunked(np.log(exposure), chunks),
+        names=["Intercept", "x1", "x2"],
+    )
+    with dask.config.set(scheduler="synchronous"):
+        fit = model.fit_mle()
+    reference = bg.fit_mle(X, y, family="poisson", offset=np.log(exposure))
+    np.testing.assert_allclose(fit.params_array, reference.params_array, rtol=RTOL)
+    with pytest.raises(BayesGLMError, match=r"posterior of a model on chunked.*got \(data="):
+        model.fit()
