@@ -90,15 +90,12 @@ class GLM:
         from .chunked_design import is_chunked
         from .formula import caller_context, design_from_formula
 
-        if is_chunked(data):
-            raise BayesGLMError(
-                "a formula over a dask dataframe is not available yet; build the model "
-                "matrix's columns in the dataframe and pass them to bg.fit_mle (or "
-                "GLM.from_arrays) as Dask arrays; got (data=dask dataframe)."
-            )
         spec = resolve(family, link)
         self.spec = spec
-        self.design = design_from_formula(
+        build: Any = design_from_formula
+        if is_chunked(data):
+            from .chunked_formula import chunked_design_from_formula as build
+        self.design = build(
             formula,
             data,
             spec,

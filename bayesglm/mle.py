@@ -351,9 +351,11 @@ class MLEResult:
                         f"with a dask dataframe to predict, {arg}= names one of its "
                         f"columns; got ({arg}={type(values).__name__})."
                     )
-            return new_data.map_partitions(
-                _predict_rows, light, scale, prob, offset, exposure, meta=meta
-            )
+
+            def partition(rows: pd.DataFrame) -> pd.DataFrame:
+                return _predict_rows(rows, light, scale, prob, offset, exposure)
+
+            return new_data.map_partitions(partition, meta=meta)
         if new_data is None:  # the fitted rows of a chunked fit
             new_data = self.design.X
             if offset is None and exposure is None:

@@ -163,6 +163,7 @@ def test_a_distributed_cluster_fits_a_parquet_folder(tmp_path) -> None:
     eta = -0.5 + 0.3 * frame["x1"] - 0.8 * frame["x2"]
     frame["y"] = rng.poisson(frame["exposure"] * np.exp(eta)).astype(float)
     frame["Intercept"] = 1.0
+    frame["region"] = rng.choice(["north", "south", "east"], n)
     folder = tmp_path / "claims"
     folder.mkdir()
     for k, start in enumerate(range(0, n, 750)):  # files of 750, 713, 676 and 639 rows
@@ -186,6 +187,15 @@ def test_a_distributed_cluster_fits_a_parquet_folder(tmp_path) -> None:
             offset=np.log(data["exposure"]),
         )
         fitted = fit.fitted.compute()
+        by_formula = bg.GLM(
+            "y ~ x1 + x2 + region", data=data, family="poisson", exposure="exposure"
+        ).fit_mle()
+    in_memory = bg.GLM(
+        "y ~ x1 + x2 + region", data=kept, family="poisson", exposure="exposure"
+    ).fit_mle()
+    assert by_formula.names == in_memory.names
+    np.testing.assert_allclose(by_formula.params_array, in_memory.params_array, rtol=RTOL)
+    np.testing.assert_allclose(by_formula.llf, in_memory.llf, rtol=RTOL)
     assert fit.names == tuple(columns)
     np.testing.assert_allclose(fit.params_array, reference.params_array, rtol=RTOL)
     np.testing.assert_allclose(fit.cov_unscaled, reference.cov_unscaled, rtol=RTOL)
@@ -329,3 +339,64 @@ def test_a_glm_from_dask_arrays_fits_by_maximum_likelihood_and_refuses_a_posteri
     np.testing.assert_allclose(fit.params_array, reference.params_array, rtol=RTOL)
     with pytest.raises(BayesGLMError, match=r"posterior of a model on chunked.*got \(data="):
         model.fit()
+
+
+def _claims(n: int = 500) -> pd.DataFrame:
+    rng = np.random.default_rng(21)
+    frame = pd.DataFrame(
+        {
+            "age": rng.uniform(18, 80, n),
+            "zone": rng.choice(["A", "B", "C", "D"], n),
+            "years": rng.uniform(0.2, 2.0, n),
+        }
+    )
+    frame["claims"] = rng.poisson(frame["years"] * np.exp(-2 + 0.02 * frame["age"]))
+    frame.loc[: n // 3, "zone"] = "A"  # the first partitions lack levels B, C and D
+    frame.loc[[7, 300], "age"] = np.nan
+    frame["big"] = np.where(frame["claims"] > 0, "yes", "no")
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("formula", "family", "given"),
+    [
+        ("claims ~ age + C(zone)", "poisson", {"exposure": "years"}),
+        ("claims ~ age + zone", "negative_binomial", {"offset": "np.log(years)"}),
+        ("big ~ age + zone", "bernoulli", {"weights": "years"}),
+    ],
+)
+def test_a_formula_over_a_dask_dataframe_equals_the_in_memory_fit(formula, family, given) -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    frame = _claims()
+    with pytest.warns(bg.MissingDataWarning):
+        memory = bg.GLM(formula, data=frame, family=family, **given).fit_mle()
+    with dask.config.set(scheduler="synchronous"), pytest.warns(bg.MissingDataWarning):
+        chunked = bg.GLM(
+            formula, data=dd.from_pandas(frame, npartitions=5), family=family, **given
+        ).fit_mle()
+    assert chunked.names == memory.names and chunked.nobs == memory.nobs
+    np.testing.assert_allclose(chunked.params_array, memory.params_array, rtol=RTOL)
+    for field in ("deviance", "null_deviance", "llf", "dispersion"):
+        np.testing.assert_allclose(getattr(chunked, field), getattr(memory, field), rtol=RTOL)
+
+
+def test_a_formula_with_a_transform_that_learns_from_the_data_is_refused() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    data = dd.from_pandas(_claims().dropna(), npartitions=2)
+    with (
+        dask.config.set(scheduler="synchronous"),
+        pytest.raises(BayesGLMError, match=r"transforms that learn from the data.*got \(center"),
+    ):
+        bg.GLM("claims ~ center(age)", data=data, family="poisson")
+
+
+def test_a_formula_over_a_dask_dataframe_refuses_values_given_on_the_client() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    frame = _claims().dropna()
+    with pytest.raises(BayesGLMError, match=r"weights= names a column of it.*got \(weights="):
+        bg.GLM(
+            "claims ~ age",
+            data=dd.from_pandas(frame, npartitions=2),
+            family="poisson",
+            weights=np.ones(len(frame)),
+        )
