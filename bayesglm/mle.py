@@ -228,15 +228,33 @@ class MLEResult:
     def resid_pearson(self) -> np.ndarray:
         """(y - mu) sqrt(w) / sqrt(V(mu)); 0 where y equals a mean on the edge of its
         range (V(mu) = 0 there, and the residual's limit is 0)."""
-        variance = self.family.variance(self.fitted)
-        scaled = self.resid_response * np.sqrt(self.prior_weights)
-        return np.divide(scaled, np.sqrt(variance), out=np.zeros_like(scaled), where=scaled != 0)
+        family = self.family
+
+        def rows(y: np.ndarray, mu: np.ndarray, weights: np.ndarray) -> np.ndarray:
+            scaled = (y - mu) * np.sqrt(weights)
+            sd = np.sqrt(family.variance(mu))
+            return np.divide(scaled, sd, out=np.zeros_like(scaled), where=scaled != 0)
+
+        return self._per_row(rows)
 
     @property
     def resid_deviance(self) -> np.ndarray:
         """sign(y - mu) sqrt(w d(y, mu))."""
-        unit = self.family.unit_deviance(self.y_mean, self.fitted)
-        return np.sign(self.resid_response) * np.sqrt(np.maximum(self.prior_weights * unit, 0))
+        family = self.family
+
+        def rows(y: np.ndarray, mu: np.ndarray, weights: np.ndarray) -> np.ndarray:
+            unit = family.unit_deviance(y, mu)
+            return np.sign(y - mu) * np.sqrt(np.maximum(weights * unit, 0))
+
+        return self._per_row(rows)
+
+    def _per_row(self, fn: Any) -> Any:
+        """``fn(y, mu, prior weights)`` per row: at once in memory; chunk by chunk,
+        lazily, for a chunked fit (each chunk computed as in memory)."""
+        rows = (self.y_mean, self.fitted, self.prior_weights)
+        if self.design is None:  # pragma: no cover - every fit records its design
+            return fn(*rows)
+        return self.design.map_rows(fn, *rows)
 
     @property
     def resid_working(self) -> np.ndarray:
