@@ -400,3 +400,35 @@ def test_a_formula_over_a_dask_dataframe_refuses_values_given_on_the_client() ->
             family="poisson",
             weights=np.ones(len(frame)),
         )
+
+
+def _separated_rows():
+    x = np.r_[np.linspace(-2, -0.1, 20), np.linspace(0.1, 2, 20)]
+    return np.column_stack([np.ones(40), x]), (x > 0).astype(float)
+
+
+def test_separation_on_chunked_data_is_found_by_column_as_in_memory() -> None:
+    X, y = _separated_rows()
+    with pytest.warns(bg.SeparationWarning):
+        memory = bg.fit_mle(X, y, family="bernoulli", names=["Intercept", "x"])
+    with dask.config.set(scheduler="synchronous"), pytest.warns(bg.SeparationWarning):
+        chunked = bg.fit_mle(
+            _chunked(X, (15, 25)),
+            _chunked(y, (15, 25)),
+            family="bernoulli",
+            names=["Intercept", "x"],
+        )
+    assert chunked.separation == memory.separation == ("x",)
+
+
+def test_separation_on_chunked_data_too_large_to_gather_is_warned_about(monkeypatch) -> None:
+    from bayesglm import separation
+
+    monkeypatch.setattr(separation, "GATHER_LIMIT", 10)
+    X, y = _separated_rows()
+    with (
+        dask.config.set(scheduler="synchronous"),
+        pytest.warns(bg.SeparationWarning, match="not searched for the separating columns"),
+    ):
+        fit = bg.fit_mle(_chunked(X, (15, 25)), _chunked(y, (15, 25)), family="bernoulli")
+    assert fit.separation == ()
