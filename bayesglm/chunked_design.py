@@ -133,6 +133,11 @@ class ChunkedDesign:
         return self._zeros() if self.offset is None else self.offset
 
     @property
+    def offset_nonzero(self) -> bool:
+        """Whether any row's offset is nonzero (from the pre-pass)."""
+        return bool(self.facts["offset_nonzero"])
+
+    @property
     def ybar(self) -> float:
         """The weighted mean of :attr:`y_mean` over the active rows (from the pre-pass)."""
         return float(self.facts["ybar"])
@@ -295,14 +300,15 @@ def chunked_design_from_arrays(
 
     def check(position: np.ndarray, X: np.ndarray, *values: np.ndarray) -> dict[str, Any]:
         named = dict(zip(present, values, strict=True))
-        return _check_block(spec, names, int(position[0]), X, *(named.get(a) for a in given))
+        start = int(position[0]) if position.size else 0
+        return _check_block(spec, names, start, X, *(named.get(a) for a in given))
 
     facts = _map_reduce(check, (positions, matrix, *(vectors[a] for a in present)), _combine_facts)
     _check_totals(spec, facts, vectors)
     sizes = facts["column_sizes"]
     constant = (facts["column_low"] == facts["column_high"]) & (facts["column_low"] != 0)
     intercept = int(np.flatnonzero(constant)[0]) if constant.any() else None
-    design = ChunkedDesign(
+    return ChunkedDesign(
         y=vectors["y"],
         X=matrix,
         names=names,
@@ -314,11 +320,11 @@ def chunked_design_from_arrays(
             "n_active": facts["n_active"],
             "ybar": facts["weighted_y"] / facts["weight"],
             "column_sizes": sizes,
+            "offset_nonzero": facts["offset_nonzero"] > 0,
         },
         formula=formula,
         row_labels=pd.RangeIndex(int(matrix.shape[0])),
     )
-    return design
 
 
 def check_rows(X: Any, names: Any) -> tuple[Any, tuple[str, ...]]:
@@ -412,7 +418,8 @@ def _check_block(
     """One chunk through the in-memory design's checks (rows named by their place
     in the whole data), and its share of the pre-pass totals."""
     index = pd.RangeIndex(start, start + X.shape[0])
-    _model_matrix(pd.DataFrame(X, index=index, columns=list(names)), names)
+    if X.shape[0]:  # a chunk of no rows (an empty file) has nothing to check
+        _model_matrix(pd.DataFrame(X, index=index, columns=list(names)), names)
     labelled = {
         arg: pd.Series(values, index=index, name=arg)
         for arg, values in (("y", y), ("offset", offset), ("weights", weights), ("trials", trials))
@@ -435,13 +442,14 @@ def _check_block(
         "n_active": int(a.sum()),
         "weight": float(case[a].sum()),
         "weighted_y": float(case[a] @ y_mean[a]),
-        "y_low": float(y.min()),
-        "y_high": float(y.max()),
+        "y_low": float(y.min(initial=np.inf)),
+        "y_high": float(y.max(initial=-np.inf)),
         "positive_weights": int((prior > 0).sum()),
+        "offset_nonzero": 0 if offset is None else int(np.count_nonzero(offset)),
         "weighted_trials": 0 if trials is None else int((trials[prior > 0] > 0).sum()),
-        "column_sizes": np.abs(X).max(axis=0),
-        "column_low": X.min(axis=0),
-        "column_high": X.max(axis=0),
+        "column_sizes": np.abs(X).max(axis=0, initial=0.0),
+        "column_low": X.min(axis=0, initial=np.inf),
+        "column_high": X.max(axis=0, initial=-np.inf),
     }
 
 

@@ -147,6 +147,11 @@ class Design:
         """The offset added to the linear predictor, per row (zeros without one)."""
         return _read_only(np.zeros(self.n) if self.offset is None else self.offset)
 
+    @cached_property
+    def offset_nonzero(self) -> bool:
+        """Whether any row's offset is nonzero."""
+        return self.offset is not None and bool(self.offset.any())
+
     # --- weighted statistics over the active rows -------------------------------------
 
     @cached_property

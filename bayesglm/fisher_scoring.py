@@ -28,9 +28,9 @@ import numpy as np
 
 from .design import Design
 from .errors import BayesGLMError
-from .families import Spec
+from .families import Family, Spec
 from .normal_equations import SingularWeightsError, Solver
-from .sweep import State, deviance, sweep
+from .sweep import State, sweep
 
 __all__ = ["fit_state", "iterate", "null_fit"]
 
@@ -79,11 +79,14 @@ def _refuse_unrepresentable_scale(design: Design, spec: Spec, start: State | Non
     double precision (V(mu) = mu^3 of 1e-160 is 0, (y - ybar)^2 of 1e160 is inf): the
     IRLS weights or the deviance are then 0, inf or nan, and the fit would recurse,
     stall or report a perfect fit. Rescaling y is the cure."""
-    with np.errstate(all="ignore"):
-        null_deviance = deviance(design, spec.family, design.ybar)
+    family, ybar = spec.family, design.ybar
+
+    def facts(y: np.ndarray, weights: np.ndarray, *w: np.ndarray) -> np.ndarray:
+        return _scale_facts(family, ybar, y, weights, *w)
+
     rows = (design.y_mean, design.case_weights) + (() if start is None else (start.w,))
-    y_low, y_high, size_low, size_high, w_bad, w_positive = design.sum_blocks(
-        _scale_facts, *rows, combine=_combine_scale_facts
+    y_low, y_high, size_low, size_high, w_bad, w_positive, null_deviance = design.sum_blocks(
+        facts, *rows, combine=_combine_scale_facts
     )
     broken = (
         not np.isfinite(null_deviance)
@@ -102,13 +105,18 @@ def _refuse_unrepresentable_scale(design: Design, spec: Spec, start: State | Non
         )
 
 
-def _scale_facts(y: np.ndarray, weights: np.ndarray, *w: np.ndarray) -> np.ndarray:
-    """A block's range of y, of its nonzero sizes, and its count of non-finite and
-    of positive IRLS weights, over the active rows."""
+def _scale_facts(
+    family: Family, ybar: float, y: np.ndarray, weights: np.ndarray, *w: np.ndarray
+) -> np.ndarray:
+    """A block's range of y, of its nonzero sizes, its count of non-finite and of
+    positive IRLS weights, and its share of the deviance at the mean ybar, over the
+    active rows."""
     active = weights > 0
-    y = y[active]
+    y, weights = y[active], weights[active]
     sizes = np.abs(y[y != 0])
     w_active = w[0][active] if w else np.ones(0)
+    with np.errstate(all="ignore"):
+        null_deviance = np.sum(weights * family.unit_deviance(y, ybar))
     return np.array(
         [
             y.min(initial=np.inf),
@@ -117,13 +125,14 @@ def _scale_facts(y: np.ndarray, weights: np.ndarray, *w: np.ndarray) -> np.ndarr
             sizes.max(initial=0.0),
             np.count_nonzero(~np.isfinite(w_active)),
             np.count_nonzero(w_active > 0),
+            null_deviance,
         ]
     )
 
 
 def _combine_scale_facts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    return np.array([low[0], high[1], low[2], high[3], a[4] + b[4], a[5] + b[5]])
+    low, high, total = np.minimum(a, b), np.maximum(a, b), a + b
+    return np.array([low[0], high[1], low[2], high[3], total[4], total[5], total[6]])
 
 
 def _null_start(design: Design, spec: Spec) -> State:
@@ -152,7 +161,7 @@ def null_fit(design: Design, spec: Spec) -> State:
     state = sweep(ones, spec, np.array([start]))
     if state is None:
         # An intercept-only problem has been through _first_state already: scan instead.
-        retry = not design.eta_offset.any() and design.X.shape[1] > 1
+        retry = not design.offset_nonzero and design.X.shape[1] > 1
         state = _first_state(ones, spec, None) if retry else None
     if state is None:
         state = _scan_intercept(ones, spec)

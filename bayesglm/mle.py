@@ -388,9 +388,12 @@ class MLEResult:
         positions = da.arange(X.shape[0], chunks=(rows,))
 
         def block(position: np.ndarray, X_rows: np.ndarray, *values: np.ndarray) -> Any:
+            if not len(X_rows):  # a chunk of no rows
+                return meta
             given = dict(zip(extras, values, strict=True))
             frame = _predict_rows(X_rows, light, scale, prob, **given)
-            frame.index = pd.RangeIndex(position[0], position[0] + len(frame))
+            start = int(position[0]) if position.size else 0
+            frame.index = pd.RangeIndex(start, start + len(frame))
             return frame
 
         parts = block_results(block, positions, X, *extras.values())

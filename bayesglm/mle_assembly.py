@@ -96,7 +96,7 @@ def _dispersion(family: Family, state: State, df_resid: int) -> float:
 def _null_deviance(design: Design, spec: Spec) -> float:
     """The deviance of R's null model: the intercept-only fit with the offset (the
     weighted mean of y without one), or the offset alone without an intercept."""
-    if design.intercept is not None and design.eta_offset.any():
+    if design.intercept is not None and design.offset_nonzero:
         return float(null_fit(design, spec).deviance)
     if design.intercept is not None:
         return float(deviance(design, spec.family, design.ybar))

@@ -432,3 +432,14 @@ def test_separation_on_chunked_data_too_large_to_gather_is_warned_about(monkeypa
     ):
         fit = bg.fit_mle(_chunked(X, (15, 25)), _chunked(y, (15, 25)), family="bernoulli")
     assert fit.separation == ()
+
+
+def test_a_chunk_without_rows_is_harmless() -> None:
+    X, y = _poisson_rows()
+    chunks = (10, 0, 30)
+    with dask.config.set(scheduler="synchronous"):
+        fit = bg.fit_mle(_chunked(X, chunks), _chunked(y, chunks), family="poisson")
+        predicted = fit.predict().compute()
+    reference = bg.fit_mle(X, y, family="poisson")
+    np.testing.assert_allclose(fit.params_array, reference.params_array, rtol=RTOL)
+    np.testing.assert_allclose(predicted.to_numpy(), reference.predict().to_numpy(), rtol=1e-12)
