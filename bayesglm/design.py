@@ -18,10 +18,11 @@ the same rows written out.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
-from dataclasses import dataclass
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,10 @@ class Design:
     intercept: int | None
     formula: FormulaState | None = None
     row_labels: pd.Index | None = None
+
+    #: Whether the rows live in chunks elsewhere (a Dask design); an in-memory
+    #: design holds them here.
+    chunked: ClassVar[bool] = False
 
     @property
     def n(self) -> int:
@@ -142,6 +147,11 @@ class Design:
         """The offset added to the linear predictor, per row (zeros without one)."""
         return _read_only(np.zeros(self.n) if self.offset is None else self.offset)
 
+    @cached_property
+    def offset_nonzero(self) -> bool:
+        """Whether any row's offset is nonzero."""
+        return self.offset is not None and bool(self.offset.any())
+
     # --- weighted statistics over the active rows -------------------------------------
 
     @cached_property
@@ -153,6 +163,11 @@ class Design:
     def y_sd(self) -> float:
         """The weighted standard deviation of :attr:`y_mean` (see :func:`weighted_sd`)."""
         return float(weighted_sd(self.y_mean, self.case_weights))
+
+    @cached_property
+    def column_sizes(self) -> np.ndarray:
+        """The largest absolute value of each column of ``X``."""
+        return _read_only(np.abs(self.X).max(axis=0))
 
     @cached_property
     def column_means(self) -> np.ndarray:
@@ -168,6 +183,31 @@ class Design:
     def weighted_mean(self, values: np.ndarray) -> Any:
         """The case-weighted mean of per-row ``values`` (along the rows)."""
         return weighted_mean(values, self.case_weights)
+
+    # --- the executor of passes over the rows -----------------------------------------
+
+    def sum_blocks(
+        self,
+        fn: Callable[..., Any],
+        *rows: np.ndarray,
+        combine: Callable[[Any, Any], Any] = operator.add,
+    ) -> Any:
+        """``fn`` of the per-row arrays ``rows``, summed over the blocks of rows.
+
+        In memory the rows are one block: ``fn(*rows)``. A chunked design calls
+        ``fn`` on each chunk where the chunk lives and merges the results with
+        ``combine`` (a sum by default), so ``fn`` must give a block's share.
+        """
+        return fn(*rows)
+
+    def map_rows(self, fn: Callable[..., np.ndarray], *rows: np.ndarray) -> np.ndarray:
+        """The per-row array ``fn`` gives on the per-row arrays ``rows``: in memory
+        ``fn(*rows)``; a chunked design applies it chunk by chunk, lazily."""
+        return fn(*rows)
+
+    def intercept_only(self) -> Design:
+        """The same rows with a model matrix of ones (R's null model)."""
+        return replace(self, X=np.ones((self.n, 1)), names=("(Intercept)",), intercept=0)
 
 
 def positive_rows(weights: np.ndarray) -> slice | np.ndarray:

@@ -28,9 +28,9 @@ import numpy as np
 
 from .design import Design
 from .errors import BayesGLMError
-from .families import Spec
+from .families import Family, Spec
 from .normal_equations import SingularWeightsError, Solver
-from .sweep import State, deviance, mean_size, sweep
+from .sweep import State, sweep
 
 __all__ = ["fit_state", "iterate", "null_fit"]
 
@@ -49,9 +49,17 @@ def _first_state(design: Design, spec: Spec, beta0: np.ndarray | None) -> State:
                 "pass other start= values or none; got (start=" + repr(beta0.tolist()) + ")."
             )
         return state
-    with np.errstate(all="ignore"):
-        mu0 = spec.family.starting_mu(design.y_mean, design.case_weights)
-        eta0 = spec.link.link(mu0)
+
+    def start_means(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return spec.family.starting_mu(y, weights)
+
+    def start_eta(mu: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return spec.link.link(mu)
+
+    mu0 = design.map_rows(start_means, design.y_mean, design.case_weights)
+    eta0 = design.map_rows(start_eta, mu0)
     start = sweep(design, spec, np.zeros(design.X.shape[1]), start_means=(eta0, mu0))
     _refuse_unrepresentable_scale(design, spec, start)
     if start is not None:
@@ -71,30 +79,64 @@ def _refuse_unrepresentable_scale(design: Design, spec: Spec, start: State | Non
     double precision (V(mu) = mu^3 of 1e-160 is 0, (y - ybar)^2 of 1e160 is inf): the
     IRLS weights or the deviance are then 0, inf or nan, and the fit would recurse,
     stall or report a perfect fit. Rescaling y is the cure."""
-    a = design.active_rows
-    y, weights = design.y_mean[a], design.case_weights[a]
-    with np.errstate(all="ignore"):
-        null_deviance = deviance(design, spec.family, np.full(design.n, design.ybar))
-    w = None if start is None else start.w[a][weights > 0]
+    family, ybar = spec.family, design.ybar
+
+    def facts(y: np.ndarray, weights: np.ndarray, *w: np.ndarray) -> np.ndarray:
+        return _scale_facts(family, ybar, y, weights, *w)
+
+    rows = (design.y_mean, design.case_weights) + (() if start is None else (start.w,))
+    y_low, y_high, size_low, size_high, w_bad, w_positive, null_deviance = design.sum_blocks(
+        facts, *rows, combine=_combine_scale_facts
+    )
     broken = (
         not np.isfinite(null_deviance)
-        or (null_deviance == 0.0 and np.ptp(y) > 0)  # underflow: y varies
-        or (w is not None and (not np.isfinite(w).all() or not (w > 0).any()))
+        or (null_deviance == 0.0 and y_high > y_low)  # underflow: y varies
+        or (start is not None and (w_bad > 0 or w_positive == 0))
     )
     if broken:
-        sizes = np.abs(y[y != 0]) if (y != 0).any() else np.abs(y)
+        if not np.isfinite(size_low):  # every y is zero
+            size_low = size_high = 0.0
         raise BayesGLMError(
             f"the response's size is beyond what double precision can fit for the "
             f"{spec.family.name}({spec.link.name}) model (its variance or deviance "
             "overflows or underflows); rescale y, e.g. multiply or divide it by a power "
             "of 10, and scale the coefficients back; "
-            f"got (|y| from {sizes.min():.3g} to {sizes.max():.3g})."
+            f"got (|y| from {size_low:.3g} to {size_high:.3g})."
         )
+
+
+def _scale_facts(
+    family: Family, ybar: float, y: np.ndarray, weights: np.ndarray, *w: np.ndarray
+) -> np.ndarray:
+    """A block's range of y, of its nonzero sizes, its count of non-finite and of
+    positive IRLS weights, and its share of the deviance at the mean ybar, over the
+    active rows."""
+    active = weights > 0
+    y, weights = y[active], weights[active]
+    sizes = np.abs(y[y != 0])
+    w_active = w[0][active] if w else np.ones(0)
+    with np.errstate(all="ignore"):
+        null_deviance = np.sum(weights * family.unit_deviance(y, ybar))
+    return np.array(
+        [
+            y.min(initial=np.inf),
+            y.max(initial=-np.inf),
+            sizes.min(initial=np.inf),
+            sizes.max(initial=0.0),
+            np.count_nonzero(~np.isfinite(w_active)),
+            np.count_nonzero(w_active > 0),
+            null_deviance,
+        ]
+    )
+
+
+def _combine_scale_facts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    low, high, total = np.minimum(a, b), np.maximum(a, b), a + b
+    return np.array([low[0], high[1], low[2], high[3], total[4], total[5], total[6]])
 
 
 def _null_start(design: Design, spec: Spec) -> State:
     """Start from the intercept-only fit (slopes zero), valid by construction."""
-    X = design.X
     if design.intercept is None:
         raise BayesGLMError(
             "no valid starting values could be found (the model has no intercept and the "
@@ -103,8 +145,8 @@ def _null_start(design: Design, spec: Spec) -> State:
         )
     j = design.intercept
     null = null_fit(design, spec)
-    beta = np.zeros(X.shape[1])
-    beta[j] = null.beta[0] / X[0, j]
+    beta = np.zeros(design.p)
+    beta[j] = null.beta[0] / float(design.X[0, j])
     state = sweep(design, spec, beta)
     if state is None:  # pragma: no cover - the null fit is valid by construction
         raise BayesGLMError("no valid starting values; pass start=; got (start=None).")
@@ -113,13 +155,13 @@ def _null_start(design: Design, spec: Spec) -> State:
 
 def null_fit(design: Design, spec: Spec) -> State:
     """Intercept-only fit with the offset (R's null model)."""
-    ones = replace(design, X=np.ones((design.n, 1)), names=("(Intercept)",), intercept=0)
+    ones = design.intercept_only()
     with np.errstate(all="ignore"):
         start = spec.link.link(np.float64(design.ybar)) - design.weighted_mean(design.eta_offset)
     state = sweep(ones, spec, np.array([start]))
     if state is None:
         # An intercept-only problem has been through _first_state already: scan instead.
-        retry = not design.eta_offset.any() and design.X.shape[1] > 1
+        retry = not design.offset_nonzero and design.X.shape[1] > 1
         state = _first_state(ones, spec, None) if retry else None
     if state is None:
         state = _scan_intercept(ones, spec)
@@ -150,7 +192,7 @@ def _phi_estimate(design: Design, spec: Spec, state: State) -> float:
     df = design.n_active - design.X.shape[1]
     if not spec.family.free_phi or df <= 0:
         return 1.0
-    floor = 1e-20 * mean_size(design, spec.family, state.mu)
+    floor = 1e-20 * state.mean_size
     return max(state.pearson, floor, np.finfo(float).tiny) / df
 
 
@@ -205,20 +247,18 @@ def _halve(design: Design, spec: Spec, state: State, step: np.ndarray) -> tuple[
     """
     for halvings in range(_MAX_HALVINGS):
         candidate = sweep(design, spec, state.beta + step)
-        if candidate is not None and not _deviance_rose(design, state, candidate):
+        if candidate is not None and not _deviance_rose(state, candidate):
             return candidate, halvings > 0
         step = step / 2.0
     return replace(state), True
 
 
-def _deviance_rose(design: Design, state: State, candidate: State) -> bool:
+def _deviance_rose(state: State, candidate: State) -> bool:
     """Whether the candidate's deviance is higher by more than rounding can explain."""
     rise = candidate.deviance - state.deviance
     if rise <= 1e-12 * (abs(state.deviance) + 1.0):
         return False
     # What rounding alone can change in the deviance: its terms are computed from
     # y and mu, each good to a few ulps (large counts make this far above 1e-12).
-    a = design.active_rows
-    y, mu = design.y_mean[a], state.mu[a]
-    magnitude = float(np.sum(design.case_weights[a] * (np.abs(y) + np.abs(mu))))
-    return rise > 1e-12 * (abs(state.deviance) + 1.0) + 100 * np.finfo(float).eps * magnitude
+    rounding = 100 * np.finfo(float).eps * state.magnitude
+    return rise > 1e-12 * (abs(state.deviance) + 1.0) + rounding

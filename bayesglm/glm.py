@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._validation import check_seed, is_whole
-from .design import Design, design_from_arrays
+from .design import Design
 from .errors import BayesGLMError
 from .families import Family, Spec, resolve
-from .irls import fit_design
+from .irls import fit_design, validated_design
 from .mle import MLEResult
 
 if TYPE_CHECKING:
@@ -88,11 +88,15 @@ class GLM:
         trials: Any = None,
         missing: str = "drop",
     ) -> None:
+        from .chunked_design import is_chunked
         from .formula import caller_context, design_from_formula
 
         spec = resolve(family, link)
         self.spec = spec
-        self.design = design_from_formula(
+        build: Any = design_from_formula
+        if is_chunked(data):
+            from .chunked_formula import chunked_design_from_formula as build
+        self.design = build(
             formula,
             data,
             spec,
@@ -129,7 +133,7 @@ class GLM:
         Parameters follow :func:`bayesglm.fit_mle`.
         """
         spec = resolve(family, link)
-        design = design_from_arrays(
+        design = validated_design(
             X, y, spec, names=names, offset=offset, weights=weights, trials=trials
         )
         return cls.from_design(design, spec)
@@ -159,12 +163,21 @@ class GLM:
 
     # --- Bayesian -----------------------------------------------------------------------
 
+    def _refuse_chunked(self) -> None:
+        if self.design.chunked:
+            raise BayesGLMError(
+                "the posterior of a model on chunked (Dask) data is not available yet; "
+                "its maximum-likelihood fit is (fit_mle()), or fit the posterior on rows "
+                "in memory; got (data=Dask arrays)."
+            )
+
     def resolve_priors(
         self, priors: Mapping[str, Prior] | None = None, center: bool = True
     ) -> ResolvedPriors:
         """The priors a fit would use: the user's, with auto-scaled defaults."""
         from .priors import resolve_priors
 
+        self._refuse_chunked()
         return resolve_priors(priors, self.design, self.spec, center=center)
 
     def build(self, priors: Mapping[str, Prior] | None = None, center: bool = True):

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .chunked_design import ChunkedDesign, chunked_design_from_arrays, is_chunked
 from .design import Design, design_from_arrays
 from .errors import BayesGLMError
 from .families import Family, Spec, resolve
@@ -30,7 +31,7 @@ from .mle import MLEResult
 from .mle_assembly import assemble
 from .nb_theta import fit_negative_binomial
 
-__all__ = ["fit_design", "fit_mle"]
+__all__ = ["fit_design", "fit_mle", "validated_design"]
 
 
 def fit_mle(
@@ -52,7 +53,9 @@ def fit_mle(
     Parameters
     ----------
     X : array_like or DataFrame, shape (n, p)
-        The model matrix, including the intercept column if wanted.
+        The model matrix, including the intercept column if wanted. A row-chunked
+        ``dask.array`` (or ``dask.dataframe``) fits on Dask, with the other per-row
+        inputs as Dask arrays of its row chunks: see the "Large data" page.
     y : array_like, shape (n,)
         The response; for the binomial the number of successes.
     family : str or Family
@@ -89,10 +92,18 @@ def fit_mle(
     7.176404
     """
     spec = resolve(family, link)
-    design = design_from_arrays(
+    design = validated_design(
         X, y, spec, names=names, offset=offset, weights=weights, trials=trials
     )
     return fit_design(design, spec, start=start, tol=tol, max_iter=max_iter)
+
+
+def validated_design(X: Any, y: Any, spec: Spec, **given: Any) -> Design | ChunkedDesign:
+    """The checked design of arrays: in memory, or chunked when any input is a Dask
+    collection (see :func:`bayesglm.chunked_design.chunked_design_from_arrays`)."""
+    chunked = is_chunked(X, y, *given.values())
+    build = chunked_design_from_arrays if chunked else design_from_arrays
+    return build(X, y, spec, **given)
 
 
 def fit_design(
@@ -132,7 +143,7 @@ def _refuse_extreme_columns(design: Design) -> None:
     overflowed inside the Cholesky solve (a raw ValueError), one of 1e-300 underflowed
     to zeros and was called a linear combination of the others."""
     low, high = _COLUMN_SIZE_LIMITS
-    sizes = np.abs(design.X).max(axis=0)
+    sizes = design.column_sizes
     for name, size in zip(design.names, sizes, strict=True):
         if size > high or 0 < size < low:
             raise BayesGLMError(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +13,9 @@ from scipy import stats
 
 from . import marginal
 from ._xp import Interval
+from .chunked_design import block_results, check_rows, check_vector, is_chunked
 from .design import Design
+from .errors import BayesGLMError
 from .families import Family
 from .links import Link
 from .predict import (
@@ -26,6 +30,8 @@ from .predict import (
 )
 
 __all__ = ["MLEResult"]
+
+_PREDICTION_COLUMNS = ("estimate", "std_error", "conf_low", "conf_high")
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,15 +229,33 @@ class MLEResult:
     def resid_pearson(self) -> np.ndarray:
         """(y - mu) sqrt(w) / sqrt(V(mu)); 0 where y equals a mean on the edge of its
         range (V(mu) = 0 there, and the residual's limit is 0)."""
-        variance = self.family.variance(self.fitted)
-        scaled = self.resid_response * np.sqrt(self.prior_weights)
-        return np.divide(scaled, np.sqrt(variance), out=np.zeros_like(scaled), where=scaled != 0)
+        family = self.family
+
+        def rows(y: np.ndarray, mu: np.ndarray, weights: np.ndarray) -> np.ndarray:
+            scaled = (y - mu) * np.sqrt(weights)
+            sd = np.sqrt(family.variance(mu))
+            return np.divide(scaled, sd, out=np.zeros_like(scaled), where=scaled != 0)
+
+        return self._per_row(rows)
 
     @property
     def resid_deviance(self) -> np.ndarray:
         """sign(y - mu) sqrt(w d(y, mu))."""
-        unit = self.family.unit_deviance(self.y_mean, self.fitted)
-        return np.sign(self.resid_response) * np.sqrt(np.maximum(self.prior_weights * unit, 0))
+        family = self.family
+
+        def rows(y: np.ndarray, mu: np.ndarray, weights: np.ndarray) -> np.ndarray:
+            unit = family.unit_deviance(y, mu)
+            return np.sign(y - mu) * np.sqrt(np.maximum(weights * unit, 0))
+
+        return self._per_row(rows)
+
+    def _per_row(self, fn: Any) -> Any:
+        """``fn(y, mu, prior weights)`` per row: at once in memory; chunk by chunk,
+        lazily, for a chunked fit (each chunk computed as in memory)."""
+        rows = (self.y_mean, self.fitted, self.prior_weights)
+        if self.design is None:  # pragma: no cover - every fit records its design
+            return fn(*rows)
+        return self.design.map_rows(fn, *rows)
 
     @property
     def resid_working(self) -> np.ndarray:
@@ -288,6 +312,9 @@ class MLEResult:
         check_prob(prob)
         if self.design is None:  # pragma: no cover - every fit records its design
             raise ValueError("this result has no design to predict from")
+        chunked = self.design.chunked and new_data is None
+        if chunked or is_chunked(new_data, offset, exposure):
+            return self._predict_chunked(new_data, scale, prob, offset, exposure)
         rows = prediction_inputs(
             self.design, self.link, new_data, offset=offset, exposure=exposure
         )
@@ -318,6 +345,80 @@ class MLEResult:
         )
         frame.attrs["interval_cut"] = cut_warning(frame, cut, self.family, self.link, prob)
         return frame
+
+    def _predict_chunked(
+        self, new_data: Any, scale: str, prob: float, offset: Any, exposure: Any
+    ) -> Any:
+        """:meth:`predict` on the chunks of Dask rows, as a lazy dask dataframe.
+
+        A dask dataframe (formula models: its columns; offset and exposure name
+        columns) is predicted partition by partition; a row-chunked dask array (or
+        the fitted rows of a chunked fit) chunk by chunk, with offset or exposure
+        as Dask arrays of its row chunks, and rows labelled by their position. Each
+        chunk is predicted as :meth:`predict` predicts rows in memory; the frame's
+        ``attrs`` (warnings about rows outside the model's range) are not kept.
+        """
+        import dask.array as da
+        import dask.dataframe as dd
+
+        meta = pd.DataFrame({name: pd.Series(dtype=float) for name in _PREDICTION_COLUMNS})
+        light = self._for_chunks()
+        if isinstance(new_data, dd.DataFrame):
+            for arg, values in (("offset", offset), ("exposure", exposure)):
+                if values is not None and not isinstance(values, str):
+                    raise BayesGLMError(
+                        f"with a dask dataframe to predict, {arg}= names one of its "
+                        f"columns; got ({arg}={type(values).__name__})."
+                    )
+
+            def partition(rows: pd.DataFrame) -> pd.DataFrame:
+                return _predict_rows(rows, light, scale, prob, offset, exposure)
+
+            return new_data.map_partitions(partition, meta=meta)
+        if new_data is None:  # the fitted rows of a chunked fit
+            new_data = self.design.X
+            if offset is None and exposure is None:
+                offset = self.design.offset
+        X, _ = check_rows(new_data, self.names)
+        rows = X.chunks[0]
+        extras = {
+            arg: check_vector(values, arg, rows)
+            for arg, values in (("offset", offset), ("exposure", exposure))
+            if values is not None
+        }
+        positions = da.arange(X.shape[0], chunks=(rows,))
+
+        def block(position: np.ndarray, X_rows: np.ndarray, *values: np.ndarray) -> Any:
+            if not len(X_rows):  # a chunk of no rows
+                return meta
+            given = dict(zip(extras, values, strict=True))
+            frame = _predict_rows(X_rows, light, scale, prob, **given)
+            start = int(position[0]) if position.size else 0
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            return frame
+
+        parts = block_results(block, positions, X, *extras.values())
+        return dd.from_delayed(parts, meta=meta, verify_meta=False)
+
+    def _for_chunks(self) -> MLEResult:
+        """This result without its per-row arrays, to predict chunks where they live:
+        its design keeps only what new rows are checked and built against."""
+        design = self.design
+        stand_in = Design(
+            y=np.zeros(0),
+            X=np.zeros((0, len(self.names))),
+            names=self.names,
+            offset=None if design.offset is None else np.zeros(0),
+            weights=None,
+            trials=None,
+            intercept=design.intercept,
+            formula=design.formula,
+        )
+        light = copy.copy(self)
+        for name in ("fitted", "eta", "y_mean", "irls_weights", "prior_weights"):
+            object.__setattr__(light, name, None)
+        object.__setattr__(light, "design", stand_in)
+        return light
 
     def _mean_scale(
         self, eta: np.ndarray, se: np.ndarray, q: float, valid: Interval, inside: np.ndarray
@@ -528,3 +629,17 @@ class MLEResult:
             f"<MLEResult {self.family.name}({self.link.name}) n={self.nobs} "
             f"p={len(self.names)} deviance={self.deviance:.6g}>"
         )
+
+
+def _predict_rows(
+    rows: Any,
+    result: MLEResult,
+    scale: str,
+    prob: float,
+    offset: Any = None,
+    exposure: Any = None,
+) -> pd.DataFrame:
+    """One chunk's predictions (in memory), without the frame's ``attrs``."""
+    frame = result.predict(rows, scale=scale, prob=prob, offset=offset, exposure=exposure)
+    frame.attrs = {}
+    return frame

@@ -17,7 +17,7 @@ from .fisher_scoring import null_fit
 from .mle import MLEResult
 from .normal_equations import SingularWeightsError, Solver
 from .separation import check_separation
-from .sweep import State, deviance, mean_size
+from .sweep import State, deviance
 
 __all__ = ["assemble"]
 
@@ -96,10 +96,10 @@ def _dispersion(family: Family, state: State, df_resid: int) -> float:
 def _null_deviance(design: Design, spec: Spec) -> float:
     """The deviance of R's null model: the intercept-only fit with the offset (the
     weighted mean of y without one), or the offset alone without an intercept."""
-    if design.intercept is not None and design.eta_offset.any():
+    if design.intercept is not None and design.offset_nonzero:
         return float(null_fit(design, spec).deviance)
     if design.intercept is not None:
-        return float(deviance(design, spec.family, np.full(design.n, design.ybar)))
+        return float(deviance(design, spec.family, design.ybar))
     return float(deviance(design, spec.family, spec.link.inverse(design.eta_offset)))
 
 
@@ -115,25 +115,29 @@ def _loglik(
     if family.free_phi and df_resid == 0:
         warn_recorded(messages, PerfectFitWarning, _NO_RESIDUAL_DF.format(n=design.n_active), 4)
         return float("nan")
-    if family.free_phi and _perfect_fit(design, family, state):
+    if family.free_phi and _perfect_fit(state):
         warn_recorded(messages, PerfectFitWarning, _PERFECT_FIT, 4)
         # A zero dispersion makes the likelihood unbounded (R: logLik Inf, or a huge
         # number set by rounding noise).
         return float("inf")
-    a = design.active
-    prior_weights = design.prior_weights[a]
-    natural = family.aic_natural(state.deviance, prior_weights)
-    with np.errstate(all="ignore"):
-        terms = family.loglike_obs(
-            design.y[a], state.mu[a], natural, trials=design.trial_counts[a], weights=prior_weights
-        )
-    return float(np.sum(terms))
+    natural = family.aic_natural(state.deviance, design.prior_weights[design.active])
+
+    def block(
+        y: np.ndarray, mu: np.ndarray, trials: np.ndarray, prior: np.ndarray, case: np.ndarray
+    ) -> float:
+        a = case > 0
+        with np.errstate(all="ignore"):
+            terms = family.loglike_obs(y[a], mu[a], natural, trials=trials[a], weights=prior[a])
+        return float(np.sum(terms))
+
+    rows = (design.y, state.mu, design.trial_counts, design.prior_weights, design.case_weights)
+    return float(design.sum_blocks(block, *rows))
 
 
-def _perfect_fit(design: Design, family: Family, state: State) -> bool:
+def _perfect_fit(state: State) -> bool:
     """R's "essentially perfect fit": Pearson's chi-square below 1e-30 of the same
     sum for the means themselves (so for any scale of the response)."""
-    return state.pearson <= 1e-30 * mean_size(design, family, state.mu)
+    return state.pearson <= 1e-30 * state.mean_size
 
 
 def _not_converged(n_iter: int) -> str:

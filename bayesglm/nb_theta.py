@@ -45,57 +45,87 @@ class _ThetaLikelihood:
     :math:`\tfrac12\sum_i w_i[(y_i-\mu_i)^2 - y_i]` in :math:`1/\theta`.
     """
 
-    y: np.ndarray
-    w: np.ndarray
-    mu: np.ndarray
+    design: Design
+    mu: Any  # the means, per row
+
+    def _sum(self, terms: Any) -> float:
+        """The sum over the active rows of ``terms(y, w, mu)`` (block by block)."""
+
+        def block(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> float:
+            a = w > 0
+            return terms(y[a], w[a], mu[a])
+
+        design = self.design
+        return float(design.sum_blocks(block, design.y_mean, design.case_weights, self.mu))
 
     def loglik(self, t: float) -> float:
-        theta, y, mu = np.exp(t), self.y, self.mu
-        terms = (
-            special.gammaln(y + theta)
-            - special.gammaln(theta)
-            - theta * np.log1p(mu / theta)
-            + special.xlogy(y, mu)
-            - y * np.log(mu + theta)
-        )
-        return float(self.w @ terms)
+        theta = np.exp(t)
+
+        def terms(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> float:
+            each = (
+                special.gammaln(y + theta)
+                - special.gammaln(theta)
+                - theta * np.log1p(mu / theta)
+                + special.xlogy(y, mu)
+                - y * np.log(mu + theta)
+            )
+            return float(w @ each)
+
+        return self._sum(terms)
 
     def score(self, t: float) -> float:
         """The slope of :meth:`loglik` in log(theta)."""
-        theta, y, mu = np.exp(t), self.y, self.mu
-        terms = (
-            special.digamma(y + theta)
-            - special.digamma(theta)
-            - np.log1p(mu / theta)
-            + (mu - y) / (mu + theta)
-        )
-        return float(theta * (self.w @ terms))
+        theta = np.exp(t)
+
+        def terms(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> float:
+            each = (
+                special.digamma(y + theta)
+                - special.digamma(theta)
+                - np.log1p(mu / theta)
+                + (mu - y) / (mu + theta)
+            )
+            return float(w @ each)
+
+        return float(theta * self._sum(terms))
 
     def information(self, theta: float) -> float:
         """Minus the second derivative in theta (MASS's ``SE.theta`` comes from it)."""
-        y, mu = self.y, self.mu
-        terms = (
-            special.polygamma(1, theta)
-            - special.polygamma(1, theta + y)
-            - 1.0 / theta
-            + 2.0 / (mu + theta)
-            - (y + theta) / (mu + theta) ** 2
-        )
-        return float(self.w @ terms)
+
+        def terms(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> float:
+            each = (
+                special.polygamma(1, theta)
+                - special.polygamma(1, theta + y)
+                - 1.0 / theta
+                + 2.0 / (mu + theta)
+                - (y + theta) / (mu + theta) ** 2
+            )
+            return float(w @ each)
+
+        return self._sum(terms)
 
     def poisson_limit(self) -> float:
         """:meth:`loglik` as theta grows without bound."""
-        return float(self.w @ (special.xlogy(self.y, self.mu) - self.mu))
+        return self._sum(lambda y, w, mu: float(w @ (special.xlogy(y, mu) - mu)))
 
     def rises_to_the_limit(self) -> bool:
         """Whether the likelihood is still rising as theta grows without bound (the
         counts are not overdispersed about these means)."""
-        return float(self.w @ ((self.y - self.mu) ** 2 - self.y)) <= 0.0
+        return self._sum(lambda y, w, mu: float(w @ ((y - mu) ** 2 - y))) <= 0.0
 
     def moment_log_theta(self) -> float:
         """MASS's starting value, sum(w) / sum(w (y/mu - 1)^2), on the log scale."""
+
+        design = self.design
+
+        def block(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> np.ndarray:
+            a = w > 0
+            y, w, mu = y[a], w[a], mu[a]
+            with np.errstate(all="ignore"):
+                return np.array([np.sum(w), w @ (y / mu - 1.0) ** 2])
+
+        total, spread = design.sum_blocks(block, design.y_mean, design.case_weights, self.mu)
         with np.errstate(all="ignore"):  # a mean of 0 or a perfect fit: no start here
-            return float(np.log(np.sum(self.w)) - np.log(self.w @ (self.y / self.mu - 1.0) ** 2))
+            return float(np.log(total) - np.log(spread))
 
 
 @dataclass(frozen=True)
@@ -116,8 +146,7 @@ def _theta_ml(design: Design, mu: np.ndarray, theta0: float | None) -> _ThetaEst
     there, or when it rises towards the Poisson limit and that limit is higher than
     the maximum found.
     """
-    a = design.active
-    likelihood = _ThetaLikelihood(design.y_mean[a], design.case_weights[a], mu[a])
+    likelihood = _ThetaLikelihood(design, mu)
     low, high = np.log(_THETA_MIN), np.log(THETA_MAX)
     t0 = likelihood.moment_log_theta() if theta0 is None else float(np.log(theta0))
     t0 = float(np.clip(np.nan_to_num(t0, nan=high, posinf=high, neginf=low), low, high))
@@ -261,11 +290,14 @@ def _check_profile(
     return fit
 
 
-def _nb_loglik(design: Design, family: Family, mu: np.ndarray) -> float:
-    a = design.active_rows
-    with np.errstate(all="ignore"):
-        terms = family.loglike_obs(design.y_mean[a], mu[a], weights=design.case_weights[a])
-    return float(np.sum(terms))
+def _nb_loglik(design: Design, family: Family, mu: Any) -> float:
+    def block(y: np.ndarray, w: np.ndarray, means: np.ndarray) -> float:
+        a = slice(None) if (w > 0).all() else w > 0
+        with np.errstate(all="ignore"):
+            terms = family.loglike_obs(y[a], means[a], weights=w[a])
+        return float(np.sum(terms))
+
+    return float(design.sum_blocks(block, design.y_mean, design.case_weights, mu))
 
 
 def _with_theta(spec: Spec, theta: float) -> Spec:

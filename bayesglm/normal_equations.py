@@ -52,9 +52,12 @@ class Solver:
         self.use_qr = use_qr
         if not use_qr:
             factor = _factor(state.gram)
-            if factor is not None and factor[2] >= _RCOND_QR:
+            if factor is not None and (factor[2] >= _RCOND_QR or design.chunked):
+                # Chunked rows have no QR fallback (it would need W^1/2 X in memory).
                 self.chol, self.scale, _ = factor
                 return
+            if design.chunked:
+                raise SingularWeightsError
             _refuse_aliased(design)
             self.use_qr = True
         self.sqrt_w = np.sqrt(state.w)

@@ -16,7 +16,11 @@ from .errors import SeparationWarning, warn_recorded
 from .families import Spec
 from .sweep import State
 
-__all__ = ["check_separation"]
+__all__ = ["GATHER_LIMIT", "check_separation"]
+
+# Chunked data up to this many numbers of X are brought to the client for the exact
+# check (only when the fit suggests separation); larger data are warned about.
+GATHER_LIMIT = 1 << 22
 
 
 def _separable(spec: Spec) -> bool:
@@ -28,17 +32,38 @@ def _separable(spec: Spec) -> bool:
     return family.is_probability or (counts and spec.link.name == "log")
 
 
-def _suspect_separation(design: Design, state: State) -> bool:
-    mu = state.mu[design.active]
-    return bool((mu < 1e-8).any() or (mu > 1.0 - 1e-8).any() or not state.converged)
+def _suspect_separation(design: Design, spec: Spec, state: State) -> bool:
+    """Means at the edge of their range (1 is an edge of probabilities only, not of
+    counts), or no convergence; one reduction over the rows."""
+    if not state.converged:
+        return True
+    upper = 1.0 - 1e-8 if spec.family.is_probability else np.inf
+
+    def block(mu: np.ndarray, weights: np.ndarray) -> int:
+        mu = mu[weights > 0]
+        return int(np.count_nonzero((mu < 1e-8) | (mu > upper)))
+
+    return design.sum_blocks(block, state.mu, design.case_weights) > 0
 
 
 def check_separation(
     design: Design, spec: Spec, state: State, messages: list[str]
 ) -> tuple[str, ...]:
     """The columns along which the maximum-likelihood estimates diverge (warned about)."""
-    if not (_separable(spec) and _suspect_separation(design, state)):
+    if not (_separable(spec) and _suspect_separation(design, spec, state)):
         return ()
+    if design.chunked and design.n * design.p > GATHER_LIMIT:
+        # The linear program below needs every row in memory.
+        text = (
+            "the fitted means reach the edge of their range (or the fit did not "
+            "converge), a sign of separation; chunked data this large are not searched "
+            "for the separating columns; fit the rows in memory (or a sample of them) "
+            "to name them, or use proper priors."
+        )
+        warn_recorded(messages, SeparationWarning, text, 4)
+        return ()
+    if design.chunked:
+        design = design.gathered()
     probability = spec.family.is_probability
     upper = 1.0 if probability else np.inf
     separation = tuple(_separated_columns(design, upper))

@@ -1,16 +1,21 @@
 r"""One pass over the rows: the fit at given coefficients and the next normal equations.
 
-Each Fisher-scoring iteration reads X once: one sweep over cache-sized row blocks
-(split across cores by :mod:`bayesglm._rowpass`) gives the linear predictor, the
-means, the deviance, the working weights (:meth:`~bayesglm.families.Spec.working_terms`)
-and the next normal equations, :math:`X^\top W X` and :math:`X^\top W r`, with no
-weighted copy of X. Rows are those of a :class:`~bayesglm.design.Design`, on the
-mean scale with their case weights; inactive rows (case weight 0) get weight 0.
+Each Fisher-scoring iteration reads X once. What one block of rows contributes is
+one pure function, :func:`block_pass`: the linear predictor, the means, the
+deviance, the working weights (:meth:`~bayesglm.families.Spec.working_terms`) and
+the block's share of the next normal equations, :math:`X^\top W X` and
+:math:`X^\top W r`, with no weighted copy of X. Two executors map it over the
+blocks and add the :class:`BlockSums`: threads over cache-sized blocks of an
+in-memory :class:`~bayesglm.design.Design` (:mod:`bayesglm._rowpass`), and Dask
+over the row chunks of a :class:`~bayesglm.chunked_design.ChunkedDesign`, where
+only the p²-sized sums come back. Rows are on the mean scale with their case
+weights; inactive rows (case weight 0) get weight 0.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +23,7 @@ from ._rowpass import blocks, map_row_ranges
 from .design import Design
 from .families import Family, Spec
 
-__all__ = ["State", "deviance", "mean_size", "sweep"]
+__all__ = ["BlockSums", "State", "block_pass", "deviance", "state_from_sums", "sweep"]
 
 _CHUNK_ROWS = 1 << 15  # rows whose elementwise terms are computed together
 
@@ -26,17 +31,22 @@ _CHUNK_ROWS = 1 << 15  # rows whose elementwise terms are computed together
 @dataclass
 class State:
     """The fit at ``beta`` and the normal equations for the step from there, with
-    the iteration's bookkeeping (count, convergence, solver, warnings so far)."""
+    the iteration's bookkeeping (count, convergence, solver, warnings so far).
+
+    The per-row arrays are numpy arrays for an in-memory design and lazy Dask
+    arrays for a chunked one."""
 
     beta: np.ndarray
-    eta: np.ndarray
-    mu: np.ndarray
+    eta: Any
+    mu: Any
     deviance: float
-    w: np.ndarray  # IRLS weights at mu (zero on inactive rows)
-    residual: np.ndarray  # what the score is taken against: the working residual
+    w: Any  # IRLS weights at mu (zero on inactive rows)
+    residual: Any  # what the score is taken against: the working residual
     gram: np.ndarray  # X'WX
     score: np.ndarray  # X'W residual
     pearson: float  # sum of w residual^2: Pearson's chi-square at mu
+    mean_size: float = 0.0  # Pearson's chi-square of mu against 0: the response's scale
+    magnitude: float = 0.0  # sum of w (|y| + |mu|): what rounding in the deviance scales with
     n_iter: int = 0
     converged: bool = False
     used_qr: bool = False
@@ -44,122 +54,203 @@ class State:
 
 
 @dataclass
-class _Sums:
-    """A row range's share of a sweep."""
+class BlockSums:
+    """A block's share of a sweep; blocks add up with ``+``."""
 
-    p: int
-    valid: bool = True
+    gram: np.ndarray
+    score: np.ndarray
     deviance: float = 0.0
     pearson: float = 0.0
-    gram: np.ndarray = field(init=False)
-    score: np.ndarray = field(init=False)
+    mean_size: float = 0.0
+    magnitude: float = 0.0
+    valid: bool = True
 
-    def __post_init__(self) -> None:
-        self.gram = np.zeros((self.p, self.p))
-        self.score = np.zeros(self.p)
+    @classmethod
+    def zeros(cls, p: int, valid: bool = True) -> BlockSums:
+        """Nothing summed yet (``valid=False``: a block whose means are invalid)."""
+        return cls(np.zeros((p, p)), np.zeros(p), valid=valid)
+
+    def __add__(self, other: BlockSums) -> BlockSums:
+        return BlockSums(
+            self.gram + other.gram,
+            self.score + other.score,
+            self.deviance + other.deviance,
+            self.pearson + other.pearson,
+            self.mean_size + other.mean_size,
+            self.magnitude + other.magnitude,
+            self.valid and other.valid,
+        )
+
+
+def block_pass(
+    spec: Spec,
+    beta: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    offset: np.ndarray,
+    start_means: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[BlockSums, tuple[np.ndarray, ...]]:
+    """One block of rows at ``beta``: its sums and its rows' (eta, mu, w, residual).
+
+    ``y`` is on the mean scale, ``weights`` are the case weights. With
+    ``start_means`` (eta, mu) it evaluates R's ``mustart`` state instead (``beta``
+    is zero): the score is taken against the working response minus the offset,
+    so the solve gives the coefficients themselves, and no deviance is summed.
+    The sums are marked invalid when a mean of an active row leaves the family's
+    range.
+    """
+    family, link = spec.family, spec.link
+    p = X.shape[1]
+    sums = BlockSums.zeros(p)
+    with np.errstate(all="ignore"):
+        if start_means is None:
+            e = X @ beta
+            e += offset
+            m = link.inverse(e)
+        else:
+            e, m = start_means
+        all_active = bool((weights > 0).all())
+        active = slice(None) if all_active else weights > 0
+        if not spec.means_valid(e[active], m[active]):
+            return BlockSums.zeros(p, valid=False), (e, m, np.zeros_like(e), np.zeros_like(e))
+        if start_means is None:
+            sums.deviance = np.sum(weights[active] * family.unit_deviance(y[active], m[active]))
+        sums.mean_size = _mean_size_terms(family, weights[active], m[active])
+        sums.magnitude = float(np.sum(weights[active] * (np.abs(y[active]) + np.abs(m[active]))))
+        w_rows, r_rows = spec.working_terms(y, e, m, weights)
+        if not all_active:
+            w_rows[~active] = 0.0
+            r_rows[~active] = 0.0
+        sqrt_w = np.sqrt(w_rows)
+        target = sqrt_w * r_rows
+        sums.pearson = float(target @ target)
+        if start_means is not None:
+            r_rows += e - offset
+            target = sqrt_w * r_rows
+        for rows in blocks(0, X.shape[0], p):
+            scaled = X[rows] * sqrt_w[rows, None]
+            sums.gram += scaled.T @ scaled
+            sums.score += scaled.T @ target[rows]
+    return sums, (e, m, w_rows, r_rows)
 
 
 def sweep(
     design: Design,
     spec: Spec,
     beta: np.ndarray,
-    start_means: tuple[np.ndarray, np.ndarray] | None = None,
+    start_means: tuple[Any, Any] | None = None,
 ) -> State | None:
     """The fit at ``beta`` and the next normal equations, in one pass over X.
 
-    Each block of rows is read once for the linear predictor, the means, the
-    deviance, the IRLS weights, :math:`X^\\top W X` and the score. With
-    ``start_means`` (eta, mu) it evaluates R's ``mustart`` state instead (``beta``
-    is zero): the score is taken against the working response minus the offset,
-    so the solve gives the coefficients themselves. None when a mean leaves the
-    family's range or the deviance is not finite.
+    Each block of rows is read once (:func:`block_pass`). With ``start_means``
+    (eta, mu) it evaluates R's ``mustart`` state (see :func:`block_pass`). None
+    when a mean leaves the family's range or the deviance is not finite.
     """
+    if design.chunked:
+        return _chunked_sweep(design, spec, beta, start_means)
     X = design.X
     n, p = X.shape
     eta, mu = (np.empty(n), np.empty(n)) if start_means is None else start_means
     w, residual = np.empty(n), np.empty(n)
-    arrays = (eta, mu, w, residual)
 
-    def part(lo: int, hi: int) -> _Sums:
-        sums = _Sums(p)
-        with np.errstate(all="ignore"):
-            for start in range(lo, hi, _CHUNK_ROWS):
-                rows = slice(start, min(start + _CHUNK_ROWS, hi))
-                if not _sweep_rows(design, spec, beta, rows, arrays, sums, start_means):
-                    return _Sums(p, valid=False)
-        return sums
+    def part(lo: int, hi: int) -> BlockSums:
+        total = BlockSums.zeros(p)
+        for start in range(lo, hi, _CHUNK_ROWS):
+            rows = slice(start, min(start + _CHUNK_ROWS, hi))
+            given = None if start_means is None else (eta[rows], mu[rows])
+            sums, (e, m, w_rows, r_rows) = block_pass(
+                spec,
+                beta,
+                X[rows],
+                design.y_mean[rows],
+                design.case_weights[rows],
+                design.eta_offset[rows],
+                given,
+            )
+            if not sums.valid:
+                return sums
+            if start_means is None:
+                eta[rows], mu[rows] = e, m
+            w[rows], residual[rows] = w_rows, r_rows
+            total = sums if start == lo else total + sums
+        return total
 
     parts = map_row_ranges(part, n, p)
-    if not all(part.valid for part in parts):
+    total = parts[0]
+    for other in parts[1:]:
+        total = total + other
+    return state_from_sums(total, beta, (eta, mu, w, residual), start=start_means is not None)
+
+
+def _chunked_sweep(
+    design: Any, spec: Spec, beta: np.ndarray, start_means: tuple[Any, Any] | None
+) -> State | None:
+    """:func:`sweep` over the row chunks of a chunked design: the sums come back
+    from one pass; the per-row arrays stay lazy (computed only when asked)."""
+    rows = (design.X, design.y_mean, design.case_weights, design.eta_offset)
+    rows += () if start_means is None else tuple(start_means)
+
+    def block(X: np.ndarray, y: np.ndarray, w: np.ndarray, off: np.ndarray, *given: Any) -> Any:
+        return block_pass(spec, beta, X, y, w, off, tuple(given) if given else None)
+
+    total = design.sum_blocks(lambda *blocks: block(*blocks)[0], *rows)
+    if not total.valid:
         return None
-    total = float(sum(part.deviance for part in parts))
-    if start_means is not None:
-        total = np.inf
-    elif not np.isfinite(total):
+
+    def row_array(k: int) -> Any:
+        return design.map_rows(lambda *blocks: block(*blocks)[1][k], *rows)
+
+    per_row = tuple(row_array(k) for k in range(4))
+    return state_from_sums(total, beta, per_row, start=start_means is not None)
+
+
+def state_from_sums(
+    total: BlockSums, beta: np.ndarray, rows: tuple[Any, ...], *, start: bool
+) -> State | None:
+    """The state of a sweep whose blocks added up to ``total`` (None if invalid)."""
+    if not total.valid:
         return None
+    dev = float(total.deviance)
+    if start:
+        dev = np.inf
+    elif not np.isfinite(dev):
+        return None
+    eta, mu, w, residual = rows
     return State(
         beta=beta,
         eta=eta,
         mu=mu,
-        deviance=total,
+        deviance=dev,
         w=w,
         residual=residual,
-        gram=sum((part.gram for part in parts), start=np.zeros((p, p))),
-        score=sum((part.score for part in parts), start=np.zeros(p)),
-        pearson=float(sum(part.pearson for part in parts)),
+        gram=total.gram,
+        score=total.score,
+        pearson=float(total.pearson),
+        mean_size=float(total.mean_size),
+        magnitude=float(total.magnitude),
     )
 
 
-def _sweep_rows(
-    design: Design,
-    spec: Spec,
-    beta: np.ndarray,
-    rows: slice,
-    arrays: tuple[np.ndarray, ...],
-    sums: _Sums,
-    start_means: tuple[np.ndarray, np.ndarray] | None,
-) -> bool:
-    """Add one chunk of rows to ``sums`` (False when its means are invalid)."""
-    eta, mu, w, residual = arrays
-    X, family, link = design.X[rows], spec.family, spec.link
-    if start_means is None:
-        np.matmul(X, beta, out=eta[rows])
-        eta[rows] += design.eta_offset[rows]
-        mu[rows] = link.inverse(eta[rows])
-    e, m, y, weights = eta[rows], mu[rows], design.y_mean[rows], design.case_weights[rows]
-    all_active = design.n_active == design.n
-    active = slice(None) if all_active else design.active[rows]
-    if not spec.means_valid(e[active], m[active]):
-        return False
-    if start_means is None:
-        sums.deviance += np.sum(weights[active] * family.unit_deviance(y[active], m[active]))
-    w_rows, r_rows = spec.working_terms(y, e, m, weights)
-    if not all_active:
-        w_rows[~active] = 0.0
-        r_rows[~active] = 0.0
-    sqrt_w = np.sqrt(w_rows)
-    target = sqrt_w * r_rows
-    sums.pearson += float(target @ target)
-    if start_means is not None:
-        r_rows += e - design.eta_offset[rows]
-        target = sqrt_w * r_rows
-    w[rows], residual[rows] = w_rows, r_rows
-    for block in blocks(0, X.shape[0], X.shape[1]):
-        scaled = X[block] * sqrt_w[block, None]
-        sums.gram += scaled.T @ scaled
-        sums.score += scaled.T @ target[block]
-    return True
-
-
-def deviance(design: Design, family: Family, mu: np.ndarray) -> float:
-    """The deviance of means ``mu`` (all rows) over the active rows."""
-    a = design.active_rows
-    return float(np.sum(design.case_weights[a] * family.unit_deviance(design.y_mean[a], mu[a])))
-
-
-def mean_size(design: Design, family: Family, mu: np.ndarray) -> float:
-    """Pearson's chi-square of the means against zero: the scale of the response."""
-    a = design.active_rows
+def _mean_size_terms(family: Family, weights: np.ndarray, mu: np.ndarray) -> float:
     with np.errstate(all="ignore"):
-        terms = design.case_weights[a] * mu[a] ** 2 / family.variance(mu[a])
+        terms = weights * mu**2 / family.variance(mu)
     return float(np.sum(np.where(np.isfinite(terms), terms, 0.0)))
+
+
+def deviance(design: Design, family: Family, mu: Any) -> float:
+    """The deviance of means ``mu`` (per row, or one value for all rows) over the
+    active rows."""
+
+    def block(y: np.ndarray, weights: np.ndarray, *means: np.ndarray) -> float:
+        a = _positive(weights)
+        m = means[0][a] if means else mu
+        return float(np.sum(weights[a] * family.unit_deviance(y[a], m)))
+
+    if np.ndim(mu) == 0:
+        return design.sum_blocks(block, design.y_mean, design.case_weights)
+    return design.sum_blocks(block, design.y_mean, design.case_weights, mu)
+
+
+def _positive(weights: np.ndarray) -> slice | np.ndarray:
+    return slice(None) if (weights > 0).all() else weights > 0
