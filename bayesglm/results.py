@@ -558,6 +558,27 @@ class GLMResult:
         """
         return loo(self)
 
+    def sensitivity(self, chunk: int | None = None) -> pd.DataFrame:
+        """Power-scaling prior and likelihood sensitivity per parameter (ArviZ's
+        ``psense_summary``, Kallioinen et al. 2024), with its diagnosis and what it says
+        of the MLE-versus-posterior verdicts.
+
+        The log prior and the log-likelihood per draw are computed in chunks of
+        ``chunk`` rows. See :func:`bayesglm.sensitivity.sensitivity_table`.
+        """
+        from .sensitivity import sensitivity_table
+
+        return sensitivity_table(self, chunk)
+
+    def r2(self, prob: float = 0.95, chunk: int | None = None) -> pd.DataFrame:
+        """Bayesian R² (Gelman et al. 2019) and LOO-R², on the mean scale, by ArviZ.
+
+        Median and ``prob`` equal-tailed interval of each. See :mod:`bayesglm.r2`.
+        """
+        from .r2 import r2_table
+
+        return r2_table(self, prob, chunk)
+
     # --- report -------------------------------------------------------------------------
 
     def report(self, path: str | Path, prob: float = 0.95) -> Path:
