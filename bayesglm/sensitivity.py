@@ -87,10 +87,22 @@ def sensitivity_table(result: GLMResult, chunk: int | None = None) -> pd.DataFra
     ``frame.attrs["threshold"]``.
     """
     import arviz_stats as azs
+    from arviz_base import dataset_to_dataframe
 
     tree = sensitivity_tree(result, chunk)
-    # round_to: ArviZ rounds to 3 decimals by default; keep full precision.
-    table = azs.psense_summary(tree, threshold=PSENSE_THRESHOLD, round_to=15)
+    if np.ptp(tree["log_prior"]["prior"].values) > 0:
+        # round_to: ArviZ rounds to 3 decimals by default; keep full precision.
+        table = azs.psense_summary(tree, threshold=PSENSE_THRESHOLD, round_to=15)
+    else:
+        # Flat priors throughout: power-scaling the prior changes nothing (ArviZ's
+        # Pareto smoothing refuses constant weights), so the prior's sensitivity is 0,
+        # and with it ArviZ's diagnosis is "✓" whatever the likelihood's.
+        likelihood = azs.psense(tree, group="likelihood")
+        table = dataset_to_dataframe(
+            likelihood.expand_dims(component=["likelihood"]), sample_dims=["component"]
+        ).T
+        table.insert(0, "prior", 0.0)
+        table["diagnosis"] = "✓"
     names = {f"beta[{name}]": name for name in result.names}
     table.index = pd.Index([names.get(label, label) for label in table.index], name="parameter")
     table["diagnosis"] = table["diagnosis"].map(_DIAGNOSES)
