@@ -109,7 +109,8 @@ def sensitivity_table(result: GLMResult, chunk: int | None = None) -> pd.DataFra
     verdicts = compare_mle_table(result)["verdict"]
     table["verdict"] = verdicts.reindex(table.index).fillna("")
     table["power_scaling"] = [
-        _reconcile(verdict, prior) for verdict, prior in zip(table["verdict"], table["prior"])
+        _reconcile(verdict, prior)
+        for verdict, prior in zip(table["verdict"], table["prior"], strict=True)
     ]
     table.attrs["threshold"] = PSENSE_THRESHOLD
     return table
