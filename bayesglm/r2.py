@@ -158,7 +158,7 @@ def r2_table(result: GLMResult, prob: float = 0.95, chunk: int | None = None) ->
         low, median, high = np.quantile(draws, tails)
         rows[name] = {"estimate": median, "conf_low": low, "conf_high": high}
     frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = "r2"
+    frame.index.name = "kind"
     frame.attrs["prob"] = prob
     frame.attrs["interval"] = f"{percent(prob)} equal-tailed"
     return frame

@@ -44,6 +44,7 @@ from .predict import (
 )
 from .priors import ResolvedPriors
 from .report import write_report
+from .sensitivity import sensitivity_lines, sensitivity_table
 from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
 if TYPE_CHECKING:
@@ -564,11 +565,16 @@ class GLMResult:
         of the MLE-versus-posterior verdicts.
 
         The log prior and the log-likelihood per draw are computed in chunks of
-        ``chunk`` rows. See :func:`bayesglm.sensitivity.sensitivity_table`.
+        ``chunk`` rows (the table does not depend on it). Computed once: ``print(fit)``
+        then shows it. See :func:`bayesglm.sensitivity.sensitivity_table`.
         """
-        from .sensitivity import sensitivity_table
+        if chunk is not None:
+            return sensitivity_table(self, chunk)
+        return self._sensitivity.copy()
 
-        return sensitivity_table(self, chunk)
+    @functools.cached_property
+    def _sensitivity(self) -> pd.DataFrame:
+        return sensitivity_table(self)
 
     def r2(self, prob: float = 0.95, chunk: int | None = None) -> pd.DataFrame:
         """Bayesian R² (Gelman et al. 2019) and LOO-R², on the mean scale, by ArviZ.
@@ -633,6 +639,13 @@ class GLMResult:
         diagnostics = self.diagnostics()
         lines += ["", "Diagnostics: " + ("all checks passed" if diagnostics.ok else "PROBLEMS")]
         lines += [f"  - {problem}" for problem in diagnostics.problems]
+        # Shown once computed: it needs ArviZ and a pass over every row at every draw,
+        # which printing a fit should not cost.
+        if "_sensitivity" in self.__dict__:
+            lines += ["", "Prior sensitivity (power-scaling, ArviZ psense):"]
+            lines += [f"  - {line}" for line in sensitivity_lines(self._sensitivity)]
+        else:
+            lines += ["", "Prior sensitivity: fit.sensitivity() computes it (power-scaling)."]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

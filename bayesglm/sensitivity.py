@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from .results import GLMResult
 
-__all__ = ["log_likelihood_sums", "sensitivity_table", "sensitivity_tree"]
+__all__ = ["log_likelihood_sums", "sensitivity_lines", "sensitivity_table", "sensitivity_tree"]
 
 # ArviZ's diagnoses, in the words of our tables.
 _DIAGNOSES = {
@@ -124,3 +124,25 @@ def _reconcile(verdict: str, prior_sensitivity: float) -> str:
     if informative:
         return "flags the prior the verdict does not"
     return ""
+
+
+def sensitivity_lines(table: pd.DataFrame) -> list[str]:
+    """The sensitivity table in words: one line per flagged parameter or disputed
+    verdict, or one line saying that nothing was flagged."""
+    threshold = table.attrs["threshold"]
+    lines = []
+    for name, row in table.iterrows():
+        flagged = row["diagnosis"] != "–"
+        if not (flagged or row["power_scaling"]):
+            continue
+        what = row["diagnosis"] if flagged else "informative prior"
+        line = f"{name}: {what} (prior {row['prior']:.3f}, likelihood {row['likelihood']:.3f})"
+        if row["power_scaling"]:
+            line += f"; the '{row['verdict']}' verdict: power-scaling {row['power_scaling']}"
+        lines.append(line)
+    if not lines:
+        lines = [
+            f"no prior-data conflict and no weak likelihood (every prior sensitivity below "
+            f"{threshold:g})"
+        ]
+    return lines

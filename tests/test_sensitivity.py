@@ -235,3 +235,23 @@ def test_a_formula_model_saved_and_loaded(tmp_path) -> None:
     pd.testing.assert_frame_equal(loaded.sensitivity(), fit.sensitivity())
     pd.testing.assert_frame_equal(_quiet(loaded.r2), _quiet(fit.r2))
     assert list(fit.sensitivity().index) == ["Intercept", "x", "C(g)[T.b]", "C(g)[T.c]"]
+
+
+# --- where it is shown ----------------------------------------------------------------------
+
+
+def test_print_shows_the_sensitivity_once_computed() -> None:
+    fit = _known_sigma_fit(100, {"x": bg.Normal(-1.0, 0.1)})
+    assert "Prior sensitivity: fit.sensitivity() computes it" in str(fit)
+    table = fit.sensitivity()
+    text = str(fit)
+    assert "Prior sensitivity (power-scaling, ArviZ psense):" in text
+    line = next(line for line in text.splitlines() if line.startswith("  - x: "))
+    assert line == (
+        f"  - x: prior-data conflict (prior {table.loc['x', 'prior']:.3f}, likelihood "
+        f"{table.loc['x', 'likelihood']:.3f}); the 'prior pull' verdict: power-scaling "
+        "agrees: the prior is informative"
+    )
+    vague = _known_sigma_fit(100, {"coef": bg.Normal(0, 100), "Intercept": bg.Normal(0, 100)})
+    vague.sensitivity()
+    assert "  - no prior-data conflict and no weak likelihood" in str(vague)
