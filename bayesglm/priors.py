@@ -348,8 +348,9 @@ class EffectRange(CoefPrior):
     @staticmethod
     def _normal(low: Any, high: Any, prob: Any, xp: MathNamespace) -> tuple[Any, Any]:
         """(mu, sigma) of the normal on beta, written once for numpy and for PyMC."""
-        log_low, log_high = xp.log(low), xp.log(high)
-        return (log_low + log_high) / 2, (log_high - log_low) / (2 * xp.ndtri((1 + prob) / 2))
+        # log(low * high) / 2 rather than the mean of the two logs: a range symmetric on
+        # the ratio scale (0.8, 1.25) then centres at exactly 0.
+        return xp.log(low * high) / 2, xp.log(high / low) / (2 * xp.ndtri((1 + prob) / 2))
 
     @property
     def normal(self) -> Normal:

@@ -17,6 +17,7 @@ draw it reads:
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -91,8 +92,15 @@ def sensitivity_table(result: GLMResult, chunk: int | None = None) -> pd.DataFra
 
     tree = sensitivity_tree(result, chunk)
     if np.ptp(tree["log_prior"]["prior"].values) > 0:
-        # round_to: ArviZ rounds to 3 decimals by default; keep full precision.
-        table = azs.psense_summary(tree, threshold=PSENSE_THRESHOLD, round_to=15)
+        # round_to: ArviZ rounds to 3 decimals by default; keep full precision. Its
+        # logged advice on a diagnosis is ours to word (the table's columns, print(fit)).
+        logger = logging.getLogger("arviz_stats.psense")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            table = azs.psense_summary(tree, threshold=PSENSE_THRESHOLD, round_to=15)
+        finally:
+            logger.setLevel(level)
     else:
         # Flat priors throughout: power-scaling the prior changes nothing (ArviZ's
         # Pareto smoothing refuses constant weights), so the prior's sensitivity is 0,
