@@ -255,3 +255,20 @@ def test_print_shows_the_sensitivity_once_computed() -> None:
     vague = _known_sigma_fit(100, {"coef": bg.Normal(0, 100), "Intercept": bg.Normal(0, 100)})
     vague.sensitivity()
     assert "  - no prior-data conflict and no weak likelihood" in str(vague)
+
+
+@pytest.mark.parametrize("family", list(bg.FAMILIES.values()), ids=list(bg.FAMILIES))
+def test_the_residual_variance_is_the_variance_of_the_familys_draws(family) -> None:
+    # Var(Y) at a mean and a natural parameter per draw, against the family's own sampler.
+    rng = np.random.default_rng(9)
+    mu = np.full((2, 200_000), 0.3 if family.is_probability else 2.0)
+    values = {"sigma": [0.5, 2.0], "shape": [2.0, 8.0], "lam": [3.0, 10.0], "alpha": [1.5, 6.0]}
+    natural = None
+    if family.natural_param is not None and family.estimates_natural:
+        natural = np.array(values[family.natural_param])[:, None]
+    drawn = family.sample(mu, natural, np.ones(mu.shape), rng)
+    np.testing.assert_allclose(
+        np.broadcast_to(family.response_variance(mu, natural), mu.shape)[:, 0],
+        drawn.var(axis=1),
+        rtol=0.03,
+    )
