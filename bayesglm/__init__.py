@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .mle import MLEResult
     from .priors import (
         Cauchy,
+        EffectRange,
         Exponential,
         Fixed,
         Flat,
@@ -66,6 +67,7 @@ __all__ = [
     "Cauchy",
     "ConvergenceWarning",
     "DomainWarning",
+    "EffectRange",
     "Exponential",
     "Family",
     "Fixed",
@@ -122,6 +124,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         (
             "Cauchy",
+            "EffectRange",
             "Exponential",
             "Fixed",
             "Flat",

@@ -156,6 +156,14 @@ class Family:
         r"""Variance function :math:`V(\mu)`."""
         raise NotImplementedError
 
+    def response_variance(self, mu: Any, natural: Any = None) -> Any:
+        r"""Var(Y) of one observation (one trial, weight 1) with mean ``mu``:
+        :math:`\phi\, V(\mu)` at the natural parameter ``natural`` (an array
+        broadcasting against ``mu``, e.g. one value per draw), or at the family's own
+        where None."""
+        phi = 1.0 if natural is None else self.phi(natural)
+        return phi * self.variance(mu)
+
     def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
         r"""Unit deviance :math:`d(y, \mu)`, on the mean scale."""
         raise NotImplementedError
@@ -641,6 +649,10 @@ class NegativeBinomial(Family):
 
     def variance(self, mu: Any, xp: MathNamespace = NP) -> Any:
         return mu + mu**2 / self._theta()
+
+    def response_variance(self, mu: Any, natural: Any = None) -> Any:
+        theta = self._theta() if natural is None else natural
+        return mu + mu**2 / theta
 
     def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
         theta = self._theta()

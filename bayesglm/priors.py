@@ -135,6 +135,14 @@ class Prior:
 
         return getattr(pm, self.pymc_name)(name, **self.params)
 
+    def check_link(self, link: Link, key: str) -> None:
+        """Refuse a link under which the prior has no meaning (by default, none).
+
+        Raises
+        ------
+        BayesGLMError
+        """
+
     def __str__(self) -> str:
         args = ", ".join(f"{v:g}" for v in self.params.values())
         return f"{type(self).__name__}({args})"
@@ -297,6 +305,102 @@ class Flat(CoefPrior):
     @classmethod
     def pymc_logp(cls, value: Any, params: Mapping[str, Any]) -> Any:
         return 0.0
+
+
+@dataclass(frozen=True)
+class EffectRange(CoefPrior):
+    r"""A normal prior on :math:`\beta` stated as a plausible range of the effect
+    :math:`e^\beta` (odds ratio, rate or mean ratio, hazard ratio): :math:`e^\beta`
+    lies between ``low`` and ``high`` with probability ``prob``.
+
+    .. math::
+        \beta \sim N\!\left(\frac{\log l + \log h}{2},\;
+        \frac{\log h - \log l}{2\, \Phi^{-1}((1 + p)/2)}\right),
+
+    so the prior's equal-tailed ``prob`` interval of :math:`e^\beta` is exactly
+    [``low``, ``high``]. Only for links under which :math:`e^\beta` has a meaning
+    (:attr:`bayesglm.links.Link.effect_label`: log, logit, cloglog).
+
+    >>> str(EffectRange(0.5, 2.0, 0.95))
+    'EffectRange(0.5, 2, 0.95): exp(beta) in [0.5, 2] with 95%, i.e. Normal(0, 0.353653)'
+    """
+
+    low: float = 0.5
+    high: float = 2.0
+    prob: float = 0.95
+    pymc_name: ClassVar[str] = "EffectRange"
+    cli_names: ClassVar[tuple[str, ...]] = ("effect_range",)
+    locations: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.low < self.high:
+            raise BayesGLMError(
+                "EffectRange needs low < high (the range of exp(beta)); "
+                f"got (low={self.low!r}, high={self.high!r})."
+            )
+        if not self.prob < 1:
+            raise BayesGLMError(
+                "EffectRange's prob must be between 0 and 1 (the probability of the "
+                f"range); got (prob={self.prob!r})."
+            )
+
+    @staticmethod
+    def _normal(low: Any, high: Any, prob: Any, xp: MathNamespace) -> tuple[Any, Any]:
+        """(mu, sigma) of the normal on beta, written once for numpy and for PyMC."""
+        # log(low * high) / 2 rather than the mean of the two logs: a range symmetric on
+        # the ratio scale (0.8, 1.25) then centres at exactly 0.
+        return xp.log(low * high) / 2, xp.log(high / low) / (2 * xp.ndtri((1 + prob) / 2))
+
+    @property
+    def normal(self) -> Normal:
+        """The same prior as a :class:`Normal` on beta."""
+        mu, sigma = self._normal(self.low, self.high, self.prob, NP)
+        return Normal(float(mu), float(sigma))
+
+    @property
+    def mean(self) -> float:
+        return self.normal.mean
+
+    @property
+    def sd(self) -> float:
+        return self.normal.sd
+
+    def logpdf(self, x):
+        return self.normal.logpdf(x)
+
+    def grad(self, x):
+        return self.normal.grad(x)
+
+    def hess(self, x):
+        return self.normal.hess(x)
+
+    @classmethod
+    def pymc_logp(cls, value: Any, params: Mapping[str, Any]) -> Any:
+        import pymc as pm
+
+        mu, sigma = cls._normal(params["low"], params["high"], params["prob"], pt_ns())
+        return pm.logp(pm.Normal.dist(mu=mu, sigma=sigma), value)
+
+    def pymc_variable(self, name: str) -> Any:
+        """A normal variable on beta."""
+        return self.normal.pymc_variable(name)
+
+    def check_link(self, link: Link, key: str) -> None:
+        if link.effect_label is None:
+            raise BayesGLMError(
+                f"a prior stated as a range of exp(beta) needs a link under which exp(beta) "
+                f"is an effect (log, logit, cloglog); the {link.name} link has none, so give "
+                f"a prior on beta itself (e.g. bg.Normal(0, 1)); got ({key}={self})."
+            )
+
+    def __str__(self) -> str:
+        normal = self.normal
+        return (
+            f"EffectRange({self.low:g}, {self.high:g}, {self.prob:g}): exp(beta) in "
+            f"[{self.low:g}, {self.high:g}] with {self.prob:.0%}, i.e. "
+            f"Normal({normal.mu:g}, {normal.sigma:g})"
+        )
 
 
 @dataclass(frozen=True)
@@ -658,6 +762,36 @@ class ResolvedPriors:
         """The natural parameter's name where it is sampled, else None."""
         return None if self.fixed_natural is not None else self.natural_name
 
+    def log_prior(self, beta: np.ndarray, natural: np.ndarray | None = None) -> np.ndarray:
+        """The log prior density of each draw, from the priors' own densities.
+
+        The coefficient priors are evaluated at ``beta @ C.T`` (:attr:`centering`:
+        the intercept's prior is on the centred intercept; C has determinant 1, so
+        this is the density of the user's coefficients too); the natural
+        parameter's prior at ``natural`` when it is sampled, on its own scale (no
+        Jacobian of the sampler's log scale).
+
+        Parameters
+        ----------
+        beta : ndarray
+            Draws of the coefficients, shape (draws, p).
+        natural : ndarray, optional
+            Draws of the natural parameter, shape (draws,); None where it is not
+            sampled.
+
+        Returns
+        -------
+        ndarray
+            Shape (draws,).
+        """
+        args = np.asarray(beta, dtype=float) @ self.centering.T
+        total = np.zeros(args.shape[0])
+        for j, prior in enumerate(self.coef.values()):
+            total += prior.logpdf(args[:, j])
+        if natural is not None and self.fixed_natural is None and self.natural is not None:
+            total += self.natural.logpdf(np.asarray(natural, dtype=float))
+        return total
+
     @property
     def all_proper(self) -> bool:
         """Whether every prior is a proper distribution."""
@@ -747,6 +881,7 @@ def resolve_priors(
                 else ("a real-valued prior (e.g. bg.Normal(0, 1))")
             )
             raise BayesGLMError(f"the prior for {key!r} must be {kind}; got ({key}={prior!r}).")
+        prior.check_link(spec.link, key)
 
     # Means and spreads on the mean scale, of the outcome and of the predictors alike,
     # are the design's case-weighted ones: rows given with frequency weights (or as

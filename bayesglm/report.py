@@ -2,8 +2,9 @@
 
 Sections: model (formula, family, link, n, resolved priors), diagnostics verdict,
 posterior summary, exp(beta) effects, MLE versus posterior (with what each verdict
-means), figures, and a reproducibility record (versions, sampler, seed, timings).
-Every user string is escaped in HTML; images are embedded as data URIs.
+means), prior sensitivity by power-scaling, R², figures, and a reproducibility
+record (versions, sampler, seed, timings). Every user string is escaped in HTML;
+images are embedded as data URIs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 
 from ._output import check_report_path, report_figures_folder, write_atomic
 from .predict import percent
+from .sensitivity import sensitivity_lines
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
 if TYPE_CHECKING:
@@ -119,6 +121,8 @@ def _sections(result: GLMResult, prob: float, effects: pd.DataFrame) -> list[tup
         *_effects_sections(effects),
         ("Maximum likelihood vs posterior", comparison),
         ("Verdicts", [f"{v}: {VERDICTS[v]}" for v in used]),
+        *_sensitivity_sections(result),
+        (f"Fit: R² ({percent(prob)} equal-tailed intervals)", result.r2(prob)),
         ("Reproducibility", record),
     ]
 
@@ -131,6 +135,22 @@ def _effects_sections(effects: pd.DataFrame) -> list[tuple[str, Any]]:
             effects.drop(columns="sentence"),
         ),
         ("In words", list(effects["sentence"])),
+    ]
+
+
+def _sensitivity_sections(result: GLMResult) -> list[tuple[str, Any]]:
+    """Power-scaling sensitivity, its reading, and what the diagnoses mean."""
+    table = result.sensitivity()
+    threshold = table.attrs["threshold"]
+    meaning = [
+        f"prior (likelihood): how far the posterior moves when the prior (likelihood) is "
+        f"raised to a power near 1; {threshold:g} or more counts (ArviZ's threshold).",
+        "prior-data conflict: both count; the prior and the data pull apart.",
+        "weak likelihood: the prior counts and the likelihood does not; the prior decides.",
+    ]
+    return [
+        (f"Prior sensitivity (power-scaling, threshold {threshold:g})", table),
+        ("Sensitivity in words", [*sensitivity_lines(table), *meaning]),
     ]
 
 

@@ -44,6 +44,7 @@ from .predict import (
 )
 from .priors import ResolvedPriors
 from .report import write_report
+from .sensitivity import sensitivity_lines, sensitivity_table
 from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
 if TYPE_CHECKING:
@@ -558,6 +559,32 @@ class GLMResult:
         """
         return loo(self)
 
+    def sensitivity(self, chunk: int | None = None) -> pd.DataFrame:
+        """Power-scaling prior and likelihood sensitivity per parameter (ArviZ's
+        ``psense_summary``, Kallioinen et al. 2024), with its diagnosis and what it says
+        of the MLE-versus-posterior verdicts.
+
+        The log prior and the log-likelihood per draw are computed in chunks of
+        ``chunk`` rows (the table does not depend on it). Computed once: ``print(fit)``
+        then shows it. See :func:`bayesglm.sensitivity.sensitivity_table`.
+        """
+        if chunk is not None:
+            return sensitivity_table(self, chunk)
+        return self._sensitivity.copy()
+
+    @functools.cached_property
+    def _sensitivity(self) -> pd.DataFrame:
+        return sensitivity_table(self)
+
+    def r2(self, prob: float = 0.95, chunk: int | None = None) -> pd.DataFrame:
+        """Bayesian R² (Gelman et al. 2019) and LOO-R², on the mean scale, by ArviZ.
+
+        Median and ``prob`` equal-tailed interval of each. See :mod:`bayesglm.r2`.
+        """
+        from .r2 import r2_table
+
+        return r2_table(self, prob, chunk)
+
     # --- report -------------------------------------------------------------------------
 
     def report(self, path: str | Path, prob: float = 0.95) -> Path:
@@ -612,6 +639,13 @@ class GLMResult:
         diagnostics = self.diagnostics()
         lines += ["", "Diagnostics: " + ("all checks passed" if diagnostics.ok else "PROBLEMS")]
         lines += [f"  - {problem}" for problem in diagnostics.problems]
+        # Shown once computed: it needs ArviZ and a pass over every row at every draw,
+        # which printing a fit should not cost.
+        if "_sensitivity" in self.__dict__:
+            lines += ["", "Prior sensitivity (power-scaling, ArviZ psense):"]
+            lines += [f"  - {line}" for line in sensitivity_lines(self._sensitivity)]
+        else:
+            lines += ["", "Prior sensitivity: fit.sensitivity() computes it (power-scaling)."]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

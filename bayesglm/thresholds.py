@@ -41,3 +41,8 @@ moved, by at least this share of that move (``prior_shift`` against ``std_diff``
 PRIOR_HOLD = 0.5
 """A posterior narrower than the MLE is the prior's doing when posterior sd / prior sd
 (``sd_ratio``) is at least this: the prior still holds the posterior."""
+
+# Power-scaling sensitivity.
+PSENSE_THRESHOLD = 0.05
+"""Prior or likelihood power-scaling sensitivity at or above this counts (ArviZ's and
+priorsense's default): a prior this sensitive is informative, a likelihood below it weak."""

@@ -7,6 +7,7 @@ checks, files — where running a sampler would only cost time.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -22,12 +23,13 @@ def laplace_fit(
     chains: int = 1,
     draws: int = 200,
     sample_stats: Mapping[str, np.ndarray] | None = None,
+    priors: Mapping[str, Any] | None = None,
 ) -> GLMResult:
-    """A fit of ``model`` with default priors whose draws come from the Laplace
-    approximation at the posterior mode, under the sampler name "laplace"; its
-    ``sample_stats`` are given, or no divergences."""
+    """A fit of ``model`` with ``priors`` (the defaults when None) whose draws come
+    from the Laplace approximation at the posterior mode, under the sampler name
+    "laplace"; its ``sample_stats`` are given, or no divergences."""
     design, spec = model.design, model.spec
-    priors, mle = model.resolve_priors(), model.fit_mle()
+    priors, mle = model.resolve_priors(priors), model.fit_mle()
     laplace = laplace_approx(design, spec, priors, mle)
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((chains, draws, laplace.mode.size))

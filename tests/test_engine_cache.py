@@ -17,7 +17,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ import bayesglm as bg
 import bayesglm.model as backend
 from bayesglm import priors as priors_module
 from bayesglm.families import FAMILIES
+from bayesglm.links import LINKS
 
 from .stand_in_nutpie import python_nutpie
 
@@ -57,6 +58,7 @@ class Case:
     family: str
     coef: tuple[type, type]
     dispersion: type | None
+    link: str | None = None  # the family's default unless a prior class refuses it
 
     def __str__(self) -> str:
         names = "+".join(cls.__name__ for cls in self.coef)
@@ -74,10 +76,24 @@ def _cases() -> list[Case]:
     while len(pairs) < len(COEF_PRIORS):
         pairs.append(pairs[len(pairs) % len(free)])
     n = len(COEF_PRIORS)
-    return [
+    cases = [
         Case(family, (COEF_PRIORS[i % n], COEF_PRIORS[(i + 1) % n]), dispersion)
         for i, (family, dispersion) in enumerate(pairs)
     ]
+    return [replace(case, link=_link_for(case)) for case in cases]
+
+
+def _link_for(case: Case) -> str:
+    """The family's first link that both coefficient prior classes accept (a prior on
+    exp(beta) needs a link under which exp(beta) is an effect)."""
+    for name in FAMILIES[case.family].links:
+        try:
+            for cls in case.coef:
+                cls().check_link(LINKS[name], "x")
+        except bg.BayesGLMError:
+            continue
+        return name
+    raise AssertionError(f"no link of {case.family} suits {case.coef}")
 
 
 CASES = _cases()
@@ -93,14 +109,20 @@ def test_the_cases_cover_every_registry_entry():
 
 
 def _prior(draw, cls: type) -> priors_module.Prior:
-    """An instance with drawn numbers: locations in [-2, 2], the rest in [0.1, 10]."""
-    values = {}
-    for field in fields(cls):
-        if field.name in cls.locations:
-            values[field.name] = draw(st.floats(-2.0, 2.0))
-        else:
-            values[field.name] = 10.0 ** draw(st.floats(-1.0, 1.0))
-    return cls(**values)
+    """An instance with drawn numbers: locations in [-2, 2], the rest in [0.1, 10],
+    drawn again where the class refuses them together (a range with low >= high)."""
+    for _ in range(20):
+        values = {}
+        for field in fields(cls):
+            if field.name in cls.locations:
+                values[field.name] = draw(st.floats(-2.0, 2.0))
+            else:
+                values[field.name] = 10.0 ** draw(st.floats(-1.0, 1.0))
+        try:
+            return cls(**values)
+        except bg.BayesGLMError:
+            continue
+    reject()
 
 
 @st.composite
@@ -130,7 +152,12 @@ def fit_inputs(draw, case: Case, binary_x: bool) -> dict:
 
 def _fit(case: Case, inputs: dict, seed: int, **sampling) -> np.ndarray:
     model = bg.GLM.from_arrays(
-        inputs["X"], inputs["y"], family=case.family, names=NAMES, trials=inputs["trials"]
+        inputs["X"],
+        inputs["y"],
+        family=case.family,
+        link=case.link,
+        names=NAMES,
+        trials=inputs["trials"],
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short chains; MLE trouble in small samples

@@ -35,6 +35,15 @@ ROWS = {
     ),
     "Cauchy": Row([(0.5, 2.0)], lambda p: stats.cauchy(p["alpha"], p["beta"])),
     "Laplace": Row([(1.0, 0.7)], lambda p: stats.laplace(p["mu"], p["b"])),
+    # The normal on beta whose 2.5% and 97.5% points are log(0.5) and log(2): written from
+    # the range by hand, not by the class's formula.
+    "EffectRange": Row(
+        [(0.5, 2.0, 0.95), (1.2, 3.0, 0.8)],
+        lambda p: stats.norm(
+            (np.log(p["low"]) + np.log(p["high"])) / 2,
+            (np.log(p["high"]) - np.log(p["low"])) / (2 * stats.norm.ppf((1 + p["prob"]) / 2)),
+        ),
+    ),
     "Flat": Row([()], logpdf=lambda p, x: np.zeros_like(x)),
     "HalfNormal": Row([(2.0,)], lambda p: stats.halfnorm(scale=p["sigma"])),
     "HalfStudentT": Row(
