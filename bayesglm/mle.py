@@ -616,7 +616,11 @@ class MLEResult:
             "",
             f"    Null deviance: {self.null_deviance:.6g}  on {self.df_null} degrees of freedom",
             f"Residual deviance: {self.deviance:.6g}  on {self.df_resid} degrees of freedom",
-            f"AIC: {self.aic:.6g}    Log-likelihood: {self.llf:.6g}",
+            (
+                f"AIC: {self.aic:.6g}    Log-likelihood: {self.llf:.6g}"
+                if self.family.has_likelihood
+                else "AIC: NA    Log-likelihood: NA (a quasi-likelihood has none)"
+            ),
             "",
             f"Number of Fisher Scoring iterations: {self.n_iter}"
             + ("" if self.converged else " (did NOT converge)"),
