@@ -727,6 +727,12 @@ class _Quasi:
         is NA)."""
         return np.full(np.shape(y), np.nan)
 
+    def pymc_likelihood(self, mu, natural=None, trials=None):
+        self.check_posterior()  # raises: there is no distribution to name
+
+    def sample(self, mu, natural, trials, rng):
+        self.check_posterior()  # raises: there is no distribution to draw from
+
 
 @dataclass(frozen=True)
 class QuasiPoisson(_Quasi, Poisson):

@@ -247,6 +247,9 @@ def test_a_quasi_family_is_its_base_with_a_free_dispersion_and_no_likelihood(qua
         rf"got \(family='{quasi}'\)\.",
     ):
         q.check_posterior()
+    for refused in (lambda: q.pymc_likelihood(mu), lambda: q.sample(mu, None, 1, None)):
+        with pytest.raises(BayesGLMError, match=rf"the {quasi} family has no posterior"):
+            refused()
 
 
 def test_a_quasi_family_allows_a_constant_response() -> None:
