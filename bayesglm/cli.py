@@ -246,6 +246,8 @@ def _cmd_families(args: argparse.Namespace) -> None:
         links = [f"{link}*" if link == family.canonical_link else link for link in family.links]
         # Labelled by the --prior key that sets its prior.
         natural = f"   dispersion: {family.natural_param}" if family.natural_param else ""
+        # A quasi-family has no likelihood: `bayesglm mle` fits it, `fit` refuses it.
+        natural += "" if family.has_likelihood else "   maximum likelihood only"
         print(name.ljust(width) + ", ".join(links) + natural)
     print()
     for link in LINKS.values():
@@ -388,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     warmup = commands.add_parser(
         "warmup", help="compile the engine's programs of the common model structures now"
     )
-    warmup.add_argument("--families", nargs="+", help="default: every family")
+    warmup.add_argument("--families", nargs="+", help="default: every family with a likelihood")
     warmup.add_argument("--links", nargs="+", help="default: each family's canonical link")
     warmup.add_argument("--max-p", type=int, default=6, help="coefficients, 1 to this")
     warmup.add_argument("--max-rows", type=int, default=1024, help="row buckets up to this")

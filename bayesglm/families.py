@@ -40,6 +40,8 @@ __all__ = [
     "InverseGaussian",
     "NegativeBinomial",
     "Poisson",
+    "QuasiBinomial",
+    "QuasiPoisson",
     "Spec",
     "get_family",
     "resolve",
@@ -102,6 +104,11 @@ class Family:
     weights_are_precision : bool
         Whether prior weights divide the variance (the gaussian, as R) rather than
         multiply each row's log-likelihood (frequency weights).
+    has_likelihood : bool
+        Whether the family is a distribution of the response. A quasi-family
+        (R's ``quasipoisson``, ``quasibinomial``) states only the mean and the
+        variance: maximum likelihood (quasi-likelihood) fits it, but it has no
+        log-likelihood (AIC, BIC) and no posterior; :meth:`check_posterior` refuses one.
     normal : bool
         Whether the response is normal, in the units of y: its log-likelihood is
         quadratic in the mean (sufficient statistics) and its default priors scale
@@ -127,6 +134,7 @@ class Family:
     natural_in_variance: ClassVar[bool] = False
     weights_are_precision: ClassVar[bool] = False
     normal: ClassVar[bool] = False
+    has_likelihood: ClassVar[bool] = True
 
     @property
     def estimates_natural(self) -> bool:
@@ -224,12 +232,18 @@ class Family:
         """The natural parameter R's ``logLik``/``AIC`` plug in (None if none)."""
         return None
 
+    def check_posterior(self) -> None:
+        """Raise :class:`BayesGLMError` unless the family has a likelihood to sample
+        (:attr:`has_likelihood`): the one check of every Bayesian entry point."""
+
     def check_y(self, y: np.ndarray, trials: np.ndarray | None = None) -> None:
         """Raise :class:`BayesGLMError` when ``y`` is outside the support, or has no
-        spread where the family estimates one (:attr:`free_phi`)."""
+        spread where the family estimates one (:attr:`free_phi`, with a natural
+        parameter: a quasi-family's dispersion of a constant response is 0, as in R)."""
         _check_inside(y, self.support, f"the response of a {self.name} model", "y")
         values = np.asarray(y)
-        if self.free_phi and values.size and (values == values.flat[0]).all():
+        spread = self.free_phi and self.natural_param is not None
+        if spread and values.size and (values == values.flat[0]).all():
             name = value_name(y, "y")
             raise BayesGLMError(
                 f"the response of a {self.name} model must vary: the model estimates its "
@@ -695,6 +709,79 @@ class NegativeBinomial(Family):
         return self._theta()
 
 
+@dataclass(frozen=True)
+class _Quasi:
+    """What a quasi-family changes in the family it takes its mean and variance from
+    (a mixin, first among the bases): the dispersion is estimated from Pearson's
+    statistic, and there is no likelihood, hence no posterior."""
+
+    free_phi: ClassVar[bool] = True
+    has_likelihood: ClassVar[bool] = False
+    name: ClassVar[str]
+    alternative: ClassVar[str]
+
+    @property
+    def estimates_natural(self) -> bool:
+        """False: a quasi-family has no natural parameter (and no likelihood to count it)."""
+        return False
+
+    def check_posterior(self) -> None:
+        raise BayesGLMError(
+            f"the {self.name} family has no posterior: a quasi-likelihood states only the "
+            "mean and the variance of the response, not its distribution, so there is no "
+            "likelihood to sample; fit it by maximum likelihood (GLM.fit_mle(), "
+            f"bayesglm mle) or, for a posterior, {self.alternative}; "
+            f"got (family={self.name!r})."
+        )
+
+    def loglike_obs(self, y, mu, natural=None, *, trials=1, weights=1):
+        """NaN for every row: a quasi-family has no log-likelihood (R's ``logLik()``
+        is NA)."""
+        return np.full(np.shape(y), np.nan)
+
+    def pymc_likelihood(self, mu, natural=None, trials=None):
+        self.check_posterior()  # raises: there is no distribution to name
+
+    def sample(self, mu, natural, trials, rng):
+        self.check_posterior()  # raises: there is no distribution to draw from
+
+
+@dataclass(frozen=True)
+class QuasiPoisson(_Quasi, Poisson):
+    r"""Overdispersed counts by quasi-likelihood, as R's ``quasipoisson``.
+
+    .. math::
+        \operatorname{Var}(Y) = \phi\,\mu, \quad
+        \hat\phi = \frac{1}{n - p}\sum_i \frac{w_i (y_i - \hat\mu_i)^2}{\hat\mu_i}.
+
+    The estimates and the deviance are the poisson's; standard errors are the
+    poisson's times :math:`\sqrt{\hat\phi}`, tests use t. No log-likelihood, AIC
+    or posterior (:attr:`~Family.has_likelihood`).
+    """
+
+    name: ClassVar[str] = "quasipoisson"
+    alternative: ClassVar[str] = "use family='negative_binomial' for overdispersed counts"
+
+
+@dataclass(frozen=True)
+class QuasiBinomial(_Quasi, Binomial):
+    r"""Overdispersed successes out of trials by quasi-likelihood, as R's
+    ``quasibinomial``.
+
+    .. math::
+        \operatorname{Var}(Y/n) = \phi\,\mu(1 - \mu)/n.
+
+    The estimates and the deviance are the binomial's; standard errors are the
+    binomial's times :math:`\sqrt{\hat\phi}` (Pearson's estimate), tests use t.
+    No log-likelihood, AIC or posterior (:attr:`~Family.has_likelihood`).
+    """
+
+    name: ClassVar[str] = "quasibinomial"
+    alternative: ClassVar[str] = (
+        "use family='binomial' (a beta-binomial for overdispersed proportions is not available)"
+    )
+
+
 FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (
@@ -705,6 +792,8 @@ FAMILIES: dict[str, Family] = {
         Gamma(),
         InverseGaussian(),
         NegativeBinomial(),
+        QuasiPoisson(),
+        QuasiBinomial(),
     )
 }
 """Registry of families by canonical name."""

@@ -42,7 +42,7 @@ class MLEResult:
     Pearson statistic over the residual degrees of freedom for families whose
     dispersion is free (and 1 otherwise); tests use t with ``df_resid`` degrees of
     freedom for those families and z otherwise; ``llf`` and ``aic`` are R's
-    ``logLik()`` and ``AIC()``.
+    ``logLik()`` and ``AIC()`` (NaN for a quasi-family, where R's are NA).
 
     Attributes
     ----------
@@ -60,7 +60,7 @@ class MLEResult:
         Their degrees of freedom.
     llf : float
         Log-likelihood at the estimates (NaN when a free dispersion has no residual
-        degrees of freedom).
+        degrees of freedom, and for a quasi-family, which has no likelihood).
     k_params : int
         Parameters the likelihood counts (R's ``attr(logLik(fit), "df")``): the
         coefficients, plus the family's natural parameter when it is estimated (not
@@ -616,7 +616,11 @@ class MLEResult:
             "",
             f"    Null deviance: {self.null_deviance:.6g}  on {self.df_null} degrees of freedom",
             f"Residual deviance: {self.deviance:.6g}  on {self.df_resid} degrees of freedom",
-            f"AIC: {self.aic:.6g}    Log-likelihood: {self.llf:.6g}",
+            (
+                f"AIC: {self.aic:.6g}    Log-likelihood: {self.llf:.6g}"
+                if self.family.has_likelihood
+                else "AIC: NA    Log-likelihood: NA (a quasi-likelihood has none)"
+            ),
             "",
             f"Number of Fisher Scoring iterations: {self.n_iter}"
             + ("" if self.converged else " (did NOT converge)"),

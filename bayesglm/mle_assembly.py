@@ -111,7 +111,8 @@ def _loglik(
     messages: list[str],
 ) -> float:
     """R's ``logLik()``: NaN when a free dispersion has no residual degrees of
-    freedom, +inf for an essentially perfect fit (both warned about)."""
+    freedom, +inf for an essentially perfect fit (both warned about), NaN for a
+    quasi-family."""
     if family.free_phi and df_resid == 0:
         warn_recorded(messages, PerfectFitWarning, _NO_RESIDUAL_DF.format(n=design.n_active), 4)
         return float("nan")
@@ -119,7 +120,9 @@ def _loglik(
         warn_recorded(messages, PerfectFitWarning, _PERFECT_FIT, 4)
         # A zero dispersion makes the likelihood unbounded (R: logLik Inf, or a huge
         # number set by rounding noise).
-        return float("inf")
+        return float("inf") if family.has_likelihood else float("nan")
+    if not family.has_likelihood:
+        return float("nan")  # a quasi-family has none: R's logLik() and AIC are NA
     natural = family.aic_natural(state.deviance, design.prior_weights[design.active])
 
     def block(

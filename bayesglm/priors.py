@@ -861,8 +861,9 @@ def resolve_priors(
         )
     if not isinstance(center, bool | np.bool_):
         raise BayesGLMError(f"center must be True or False; got (center={center!r}).")
-    priors = dict(priors or {})
     family = spec.family
+    family.check_posterior()  # priors are asked for only on the way to a posterior
+    priors = dict(priors or {})
     names = list(design.names)
     intercept = None if design.intercept is None else names[design.intercept]
     valid = ["coef", *names] + (["dispersion"] if family.natural_param else [])

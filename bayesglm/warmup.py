@@ -88,7 +88,10 @@ def warm_up(
     >>> [(w.family, w.p, w.rows) for w in done]
     [('poisson', 1, 64)]
     """
-    names = list(FAMILIES) if families is None else list(families)
+    if families is None:  # a quasi-family has no posterior, so no program to compile
+        names = [name for name, family in FAMILIES.items() if family.has_likelihood]
+    else:
+        names = list(families)
     unknown = [name for name in names if name not in FAMILIES]
     if unknown:
         raise BayesGLMError(

@@ -280,3 +280,22 @@ def test_cache_info_and_clear(tmp_path, monkeypatch, capsys) -> None:
 def test_cache_needs_an_action(capsys) -> None:
     assert main(["cache"]) == 2
     assert "see 'bayesglm cache --help'" in capsys.readouterr().err
+
+
+def test_a_quasi_family_is_fitted_by_mle_and_refused_by_fit(quine_csv, capsys) -> None:
+    assert main(["families"]) == 0
+    out = capsys.readouterr().out
+    assert "quasipoisson       log*, identity, sqrt   maximum likelihood only" in out
+    assert "quasibinomial      logit*, probit" in out
+    argv = [str(quine_csv), "--formula", "Days ~ Eth + Sex + Age + Lrn"]
+    assert main(["mle", *argv, "--family", "quasipoisson"]) == 0
+    out = capsys.readouterr().out
+    # R: summary(glm(Days ~ Eth + Sex + Age + Lrn, quasipoisson, MASS::quine,
+    #    control = glm.control(epsilon = 1e-14)))$dispersion: 13.16684263
+    assert "(Dispersion parameter for quasipoisson family taken to be 13.1668)" in out
+    assert "Eth[T.N]  -0.533604    0.151978 -3.51107" in out
+    assert "AIC: NA" in out
+    assert main(["fit", *argv, "--family", "quasipoisson", "--draws", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "the quasipoisson family has no posterior" in err
+    assert "family='negative_binomial'" in err and "bayesglm mle" in err

@@ -15,6 +15,8 @@ ALL_FAMILIES = [
     NegativeBinomial(theta=THETA) if f.name == "negative_binomial" else f
     for f in FAMILIES.values()
 ]
+# The families that are distributions: a quasi-family has a mean and a variance only.
+WITH_LIKELIHOOD = [f for f in ALL_FAMILIES if f.has_likelihood]
 NATURAL = {"gaussian": 1.7, "gamma": 3.0, "inverse_gaussian": 4.0, "negative_binomial": THETA}
 
 
@@ -69,7 +71,7 @@ def test_variance_is_two_over_deviance_curvature(family: Family) -> None:
         np.testing.assert_allclose(family.variance(mu), 2.0 / curvature, rtol=1e-5)
 
 
-@pytest.mark.parametrize("family", ALL_FAMILIES, ids=str)
+@pytest.mark.parametrize("family", WITH_LIKELIHOOD, ids=str)
 def test_deviance_is_twice_the_log_likelihood_ratio(family: Family) -> None:
     rng = np.random.default_rng(1)
     y, trials, mu = _sample(family, rng)
@@ -102,7 +104,7 @@ def _scipy_logpdf(family: Family, y, mu, trials, natural):
     raise AssertionError(f"no scipy reference for {name}")  # pragma: no cover
 
 
-@pytest.mark.parametrize("family", ALL_FAMILIES, ids=str)
+@pytest.mark.parametrize("family", WITH_LIKELIHOOD, ids=str)
 def test_loglike_obs_matches_scipy(family: Family) -> None:
     rng = np.random.default_rng(2)
     y, trials, mu = _sample(family, rng)
@@ -118,7 +120,7 @@ def test_loglike_obs_matches_scipy(family: Family) -> None:
     np.testing.assert_allclose(weighted, reference, rtol=1e-10)
 
 
-@pytest.mark.parametrize("family", ALL_FAMILIES, ids=str)
+@pytest.mark.parametrize("family", WITH_LIKELIHOOD, ids=str)
 def test_pymc_likelihood_has_the_same_log_density(family: Family) -> None:
     import pymc as pm
 
@@ -134,7 +136,7 @@ def test_pymc_likelihood_has_the_same_log_density(family: Family) -> None:
     np.testing.assert_allclose(logp, expected, rtol=1e-7, atol=1e-7)
 
 
-@pytest.mark.parametrize("family", ALL_FAMILIES, ids=str)
+@pytest.mark.parametrize("family", WITH_LIKELIHOOD, ids=str)
 def test_phi_maps_to_the_variance(family: Family) -> None:
     rng = np.random.default_rng(4)
     natural = NATURAL.get(family.name)
@@ -187,6 +189,8 @@ def test_registry_is_consistent() -> None:
         ("gamma", {"inverse", "identity", "log"}),
         ("inverse_gaussian", {"inverse_squared", "inverse", "identity", "log"}),
         ("negative_binomial", {"log", "sqrt", "identity"}),
+        ("quasipoisson", {"log", "identity", "sqrt"}),
+        ("quasibinomial", {"logit", "probit", "cauchit", "log", "cloglog"}),
     ],
 )
 def test_allowed_links_include_rs_set(family: str, links: set[str]) -> None:
@@ -220,3 +224,37 @@ def test_bernoulli_deviance_shortcut_matches_the_binomial_formula() -> None:
     np.testing.assert_allclose(
         bernoulli.unit_deviance(y, mu), binomial.unit_deviance(y, mu), rtol=1e-12, atol=1e-14
     )
+
+
+@pytest.mark.parametrize(
+    ("quasi", "base"), [("quasipoisson", "poisson"), ("quasibinomial", "binomial")]
+)
+def test_a_quasi_family_is_its_base_with_a_free_dispersion_and_no_likelihood(quasi, base) -> None:
+    q, b = FAMILIES[quasi], FAMILIES[base]
+    mu = _means(b)[1:-1]
+    y = mu * 0.9
+    np.testing.assert_array_equal(q.variance(mu), b.variance(mu))
+    np.testing.assert_array_equal(q.unit_deviance(y, mu), b.unit_deviance(y, mu))
+    assert (q.links, q.canonical_link, q.has_trials) == (b.links, b.canonical_link, b.has_trials)
+    assert q.free_phi and not b.free_phi
+    assert not q.has_likelihood and b.has_likelihood
+    assert q.natural_param is None and not q.estimates_natural
+    assert np.isnan(q.loglike_obs(y, mu)).all()
+    b.check_posterior()  # a likelihood: nothing to refuse
+    with pytest.raises(
+        BayesGLMError,
+        match=rf"the {quasi} family has no posterior: .*"
+        rf"got \(family='{quasi}'\)\.",
+    ):
+        q.check_posterior()
+    for refused in (lambda: q.pymc_likelihood(mu), lambda: q.sample(mu, None, 1, None)):
+        with pytest.raises(BayesGLMError, match=rf"the {quasi} family has no posterior"):
+            refused()
+
+
+def test_a_quasi_family_allows_a_constant_response() -> None:
+    """R: a constant response gives dispersion 0, not an error (there is no natural
+    parameter whose likelihood would be unbounded)."""
+    FAMILIES["quasipoisson"].check_y(np.full(5, 3.0))
+    with pytest.raises(BayesGLMError, match="must vary"):
+        FAMILIES["gamma"].check_y(np.full(5, 3.0))

@@ -152,7 +152,8 @@ def _intercept_model(family, link: str) -> bg.MLEResult:
     mu = np.full(n, 0.3 if family.is_probability else 2.0)
     natural = {"sigma": 0.5, "shape": 5.0, "lam": 4.0, "alpha": 3.0}.get(family.natural_param)
     trials = np.full(n, 10.0) if family.has_trials else None
-    y = family.sample(mu, natural, trials, rng)
+    # A quasi-family draws nothing: its data are those of its likelihood family.
+    y = bg.FAMILIES[family.name.removeprefix("quasi")].sample(mu, natural, trials, rng)
     return bg.fit_mle(
         np.ones((n, 1)), y, family=family.name, link=link, offset=np.zeros(n), trials=trials
     )

@@ -31,7 +31,13 @@ from bayesglm.predict import eta_range, row_chunks
 from .test_predict import _fit
 
 COLUMNS = ["estimate", "std_error", "conf_low", "conf_high"]
-PAIRS = [(family, bg.LINKS[link]) for family in bg.FAMILIES.values() for link in family.links]
+# Families with a likelihood: a quasi-family has no posterior to draw responses from.
+PAIRS = [
+    (family, bg.LINKS[link])
+    for family in bg.FAMILIES.values()
+    if family.has_likelihood
+    for link in family.links
+]
 PAIR_IDS = [f"{family.name}-{link.name}" for family, link in PAIRS]
 
 

@@ -1,7 +1,7 @@
 """fit_mle against R's glm() / MASS::glm.nb() at tight convergence.
 
-Reference values are in tests/fixtures/r_glm/, made by make_fixtures.R there
-(R 4.2.2, MASS 7.3.58.2, glm.control(epsilon = 1e-14, maxit = 100)).
+Reference values are in tests/fixtures/r_glm/, made by make_fixtures.R and
+make_quasi_fixtures.R there (R 4.2.2, MASS 7.3.58.2, glm.control(epsilon = 1e-14, maxit = 100)).
 """
 
 from __future__ import annotations
@@ -88,6 +88,9 @@ def test_dispersion_likelihood_and_aic(case_and_fit) -> None:
     # R's Pearson statistic mixes working weights from the start of the last
     # iteration with residuals from its end: a 1e-8 relative difference.
     np.testing.assert_allclose(fit.dispersion, case["dispersion"], rtol=1e-7)
+    if case["loglik"] is None:  # a quasi-family: R's logLik() and AIC are NA
+        assert np.isnan([fit.llf, fit.aic, fit.bic]).all()
+        return
     np.testing.assert_allclose(fit.llf, case["loglik"], rtol=1e-9)
     np.testing.assert_allclose(fit.aic, case["aic"], rtol=1e-9)
 
@@ -141,3 +144,19 @@ def test_a_fixed_theta_is_not_counted_as_a_parameter() -> None:
     )
     estimated = _fit(case)
     assert estimated.k_params == 8
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c["family"].startswith("quasi")], ids=lambda c: c["name"]
+)
+def test_a_quasi_fit_is_its_likelihood_familys_fit_with_pearsons_dispersion(case) -> None:
+    """R's quasipoisson / quasibinomial: the poisson / binomial estimates and
+    deviance, standard errors times sqrt(dispersion), t tests on the residual df."""
+    quasi = _fit(case)
+    plain = _fit({**case, "family": case["family"].removeprefix("quasi")})
+    np.testing.assert_allclose(quasi.params, plain.params, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(quasi.deviance, plain.deviance, rtol=1e-12)
+    assert plain.dispersion == 1.0 and quasi.uses_t and not plain.uses_t
+    np.testing.assert_allclose(quasi.bse, plain.bse * np.sqrt(quasi.dispersion), rtol=1e-9)
+    np.testing.assert_allclose(quasi.dispersion, plain.pearson_chi2 / plain.df_resid, rtol=1e-9)
+    assert "AIC: NA" in quasi.summary()

@@ -133,3 +133,16 @@ def test_bad_arguments_are_refused_before_any_work(kwargs, message, empty_cache)
     with pytest.raises(BayesGLMError, match=message):
         warm_up(**kwargs)
     assert not (empty_cache / "warm").exists()
+
+
+def test_the_default_families_leave_out_the_quasi_families(monkeypatch, empty_cache) -> None:
+    """A quasi-family has no posterior, so no program; naming one is refused."""
+    import bayesglm.warmup as warmup
+
+    asked = []
+    monkeypatch.setattr(warmup, "_structures", lambda names, *rest: asked.append(names) or [])
+    assert warm_up() == []
+    assert asked == [[n for n in bg.FAMILIES if n not in ("quasipoisson", "quasibinomial")]]
+    monkeypatch.undo()
+    with pytest.raises(BayesGLMError, match=r"the quasibinomial family has no posterior"):
+        warm_up(["quasibinomial"], max_p=1, max_rows=64, draws=10, tune=10, chains=1)
