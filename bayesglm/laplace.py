@@ -159,7 +159,7 @@ def laplace_approx(
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
     eta, mu = post.valid_mean(beta)
     _, info = post.fisher(eta, mu, natural)
-    newton = info - post.prior_derivatives(beta)[1]
+    newton = curvature(info, post.prior_derivatives(beta)[1])
     cov_beta = linalg.inv(newton)
     cov_beta = (cov_beta + cov_beta.T) / 2
     if u is None:
@@ -181,7 +181,7 @@ def _find_mode(
         eta, mu = post.valid_mean(beta)
         score, info = post.fisher(eta, mu, natural)
         prior_grad, prior_hess = post.prior_derivatives(beta)
-        newton = info - prior_hess
+        newton = curvature(info, prior_hess)
         step = linalg.solve(newton, score + prior_grad, assume_a="pos")
         found = _line_search(post, beta, step, natural)
         # The Newton step shrinks to zero at a smooth mode; at a kink of the prior
@@ -197,6 +197,26 @@ def _find_mode(
         if min(_newton_length(step, newton), moved) < 1e-12 and moved_u < 1e-7:
             return beta, u, n_iter, True
     return beta, u, MAX_ITER, False
+
+
+def curvature(info: np.ndarray, prior_hess: np.ndarray) -> np.ndarray:
+    """The negative log posterior's curvature in beta: Fisher information less the
+    log prior's Hessian, without the prior's positive curvature where keeping it
+    leaves no positive-definite matrix.
+
+    A heavy-tailed prior (Cauchy, Student-t) curves upward in its tails: far from its
+    location, and with little information in the data, information less its Hessian
+    can be indefinite. Its negative part alone keeps the Newton step an ascent
+    direction (the line search shortens it as needed) and the whitening a valid
+    metric; NUTS samples the exact posterior either way.
+    """
+    newton = info - prior_hess
+    try:
+        linalg.cholesky(newton, lower=True)
+        return newton
+    except linalg.LinAlgError:
+        values, vectors = np.linalg.eigh((prior_hess + prior_hess.T) / 2)
+        return info - (vectors * np.minimum(values, 0.0)) @ vectors.T
 
 
 def _newton_length(step: np.ndarray, newton: np.ndarray) -> float:
