@@ -211,12 +211,27 @@ def curvature(info: np.ndarray, prior_hess: np.ndarray) -> np.ndarray:
     metric; NUTS samples the exact posterior either way.
     """
     newton = info - prior_hess
-    try:
-        linalg.cholesky(newton, lower=True)
+    if _positive_definite(newton):
         return newton
-    except linalg.LinAlgError:
-        values, vectors = np.linalg.eigh((prior_hess + prior_hess.T) / 2)
-        return info - (vectors * np.minimum(values, 0.0)) @ vectors.T
+    values, vectors = np.linalg.eigh((prior_hess + prior_hess.T) / 2)
+    newton = info - (vectors * np.minimum(values, 0.0)) @ vectors.T
+    # Information itself can be singular to working precision (means at the edge of
+    # their range): a ridge, grown until the matrix factors, as Levenberg-Marquardt.
+    ridge = 1e-10 * max(float(np.abs(np.diag(newton)).max()), 1.0)
+    for _ in range(30):  # up to 1e20 times the largest curvature
+        if _positive_definite(newton):
+            break
+        newton = newton + ridge * np.eye(len(newton))
+        ridge *= 10.0
+    return newton  # not finite: the solve after it says so
+
+
+def _positive_definite(matrix: np.ndarray) -> bool:
+    try:
+        linalg.cholesky(matrix, lower=True)
+    except (linalg.LinAlgError, ValueError):
+        return False
+    return True
 
 
 def _newton_length(step: np.ndarray, newton: np.ndarray) -> float:

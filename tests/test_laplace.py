@@ -20,6 +20,9 @@ def test_a_heavy_tailed_prior_far_from_the_data_keeps_the_curvature_positive() -
     fixed = curvature(info, prior_hess)
     np.testing.assert_array_equal(fixed, info)  # the positive part left out
     sla.cholesky(fixed)
+    # Information singular to working precision as well: a ridge makes it factor.
+    singular = np.array([[1.0, 1.0], [1.0, 1.0]])
+    sla.cholesky(curvature(singular, prior_hess))
     concave = np.diag([-1.0, -3.0])
     np.testing.assert_array_equal(curvature(info, concave), info - concave)
 
