@@ -563,33 +563,33 @@ def load_program(artifact: bytes) -> Program:
     return Program(tuple(header["names"]), *calls)
 
 
-def _program(key: dict[str, Any], build) -> Program:
-    """The program of ``key``: from memory, from the cache folder, or built and stored."""
+def _program(key: dict[str, Any], build) -> tuple[Program, str]:
+    """The program of ``key`` and how it was obtained (a :data:`COUNTERS` name): from
+    memory, from the cache folder, or built and stored."""
     digest = key_digest(key)
     if digest in _PROGRAMS:
-        COUNTERS["reused"] += 1
-        return _PROGRAMS[digest]
-    artifact = read_artifact(ARTIFACT_KIND, key)
-    program = None
-    if artifact is not None:
-        try:
+        origin, program = "reused", _PROGRAMS[digest]
+    else:
+        origin, program = "loaded", None
+        artifact = read_artifact(ARTIFACT_KIND, key)
+        if artifact is not None:
+            try:
+                program = load_program(artifact)
+            except Exception as error:  # any damage means rebuild, never trust
+                warnings.warn(
+                    f"a stored compiled program could not be read ({error}); rebuilding it",
+                    CacheWarning,
+                    stacklevel=3,
+                )
+        if program is None:
+            origin, artifact = "built", build()
+            write_artifact(ARTIFACT_KIND, key, artifact)
+            # The fresh program runs from its own serialized form, exactly as a later
+            # process will: a cached fit then equals a fresh one draw for draw.
             program = load_program(artifact)
-            COUNTERS["loaded"] += 1
-        except Exception as error:  # any damage means rebuild, never trust
-            warnings.warn(
-                f"a stored compiled program could not be read ({error}); rebuilding it",
-                CacheWarning,
-                stacklevel=3,
-            )
-    if program is None:
-        artifact = build()
-        COUNTERS["built"] += 1
-        write_artifact(ARTIFACT_KIND, key, artifact)
-        # The fresh program runs from its own serialized form, exactly as a later
-        # process will: a cached fit then equals a fresh one draw for draw.
-        program = load_program(artifact)
-    _PROGRAMS[digest] = program
-    return program
+        _PROGRAMS[digest] = program
+    COUNTERS[origin] += 1
+    return program, origin
 
 
 def plan(
@@ -649,9 +649,7 @@ def prepare(
         model = build_model(design, spec, priors, laplace, reduced)
         return export_program(model, inputs, structure, row_input_names(reduced))
 
-    before = dict(COUNTERS)
-    program = _program(structure_key(structure), build)
-    origin = next(name for name in COUNTERS if COUNTERS[name] != before[name])
+    program, origin = _program(structure_key(structure), build)
     return Prepared(program, structure, inputs, origin)
 
 
