@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import linalg
 
 from ._rowpass import weighted_gram
 from .design import Design
@@ -309,6 +309,8 @@ def natural_estimates(
 
 
 def _argmax(objective, start: float) -> float:
+    from scipy import optimize  # here: its import (50 ms) would be in every fit
+
     result = optimize.minimize_scalar(
         lambda u: -objective(u), bracket=(start - 1.0, start + 1.0), tol=1e-10
     )
@@ -396,6 +398,8 @@ def _u_objective(post: _Posterior, mu: np.ndarray, u: float) -> float:
 
 def _best_u(post: _Posterior, beta: np.ndarray, u: float) -> float:
     mu = post.valid_mean(beta)[1]
+    from scipy import optimize  # here: its import (50 ms) would be in every fit
+
     result = optimize.minimize_scalar(
         lambda v: -_u_objective(post, mu, v), bracket=(u - 1.0, u + 1.0), tol=1e-10
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from . import marginal
 from ._xp import Interval
@@ -154,9 +154,9 @@ class MLEResult:
         """Two-sided p-values of the Wald statistics."""
         t = np.abs(self.tvalues.to_numpy())
         if self.uses_t:
-            p = 2.0 * stats.t.sf(t, self.df_resid)
+            p = 2.0 * special.stdtr(self.df_resid, -t)  # what scipy.stats.t.sf computes
         else:
-            p = 2.0 * stats.norm.sf(t)
+            p = 2.0 * special.ndtr(-t)
         return pd.Series(p, index=list(self.names), name="p")
 
     def conf_int(self, prob: float = 0.95) -> pd.DataFrame:
@@ -193,8 +193,8 @@ class MLEResult:
     def _quantile(self, prob: float) -> float:
         """The Wald interval's multiplier: t with ``df_resid`` where tests use t."""
         if self.uses_t:
-            return float(stats.t.ppf(0.5 + prob / 2.0, self.df_resid))
-        return float(stats.norm.ppf(0.5 + prob / 2.0))
+            return float(special.stdtrit(self.df_resid, 0.5 + prob / 2.0))
+        return float(special.ndtri(0.5 + prob / 2.0))
 
     # --- fit statistics -----------------------------------------------------------
 

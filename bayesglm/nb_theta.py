@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from .design import Design
 from .errors import BayesGLMError, ConvergenceWarning, warn_recorded
@@ -197,6 +197,8 @@ def _bracket_maximum(score: Any, t0: float, low: float, high: float) -> tuple[fl
 
 def _brent_root(score: Any, bracket: tuple[float, float]) -> float:
     # xtol in log(theta) is a relative tolerance on theta.
+    from scipy import optimize  # here: its import (50 ms) would be in every fit
+
     return float(optimize.brentq(score, *bracket, xtol=1e-14, rtol=4 * np.finfo(float).eps))
 
 

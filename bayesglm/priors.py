@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special
 
 from ._xp import NP, MathNamespace, pt_ns
 from .design import Design, centering_matrix, positive_rows, weighted_mean, weighted_sd
@@ -57,6 +57,32 @@ PRIORS: dict[str, type[Prior]] = {}
 """Every concrete prior class by name, in definition order (for tests and look-ups)."""
 
 _NAN, _INF = math.nan, math.inf
+
+# The numpy log densities are written from scipy.special rather than taken from
+# scipy.stats, whose import (0.2 s) would otherwise be in every fit and every command;
+# tests/test_prior_moments.py checks each against scipy.stats.
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _normal_logpdf(z):
+    """The standard normal's log density at ``z``."""
+    return -0.5 * z**2 - _LOG_SQRT_2PI
+
+
+def _t_logpdf(z, nu: float):
+    """The standard Student t's log density at ``z``, with ``nu`` degrees of freedom."""
+    constant = (
+        special.gammaln((nu + 1.0) / 2.0)
+        - special.gammaln(nu / 2.0)
+        - 0.5 * math.log(nu * math.pi)
+    )
+    return constant - (nu + 1.0) / 2.0 * np.log1p(z**2 / nu)
+
+
+def _on_half_line(x, density, *, open_at_zero: bool = False):
+    """``density`` where ``x`` is in the support [0, inf) (or (0, inf)), else -inf."""
+    inside = x > 0 if open_at_zero else x >= 0
+    return np.where(inside, density, -np.inf)[()]  # a scalar for a scalar, as scipy
 
 
 @dataclass(frozen=True)
@@ -183,7 +209,9 @@ class Normal(CoefPrior):
         return float(self.sigma)
 
     def logpdf(self, x):
-        return stats.norm.logpdf(x, self.mu, self.sigma)
+        return _normal_logpdf((np.asarray(x, dtype=float) - self.mu) / self.sigma) - math.log(
+            self.sigma
+        )
 
     def grad(self, x):
         return -(x - self.mu) / self.sigma**2
@@ -211,7 +239,9 @@ class StudentT(CoefPrior):
         return self.sigma * math.sqrt(self.nu / (self.nu - 2)) if self.nu > 2 else _INF
 
     def logpdf(self, x):
-        return stats.t.logpdf(x, self.nu, self.mu, self.sigma)
+        return _t_logpdf((np.asarray(x, dtype=float) - self.mu) / self.sigma, self.nu) - math.log(
+            self.sigma
+        )
 
     def grad(self, x):
         r = (x - self.mu) / self.sigma
@@ -241,7 +271,8 @@ class Cauchy(CoefPrior):
         return _INF
 
     def logpdf(self, x):
-        return stats.cauchy.logpdf(x, self.alpha, self.beta)
+        z = (np.asarray(x, dtype=float) - self.alpha) / self.beta
+        return -np.log1p(z**2) - math.log(math.pi * self.beta)
 
     def grad(self, x):
         return StudentT(1.0, self.alpha, self.beta).grad(x)
@@ -268,7 +299,7 @@ class Laplace(CoefPrior):
         return self.b * math.sqrt(2.0)
 
     def logpdf(self, x):
-        return stats.laplace.logpdf(x, self.mu, self.b)
+        return -np.abs(np.asarray(x, dtype=float) - self.mu) / self.b - math.log(2.0 * self.b)
 
     def grad(self, x):
         return -np.sign(x - self.mu) / self.b
@@ -445,7 +476,8 @@ class HalfNormal(PositivePrior):
         return math.pi / math.sqrt(8.0)  # Var log|Z| = trigamma(1/2) / 4
 
     def logpdf(self, x):
-        return stats.halfnorm.logpdf(x, scale=self.sigma)
+        x = np.asarray(x, dtype=float)
+        return _on_half_line(x, _normal_logpdf(x / self.sigma) + math.log(2.0 / self.sigma))
 
 
 @dataclass(frozen=True)
@@ -476,7 +508,9 @@ class HalfStudentT(PositivePrior):
         return math.sqrt(math.pi**2 / 8 + float(special.polygamma(1, self.nu / 2)) / 4)
 
     def logpdf(self, x):
-        return np.log(2.0) + stats.t.logpdf(x, self.nu, 0.0, self.sigma)
+        x = np.asarray(x, dtype=float)
+        density = _t_logpdf(x / self.sigma, self.nu) + math.log(2.0 / self.sigma)
+        return _on_half_line(x, density)
 
 
 @dataclass(frozen=True)
@@ -500,7 +534,9 @@ class HalfCauchy(PositivePrior):
         return math.pi / 2  # log|C| is hyperbolic-secant distributed
 
     def logpdf(self, x):
-        return stats.halfcauchy.logpdf(x, scale=self.beta)
+        x = np.asarray(x, dtype=float)
+        density = -np.log1p((x / self.beta) ** 2) + math.log(2.0 / (math.pi * self.beta))
+        return _on_half_line(x, density)
 
 
 @dataclass(frozen=True)
@@ -524,7 +560,8 @@ class Exponential(PositivePrior):
         return math.pi / math.sqrt(6.0)  # Var log E = trigamma(1)
 
     def logpdf(self, x):
-        return stats.expon.logpdf(x, scale=1.0 / self.lam)
+        x = np.asarray(x, dtype=float)
+        return _on_half_line(x, math.log(self.lam) - self.lam * x)
 
 
 @dataclass(frozen=True)
@@ -549,7 +586,15 @@ class Gamma(PositivePrior):
         return math.sqrt(float(special.polygamma(1, self.alpha)))
 
     def logpdf(self, x):
-        return stats.gamma.logpdf(x, self.alpha, scale=1.0 / self.beta)
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            density = (
+                self.alpha * math.log(self.beta)
+                - special.gammaln(self.alpha)
+                + special.xlogy(self.alpha - 1.0, x)
+                - self.beta * x
+            )
+        return _on_half_line(x, density)
 
 
 @dataclass(frozen=True)
@@ -576,7 +621,15 @@ class InverseGamma(PositivePrior):
         return math.sqrt(float(special.polygamma(1, self.alpha)))  # log X = -log Gamma
 
     def logpdf(self, x):
-        return stats.invgamma.logpdf(x, self.alpha, scale=self.beta)
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            density = (
+                self.alpha * math.log(self.beta)
+                - special.gammaln(self.alpha)
+                - (self.alpha + 1.0) * np.log(x)
+                - self.beta / x
+            )
+        return _on_half_line(x, density, open_at_zero=True)
 
 
 @dataclass(frozen=True)
@@ -1024,6 +1077,8 @@ def _solve_mean_match(
             value = gap(other)
             if np.isfinite(value) and np.sign(value) != np.sign(at_start):
                 low, high = sorted((start, other))
+                from scipy import optimize  # here: scipy.optimize costs 50 ms to import
+
                 return float(optimize.brentq(gap, low, high, xtol=1e-13, rtol=1e-15))
     return None
 

@@ -9,7 +9,6 @@ the columns involved are named in a :class:`~bayesglm.errors.SeparationWarning`.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
 from .design import Design
 from .errors import SeparationWarning, warn_recorded
@@ -118,6 +117,8 @@ def _separated_columns(design: Design, upper: float) -> list[str]:
     if intercept is not None:
         penalty[intercept] = 1e-6
     split = np.hstack  # b = b_plus - b_minus, both >= 0
+    from scipy import optimize  # here: its import (50 ms) would be in every fit
+
     result = optimize.linprog(
         np.r_[penalty, penalty],
         A_ub=split([-signed, signed]),

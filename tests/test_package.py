@@ -48,6 +48,19 @@ def test_mle_fit_does_not_import_pymc() -> None:
     assert out.split("\n")[:2] == ["[]", "bayesglm.results bayesglm.compare"]
 
 
+def test_mle_and_posterior_mode_of_a_binomial_load_no_scipy_stats_or_optimize() -> None:
+    # Each costs 50-200 ms at import, paid by every command and first fit (#12).
+    out = _run(
+        "import sys, numpy as np, bayesglm as bg\n"
+        "x = np.linspace(-1, 1, 20)\n"
+        "data = {'x': x, 'k': (x > 0.3) * 1 + (x > 0.9) * 1, 'n': np.full(20, 2)}\n"
+        "model = bg.GLM('k ~ x', data=data, family='binomial', trials='n')\n"
+        "fit = model.fit_mle(); fit.summary(); fit.conf_int()\n"
+        "model._sampling_start(None, True)\n" + _loaded(("scipy.stats", "scipy.optimize"))
+    )
+    assert out.split("\n")[0] == "[]"
+
+
 def test_each_public_name_resolves_to_its_module() -> None:
     import importlib
 

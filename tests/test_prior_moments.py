@@ -223,3 +223,12 @@ def _draw(prior, n: int, rng: np.random.Generator) -> np.ndarray:
     if name == "InvSqrtExponential":
         return rng.exponential(1 / p["lam"], n) ** -2.0
     return _scipy_twin(prior).rvs(n, random_state=rng)
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [c for c in _cases() if isinstance(c.values[0], PositivePrior) and _has_density(c.values[0])],
+)
+def test_a_positive_prior_has_no_density_below_zero(prior) -> None:
+    assert np.all(prior.logpdf(np.array([-2.0, -1e-9])) == -np.inf)
+    assert np.ndim(prior.logpdf(1.0)) == 0  # a number for a number, as scipy gives
