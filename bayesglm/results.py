@@ -31,6 +31,7 @@ from .draw_summaries import summarize_rows
 from .effects import compare_mle_table, effects_table
 from .errors import BayesGLMError, SamplingWarning
 from .families import Spec
+from .importance import method_lines
 from .laplace import LaplaceApprox
 from .mle import MLEResult
 from .predict import (
@@ -137,6 +138,11 @@ class GLMResult:
     versions : dict of str to str, or None
         The package versions that produced the fit, as :func:`bayesglm.load` read
         them from the file; None for a fit made in this session (the installed ones).
+    method : dict or None
+        How the draws were made when not by NUTS over the rows: ``{"method":
+        "cells", "rows", "cells"}`` (NUTS over exact cell sums) or ``{"method":
+        "importance", "rows", "proposals", "khat", "ess"}`` (see
+        :mod:`bayesglm.importance`); None for NUTS over the rows.
     """
 
     beta_draws: np.ndarray
@@ -154,6 +160,7 @@ class GLMResult:
     tune: int
     chains: int
     versions: dict[str, str] | None = None
+    method: dict[str, Any] | None = None
 
     @property
     def producing_versions(self) -> dict[str, str]:
@@ -629,6 +636,7 @@ class GLMResult:
             f"n = {self.design.n}",
             f"Sampler: {self.sampler} ({self.chains} chains x {self.draws_per_chain} draws, "
             f"{self.tune} tuning), seed {self.seed}",
+            *method_lines(self.method),
             "",
             "Priors:",
             self.priors.table().to_string(),
