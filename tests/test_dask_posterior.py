@@ -19,7 +19,7 @@ import bayesglm.model as backend
 from bayesglm import samplers
 from bayesglm.cells import TooManyCells, cell_design
 from bayesglm.errors import BayesGLMError
-from bayesglm.importance import _psis, method_lines
+from bayesglm.importance import _psis, method_lines, proposal_loglik
 from bayesglm.laplace import laplace_approx
 from bayesglm.sampling_data import reduce_data
 
@@ -247,3 +247,37 @@ def test_importance_sampling_refuses_families_with_a_dispersion() -> None:
     model = bg.GLM("t ~ z", data=dd.from_pandas(df, 3), family="gamma", link="log")
     with pytest.raises(BayesGLMError, match=r"families without a dispersion.*family='gamma'"):
         model.fit(method="importance")
+
+
+def test_cells_and_proposal_passes_run_on_a_distributed_cluster_from_parquet(tmp_path) -> None:
+    distributed = pytest.importorskip("distributed")
+    df = _ratings(3000)
+    folder = tmp_path / "ratings"
+    dd.from_pandas(df, npartitions=6).to_parquet(folder)
+    rows, _ = _models(CASES["poisson-log-exposure"], df)
+    formula = "claims " + FORMULA
+    args = dict(family="poisson", exposure="exposure", weights="w")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        dask.config.set(scheduler=client),
+    ):
+        model = bg.GLM(formula, data=dd.read_parquet(folder), **args)
+        cells = cell_design(model.design, model.spec)
+        B = np.random.default_rng(0).normal(scale=0.1, size=(model.design.p, 50))
+        loglik = proposal_loglik(model.design, model.spec, B)
+    expected = cell_design(rows.design, rows.spec)
+    np.testing.assert_array_equal(cells.X, expected.X)
+    np.testing.assert_allclose(cells.y, expected.y, rtol=1e-14)
+    np.testing.assert_allclose(cells.offset, expected.offset, rtol=1e-13)
+    np.testing.assert_allclose(loglik, proposal_loglik(rows.design, rows.spec, B), rtol=1e-12)
+
+
+@needs_compiled
+def test_the_report_says_how_the_draws_were_made(tmp_path) -> None:
+    _, chunked = _models(CASES["binomial-logit"], _ratings(300))
+    fit = chunked.fit(draws=200, tune=200, seed=1, progressbar=False, method="cells")
+    text = fit.report(tmp_path / "report.md").read_text()
+    assert method_lines(fit.method)[0] in text
