@@ -36,6 +36,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .design import Design, weighted_mean, weighted_sd
 from .errors import BayesGLMError
@@ -160,16 +161,61 @@ class _Collapse:
         return self.limited(keys, sums, moments)
 
 
+_MULTIPLIERS = np.random.default_rng(20261128).integers(1, 2**63, size=256, dtype=np.uint64) | 1
+"""Odd 64-bit multipliers of the row hash (fixed: the same hash in every process)."""
+
+
 def _group(keys: np.ndarray, sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of ``keys`` (sorted) and the column sums of ``sums`` over
-    each."""
-    if keys.shape[0] == 0:
+    """The distinct rows of ``keys`` (in lexicographic order, whatever the order of
+    the rows) and the column sums of ``sums`` over each.
+
+    Rows are grouped by a 64-bit hash of their bits, and the grouping is verified:
+    every row must equal its group's first row. Should two distinct rows share a
+    hash, the rows are grouped exactly column by column instead.
+    """
+    n = keys.shape[0]
+    if n == 0:
         return keys, sums
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    totals = np.zeros((unique.shape[0], sums.shape[1]))
-    np.add.at(totals, inverse, sums)
-    return unique, totals
+    # -0.0 and 0.0 hash apart: their rows stay two cells, which is still exact.
+    code, first = _hash_groups(keys)
+    if not np.array_equal(keys[first][code], keys):
+        code, first = _exact_groups(keys)
+    unique = keys[first]
+    totals = np.column_stack(
+        [np.bincount(code, weights=column, minlength=len(first)) for column in sums.T]
+    )
+    order = np.lexsort(unique.T[::-1])
+    return unique[order], totals[order]
+
+
+def _hash_groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    bits = np.ascontiguousarray(keys).view(np.uint64)
+    multipliers = _MULTIPLIERS[np.arange(bits.shape[1]) % _MULTIPLIERS.size]
+    with np.errstate(over="ignore"):
+        hashed = (bits * multipliers).sum(axis=1)  # modulo 2**64
+    return _first_rows(pd.factorize(hashed)[0])
+
+
+def _exact_groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column factorized, the codes combined into one integer per row
+    (renumbered whenever the next product could overflow)."""
+    code = np.zeros(keys.shape[0], dtype=np.int64)
+    size = 1
+    for column in np.asfortranarray(keys).T:
+        codes, uniques = pd.factorize(column)
+        if size * len(uniques) >= 2**62:
+            code, distinct = pd.factorize(code)
+            size = len(distinct)
+        code = code * len(uniques) + codes
+        size *= len(uniques)
+    return _first_rows(pd.factorize(code)[0])
+
+
+def _first_rows(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group codes 0..g-1 and the first row of each group."""
+    first = np.empty(int(code.max()) + 1, dtype=np.int64)
+    first[code[::-1]] = np.arange(code.size - 1, -1, -1)  # the last write is the first row
+    return code, first
 
 
 def cell_design(design: Any, spec: Spec, *, max_cells: int = MAX_CELLS) -> CellDesign:

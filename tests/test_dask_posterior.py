@@ -281,3 +281,48 @@ def test_the_report_says_how_the_draws_were_made(tmp_path) -> None:
     fit = chunked.fit(draws=200, tune=200, seed=1, progressbar=False, method="cells")
     text = fit.report(tmp_path / "report.md").read_text()
     assert method_lines(fit.method)[0] in text
+
+
+_ON_A_PLATFORM = """
+import dask, dask.dataframe as dd, jax, numpy as np, pandas as pd
+import bayesglm as bg
+rng = np.random.default_rng(0)
+df = pd.DataFrame({"zone": rng.choice(["a", "b"], 400), "years": rng.uniform(0.5, 2, 400)})
+df["claims"] = rng.poisson(df["years"])
+model = bg.GLM("claims ~ C(zone)", data=dd.from_pandas(df, npartitions=3),
+               family="poisson", exposure="years")
+with dask.config.set(scheduler="synchronous"):
+    fit = model.fit(draws=100, tune=100, chains=2, seed=1, sampler="compiled",
+                    progressbar=False)
+print(jax.default_backend(), fit.sampler, fit.method["method"])
+"""
+
+
+@needs_compiled
+def test_nuts_runs_on_the_platform_jax_platforms_names() -> None:
+    # docs/large-data.md: NUTS runs where JAX runs, chosen by JAX_PLATFORMS before JAX
+    # is imported (on a GPU machine "cuda"; here the CPU).
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        [sys.executable, "-c", _ON_A_PLATFORM], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["cpu", "compiled", "cells"]
+
+
+def test_rows_that_share_a_hash_are_still_grouped_exactly(monkeypatch) -> None:
+    from bayesglm import cells
+
+    rows, _ = _models(CASES["binomial-probit-offset"], _ratings(300))
+    expected = cell_design(rows.design, rows.spec)
+    # Every row hashes alike: the verification finds the collision and groups by value.
+    monkeypatch.setattr(cells, "_MULTIPLIERS", np.zeros(256, dtype=np.uint64))
+    found = cell_design(rows.design, rows.spec)
+    np.testing.assert_array_equal(found.X, expected.X)
+    np.testing.assert_array_equal(found.y, expected.y)
+    np.testing.assert_array_equal(found.trials, expected.trials)
+    np.testing.assert_array_equal(found.offset, expected.offset)
