@@ -277,9 +277,9 @@ def cell_design(design: Any, spec: Spec, *, max_cells: int = MAX_CELLS) -> CellD
         raise TooManyCells(
             f"the data have too many distinct covariate patterns to reduce exactly (at "
             f"least {cells.too_many:,} in {design.n:,} rows, more than the {max_cells:,} "
-            "allowed); merge rating factors into fewer levels, raise max_cells, or use the "
-            "importance-sampled posterior (fit(method='importance')), NUTS on a subsample "
-            f"in memory, or NUTS over all rows on a GPU; got (max_cells={max_cells})."
+            "allowed); merge rating factors into fewer levels, or use the importance-sampled "
+            "posterior (fit(method='importance')), NUTS on a subsample in memory, or NUTS "
+            f"over all rows on a GPU; got (max_cells={max_cells})."
         )
     return _as_design(design, kind, cells)
 

@@ -554,6 +554,13 @@ class GLMResult:
     def _iter_means(self, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
         beta = self._beta()
         design = self.design
+        if design.chunked:  # an importance-sampled fit of Dask rows (bayesglm.importance)
+            raise BayesGLMError(
+                "per-row quantities of the training rows (loo, r2, sensitivity, "
+                "posterior predictive draws, the report) are not available for a fit on "
+                "Dask data yet; summary(), effects(), compare_mle() and predict() on new "
+                "rows are; got (data=Dask)."
+            )
         offset = design.eta_offset
         for lo in range(0, design.n, chunk):
             eta = beta @ design.X[lo : lo + chunk].T + offset[lo : lo + chunk]

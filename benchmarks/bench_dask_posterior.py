@@ -45,9 +45,7 @@ FORMULA = "claims ~ C(area) + C(age) + C(vehicle) + C(bonus)"
 def effects(seed: int) -> dict[str, np.ndarray]:
     """The log rate ratio of each level (the first level's is 0)."""
     rng = np.random.default_rng(seed)
-    return {
-        name: np.r_[0.0, rng.normal(0.0, 0.3, levels - 1)] for name, levels in FACTORS.items()
-    }
+    return {name: np.r_[0.0, rng.normal(0.0, 0.3, levels - 1)] for name, levels in FACTORS.items()}
 
 
 def write_folder(folder: Path, rows: int, chunk_rows: int, seed: int) -> dict[str, np.ndarray]:

@@ -213,6 +213,9 @@ def test_importance_sampling_agrees_with_nuts_and_is_recorded(tmp_path) -> None:
     loaded = bg.load(fit.save(tmp_path / "importance.nc"))
     assert loaded.method == method
     assert method_lines(method)[0] in str(loaded)
+    # Per-row quantities of the training rows would bring every row over: refused.
+    with pytest.raises(BayesGLMError, match=r"per-row quantities of the training rows"):
+        fit.loo()
 
 
 def test_importance_sampling_is_refused_where_the_laplace_approximation_is_poor() -> None:
@@ -277,10 +280,12 @@ def test_cells_and_proposal_passes_run_on_a_distributed_cluster_from_parquet(tmp
 
 @needs_compiled
 def test_the_report_says_how_the_draws_were_made(tmp_path) -> None:
-    _, chunked = _models(CASES["binomial-logit"], _ratings(300))
-    fit = chunked.fit(draws=200, tune=200, seed=1, progressbar=False, method="cells")
-    text = fit.report(tmp_path / "report.md").read_text()
-    assert method_lines(fit.method)[0] in text
+    rows, chunked = _models(CASES["binomial-logit"], _ratings(300))
+    on_cells = chunked.fit(draws=200, tune=200, seed=1, progressbar=False, method="cells")
+    by_importance = rows.fit(draws=200, seed=1, method="importance")
+    for fit in (on_cells, by_importance):
+        text = fit.report(tmp_path / f"{fit.sampler}.md").read_text()
+        assert method_lines(fit.method)[0] in text
 
 
 _ON_A_PLATFORM = """
