@@ -331,3 +331,22 @@ def test_rows_that_share_a_hash_are_still_grouped_exactly(monkeypatch) -> None:
     np.testing.assert_array_equal(found.y, expected.y)
     np.testing.assert_array_equal(found.trials, expected.trials)
     np.testing.assert_array_equal(found.offset, expected.offset)
+
+
+@needs_compiled
+def test_no_length_n_array_reaches_the_client_during_a_posterior_fit() -> None:
+    from .test_dask_mle import _SizeCheckingScheduler
+
+    df = _ratings(5000)
+    rows = dd.from_pandas(df, npartitions=6)
+    cells_model = bg.GLM("claims " + FORMULA, data=rows, family="poisson", exposure="exposure")
+    continuous = _poisson_continuous(5000)
+    importance_model = bg.GLM(
+        "y ~ x + z", data=dd.from_pandas(continuous, npartitions=6), family="poisson"
+    )
+    scheduler = _SizeCheckingScheduler()
+    with dask.config.set(scheduler=scheduler):
+        on_cells = cells_model.fit(draws=100, tune=100, chains=2, seed=1, progressbar=False)
+        by_importance = importance_model.fit(draws=100, chains=2, seed=1, method="importance")
+    assert on_cells.method["method"] == "cells" and by_importance.method["proposals"] == 2000
+    assert scheduler.largest and max(scheduler.largest) < 5000
