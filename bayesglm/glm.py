@@ -337,10 +337,12 @@ class GLM:
     def _fit_large(self, method: str, priors: Mapping[str, Prior] | None, **options: Any):
         """The posterior by an exact reduction to cells or by checked importance
         sampling (:mod:`bayesglm.cells`, :mod:`bayesglm.importance`)."""
+        import time
         from dataclasses import replace
 
         from .cells import TooManyCells, cell_design, reduction_kind
 
+        start = time.perf_counter()
         if method == "auto":
             method = "cells" if reduction_kind(self.spec) is not None else "importance"
             try:
@@ -353,8 +355,13 @@ class GLM:
             return self._fit_importance(priors, **options)
         # The fit on the cells carries their MLE: the coefficients and standard errors
         # of the rows; its deviance and AIC are the cells' (the rows' are fit_mle()'s).
+        grouped = time.perf_counter() - start
         result = GLM.from_design(cells, self.spec).fit(priors, **options)
-        return replace(result, method={"method": "cells", "rows": self.design.n, "cells": cells.n})
+        return replace(
+            result,
+            method={"method": "cells", "rows": self.design.n, "cells": cells.n},
+            timings={"cells": grouped, **result.timings},
+        )
 
     def _fit_importance(
         self,

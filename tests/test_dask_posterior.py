@@ -279,6 +279,7 @@ def test_cells_and_proposal_passes_run_on_a_distributed_cluster_from_parquet(tmp
 
 
 @needs_compiled
+@pytest.mark.filterwarnings("ignore::bayesglm.errors.SamplingWarning")  # short chains
 def test_the_report_says_how_the_draws_were_made(tmp_path) -> None:
     rows, chunked = _models(CASES["binomial-logit"], _ratings(300))
     on_cells = chunked.fit(draws=200, tune=200, seed=1, progressbar=False, method="cells")
@@ -334,6 +335,7 @@ def test_rows_that_share_a_hash_are_still_grouped_exactly(monkeypatch) -> None:
 
 
 @needs_compiled
+@pytest.mark.filterwarnings("ignore::bayesglm.errors.SamplingWarning")  # short chains
 def test_no_length_n_array_reaches_the_client_during_a_posterior_fit() -> None:
     from .test_dask_mle import _SizeCheckingScheduler
 
@@ -350,3 +352,17 @@ def test_no_length_n_array_reaches_the_client_during_a_posterior_fit() -> None:
         by_importance = importance_model.fit(draws=100, chains=2, seed=1, method="importance")
     assert on_cells.method["method"] == "cells" and by_importance.method["proposals"] == 2000
     assert scheduler.largest and max(scheduler.largest) < 5000
+
+
+@pytest.mark.parametrize("name", ["binomial-logit", "binomial-probit-offset", "bernoulli-logit"])
+def test_binomial_cells_are_the_rows_the_in_memory_engine_merges(name: str) -> None:
+    # In memory, the engine merges rows of equal covariates, offset and weight into
+    # successes of summed trials (sampling_data.reduce_data); the cells computed from
+    # Dask chunks are exactly those rows, in the same order: NUTS reads the same numbers.
+    rows, chunked = _models(CASES[name], _ratings(2000), npartitions=9)
+    merged = reduce_data(rows.design, rows.spec)
+    on_cells = reduce_data(cell_design(chunked.design, chunked.spec), rows.spec)
+    assert merged.kind == on_cells.kind == "rows" and merged.n_rows == on_cells.n_rows
+    assert set(merged.data) == set(on_cells.data)
+    for key, values in merged.data.items():
+        np.testing.assert_array_equal(on_cells.data[key], values, err_msg=key)
