@@ -166,9 +166,10 @@ class GLM:
     def _refuse_chunked(self) -> None:
         if self.design.chunked:
             raise BayesGLMError(
-                "the posterior of a model on chunked (Dask) data is not available yet; "
-                "its maximum-likelihood fit is (fit_mle()), or fit the posterior on rows "
-                "in memory; got (data=Dask arrays)."
+                "a PyMC model or its priors on chunked (Dask) data would need every row "
+                "in memory; fit() samples the posterior of Dask data (method='cells' or "
+                "'importance'), fit_mle() fits it by maximum likelihood; got "
+                "(data=Dask arrays)."
             )
 
     def resolve_priors(
@@ -237,6 +238,7 @@ class GLM:
         center: bool = True,
         target_accept: float = 0.8,
         progressbar: bool = True,
+        method: str = "auto",
     ):
         """Sample the posterior with NUTS.
 
@@ -258,6 +260,15 @@ class GLM:
         target_accept : float
             NUTS target acceptance rate.
         progressbar : bool
+        method : {"auto", "nuts", "cells", "importance"}
+            How the posterior is computed (see docs/large-data.md). "nuts": NUTS over
+            the rows (in memory only). "cells": NUTS over the data's covariate cells,
+            exact for the binomial and bernoulli families and the poisson family with
+            the log link. "importance": the Laplace approximation at the posterior
+            mode, corrected by Pareto-smoothed importance sampling against the exact
+            likelihood; refused when the Pareto k-hat is above 0.7. "auto": "nuts" in
+            memory; on Dask data "cells" where the pair and the number of cells allow
+            it, else "importance". The result's ``method`` records which ran.
 
         Returns
         -------
@@ -267,6 +278,7 @@ class GLM:
         from .results import GLMResult, warn_if_unhealthy
 
         _check_counts(draws=draws, tune=tune, chains=chains)
+        method = _check_method(method, self.design.chunked)
         real = isinstance(target_accept, float | int) and not isinstance(target_accept, bool)
         if not (real and 0 < target_accept < 1):
             raise BayesGLMError(
@@ -274,9 +286,22 @@ class GLM:
             )
         check_seed(seed)
         sampler = samplers.check_sampler(sampler, tune=tune)
-        resolved, mle, laplace = self._sampling_start(priors, center)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
+        if method != "nuts":
+            return self._fit_large(
+                method,
+                priors,
+                center=center,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                seed=seed,
+                sampler=sampler,
+                target_accept=target_accept,
+                progressbar=progressbar,
+            )
+        resolved, mle, laplace = self._sampling_start(priors, center)
         run = samplers.sample(
             self.design,
             self.spec,
@@ -309,6 +334,76 @@ class GLM:
         warn_if_unhealthy(result)
         return result
 
+    def _fit_large(self, method: str, priors: Mapping[str, Prior] | None, **options: Any):
+        """The posterior by an exact reduction to cells or by checked importance
+        sampling (:mod:`bayesglm.cells`, :mod:`bayesglm.importance`)."""
+        import time
+        from dataclasses import replace
+
+        from .cells import TooManyCells, cell_design, reduction_kind
+
+        start = time.perf_counter()
+        if method == "auto":
+            method = "cells" if reduction_kind(self.spec) is not None else "importance"
+            try:
+                cells = cell_design(self.design, self.spec) if method == "cells" else None
+            except TooManyCells:
+                method, cells = "importance", None
+        elif method == "cells":
+            cells = cell_design(self.design, self.spec)
+        if method == "importance":
+            return self._fit_importance(priors, **options)
+        # The fit on the cells carries their MLE: the coefficients and standard errors
+        # of the rows; its deviance and AIC are the cells' (the rows' are fit_mle()'s).
+        grouped = time.perf_counter() - start
+        result = GLM.from_design(cells, self.spec).fit(priors, **options)
+        return replace(
+            result,
+            method={"method": "cells", "rows": self.design.n, "cells": cells.n},
+            timings={"cells": grouped, **result.timings},
+        )
+
+    def _fit_importance(
+        self,
+        priors: Mapping[str, Prior] | None,
+        *,
+        center: bool,
+        draws: int,
+        chains: int,
+        seed: int,
+        **_nuts: Any,
+    ):
+        """The importance-sampled posterior (:mod:`bayesglm.importance`)."""
+        from .importance import check_family, importance_sample, prior_view
+        from .priors import resolve_priors
+        from .results import GLMResult
+
+        check_family(self.spec)
+        view = prior_view(self.design, self.spec, priors)
+        resolved = resolve_priors(priors, view, self.spec, center=center)
+        mle = self._mle[0]
+        _refuse_improper(resolved, mle)
+        run = importance_sample(
+            self.design, self.spec, resolved, mle, draws=chains * draws, seed=seed
+        )
+        return GLMResult(
+            beta_draws=run.beta.reshape(chains, draws, -1),
+            natural_draws=None,
+            sample_stats={},
+            design=self.design,
+            spec=self.spec,
+            priors=resolved,
+            mle=mle,
+            laplace=run.laplace,
+            sampler="importance",
+            seed=seed,
+            timings=run.timings,
+            draws_per_chain=draws,
+            tune=0,
+            chains=chains,
+            method=run.method,
+        )
+
     def _sampling_start(
         self, priors: Mapping[str, Prior] | None, center: bool
     ) -> tuple[ResolvedPriors, MLEResult, LaplaceApprox]:
@@ -324,6 +419,29 @@ class GLM:
 
     def __repr__(self) -> str:
         return f"<GLM {self.spec} n={self.design.n} p={self.design.p}>"
+
+
+_METHODS = ("auto", "nuts", "cells", "importance")
+
+
+def _check_method(method: str, chunked: bool) -> str:
+    """The method a fit runs: "auto" resolved to "nuts" in memory; NUTS over the rows
+    of Dask data refused."""
+    if method not in _METHODS:
+        raise BayesGLMError(
+            f"unknown posterior method; the methods are {', '.join(_METHODS)}; "
+            f"got (method={method!r})."
+        )
+    if method == "auto" and not chunked:
+        return "nuts"
+    if method == "nuts" and chunked:
+        raise BayesGLMError(
+            "NUTS over every row needs the rows in memory (on a GPU for large n, see "
+            "docs/large-data.md); on Dask data use method='cells' (exact, where the "
+            "family allows) or method='importance' (checked by Pareto k-hat), or "
+            "compute() the data; got (method='nuts', data=Dask)."
+        )
+    return method
 
 
 def _check_counts(**counts: int) -> None:

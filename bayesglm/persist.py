@@ -156,6 +156,10 @@ def _describe(result: GLMResult) -> dict[str, Any]:
         "laplace_n_iter": _plain(result.laplace.n_iter),
         "laplace_warnings": list(result.laplace.warnings),
         "sampler": result.sampler,
+        "method": result.method,
+        # The formula's training columns are a sample, not the rows, for a design of
+        # cells or of Dask chunks (bayesglm.cells): the rows are then numbered.
+        "training_is_rows": design.formula is None or len(design.formula.training) == design.n,
         # numpy integers are fine arguments to fit() but not JSON numbers
         "seed": _plain(result.seed),
         "timings": {stage: _plain(seconds) for stage, seconds in result.timings.items()},
@@ -662,7 +666,16 @@ def _parts(tree: xr.DataTree, info: dict) -> dict[str, Any]:
         tune=_entry(info, "tune", int),
         chains=chains,
         versions=_versions_entry(info),
+        method=_method_entry(info),
     )
+
+
+def _method_entry(info: dict) -> dict[str, Any] | None:
+    """How the draws were made (absent from files written before it was recorded)."""
+    method = info.get("method")
+    if not isinstance(method, dict | None):
+        raise _Damaged("the posterior method is not a table")
+    return method
 
 
 def _sample_stats(group: xr.Dataset, shape: tuple[int, int]) -> dict[str, np.ndarray]:
@@ -729,7 +742,8 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
             raise _Damaged(f"{len(labels)} row labels for {design.n} rows")
         return dataclasses.replace(design, row_labels=labels)
     training, dropped_rows = _dataset_to_frame(_group(tree, "bayesglm_training"))
-    if len(training) != design.n:
+    training_is_rows = info.get("training_is_rows", True)
+    if training_is_rows and len(training) != design.n:
         raise _Damaged(f"{len(training)} training rows for {design.n} rows")
     state = _entry(info, "formula_state", dict)
     try:
@@ -757,7 +771,8 @@ def _design(tree: xr.DataTree, info: dict, spec: Spec) -> Design:
         offset_term=info["offset_term"],
         exposure=info["exposure"],
     )
-    return dataclasses.replace(design, formula=formula, row_labels=training.index)
+    labels = training.index if training_is_rows else pd.RangeIndex(design.n)
+    return dataclasses.replace(design, formula=formula, row_labels=labels)
 
 
 def _priors(tree: xr.DataTree, info: dict) -> ResolvedPriors:

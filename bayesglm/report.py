@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._output import check_report_path, report_figures_folder, write_atomic
+from .importance import method_lines
 from .predict import percent
 from .sensitivity import sensitivity_lines
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
@@ -74,6 +75,7 @@ def _sections(result: GLMResult, prob: float, effects: pd.DataFrame) -> list[tup
         f"Formula: {formula.text}" if formula is not None else "Model matrix given as arrays",
         f"Family: {spec.family.name}; link: {spec.link.name}",
         f"Observations: {design.n}; coefficients: {design.p}",
+        *method_lines(result.method),  # how the draws were made, when not NUTS over rows
     ]
     if formula is not None and formula.dropped_rows:
         model_lines.append(f"Rows dropped for missing values: {len(formula.dropped_rows)}")

@@ -31,6 +31,7 @@ from .draw_summaries import summarize_rows
 from .effects import compare_mle_table, effects_table
 from .errors import BayesGLMError, SamplingWarning
 from .families import Spec
+from .importance import method_lines
 from .laplace import LaplaceApprox
 from .mle import MLEResult
 from .predict import (
@@ -137,6 +138,11 @@ class GLMResult:
     versions : dict of str to str, or None
         The package versions that produced the fit, as :func:`bayesglm.load` read
         them from the file; None for a fit made in this session (the installed ones).
+    method : dict or None
+        How the draws were made when not by NUTS over the rows: ``{"method":
+        "cells", "rows", "cells"}`` (NUTS over exact cell sums) or ``{"method":
+        "importance", "rows", "proposals", "khat", "ess"}`` (see
+        :mod:`bayesglm.importance`); None for NUTS over the rows.
     """
 
     beta_draws: np.ndarray
@@ -154,6 +160,7 @@ class GLMResult:
     tune: int
     chains: int
     versions: dict[str, str] | None = None
+    method: dict[str, Any] | None = None
 
     @property
     def producing_versions(self) -> dict[str, str]:
@@ -547,6 +554,13 @@ class GLMResult:
     def _iter_means(self, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
         beta = self._beta()
         design = self.design
+        if design.chunked:  # an importance-sampled fit of Dask rows (bayesglm.importance)
+            raise BayesGLMError(
+                "per-row quantities of the training rows (loo, r2, sensitivity, "
+                "posterior predictive draws, the report) are not available for a fit on "
+                "Dask data yet; summary(), effects(), compare_mle() and predict() on new "
+                "rows are; got (data=Dask)."
+            )
         offset = design.eta_offset
         for lo in range(0, design.n, chunk):
             eta = beta @ design.X[lo : lo + chunk].T + offset[lo : lo + chunk]
@@ -629,6 +643,7 @@ class GLMResult:
             f"n = {self.design.n}",
             f"Sampler: {self.sampler} ({self.chains} chains x {self.draws_per_chain} draws, "
             f"{self.tune} tuning), seed {self.seed}",
+            *method_lines(self.method),
             "",
             "Priors:",
             self.priors.table().to_string(),

@@ -13,6 +13,7 @@ __all__ = [
     "AGREE_SE",
     "BFMI_LIMIT",
     "ESS_PER_CHAIN",
+    "MAX_CELLS",
     "PARETO_K_LIMIT",
     "PRIOR_HOLD",
     "PRIOR_SHARE",
@@ -29,6 +30,11 @@ BFMI_LIMIT = 0.3
 """E-BFMI below this fails."""
 PARETO_K_LIMIT = 0.7
 """PSIS-LOO observations with Pareto k above this are unreliable."""
+
+# Exact reductions of chunked data (bayesglm.cells).
+MAX_CELLS = 1_000_000
+"""More distinct covariate patterns than this are not reduced to cells: NUTS on the
+client would evaluate that many rows per gradient."""
 
 # MLE-versus-posterior verdicts.
 AGREE_SE = 0.25

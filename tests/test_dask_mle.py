@@ -323,7 +323,7 @@ def test_predict_on_a_dask_dataframe_rebuilds_the_formula_partition_by_partition
     np.testing.assert_allclose(got.to_numpy(), fit.predict(frame, exposure="t").to_numpy())
 
 
-def test_a_glm_from_dask_arrays_fits_by_maximum_likelihood_and_refuses_a_posterior() -> None:
+def test_a_glm_from_dask_arrays_fits_by_maximum_likelihood_and_refuses_nuts_over_rows() -> None:
     X, y, exposure = _poisson_with_exposure(300)
     chunks = (100, 200)
     model = bg.GLM.from_arrays(
@@ -337,8 +337,10 @@ def test_a_glm_from_dask_arrays_fits_by_maximum_likelihood_and_refuses_a_posteri
         fit = model.fit_mle()
     reference = bg.fit_mle(X, y, family="poisson", offset=np.log(exposure))
     np.testing.assert_allclose(fit.params_array, reference.params_array, rtol=RTOL)
-    with pytest.raises(BayesGLMError, match=r"posterior of a model on chunked.*got \(data="):
-        model.fit()
+    with pytest.raises(BayesGLMError, match=r"NUTS over every row needs the rows in memory"):
+        model.fit(method="nuts")
+    with pytest.raises(BayesGLMError, match=r"PyMC model or its priors on chunked.*got \(data="):
+        model.build()
 
 
 def _claims(n: int = 500) -> pd.DataFrame:
