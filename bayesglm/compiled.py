@@ -217,7 +217,8 @@ def row_block(reduced: SamplingData) -> int:
 
 
 def structure_key(structure: Structure) -> dict[str, Any]:
-    """The cache key: the structure, the versions and the code that build the program."""
+    """The cache key: the structure, the versions and the code that build the program,
+    and the platform it runs on."""
     versions = {}
     for name in ("bayesglm", *_VERSIONED):
         try:
@@ -231,6 +232,9 @@ def structure_key(structure: Structure) -> dict[str, Any]:
         },
         "versions": versions,
         "code": _code_digest(),
+        # An exported program runs only on the platform it was exported for (a cache
+        # folder may be shared by CPU and GPU machines).
+        "platform": _jax().default_backend(),
     }
 
 

@@ -147,11 +147,14 @@ def test_every_field_of_the_structure_changes_the_key(field: str) -> None:
     )
 
 
-def test_versions_and_code_are_in_the_key(monkeypatch) -> None:
+def test_versions_code_and_platform_are_in_the_key(monkeypatch) -> None:
     key = compiled.structure_key(_structure())
     assert set(key["versions"]) == {"bayesglm", "pymc", "pytensor", "numpyro", "jax", "jaxlib"}
     assert all(key["versions"].values())
     assert len(key["code"]) == 64
+    assert key["platform"] == compiled._jax().default_backend()
+    changed = {**key, "platform": "gpu"}  # a program exported for another platform
+    assert _cache.key_digest(changed) != _cache.key_digest(key)
     compiled._code_digest.cache_clear()
     try:
         monkeypatch.setattr(compiled, "_GRAPH_MODULES", compiled._GRAPH_MODULES[:-1])
