@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
+from ._validation import is_whole
 from .category_design import (
     CategoryDesign,
     category_design_from_arrays,
@@ -130,12 +133,91 @@ class CategoryGLM:
             warnings.warn(warning.message, stacklevel=2)
         return mle
 
-    def fit(self, *args: Any, **kwargs: Any) -> Any:
-        """The posterior: not available yet for these families."""
-        raise BayesGLMError(
-            f"the posterior of the {self.spec.family.name} family is not available yet; "
-            "its maximum-likelihood fit is (fit_mle()); got (family="
-            f"{self.spec.family.name!r})."
+    @property
+    def _coef_labels(self) -> list:
+        """The coefficients' labels (the MLE's, cutpoints left out)."""
+        labels = list(self._mle[0].index)
+        return labels[: len(labels) - (self.cdesign.K - 1)] if self.spec.family.ordered else labels
+
+    def resolve_priors(self, priors: Mapping[str, Any] | None = None, center: bool = True):
+        """The priors a fit would use, defaults included
+        (:func:`~bayesglm.category_priors.resolve_category_priors`)."""
+        from .category_priors import resolve_category_priors
+
+        return resolve_category_priors(
+            priors, self.cdesign, self.spec, self._coef_labels, center=center
+        )
+
+    def fit(
+        self,
+        priors: Mapping[str, Any] | None = None,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        seed: int | None = None,
+        sampler: str = "auto",
+        center: bool = True,
+        target_accept: float = 0.8,
+        progressbar: bool = True,
+    ):
+        """Sample the posterior with NUTS, from the maximum likelihood, in coordinates
+        whitened by its covariance (see :mod:`bayesglm.category_model`).
+
+        Parameters follow :meth:`bayesglm.GLM.fit`; ``sampler`` is "auto", "numpyro",
+        "nutpie" or "pymc" (the precompiled engine does not take these families yet).
+        Priors: ``"coef"``, a term name, ``"Intercept"`` and (cumulative)
+        ``"cutpoints"`` (:mod:`bayesglm.category_priors`).
+
+        Returns
+        -------
+        CategoryPosterior
+        """
+        from ._validation import check_seed
+        from .category_model import check_category_sampler, run_category_nuts
+        from .category_results import CategoryPosterior
+
+        for name, value, minimum in (
+            ("draws", draws, 1),
+            ("tune", tune, 0),
+            ("chains", chains, 1),
+        ):
+            if not is_whole(value) or value < minimum:
+                raise BayesGLMError(
+                    f"{name} must be an integer >= {minimum}; got ({name}={value!r})."
+                )
+        check_seed(seed)
+        sampler = check_category_sampler(sampler)
+        resolved = self.resolve_priors(priors, center)
+        mle = self._mle[0]
+        if mle.separation and not resolved.all_proper:
+            raise BayesGLMError(
+                "the posterior is improper: the outcome is separated along "
+                f"{', '.join(mle.separation)} and a flat prior does not stop the likelihood "
+                "from rising; use proper priors (the defaults); got (priors=Flat)."
+            )
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**31))
+        run = run_category_nuts(
+            self.spec,
+            self.cdesign,
+            resolved,
+            mle.params_array,
+            mle.cov_array,
+            sampler=sampler,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            target_accept=target_accept,
+            progressbar=progressbar,
+        )
+        return CategoryPosterior(
+            theta_draws=run.theta,
+            mle=mle,
+            priors=resolved,
+            sample_stats=run.sample_stats,
+            sampler=run.sampler,
+            seed=seed,
         )
 
     def __repr__(self) -> str:
