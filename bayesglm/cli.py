@@ -270,7 +270,7 @@ def _cmd_families(args: argparse.Namespace) -> None:
             f"{link}*" if link == category.canonical_link else link for link in category.links
         ]
         order = "ordered" if category.ordered else "unordered"
-        note = f"   {order} levels (as {category.r_function}), maximum likelihood only"
+        note = f"   {order} levels (as {category.r_function}); no compiled engine"
         print(name.ljust(width) + ", ".join(links) + note)
     print()
     for link in LINKS.values():

@@ -140,6 +140,22 @@ def test_large_n_posterior_agrees_with_the_mle(large_fit) -> None:
     assert (summary["eti_lower"] < summary["mean"]).all()
 
 
+def test_effects_are_ratios_on_the_draws_with_sentences(large_fit) -> None:
+    model, fit = large_fit
+    effects = fit.effects()
+    ordered = model.spec.family.ordered
+    label = "cumulative odds ratio" if ordered else "relative-risk ratio"
+    assert (effects["effect"] == label).all()
+    assert "x" in effects.index if ordered else "bus:x" in effects.index
+    assert not any("Intercept" in name or "|" in name for name in effects.index)
+    summary = fit.summary()
+    key = "x" if ordered else ("bus", "x")
+    # Quantiles commute with exp (up to averaging the two middle draws of an even count).
+    row = effects.loc["x" if ordered else "bus:x"]
+    np.testing.assert_allclose(row["median"], np.exp(summary.loc[key, "median"]), rtol=1e-4)
+    assert row["sentence"].startswith("Per unit of x") and "95% interval" in row["sentence"]
+
+
 def test_posterior_predictions_are_probabilities_near_the_mle_ones(large_fit) -> None:
     model, fit = large_fit
     new = _frame(model.spec.family.name, 5, seed=9).drop(columns=["y", "w"])
@@ -190,3 +206,17 @@ def test_every_backend_samples_the_same_posterior(sampler, large_fit) -> None:
     gap = (a["mean"] - b["mean"]).abs() / np.hypot(a["mcse_mean"], b["mcse_mean"])
     assert gap.max() < 5, pd.concat([a["mean"], b["mean"]], axis=1)
     assert fit.sampler == sampler
+
+
+def test_the_cli_fits_the_posterior_and_saves_it(tmp_path, capsys) -> None:
+    from bayesglm.cli import main
+
+    data, saved = tmp_path / "grades.csv", tmp_path / "fit.npz"
+    _frame("cumulative", 200).drop(columns="w").to_csv(data, index=False)
+    argv = ["fit", str(data), "--formula", "y ~ x", "--family", "cumulative"]
+    options = ["--levels", "none,mild,severe,fatal", "--draws", "60", "--tune", "60"]
+    run = ["--chains", "1", "--sampler", "pymc", "--seed", "4", "--quiet", "--save", str(saved)]
+    assert main([*argv, *options, *run]) == 0
+    out = capsys.readouterr().out
+    assert "Dirichlet(1)" in out and "none|mild" in out and "odds of a level above" in out
+    assert load_category(saved).theta_draws.shape == (1, 60, 4)
