@@ -202,7 +202,7 @@ class CategoryGLM:
             self.cdesign,
             resolved,
             mle.params_array,
-            mle.cov_array,
+            None if mle.separation else mle.cov_array,
             sampler=sampler,
             draws=draws,
             tune=tune,

@@ -269,6 +269,14 @@ class CategoryMLEResult:
         frame.attrs["interval"] = f"{percent(prob)} Wald (delta method), logit of the probability"
         return frame
 
+    def avg_predictions(self, by: str | list[str] | None = None, prob: float = 0.95):
+        """The average probability of each level over the fitted rows, overall or per
+        group, with delta-method standard errors
+        (:func:`bayesglm.category_marginal.average_probabilities`)."""
+        from .category_marginal import average_probabilities
+
+        return average_probabilities(self, by, prob)
+
     # --- presentation -----------------------------------------------------------------
 
     def coef_table(self) -> pd.DataFrame:

@@ -192,12 +192,53 @@ def check_category_sampler(sampler: str) -> str:
     return sampler
 
 
+def _whitening(
+    spec: CategorySpec,
+    cdesign: CategoryDesign,
+    priors: CategoryPriors,
+    theta: np.ndarray,
+    cov: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and Cholesky factor of the sampler's coordinates: the MLE and its
+    covariance carried through the ordered transform; where they do not exist
+    (``cov`` None: separated data, whose estimates diverge), the posterior mode and
+    the BFGS approximation of its covariance."""
+    from scipy import optimize
+
+    from .category_newton import start
+
+    p = len(cdesign.columns)
+    try:
+        if cov is None:
+            raise np.linalg.LinAlgError("no maximum-likelihood estimates")
+        mode = to_unconstrained(spec, theta, p)
+        # Cov(u) = J^-1 Cov(theta) J^-T, J = d theta / d u at the estimates.
+        J_inv = np.linalg.inv(_jacobian_of_transform(spec, theta, p))
+        cov_u = J_inv @ cov @ J_inv.T
+        chol = np.linalg.cholesky((cov_u + cov_u.T) / 2.0)
+        if np.all(np.isfinite(chol)) and np.all(np.isfinite(mode)):
+            return mode, chol
+    except np.linalg.LinAlgError:
+        pass
+
+    def negative(u: np.ndarray) -> float:
+        beta, zeta, _ = from_unconstrained(spec, u, p)
+        value = beta if zeta is None else np.r_[beta, zeta]
+        result = -log_posterior(spec, cdesign, priors, value)
+        return result if np.isfinite(result) else 1e300
+
+    found = optimize.minimize(
+        negative, to_unconstrained(spec, start(spec, cdesign), p), method="BFGS"
+    )
+    return found.x, np.linalg.cholesky(found.hess_inv)
+
+
 def run_category_nuts(
     spec: CategorySpec,
     cdesign: CategoryDesign,
     priors: CategoryPriors,
     mle_theta: np.ndarray,
-    mle_cov: np.ndarray,
+    mle_cov: np.ndarray | None,
     *,
     sampler: str,
     draws: int,
@@ -207,17 +248,14 @@ def run_category_nuts(
     target_accept: float,
     progressbar: bool,
 ) -> CategoryRun:
-    """NUTS from the maximum likelihood, whitened by its covariance."""
+    """NUTS from the maximum likelihood, whitened by its covariance (``mle_cov``
+    None: from the posterior mode, see :func:`_whitening`)."""
     import pymc as pm
 
     timings: dict[str, float] = {}
     start = time.perf_counter()
     p = len(cdesign.columns)
-    mode = to_unconstrained(spec, mle_theta, p)
-    # Cov(u) = J^-1 Cov(theta) J^-T, J = d theta / d u at the estimates.
-    J_inv = np.linalg.inv(_jacobian_of_transform(spec, mle_theta, p))
-    cov_u = J_inv @ mle_cov @ J_inv.T
-    chol = np.linalg.cholesky((cov_u + cov_u.T) / 2.0)
+    mode, chol = _whitening(spec, cdesign, priors, mle_theta, mle_cov)
     model = build_category_sampling_model(spec, cdesign, priors, mode, chol)
     timings["build"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -217,6 +217,14 @@ class CategoryPosterior:
             f"got (path={str(path)!r})."
         )
 
+    def avg_predictions(self, by: str | list[str] | None = None, prob: float = 0.95):
+        """The average probability of each level over the fitted rows, overall or per
+        group, draw by draw (:func:`bayesglm.category_marginal.average_probabilities`)."""
+        from .category_marginal import average_probabilities
+
+        flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
+        return average_probabilities(self.mle, by, prob, draws=flat)
+
     def __str__(self) -> str:
         table = self.summary().to_string(float_format=lambda v: f"{v:.4g}")
         diagnostics = self.diagnostics()

@@ -156,6 +156,15 @@ def test_effects_are_ratios_on_the_draws_with_sentences(large_fit) -> None:
     assert row["sentence"].startswith("Per unit of x") and "95% interval" in row["sentence"]
 
 
+def test_posterior_average_probabilities_near_the_mle_ones(large_fit) -> None:
+    _, fit = large_fit
+    bayes, mle = fit.avg_predictions(by="g"), fit.mle.avg_predictions(by="g")
+    assert list(bayes["group"]) == list(mle["group"])
+    np.testing.assert_allclose(bayes["estimate"], mle["estimate"], atol=0.01)
+    width = (bayes["conf_high"] - bayes["conf_low"]) / (mle["conf_high"] - mle["conf_low"])
+    assert width.between(0.75, 1.3).all()
+
+
 def test_posterior_predictions_are_probabilities_near_the_mle_ones(large_fit) -> None:
     model, fit = large_fit
     new = _frame(model.spec.family.name, 5, seed=9).drop(columns=["y", "w"])
@@ -220,3 +229,20 @@ def test_the_cli_fits_the_posterior_and_saves_it(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "Dirichlet(1)" in out and "none|mild" in out and "odds of a level above" in out
     assert load_category(saved).theta_draws.shape == (1, 60, 4)
+
+
+@pytest.mark.parametrize("family", list(CATEGORY_FAMILIES))
+def test_separated_data_sample_from_the_posterior_mode(family) -> None:
+    """No MLE to start from: the proper default priors keep the posterior finite."""
+    x = np.r_[np.linspace(-3, -1, 15), np.linspace(1, 3, 30)]
+    if family == "cumulative":
+        y = np.digitize(x, [0.0, 2.0])
+    else:
+        y = np.r_[np.zeros(15, int), np.where(np.arange(30) % 2 == 0, 1, 2)]
+    frame = pd.DataFrame({"y": y, "x": x})
+    model = bg.GLM("y ~ x", frame, family=family)
+    with pytest.warns(bg.SeparationWarning):
+        assert model.fit_mle().separation == ("x",)
+    fit = model.fit(draws=200, tune=300, chains=1, seed=3, sampler="pymc", progressbar=False)
+    assert np.isfinite(fit.theta_draws).all()
+    assert fit.diagnostics()["divergences"] < 10

@@ -416,3 +416,34 @@ def test_cli_fits_an_ordinal_outcome(tmp_path, capsys) -> None:
     assert "levels=" in capsys.readouterr().err
     assert main(["families"]) == 0
     assert "cumulative         logit*, probit, cloglog, loglog, cauchit" in capsys.readouterr().out
+
+
+def test_average_probabilities_by_group_with_the_delta_method(housing) -> None:
+    model = bg.GLM("Sat ~ Infl + Type + Cont", housing, family="categorical", weights="Freq")
+    fit = model.fit_mle()
+    table = fit.avg_predictions(by="Infl")
+    assert list(table.columns[:2]) == ["Infl", "group"] and len(table) == 9
+    fitted = fit.fitted.reset_index(drop=True)
+    for infl in ("Low", "High"):
+        rows = (housing["Infl"] == infl).to_numpy()
+        got = table[table["Infl"] == infl].set_index("group")["estimate"]
+        np.testing.assert_allclose(got.to_numpy(), fitted[rows].mean().to_numpy(), rtol=1e-12)
+    # The delta method's SE against numerical derivatives of the averages.
+    rows = (housing["Infl"] == "Medium").to_numpy()
+    X = fit.cdesign.X[rows]
+
+    def averages(theta: np.ndarray) -> np.ndarray:
+        return fit._probabilities(X, theta).mean(axis=0)
+
+    h = 1e-6
+    J = np.array(
+        [
+            (averages(fit.params_array + h * e) - averages(fit.params_array - h * e)) / (2 * h)
+            for e in np.eye(len(fit.params_array))
+        ]
+    ).T
+    se = np.sqrt(np.diag(J @ fit.cov_params.to_numpy() @ J.T))
+    got = table[table["Infl"] == "Medium"]["std_error"].to_numpy()
+    np.testing.assert_allclose(got, se, rtol=1e-6)
+    overall = fit.avg_predictions()
+    np.testing.assert_allclose(overall["estimate"].sum(), 1.0)
