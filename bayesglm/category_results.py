@@ -217,6 +217,49 @@ class CategoryPosterior:
             f"got (path={str(path)!r})."
         )
 
+    def ppc(self, prob: float = 0.95, seed: int | None = None) -> pd.DataFrame:
+        """Posterior predictive check: each level's observed count (frequency weights
+        counted) beside the counts of replicated data sets, one per draw.
+
+        Returns
+        -------
+        DataFrame
+            Per level: ``observed``, ``predicted`` (mean of the replicates),
+            ``conf_low``, ``conf_high`` (their ``prob`` equal-tailed interval) and
+            ``p_value`` (two-sided posterior predictive p-value of the observed count).
+        """
+        check_prob(prob)
+        cd = self.mle.cdesign
+        w = cd.design.case_weights
+        observed = np.bincount(cd.codes, weights=w, minlength=cd.K)
+        rng = np.random.default_rng(seed)
+        flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
+        counts = np.empty((len(flat), cd.K))
+        whole = np.rint(w).astype(np.int64)
+        for d, theta in enumerate(flat):
+            probs = self.mle._probabilities(cd.X, theta)
+            if np.array_equal(whole, w):  # frequency weights: a multinomial per row
+                counts[d] = rng.multinomial(whole, probs / probs.sum(axis=1, keepdims=True)).sum(0)
+            else:  # other weights: each row's draw counts w times
+                cumulative = np.cumsum(probs, axis=1)
+                level = (rng.random(len(w))[:, None] > cumulative[:, :-1]).sum(axis=1)
+                counts[d] = np.bincount(level, weights=w, minlength=cd.K)
+        low, high = np.quantile(counts, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+        above = (counts >= observed).mean(axis=0)
+        below = (counts <= observed).mean(axis=0)
+        frame = pd.DataFrame(
+            {
+                "observed": observed,
+                "predicted": counts.mean(axis=0),
+                "conf_low": low,
+                "conf_high": high,
+                "p_value": np.minimum(1.0, 2.0 * np.minimum(above, below)),
+            },
+            index=pd.Index(cd.level_names, name="level"),
+        )
+        frame.attrs["interval"] = f"{percent(prob)} equal-tailed, posterior predictive"
+        return frame
+
     def avg_predictions(self, by: str | list[str] | None = None, prob: float = 0.95):
         """The average probability of each level over the fitted rows, overall or per
         group, draw by draw (:func:`bayesglm.category_marginal.average_probabilities`)."""

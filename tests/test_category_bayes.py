@@ -165,6 +165,16 @@ def test_posterior_average_probabilities_near_the_mle_ones(large_fit) -> None:
     assert width.between(0.75, 1.3).all()
 
 
+def test_posterior_predictive_counts_cover_the_observed_ones(large_fit) -> None:
+    model, fit = large_fit
+    table = fit.ppc(seed=1)
+    np.testing.assert_array_equal(table["observed"], np.bincount(model.cdesign.codes))
+    assert (table["conf_low"] <= table["observed"]).all()
+    assert (table["observed"] <= table["conf_high"]).all()
+    np.testing.assert_allclose(table["predicted"].sum(), model.cdesign.design.n)
+    np.testing.assert_allclose(table["predicted"], table["observed"], rtol=0.05)
+
+
 def test_posterior_predictions_are_probabilities_near_the_mle_ones(large_fit) -> None:
     model, fit = large_fit
     new = _frame(model.spec.family.name, 5, seed=9).drop(columns=["y", "w"])
