@@ -22,10 +22,11 @@ A categorical outcome does not fit the scalar-mean :class:`~bayesglm.families.Fa
   probit, ``cloglog`` (MASS's ``pGumbel``, :math:`1 - e^{-e^{q}}`) = cloglog,
   ``loglog`` (MASS's ``pgumbel``, :math:`e^{-e^{-q}}`) = loglog, ``cauchit`` = cauchit.
 
-The category probabilities are written once against the math namespace ``xp``
-(numpy for the maximum likelihood, pytensor for the PyMC model), from the links'
-own formulas. :data:`CATEGORY_FAMILIES` is the registry; :func:`resolve_category`
-checks a (family, link) pair.
+The category probabilities come from the links' own formulas (written once against
+the math namespace ``xp``: numpy here and in the maximum likelihood, pytensor in the
+PyMC model of :mod:`bayesglm.category_model`), with the density's slope
+(:func:`density_slope`) that the exact Hessian needs. :data:`CATEGORY_FAMILIES` is
+the registry; :func:`resolve_category` checks a (family, link) pair.
 """
 
 from __future__ import annotations
@@ -186,17 +187,16 @@ class CategorySpec:
     family: CategoryFamily
     link: Link
 
-    def probabilities(self, eta: Any, cutpoints: Any = None, xp: MathNamespace = NP) -> Any:
-        r"""Category probabilities, shape (n, K).
+    def probabilities(self, eta: np.ndarray, cutpoints: np.ndarray | None = None) -> np.ndarray:
+        r"""Category probabilities (numpy), shape (n, K).
 
         Parameters
         ----------
-        eta : array, shape (n, K) for ``categorical`` (the reference level's column
-            0), shape (n,) for ``cumulative``.
-        cutpoints : array, shape (K - 1,), increasing
+        eta : ndarray
+            Shape (n, K) for ``categorical`` (the reference level's column 0), shape
+            (n,) for ``cumulative``.
+        cutpoints : ndarray, shape (K - 1,), increasing
             ``cumulative`` only.
-        xp : MathNamespace
-            numpy (default) or pytensor.
 
         Examples
         --------
@@ -206,20 +206,20 @@ class CategorySpec:
         [[0.5, 0.2311, 0.2689]]
         """
         if self.family.ordered:
-            return self._cumulative(eta, cutpoints, xp)
+            return self._cumulative(eta, cutpoints)
         shifted = eta - eta.max(axis=-1, keepdims=True)
-        e = xp.exp(shifted)
+        e = np.exp(shifted)
         return e / e.sum(axis=-1, keepdims=True)
 
-    def _cumulative(self, eta: Any, cutpoints: Any, xp: MathNamespace) -> Any:
+    def _cumulative(self, eta: np.ndarray, cutpoints: np.ndarray) -> np.ndarray:
         # Each probability is a difference of distribution functions where its interval
         # lies below 0 and of survival functions where it lies above, so that neither
         # tail loses its precision to 1 - F rounding.
         x = cutpoints[None, :] - eta[:, None]
         n = x.shape[0]
         zeros, ones = np.zeros((n, 1)), np.ones((n, 1))
-        F = np.concatenate([zeros, self.link.inverse(x, xp), ones], axis=1)
-        S = np.concatenate([ones, survival(self.link, x, xp), zeros], axis=1)
+        F = np.concatenate([zeros, self.link.inverse(x), ones], axis=1)
+        S = np.concatenate([ones, survival(self.link, x), zeros], axis=1)
         middle = np.concatenate([np.full((n, 1), -np.inf), x, np.full((n, 1), np.inf)], axis=1)
         upper = (middle[:, :-1] + middle[:, 1:]) > 0
         return np.where(upper, S[:, :-1] - S[:, 1:], F[:, 1:] - F[:, :-1])

@@ -86,8 +86,8 @@ def average_probabilities(
     onehot = (codes[None, :] == np.arange(G)[:, None]) / counts[:, None]  # (G, n)
     X = cd.X
     if draws is None:
-        probs = result._probabilities(X, result.params_array)
-        J = result._jacobian(X, probs)
+        probs = result.probabilities(X, result.params_array)
+        J = result.probability_jacobian(X, probs)
         estimate = onehot @ probs  # (G, K)
         Jbar = np.einsum("gn,nkq->gkq", onehot, J)
         se = np.sqrt(np.einsum("gkq,qr,gkr->gk", Jbar, result.cov_array, Jbar))
@@ -105,7 +105,7 @@ def average_probabilities(
         )
         frame.attrs["interval"] = f"{percent(prob)} Wald (normal, delta method)"
         return frame
-    averages = np.stack([onehot @ result._probabilities(X, theta) for theta in draws])
+    averages = np.stack([onehot @ result.probabilities(X, theta) for theta in draws])
     low, high = np.quantile(averages, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
     frame = _table(
         names,

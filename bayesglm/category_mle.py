@@ -180,10 +180,15 @@ class CategoryMLEResult:
 
     # --- probabilities --------------------------------------------------------------
 
-    def _probabilities(self, X: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        return _probabilities(self.spec, self.cdesign, X, theta)
+    def probabilities(self, X: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
+        """Category probabilities (n, K) of rows ``X`` (the linear predictor's columns,
+        :meth:`~bayesglm.category_design.CategoryDesign.matrix`) at ``theta`` (the
+        estimates by default)."""
+        return _probabilities(
+            self.spec, self.cdesign, X, self.params_array if theta is None else theta
+        )
 
-    def _jacobian(self, X: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    def probability_jacobian(self, X: np.ndarray, probs: np.ndarray) -> np.ndarray:
         """d P(Y = k) / d theta per row: shape (n, K, parameters)."""
         n, p = X.shape
         K = self.cdesign.K
@@ -213,7 +218,7 @@ class CategoryMLEResult:
     def fitted(self) -> pd.DataFrame:
         """Fitted category probabilities (R's ``fitted()``), one column per level."""
         cd = self.cdesign
-        probs = self._probabilities(cd.X, self.params_array)
+        probs = self.probabilities(cd.X, self.params_array)
         index = cd.design.row_labels if cd.design.row_labels is not None else None
         return pd.DataFrame(probs, index=index, columns=list(cd.level_names))
 
@@ -244,8 +249,8 @@ class CategoryMLEResult:
         cd = self.cdesign
         rows = prediction_inputs(cd.design, self.link, new_data)
         X = cd.matrix(rows.X)
-        probs = self._probabilities(X, self.params_array)
-        J = self._jacobian(X, probs)
+        probs = self.probabilities(X, self.params_array)
+        J = self.probability_jacobian(X, probs)
         se = np.sqrt(np.maximum(np.einsum("nkp,pq,nkq->nk", J, self.cov_array, J), 0.0))
         q = float(stats.norm.ppf(0.5 + prob / 2.0))
         with np.errstate(all="ignore"):

@@ -193,7 +193,7 @@ class CategoryPosterior:
         rows = prediction_inputs(cd.design, self.mle.link, new_data)
         X = cd.matrix(rows.X)
         flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
-        probs = np.stack([self.mle._probabilities(X, theta) for theta in flat])
+        probs = np.stack([self.mle.probabilities(X, theta) for theta in flat])
         low, high = np.quantile(probs, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
         n, K = probs.shape[1:]
         frame = pd.DataFrame(
@@ -237,7 +237,7 @@ class CategoryPosterior:
         counts = np.empty((len(flat), cd.K))
         whole = np.rint(w).astype(np.int64)
         for d, theta in enumerate(flat):
-            probs = self.mle._probabilities(cd.X, theta)
+            probs = self.mle.probabilities(cd.X, theta)
             if np.array_equal(whole, w):  # frequency weights: a multinomial per row
                 counts[d] = rng.multinomial(whole, probs / probs.sum(axis=1, keepdims=True)).sum(0)
             else:  # other weights: each row's draw counts w times

@@ -278,8 +278,8 @@ def test_predict_delta_method_against_numerical_derivatives(family) -> None:
     J = np.stack(
         [
             (
-                fit._probabilities(rows, fit.params_array + h * e)
-                - fit._probabilities(rows, fit.params_array - h * e)
+                fit.probabilities(rows, fit.params_array + h * e)
+                - fit.probabilities(rows, fit.params_array - h * e)
             )
             / (2 * h)
             for e in np.eye(len(fit.params_array))
@@ -433,7 +433,7 @@ def test_average_probabilities_by_group_with_the_delta_method(housing) -> None:
     X = fit.cdesign.X[rows]
 
     def averages(theta: np.ndarray) -> np.ndarray:
-        return fit._probabilities(X, theta).mean(axis=0)
+        return fit.probabilities(X, theta).mean(axis=0)
 
     h = 1e-6
     J = np.array(
