@@ -447,3 +447,21 @@ def test_average_probabilities_by_group_with_the_delta_method(housing) -> None:
     np.testing.assert_allclose(got, se, rtol=1e-6)
     overall = fit.avg_predictions()
     np.testing.assert_allclose(overall["estimate"].sum(), 1.0)
+
+
+def test_mle_of_an_ordinal_outcome_does_not_import_pymc(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "grades.csv"
+    _labelled().to_csv(path, index=False)
+    code = (
+        "import sys; from bayesglm.cli import main; "
+        f"main(['mle', {str(path)!r}, '--formula', 'grade ~ x', '--family', 'cumulative', "
+        "'--levels', 'none,mild,severe,fatal']); "
+        "print(any(m in sys.modules for m in ('pymc', 'pytensor', 'arviz')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert "none|mild" in out and out.strip().endswith("False")
