@@ -33,7 +33,7 @@ from .category_design import CategoryDesign
 from .category_families import CategorySpec
 from .design import weighted_mean, weighted_sd
 from .errors import BayesGLMError
-from .priors import CoefPrior, Normal
+from .priors import CoefPrior, default_coef_prior
 
 __all__ = ["CategoryPriors", "resolve_category_priors"]
 
@@ -188,13 +188,13 @@ def resolve_category_priors(
         elif term == intercept:
             level = cdesign.level_names.index(label[0])
             location = math.log(shares[level] / shares[cdesign.reference])
-            coef.append(Normal(location, 2.5))
+            coef.append(default_coef_prior(location, 2.5))
             source.append(_DEFAULT)
         elif "coef" in priors:
             coef.append(priors["coef"])
             source.append("user")
         else:
-            coef.append(Normal(0.0, 2.5 / (x_sds[j] if x_sds[j] > 0 else 1.0)))
+            coef.append(default_coef_prior(0.0, 2.5 / (x_sds[j] if x_sds[j] > 0 else 1.0)))
             source.append(_DEFAULT)
     centering = np.eye(len(labels))
     center_at = x_means.copy()
