@@ -90,6 +90,12 @@ def run_category_sbc(family: str, link: str, replications: int = N_REPLICATIONS)
                 center=False,
                 progressbar=False,
             )
+        if SAMPLER == "numpyro":
+            # Each data set compiles its own JAX program; cached ones ran one
+            # process out of LLVM section memory after about a hundred fits.
+            import jax
+
+            jax.clear_caches()
         draws = fit.theta_draws[:, 7::8, :].reshape(-1, len(truth))
         ranks.append((draws < truth).sum(axis=0))
         divergent += int(fit.diagnostics()["divergences"] > 0)
