@@ -5,6 +5,7 @@
         [--prior "x1=normal(0,1)"]... [--draws N] [--tune N] [--chains N] [--seed N]
         [--sampler auto|compiled|numpyro|nutpie|pymc] [--report out.html] [--save fit.nc]
     bayesglm mle data.csv --formula ... --family ...      (maximum likelihood only)
+        [--levels A,B,C] [--reference A]   (categorical / cumulative outcomes)
     bayesglm predict fit.nc new.csv [--scale mean] [--prob 0.95] [--trials COL]
         [--offset COL | --exposure COL] [--weights COL] [--output out.csv]
     bayesglm families
@@ -163,6 +164,9 @@ def _check_demo_folder(folder: str) -> None:
 def _model(args: argparse.Namespace):
     from .glm import GLM
 
+    # Only the families of categorical outcomes take an order of levels or a reference.
+    levels = {} if args.levels is None else {"levels": _split_levels(args.levels)}
+    reference = {} if args.reference is None else {"reference": args.reference}
     return GLM(
         args.formula,
         data=_read_csv(args.data),
@@ -173,7 +177,17 @@ def _model(args: argparse.Namespace):
         weights=args.weights,
         trials=args.trials,
         missing=args.missing,
+        **levels,
+        **reference,
     )
+
+
+def _split_levels(text: str) -> list[Any]:
+    """``"Low,Medium,High"`` as levels; whole numbers as numbers (integer codes)."""
+    levels = [part.strip() for part in text.split(",")]
+    if all(re.fullmatch(r"-?\d+", part) for part in levels):
+        return [int(part) for part in levels]
+    return levels
 
 
 def _cmd_mle(args: argparse.Namespace) -> None:
@@ -249,6 +263,15 @@ def _cmd_families(args: argparse.Namespace) -> None:
         # A quasi-family has no likelihood: `bayesglm mle` fits it, `fit` refuses it.
         natural += "" if family.has_likelihood else "   maximum likelihood only"
         print(name.ljust(width) + ", ".join(links) + natural)
+    from .category_families import CATEGORY_FAMILIES
+
+    for name, category in CATEGORY_FAMILIES.items():
+        links = [
+            f"{link}*" if link == category.canonical_link else link for link in category.links
+        ]
+        order = "ordered" if category.ordered else "unordered"
+        note = f"   {order} levels (as {category.r_function}); no compiled engine"
+        print(name.ljust(width) + ", ".join(links) + note)
     print()
     for link in LINKS.values():
         print(f"{link.name:<16}{link.formula}")
@@ -319,6 +342,10 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", help="binomial: column with the number of trials")
     parser.add_argument("--weights", help="column of prior weights")
     parser.add_argument("--missing", default="drop", choices=["drop", "raise"])
+    parser.add_argument(
+        "--levels", help='categorical/cumulative: the levels in order, e.g. "Low,Medium,High"'
+    )
+    parser.add_argument("--reference", help="categorical: the reference level")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -35,6 +35,10 @@ _EXACT = 1e-12  # residual / null deviance below which a fit counts as exact
 class GLM:
     """A generalized linear model: a validated design with a (family, link) pair.
 
+    With ``family="categorical"`` or ``"cumulative"`` (outcomes with three or more
+    levels) the model made is a :class:`bayesglm.category_glm.CategoryGLM`, which
+    also takes ``levels=`` (the levels' order) and ``reference=``.
+
     Parameters
     ----------
     formula : str
@@ -74,6 +78,22 @@ class GLM:
 
     design: Design
     spec: Spec
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        from .category_families import is_category_family
+
+        if cls is GLM and is_category_family(kwargs.get("family")):
+            from .category_glm import CategoryGLM
+            from .formula import caller_context
+
+            return CategoryGLM(*args, context=caller_context(1), **kwargs)
+        extra = [name for name in ("levels", "reference") if kwargs.get(name) is not None]
+        if extra:
+            raise BayesGLMError(
+                f"{extra[0]}= applies to the categorical and cumulative families only; drop "
+                f"it; got (family={kwargs.get('family')!r})."
+            )
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -132,6 +152,21 @@ class GLM:
 
         Parameters follow :func:`bayesglm.fit_mle`.
         """
+        from .category_families import is_category_family
+
+        if is_category_family(family):
+            from .category_glm import CategoryGLM
+
+            return CategoryGLM.from_arrays(  # type: ignore[return-value]
+                X,
+                y,
+                family=family,
+                link=link,
+                names=names,
+                weights=weights,
+                offset=offset,
+                trials=trials,
+            )
         spec = resolve(family, link)
         design = validated_design(
             X, y, spec, names=names, offset=offset, weights=weights, trials=trials

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .category_families import is_category_family
 from .chunked_design import ChunkedDesign, chunked_design_from_arrays, is_chunked
 from .design import Design, design_from_arrays
 from .errors import BayesGLMError
@@ -60,7 +61,9 @@ def fit_mle(
         The response; for the binomial the number of successes.
     family : str or Family
         A name from :data:`bayesglm.families.FAMILIES`, or a family instance
-        (e.g. ``NegativeBinomial(theta=2.0)`` to hold theta fixed).
+        (e.g. ``NegativeBinomial(theta=2.0)`` to hold theta fixed); or
+        ``"categorical"`` / ``"cumulative"`` (:mod:`bayesglm.category_families`),
+        which give a :class:`~bayesglm.category_mle.CategoryMLEResult`.
     link : str, optional
         A link allowed for the family; the canonical link by default.
     offset : array_like, optional
@@ -91,6 +94,22 @@ def fit_mle(
     >>> round(fit.deviance, 6)  # R: glm(y ~ 1, family = poisson)$deviance
     7.176404
     """
+    if is_category_family(family):
+        from .category_mle import fit_category_mle
+
+        return fit_category_mle(  # type: ignore[return-value]
+            X,
+            y,
+            family=family,
+            link=link,
+            names=names,
+            weights=weights,
+            offset=offset,
+            trials=trials,
+            start=start,
+            tol=tol,
+            max_iter=max_iter,
+        )
     spec = resolve(family, link)
     design = validated_design(
         X, y, spec, names=names, offset=offset, weights=weights, trials=trials

@@ -49,6 +49,7 @@ __all__ = [
     "PositivePrior",
     "Prior",
     "ResolvedPriors",
+    "default_coef_prior",
     "default_intercept_location",
     "resolve_priors",
 ]  # and every class in PRIORS, added below them
@@ -978,6 +979,19 @@ def resolve_priors(
         intercept=intercept,
         source=source,
     )
+
+
+def default_coef_prior(location: float, scale: float) -> CoefPrior:
+    """The default prior of one coefficient, ``Normal(location, scale)`` (as
+    :func:`resolve_priors` gives), for the families that resolve their own priors
+    (:mod:`bayesglm.category_priors`).
+
+    Examples
+    --------
+    >>> default_coef_prior(0.0, 2.5)
+    Normal(mu=0.0, sigma=2.5)
+    """
+    return Normal(location, scale)
 
 
 # Links whose linear predictor carries the units of y (or of 1/y): there a coefficient
