@@ -1,14 +1,17 @@
-"""Benchmark of the IRLS on Dask: a poisson fit with an offset from a Parquet folder.
+"""Benchmark of the IRLS on Dask: a poisson fit with an offset (or a logistic one) from a
+Parquet folder.
 
 Run from the repository root (needs the ``dask`` extra)::
 
     .venv/bin/python benchmarks/bench_dask_irls.py                    # 2e6 x 20, 2 workers
     .venv/bin/python benchmarks/bench_dask_irls.py --rows 20000000 --memory-limit 1GB
     .venv/bin/python benchmarks/bench_dask_irls.py --quick            # 2e5 x 10 smoke run
+    .venv/bin/python benchmarks/bench_dask_irls.py --family bernoulli  # logistic, no offset
 
 It writes simulated data (an intercept plus standard-normal predictors, a varying
-exposure, poisson counts) to a Parquet folder, one file per chunk, generated chunk
-by chunk so the client never holds it. Then, on a ``distributed.LocalCluster``:
+exposure, poisson counts; or 0/1 outcomes of a logistic model) to a Parquet folder,
+one file per chunk, generated chunk by chunk so the client never holds it. Then, on a
+``distributed.LocalCluster``:
 
 1. the time of one pass that only reads the folder and sums every column (the
    floor of any pass over the data), median of ``--repeats``;
@@ -42,8 +45,11 @@ import pandas as pd
 RESULTS = Path(__file__).parent / "results" / "dask_irls.md"
 
 
-def write_folder(folder: Path, rows: int, cols: int, chunk_rows: int, seed: int) -> np.ndarray:
-    """Simulated poisson rows with a log-exposure offset, one Parquet file per chunk."""
+def write_folder(
+    folder: Path, rows: int, cols: int, chunk_rows: int, seed: int, family: str = "poisson"
+) -> np.ndarray:
+    """Simulated rows, one Parquet file per chunk: poisson counts with a log-exposure
+    offset, or 0/1 outcomes of a logistic model (its offset column unused)."""
     rng = np.random.default_rng(seed)
     beta = np.r_[-1.0, rng.normal(0.0, 0.1, cols - 1)]
     for k, start in enumerate(range(0, rows, chunk_rows)):
@@ -51,7 +57,10 @@ def write_folder(folder: Path, rows: int, cols: int, chunk_rows: int, seed: int)
         part = np.random.default_rng([seed, k])
         X = np.column_stack([np.ones(m), part.standard_normal((m, cols - 1))])
         log_exposure = np.log(part.uniform(0.5, 3.0, m))
-        y = part.poisson(np.exp(X @ beta + log_exposure)).astype(float)
+        if family == "poisson":
+            y = part.poisson(np.exp(X @ beta + log_exposure)).astype(float)
+        else:
+            y = (part.uniform(size=m) < 1.0 / (1.0 + np.exp(-(X @ beta)))).astype(float)
         frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(cols)])
         frame["y"], frame["log_exposure"] = y, log_exposure
         frame.to_parquet(folder / f"part-{k:05d}.parquet", index=False)
@@ -69,6 +78,7 @@ def median_time(fn, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", choices=("poisson", "bernoulli"), default="poisson")
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--cols", type=int, default=20)
     parser.add_argument("--chunk-rows", type=int, default=250_000)
@@ -95,7 +105,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-dask-irls-") as tmp:
         folder = Path(tmp)
         start = time.perf_counter()
-        write_folder(folder, args.rows, args.cols, args.chunk_rows, seed=20261128)
+        write_folder(folder, args.rows, args.cols, args.chunk_rows, 20261128, args.family)
         write_s = time.perf_counter() - start
         folder_mb = sum(f.stat().st_size for f in folder.iterdir()) / 2**20
         columns = [f"x{j}" for j in range(args.cols)]
@@ -116,13 +126,14 @@ def main() -> None:
             tracemalloc.start()
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             start = time.perf_counter()
-            fit = bg.fit_mle(X, y, family="poisson", offset=offset, names=columns)
+            offset = offset if args.family == "poisson" else None
+            fit = bg.fit_mle(X, y, family=args.family, offset=offset, names=columns)
             fit_s = time.perf_counter() - start
             _, peak_traced = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
 
-            spec = resolve("poisson")
+            spec = resolve(args.family)
             design = chunked_design_from_arrays(X, y, spec, names=columns, offset=offset)
             beta = fit.params_array
             iteration = median_time(lambda: sweep(design, spec, beta), args.repeats)
@@ -130,9 +141,11 @@ def main() -> None:
         agreement = "skipped (more rows than --max-reference-rows)"
         if args.rows <= args.max_reference_rows:
             frame = pd.read_parquet(folder)
+            memory_offset = frame["log_exposure"] if args.family == "poisson" else None
             memory = bg.fit_mle(
-                frame[columns], frame["y"], family="poisson", offset=frame["log_exposure"]
+                frame[columns], frame["y"], family=args.family, offset=memory_offset
             )
+            del frame
             rel = np.max(
                 np.abs(fit.params_array - memory.params_array) / np.abs(memory.params_array)
             )
@@ -146,10 +159,13 @@ def main() -> None:
 
     x_mb = args.rows * args.cols * 8 / 2**20
     lines = [
-        "# IRLS on Dask: poisson with an offset, from a Parquet folder",
+        f"# IRLS on Dask: {args.family}"
+        + (" with an offset" if args.family == "poisson" else " (logistic)")
+        + ", from a Parquet folder",
         "",
         f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
-        f"- command: `benchmarks/bench_dask_irls.py --rows {args.rows} --cols {args.cols} "
+        f"- command: `benchmarks/bench_dask_irls.py --family {args.family} "
+        f"--rows {args.rows} --cols {args.cols} "
         f"--chunk-rows {args.chunk_rows} --workers {args.workers} "
         f"--memory-limit {args.memory_limit}`",
         f"- machine: {os.cpu_count()} cores, python {platform.python_version()}; "
