@@ -58,6 +58,8 @@ PRIORS: dict[str, type[Prior]] = {}
 """Every concrete prior class by name, in definition order (for tests and look-ups)."""
 
 _NAN, _INF = math.nan, math.inf
+MIN_LOG_RANGE = 1e-8
+"""The narrowest :class:`EffectRange` on the log scale: log(high / low) at least this."""
 
 # The numpy log densities are written from scipy.special rather than taken from
 # scipy.stats, whose import (0.2 s) would otherwise be in every fit and every command;
@@ -370,6 +372,14 @@ class EffectRange(CoefPrior):
             raise BayesGLMError(
                 "EffectRange needs low < high (the range of exp(beta)); "
                 f"got (low={self.low!r}, high={self.high!r})."
+            )
+        if math.log(self.high / self.low) < MIN_LOG_RANGE:
+            # Its sd on beta would be below about 1e-9: a point mass in all but name,
+            # whose curvature swamps the data's in the posterior mode's arithmetic.
+            raise BayesGLMError(
+                "EffectRange's range is too narrow to be a prior (high / low must exceed "
+                f"1 + {MIN_LOG_RANGE:g}): it holds the effect fixed; put a known effect in "
+                f"an offset, or widen the range; got (low={self.low!r}, high={self.high!r})."
             )
         if not self.prob < 1:
             raise BayesGLMError(

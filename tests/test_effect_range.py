@@ -45,6 +45,9 @@ def test_the_display_shows_both_scales() -> None:
         ((2.0, 0.5, 0.95), "low < high"),
         ((0.5, 2.0, 1.0), "between 0 and 1"),
         ((0.0, 2.0), "must be positive"),
+        # Found by the engine-cache property test: a range 6e-16 wide made the posterior
+        # mode's curvature 1e29 in one direction and the Laplace covariance not factor.
+        ((0.9999999999999994, 1.0, 0.155), "too narrow to be a prior"),
     ],
 )
 def test_bad_ranges_are_refused(args, wrong) -> None:
