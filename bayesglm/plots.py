@@ -144,12 +144,12 @@ def _effects_rows(result: GLMResult, prob: float) -> Figure:
     transform = np.exp if label else (lambda v: v)
     rows = pd.DataFrame(
         {
-            "center": table["median"],
-            "low": table["eti_lower"],
-            "high": table["eti_upper"],
-            "mle": transform(result.mle.params[names]),
-            "mle_low": transform(mle["conf_low"]),
-            "mle_high": transform(mle["conf_high"]),
+            "center": table["median"].to_numpy(),
+            "low": table["eti_lower"].to_numpy(),
+            "high": table["eti_upper"].to_numpy(),
+            "mle": transform(result.mle.params[names].to_numpy()),
+            "mle_low": transform(mle["conf_low"].to_numpy()),
+            "mle_high": transform(mle["conf_high"].to_numpy()),
         },
         index=[f"{name}\n{effect}" for name, effect in zip(names, table["effect"], strict=True)],
     )
@@ -161,11 +161,19 @@ def _effects_rows(result: GLMResult, prob: float) -> Figure:
     return _own_axes(rows, prob, title, 1.0 if label else 0.0)
 
 
-def marginal(result: GLMResult, prob: float = 0.95, slopes: bool = False) -> Figure:
+def marginal(
+    result: GLMResult,
+    prob: float = 0.95,
+    slopes: bool = False,
+    tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> Figure:
     """Average comparisons (or slopes) on the mean scale: posterior median and
     interval beside the MLE's delta-method estimate and Wald interval, each term on
-    its own axis (a +1 change is in each predictor's own units)."""
-    if slopes:
+    its own axis (a +1 change is in each predictor's own units). ``tables``: the
+    posterior's and the MLE's tables when already computed."""
+    if tables is not None:
+        posterior, mle = tables
+    elif slopes:
         posterior, mle = result.avg_slopes(prob=prob), result.mle.avg_slopes(prob=prob)
     else:
         posterior = result.avg_comparisons(prob=prob)

@@ -53,6 +53,10 @@ VERDICTS = {
 }
 
 _CONDITIONAL_PANELS = 6  # predictors drawn in the report's conditional-effects figure
+# print(fit) computes the average comparisons (every draw at every row, twice per
+# predictor) only up to this many draw-rows per predictor, a second or so; past it,
+# it says how to compute them, as for the prior sensitivity.
+_PRINT_MARGINAL_LIMIT = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -87,17 +91,20 @@ class _Marginal:
     predictors: list[str]
 
 
-def _marginal(result: GLMResult, prob: float) -> _Marginal:
+def _marginal(result: GLMResult, prob: float, console: bool = False) -> _Marginal:
+    """The report's marginal effects; for ``print(fit)`` the comparisons only, and
+    only for a fit small enough to compute them on printing."""
     from .marginal import Rows
 
     rows = Rows(result.design, eta_range(result.spec.family, result.spec.link))
     predictors = list(rows.columns)
     numeric = [c for c in predictors if not rows.is_factor(c)]
     comparisons = mle_comparisons = slopes = mle_slopes = None
-    if predictors:
+    affordable = result.beta_draws[..., 0].size * result.design.n <= _PRINT_MARGINAL_LIMIT
+    if predictors and (affordable or not console):
         comparisons = result.avg_comparisons(prob=prob)
         mle_comparisons = result.mle.avg_comparisons(prob=prob)
-    if numeric:
+    if numeric and not console:
         slopes = result.avg_slopes(prob=prob)
         mle_slopes = result.mle.avg_slopes(prob=prob)
     return _Marginal(comparisons, mle_comparisons, slopes, mle_slopes, predictors)
@@ -107,13 +114,14 @@ def _empty_comparisons() -> pd.DataFrame:
     return pd.DataFrame(columns=["term", "contrast", "estimate", "conf_low", "conf_high"])
 
 
-def _sections(result: GLMResult, prob: float, console: bool = False) -> list[Section]:
-    """The report's sections. ``console``: those of ``print(fit)``: no figures and no
-    glossary, and the prior sensitivity only once computed (it needs ArviZ and a pass
-    over every row at every draw, which printing a fit should not cost)."""
+def _sections(
+    result: GLMResult, prob: float, marginal: _Marginal, console: bool = False
+) -> list[Section]:
+    """The report's sections. ``console``: those of ``print(fit)``: no figures, no
+    glossary, no R², and the prior sensitivity only once computed (it needs ArviZ and
+    a pass over every row at every draw, which printing a fit should not cost)."""
     design, spec, formula = result.design, result.spec, result.design.formula
     effects = result.effects(prob)
-    marginal = _marginal(result, prob)
     diagnostics = result.diagnostics()
     computed = not console or "_sensitivity" in result.__dict__
     sensitivity = result.sensitivity() if computed else None
@@ -166,7 +174,7 @@ def _sections(result: GLMResult, prob: float, console: bool = False) -> list[Sec
             f"Effects ({effects.attrs['effect'] or 'coefficient scale'}, {interval})",
             [show.effects_display(effects), FigureRef("effects", "each on its own axis")],
         ),
-        _marginal_section(marginal, points, interval),
+        _marginal_section(marginal, points, interval, console),
         Section(
             "mle",
             "Maximum likelihood vs posterior",
@@ -202,11 +210,16 @@ def _sections(result: GLMResult, prob: float, console: bool = False) -> list[Sec
     return [_without_figures(s) for s in sections] if console else sections
 
 
-def _marginal_section(marginal: _Marginal, points: bool, interval: str) -> Section:
+def _marginal_section(marginal: _Marginal, points: bool, interval: str, console: bool) -> Section:
     unit = "percentage points (pp)" if points else "units of the mean"
     blocks: list[Any] = []
-    if marginal.comparisons is None:
+    if not marginal.predictors:
         blocks.append("The model has no predictor to move.")
+    elif marginal.comparisons is None:
+        blocks.append(
+            "fit.avg_comparisons() and fit.avg_slopes() compute them (a pass over every "
+            "row at every draw, too long for printing this fit)."
+        )
     else:
         blocks += [
             f"Average change in the predicted mean, in {unit}, over the fitted rows ({interval}).",
@@ -219,6 +232,8 @@ def _marginal_section(marginal: _Marginal, points: bool, interval: str) -> Secti
             show.marginal_table(marginal.slopes, marginal.mle_slopes, points),
             list(marginal.slopes["sentence"]),
         ]
+    if console and marginal.comparisons is not None:
+        blocks.append("fit.avg_slopes() gives the average slopes; the report shows them.")
     if marginal.comparisons is not None:
         blocks += [
             FigureRef("marginal_effects", "average comparisons, each on its own axis"),
@@ -281,13 +296,12 @@ def _without_figures(section: Section) -> Section:
     return Section(section.anchor, section.title, blocks, section.collapsed)
 
 
-def _figures(result: GLMResult, prob: float) -> dict[str, bytes]:
+def _figures(result: GLMResult, prob: float, marginal: _Marginal) -> dict[str, bytes]:
     """PNG bytes per figure."""
     import matplotlib.pyplot as plt
 
     from . import plots
 
-    marginal = _marginal(result, prob)
     figures = {
         "effects": lambda: plots.forest(result, effects=True, prob=prob),
         "coefficients": lambda: plots.forest(result, prob=prob),
@@ -298,7 +312,8 @@ def _figures(result: GLMResult, prob: float) -> dict[str, bytes]:
     }
     if marginal.comparisons is not None:
         shown = marginal.predictors[:_CONDITIONAL_PANELS]
-        figures["marginal_effects"] = lambda: plots.marginal(result, prob=prob)
+        tables = (marginal.comparisons, marginal.mle_comparisons)
+        figures["marginal_effects"] = lambda: plots.marginal(result, prob=prob, tables=tables)
         figures["conditional_effects"] = lambda: plots.conditional(result, shown, prob=prob)
     out = {}
     for name, draw in figures.items():
@@ -318,8 +333,9 @@ def write_report(result: GLMResult, path: str | Path, prob: float = 0.95) -> Pat
     file replaces its previous version only once it is complete.
     """
     path = check_report_path(path)
-    sections = _sections(result, prob)
-    figures = _figures(result, prob)
+    marginal = _marginal(result, prob)
+    sections = _sections(result, prob, marginal)
+    figures = _figures(result, prob, marginal)
     if path.suffix.lower() == ".md":
         text = _markdown(result, sections, path)
         folder = report_figures_folder(path)
@@ -340,7 +356,8 @@ def console_text(result: GLMResult, prob: float = 0.95) -> str:
         f"Sampler: {result.sampler} ({result.chains} chains x {result.draws_per_chain} "
         f"draws, {result.tune} tuning), seed {result.seed}",
     ]
-    for section in _sections(result, prob, console=True):
+    marginal = _marginal(result, prob, console=True)
+    for section in _sections(result, prob, marginal, console=True):
         lines += ["", f"{section.title}:"]
         for block in section.blocks:
             if isinstance(block, pd.DataFrame):

@@ -392,6 +392,7 @@ def test_report_paths_are_refused_before_any_work(smoking, tmp_path, monkeypatch
     def work(*args):
         raise AssertionError("the report was computed before its path was checked")
 
+    monkeypatch.setattr(report_module, "_marginal", work)
     monkeypatch.setattr(report_module, "_sections", work)
     monkeypatch.setattr(report_module, "_figures", work)
     (tmp_path / "taken_figures").write_text("a file where the figures folder would go")
