@@ -126,12 +126,14 @@ def _own_axes(rows: pd.DataFrame, prob: float, title: str, reference: float | No
             ax.axvline(reference, color="grey", lw=0.8, ls="--")
         ax.set_yticks([0], [name])
         ax.set_ylim(-0.5, 0.5)
+        ax.margins(x=0.04)
+        ax.ticklabel_format(axis="x", useOffset=False)
         ax.tick_params(axis="x", labelsize="x-small")
         ax.tick_params(axis="y", labelsize="small")
         ax.spines[["top", "right", "left"]].set_visible(False)
     axes[0, 0].set_title(title)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles[::2], labels[::2], loc="lower center", ncol=2, fontsize="small")
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize="small")
     fig.tight_layout(rect=(0, 0.6 / (0.62 * len(rows) + 1.1), 1, 1), h_pad=0.3)
     return fig
 
