@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from .predict import percent
-from .rounding import check_mark, fixed, integer, significant, with_uncertainty
+from .rounding import (
+    check_mark,
+    fixed,
+    integer,
+    significant,
+    with_relative_uncertainty,
+    with_uncertainty,
+)
 from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
 if TYPE_CHECKING:
@@ -115,6 +122,16 @@ def _spread(low: float, high: float) -> float:
     return (high - low) / 4
 
 
+def _effect_format(row: pd.Series, ratio: bool) -> Callable[[float], str]:
+    """How an effect's numbers are rounded: exp(beta) by its relative uncertainty
+    (its interval is skewed: the log scale's sd), beta by its sd."""
+    low, high = row["eti_lower"], row["eti_upper"]
+    if ratio and low > 0:
+        log_sd = _spread(np.log(low), np.log(high))
+        return lambda v: with_relative_uncertainty(v, log_sd)
+    return lambda v: with_uncertainty(v, _spread(low, high))
+
+
 # --- the API's tables, rounded --------------------------------------------------------
 
 
@@ -169,9 +186,9 @@ def checks_table(diagnostics: Diagnostics) -> pd.DataFrame:
 
 def effects_display(effects: pd.DataFrame) -> pd.DataFrame:
     rows = []
+    ratio = effects.attrs["effect"] is not None
     for name, row in effects.iterrows():
-        spread = _spread(row["eti_lower"], row["eti_upper"])
-        by = lambda v, s=spread: with_uncertainty(v, s)  # noqa: E731
+        by = _effect_format(row, ratio)
         rows.append(
             {
                 "parameter": str(name),
@@ -264,7 +281,7 @@ def marginal_table(
 def _coefficient_of(term: str, contrast: str, names: list[str]) -> str | None:
     """The coefficient that a comparison of ``term`` is the effect of, if one is: the
     column of that name (a number), or the level's treatment column (a factor)."""
-    if term in names and contrast.startswith("+"):
+    if term in names:  # a number's own column: +1, or 1 - 0 for a 0/1 number
         return term
     level = contrast.split(" - ")[0]
     pattern = re.compile(rf"(C\()?{re.escape(term)}(\)|,.*\))?\[(T\.)?{re.escape(level)}\]")
@@ -272,9 +289,8 @@ def _coefficient_of(term: str, contrast: str, names: list[str]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def _factor_cell(row: pd.Series) -> str:
-    spread = _spread(row["eti_lower"], row["eti_upper"])
-    fmt = lambda v: with_uncertainty(v, spread)  # noqa: E731
+def _factor_cell(row: pd.Series, ratio: bool) -> str:
+    fmt = _effect_format(row, ratio)
     return (
         f"{row['effect']} {fmt(row['median'])} "
         f"({_interval(row['eti_lower'], row['eti_upper'], fmt)})"
@@ -314,7 +330,7 @@ def findings_table(
     for name in names:
         row = {
             "predictor": name,
-            "as a factor": _factor_cell(effects.loc[name]),
+            "as a factor": _factor_cell(effects.loc[name], effects.attrs["effect"] is not None),
             "on the mean": marginal.get(name, "–"),
             "verdict": verdicts[name],
             "sampler": _sampler_cell(summary.loc[name], result.chains),

@@ -22,6 +22,7 @@ __all__ = [
     "fixed",
     "integer",
     "significant",
+    "with_relative_uncertainty",
     "with_uncertainty",
 ]
 
@@ -56,8 +57,9 @@ def decimals_for(uncertainty: float, digits: int = UNCERTAIN_DIGITS) -> int | No
     return digits - 1 - math.floor(math.log10(abs(uncertainty)))
 
 
-def significant(value: float, digits: int = 3) -> str:
-    """``value`` to ``digits`` significant digits, in plain digits where readable.
+def significant(value: float, digits: int = 3, trim: bool = True) -> str:
+    """``value`` to ``digits`` significant digits, in plain digits where readable;
+    trailing zeros dropped with ``trim``.
 
     Examples
     --------
@@ -73,7 +75,7 @@ def significant(value: float, digits: int = 3) -> str:
     if not _PLAIN[0] <= abs(value) < _PLAIN[1]:
         return _clean(f"{value:.{digits - 1}e}")
     place = digits - 1 - math.floor(math.log10(abs(value)))
-    return _plain(round(value, place), place, trim=True)
+    return _plain(round(value, place), place, trim=trim)
 
 
 def _plain(value: float, place: int, trim: bool = False) -> str:
@@ -106,6 +108,26 @@ def with_uncertainty(value: float, uncertainty: float, digits: int = UNCERTAIN_D
         magnitude = math.floor(math.log10(abs(value))) if value else 0
         return _clean(f"{value:.{max(magnitude + place, 1)}e}")
     return _plain(value, place)
+
+
+def with_relative_uncertainty(value: float, log_sd: float, digits: int = UNCERTAIN_DIGITS) -> str:
+    """A positive ratio (an odds ratio, a rate) whose uncertainty is multiplicative:
+    the rule of :func:`with_uncertainty` on the log scale, where an error ``log_sd``
+    is a relative error of the value. So each number gets as many significant digits
+    as the relative error supports, at least ``digits``: an odds of 6.13 with
+    interval 0.50–87.5 reads 6.1 (0.50–88), not 6 (0–87).
+
+    Examples
+    --------
+    >>> with_relative_uncertainty(0.97213, 0.0375), with_relative_uncertainty(0.5012, 1.29)
+    ('0.972', '0.50')
+    """
+    if _missing(value):
+        return MISSING
+    place = decimals_for(log_sd, digits)
+    if place is None or not math.isfinite(value) or value <= 0:
+        return significant(value)
+    return significant(value, max(digits, place), trim=False)
 
 
 def integer(value: float) -> str:

@@ -16,7 +16,13 @@ import pytest
 
 import bayesglm as bg
 from bayesglm import plots, presentation
-from bayesglm.rounding import decimals_for, integer, significant, with_uncertainty
+from bayesglm.rounding import (
+    decimals_for,
+    integer,
+    significant,
+    with_relative_uncertainty,
+    with_uncertainty,
+)
 
 from .laplace_fit import laplace_fit
 from .test_report import _browser, _measure
@@ -75,6 +81,11 @@ def test_an_estimate_is_shown_to_the_digit_its_sd_supports() -> None:
     assert integer(10610.4) == "10610"  # an ESS, never 1.061e+04
     assert significant(0.000184, 3) == "0.000184"
     assert significant(2.5e-9, 2) == "2.5e-09"
+    # A ratio's interval is skewed: rounded by its relative error (the log scale's sd),
+    # an odds of 6.13 with interval 0.50–87.5 keeps its lower end (not "6 (0–87)").
+    log_sd = (np.log(87.5) - np.log(0.5012)) / 4
+    shown = [with_relative_uncertainty(v, log_sd) for v in (6.13, 0.5012, 87.5)]
+    assert shown == ["6.1", "0.50", "88"]
 
 
 def test_summary_cells_follow_their_sd(star98) -> None:
@@ -111,13 +122,16 @@ def test_findings_put_each_coefficients_story_in_one_row() -> None:
     df = pd.DataFrame(
         {"age": rng.integers(18, 45, n).astype(float), "smoker": rng.choice(["no", "yes"], n)}
     )
-    eta = 1.0 - 0.06 * df["age"] + 0.8 * (df["smoker"] == "yes")
+    df["ht"] = rng.binomial(1, 0.2, n).astype(float)
+    eta = 1.0 - 0.06 * df["age"] + 0.8 * (df["smoker"] == "yes") + 0.5 * df["ht"]
     df["low"] = rng.binomial(1, 1 / (1 + np.exp(-eta)))
-    fit = laplace_fit(bg.GLM("low ~ age + smoker", data=df, family="bernoulli"), seed=3)
+    fit = laplace_fit(bg.GLM("low ~ age + smoker + ht", data=df, family="bernoulli"), seed=3)
     table = presentation.findings_table(
         fit, fit.effects(), fit.avg_comparisons(), fit.sensitivity()
     ).set_index("predictor")
-    assert list(table.index) == ["Intercept", "age", "smoker[T.yes]"]
+    # A 0/1 number compares 1 with 0, in its own coefficient's row: no extra rows.
+    assert list(table.index) == ["Intercept", "age", "smoker[T.yes]", "ht"]
+    assert table.loc["ht", "on the mean"].endswith("for 1 - 0")
     assert list(table["verdict"]) == list(fit.compare_mle()["verdict"])
     # The mean-scale effect of a factor level is its comparison with the reference.
     smoker = fit.avg_comparisons().set_index("term").loc["smoker"]
