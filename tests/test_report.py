@@ -21,6 +21,7 @@ from bayesglm import plots
 from bayesglm import report as report_module
 from bayesglm.effects import _row
 from bayesglm.errors import BayesGLMError, SamplingWarning
+from bayesglm.rounding import with_relative_uncertainty
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "report.md"
 FIGURES = [
@@ -172,9 +173,12 @@ def test_level_columns_without_an_intercept_are_read_as_that_levels_rate() -> No
     effects = fit.effects()
     assert effects["effect"].tolist() == ["rate", "rate"]
     rate_a = np.median(np.exp(fit.draws()["g[a]"]))
+    low, high = effects.loc["g[a]", "eti_lower"], effects.loc["g[a]", "eti_upper"]
+    # Rounded as the tables round a ratio: to its relative error (the log scale's sd).
+    shown = lambda v: with_relative_uncertainty(v, np.log(high / low) / 4)  # noqa: E731
     assert effects.loc["g[a]", "sentence"] == (
-        f"at g = a, the rate of y per unit of t is {rate_a:.3g} (95% interval "
-        f"{effects.loc['g[a]', 'eti_lower']:.3g}–{effects.loc['g[a]', 'eti_upper']:.3g})"
+        f"at g = a, the rate of y per unit of t is {shown(rate_a)} (95% interval "
+        f"{shown(low)}–{shown(high)})"
     )
     assert 1.5 < effects.loc["g[a]", "median"] < 2.7 and 4 < effects.loc["g[b]", "median"] < 6
     with_slope = _fit(bg.GLM("y ~ 0 + g + x", data=df, family="poisson"), seed=1).effects()
