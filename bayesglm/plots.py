@@ -75,6 +75,7 @@ def forest(
         },
         index=names,
     )
+    rows = _without_diverged(rows, [name in result.mle.separation for name in names])
     fig, ax = plt.subplots(figsize=(7, 0.42 * len(names) + 1.5))
     y = np.arange(len(names))[::-1]
     _interval_pair(ax, y, rows, prob)
@@ -90,6 +91,14 @@ def forest(
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def _without_diverged(rows: pd.DataFrame, separated: list[bool]) -> pd.DataFrame:
+    """Rows of columns that separate the outcome lose their MLE (it does not exist;
+    its huge Wald interval would squeeze every other row into a point)."""
+    rows = rows.copy()
+    rows.loc[np.asarray(separated), ["mle", "mle_low", "mle_high"]] = np.nan
+    return rows
 
 
 def _interval_pair(ax, y: np.ndarray, rows: pd.DataFrame, prob: float) -> None:
@@ -120,8 +129,8 @@ def _own_axes(rows: pd.DataFrame, prob: float, title: str, reference: float | No
     fig, axes = plt.subplots(len(rows), 1, figsize=(7, 0.62 * len(rows) + 1.1), squeeze=False)
     for ax, (name, row) in zip(axes[:, 0], rows.iterrows(), strict=True):
         _interval_pair(ax, np.zeros(1), row.to_frame().T, prob)
-        low = min(row["low"], row["mle_low"])
-        high = max(row["high"], row["mle_high"])
+        low = np.nanmin([row["low"], row["mle_low"]])
+        high = np.nanmax([row["high"], row["mle_high"]])
         if reference is not None and low <= reference <= high:
             ax.axvline(reference, color="grey", lw=0.8, ls="--")
         ax.set_yticks([0], [name])
@@ -143,7 +152,15 @@ def _effects_rows(result: GLMResult, prob: float) -> Figure:
     label = table.attrs["effect"]
     names = list(table.index)
     mle = result.mle.conf_int(prob).loc[names]
-    transform = np.exp if label else (lambda v: v)
+
+    def transform(values: np.ndarray) -> np.ndarray:
+        # A diverged MLE (separation) has exp(beta) = inf: drawn as missing.
+        if not label:
+            return values
+        with np.errstate(over="ignore"):
+            out = np.exp(values)
+        return np.where(np.isfinite(out), out, np.nan)
+
     rows = pd.DataFrame(
         {
             "center": table["median"].to_numpy(),
@@ -155,6 +172,7 @@ def _effects_rows(result: GLMResult, prob: float) -> Figure:
         },
         index=[f"{name}\n{effect}" for name, effect in zip(names, table["effect"], strict=True)],
     )
+    rows = _without_diverged(rows, [name in result.mle.separation for name in names])
     title = (
         "Effects: exp(coefficient), each on its own axis"
         if label

@@ -23,6 +23,7 @@ import pandas as pd
 
 from .predict import percent
 from .rounding import (
+    MISSING,
     check_mark,
     fixed,
     integer,
@@ -40,11 +41,14 @@ __all__ = [
     "checks_table",
     "compare_table",
     "effects_display",
+    "findings_lines",
     "findings_table",
+    "interval_heading",
     "marginal_table",
     "priors_display",
     "r2_display",
     "sensitivity_display",
+    "separation_line",
     "summary_table",
 ]
 
@@ -251,6 +255,8 @@ def r2_display(table: pd.DataFrame) -> pd.DataFrame:
 def _marginal_cell(row: pd.Series, points: bool) -> str:
     """ "-1.64 pp (-2.20 to -0.96)": estimate and interval, to the interval's digits."""
     scale = 100 if points else 1
+    if not np.isfinite([row["estimate"], row["conf_low"], row["conf_high"]]).all():
+        return MISSING  # the mean is undefined at some rows (a DomainWarning said where)
     low, high = scale * row["conf_low"], scale * row["conf_high"]
     fmt = lambda v: with_uncertainty(v, _spread(low, high))  # noqa: E731
     unit = " pp" if points else ""
@@ -346,6 +352,13 @@ def findings_table(
     return _frame(rows, [*columns, "sampler"])
 
 
+def separation_line(result: GLMResult) -> str:
+    return (
+        "Separation in the data along " + ", ".join(result.mle.separation) + ": the MLE "
+        "does not exist; the posterior is finite thanks to the prior."
+    )
+
+
 def findings_lines(
     result: GLMResult, diagnostics: Diagnostics, sensitivity: pd.DataFrame | None
 ) -> list[str]:
@@ -357,10 +370,7 @@ def findings_lines(
         else f"Sampler: {check_mark(False)} " + " ".join(diagnostics.problems)
     ]
     if result.mle.separation:
-        lines.append(
-            "Separation along " + ", ".join(result.mle.separation) + ": the MLE does not "
-            "exist; the posterior is finite thanks to the prior."
-        )
+        lines.append(separation_line(result))
     counts = result.compare_mle()["verdict"].value_counts()
     lines.append("MLE vs posterior: " + ", ".join(f"{v} ({n})" for v, n in counts.items()) + ".")
     if sensitivity is None:

@@ -157,6 +157,8 @@ def _sections(
         if diagnostics.ok
         else ["PROBLEMS — do not trust the numbers below yet:", *diagnostics.problems]
     )
+    if result.mle.separation:
+        verdict.append(show.separation_line(result))
     comparison = result.compare_mle()
     used = sorted(set(comparison["verdict"]))
 
