@@ -337,7 +337,7 @@ def conditional_grid(
         offset = design.eta_offset
         fixed = None if not np.any(offset) else np.full(len(values), offset.mean())
         return grid, values, numeric, fixed
-    from .formula import predictor_columns
+    from .formula import factor_columns, predictor_columns
 
     training = state.training
     if variable not in predictor_columns(state):
@@ -345,20 +345,29 @@ def conditional_grid(
             f"the variable must be a predictor the formula reads; one of "
             f"{', '.join(predictor_columns(state))}; got (variable={variable!r})."
         )
+    # A column the formula encodes as a factor (C(year) of a numeric year) moves over
+    # its levels and is held at its most common one, whatever its dtype.
+    factors = factor_columns(state)
+
+    def is_number(name: str) -> bool:
+        values = training[name]
+        plain = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        return plain and name not in factors
+
     column = training[variable]
-    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-    numeric = numeric and column.nunique() > 2
+    numeric = is_number(variable) and column.nunique() > 2
     if numeric:
         values = np.linspace(column.min(), column.max(), points)
+    elif variable in factors:
+        values = list(factors[variable][0])
     elif isinstance(column.dtype, pd.CategoricalDtype):
         values = list(column.cat.categories)
     else:
         values = sorted(column.dropna().unique())
-    typical = {}
-    for name in training.columns:
-        other = training[name]
-        plain = pd.api.types.is_numeric_dtype(other) and not pd.api.types.is_bool_dtype(other)
-        typical[name] = other.mean() if plain else other.mode().iloc[0]
+    typical = {
+        name: training[name].mean() if is_number(name) else training[name].mode().iloc[0]
+        for name in training.columns
+    }
     grid = pd.DataFrame({name: [value] * len(values) for name, value in typical.items()})
     grid = grid.astype(
         {

@@ -164,7 +164,11 @@ def _sections(
 
     sections = [
         findings,
-        Section("model", "Model and priors", [model_lines, show.priors_display(result)]),
+        Section(
+            "model",
+            "Model and priors",
+            [model_lines, ("h3", "Priors"), show.priors_display(result)],
+        ),
         Section("diagnostics", "Sampler checks", [verdict, show.checks_table(diagnostics)]),
         Section(
             "summary",

@@ -266,6 +266,11 @@ def test_conditional_effect_holds_the_others_at_typical_values() -> None:
     )
     factor = plots.conditional(fit, ["g", "z"])
     assert [t.get_text() for t in factor.axes[0].get_xticklabels()] == ["a", "b", "c"]
+    # A number the formula reads as a factor moves over its levels, not a range.
+    df["k"] = rng.choice([60, 65, 70], n)
+    by_level = laplace_fit(bg.GLM("y ~ x + C(k)", data=df, family="gaussian"), seed=5)
+    panel = plots.conditional(by_level, ["k", "x"]).axes[0]
+    assert [t.get_text() for t in panel.get_xticklabels()] == ["60", "65", "70"]
     with pytest.raises(
         bg.BayesGLMError, match=r"a predictor the formula reads.*got \(variable='w'"
     ):
