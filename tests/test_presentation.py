@@ -28,6 +28,15 @@ from .laplace_fit import laplace_fit
 from .test_report import _browser, _measure
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """The plots' figures are the caller's to close: pyplot warns past 20 open ones."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 @pytest.fixture(scope="module")
 def star98():
     """statsmodels' star98 (test-only data source): maths scores of 303 Californian
