@@ -16,6 +16,7 @@ import pandas as pd
 from .laplace import natural_estimates
 from .marginal import outcome_label
 from .predict import percent
+from .rounding import with_relative_uncertainty, with_uncertainty
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
 if TYPE_CHECKING:
@@ -118,7 +119,13 @@ def _sentence(
     family, link = result.spec.family, result.spec.link
     label = family.effect_label(link)
     outcome = outcome_label(result.design)
-    interval = f"({percent(prob)} interval {low:.3g}–{high:.3g})"
+    # As in the tables: exp(beta) to its relative error, beta to its spread.
+    if label and low > 0:
+        log_sd = (np.log(high) - np.log(low)) / 4
+        number = lambda v: with_relative_uncertainty(v, log_sd)  # noqa: E731
+    else:
+        number = lambda v: with_uncertainty(v, (high - low) / 4)  # noqa: E731
+    interval = f"({percent(prob)} interval {number(low)}–{number(high)})"
     scale = family.quantity if link.name == "identity" else f"{link.name} of the {family.quantity}"
     if name == result.priors.intercept or name in levels:
         where, unit = _baseline_where(name, result, levels), ""
@@ -130,14 +137,14 @@ def _sentence(
                 where = f"{where} and the offset at 0" if where else "with the offset at 0"
         verb = "are" if what == "odds" else "is"
         lead = f"{where}, the" if where else "the"
-        return f"{lead} {what} of {outcome}{unit} {verb} {median:.3g} {interval}"
+        return f"{lead} {what} of {outcome}{unit} {verb} {number(median)} {interval}"
     change = _describe_change(name, result.names)
     if label:
         what = f"the {label.replace(' ratio', '')} of {outcome}"
-        return f"{change} multiplies {what} by {median:.3g} {interval}"
+        return f"{change} multiplies {what} by {number(median)} {interval}"
     return (
-        f"{change} changes the {scale} of {outcome} by {median:.3g} "
-        f"({percent(prob)} interval {low:.3g} to {high:.3g}); exp(beta) has no "
+        f"{change} changes the {scale} of {outcome} by {number(median)} "
+        f"({percent(prob)} interval {number(low)} to {number(high)}); exp(beta) has no "
         f"meaning under the {link.name} link"
     )
 

@@ -1,10 +1,15 @@
-"""The fit's report: one self-contained HTML file, or Markdown with figure files.
+"""The fit's report: one self-contained HTML file, Markdown with figure files, or the
+console text of ``print(fit)``: one list of sections, three renderings.
 
-Sections: model (formula, family, link, n, resolved priors), diagnostics verdict,
-posterior summary, exp(beta) effects, MLE versus posterior (with what each verdict
-means), prior sensitivity by power-scaling, R², figures, and a reproducibility
-record (versions, sampler, seed, timings). Every user string is escaped in HTML;
-images are embedded as data URIs.
+Sections, in reading order: findings (what a reviewer reads first: each coefficient's
+effect as a factor and on the mean scale, the MLE-versus-posterior verdict, the prior
+sensitivity and the sampler's health, in one table, then in words), model and priors,
+sampler checks, posterior summary, exp(beta) effects, marginal effects (average
+comparisons and slopes, conditional effects), MLE versus posterior, prior
+sensitivity, R², model checks, traces (collapsed), a glossary of every column, and a
+reproducibility record. Tables are rounded by :mod:`bayesglm.presentation`; every
+user string is escaped in HTML; images are embedded as data URIs and the stylesheet
+(``report.css``, shipped with the package) inline, so the page needs no network.
 """
 
 from __future__ import annotations
@@ -12,21 +17,24 @@ from __future__ import annotations
 import base64
 import html
 import io
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from . import presentation as show
 from ._output import check_report_path, report_figures_folder, write_atomic
 from .importance import method_lines
-from .predict import percent
+from .predict import eta_range
 from .sensitivity import sensitivity_lines
 from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_LIMIT, SPREAD_FACTOR
 
 if TYPE_CHECKING:
     from .results import GLMResult
 
-__all__ = ["VERDICTS", "write_report"]
+__all__ = ["VERDICTS", "console_text", "write_report"]
 
 VERDICTS = {
     "agrees": f"posterior mean within {AGREE_SE:g} MLE standard errors of the MLE and "
@@ -45,32 +53,97 @@ VERDICTS = {
     "normal (small n, skewness), so the MLE's Wald approximation is poor.",
 }
 
-
-def _figures(result: GLMResult, prob: float) -> dict[str, bytes]:
-    """PNG bytes per figure."""
-    import matplotlib.pyplot as plt
-
-    from . import plots
-
-    figures = {
-        "coefficients": plots.forest(result, prob=prob),
-        "effects": plots.forest(result, effects=True, prob=prob),
-        "posterior_predictive_check": plots.ppc(result),
-        "trace_and_rank": plots.trace(result),
-        "glm_components": plots.components(result),
-    }
-    out = {}
-    for name, figure in figures.items():
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        plt.close(figure)
-        out[name] = buffer.getvalue()
-    return out
+_CONDITIONAL_PANELS = 6  # predictors drawn in the report's conditional-effects figure
+# print(fit) computes the average comparisons (every draw at every row, twice per
+# predictor) only up to this many draw-rows per predictor, a second or so; past it,
+# it says how to compute them, as for the prior sensitivity.
+_PRINT_MARGINAL_LIMIT = 20_000_000
 
 
-def _sections(result: GLMResult, prob: float, effects: pd.DataFrame) -> list[tuple[str, Any]]:
-    """(title, content) pairs; content is a DataFrame, a list of lines, or text."""
+@dataclass(frozen=True)
+class FigureRef:
+    """A figure in a section, by its file name (without ``.png``)."""
+
+    name: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section: its anchor, title, and blocks in order. A block is a table of
+    strings (DataFrame), bullet lines (list), a paragraph (str), a sub-heading
+    (tuple ``("h3", text)``) or a figure (:class:`FigureRef`)."""
+
+    anchor: str
+    title: str
+    blocks: list[Any] = field(default_factory=list)
+    collapsed: bool = False
+
+
+@dataclass(frozen=True)
+class _Marginal:
+    """Average comparisons and slopes of the posterior and of the MLE (None where the
+    model has nothing to compare: no predictor, or no numeric one for slopes)."""
+
+    comparisons: pd.DataFrame | None
+    mle_comparisons: pd.DataFrame | None
+    slopes: pd.DataFrame | None
+    mle_slopes: pd.DataFrame | None
+    predictors: list[str]
+
+
+def _marginal(result: GLMResult, prob: float, console: bool = False) -> _Marginal:
+    """The report's marginal effects; for ``print(fit)`` the comparisons only, and
+    only for a fit small enough to compute them on printing."""
+    from .marginal import Rows
+
+    rows = Rows(result.design, eta_range(result.spec.family, result.spec.link))
+    predictors = list(rows.columns)
+    numeric = [c for c in predictors if not rows.is_factor(c)]
+    comparisons = mle_comparisons = slopes = mle_slopes = None
+    affordable = result.beta_draws[..., 0].size * result.design.n <= _PRINT_MARGINAL_LIMIT
+    if predictors and (affordable or not console):
+        comparisons = result.avg_comparisons(prob=prob)
+        mle_comparisons = result.mle.avg_comparisons(prob=prob)
+    if numeric and not console:
+        slopes = result.avg_slopes(prob=prob)
+        mle_slopes = result.mle.avg_slopes(prob=prob)
+    return _Marginal(comparisons, mle_comparisons, slopes, mle_slopes, predictors)
+
+
+def _empty_comparisons() -> pd.DataFrame:
+    return pd.DataFrame(columns=["term", "contrast", "estimate", "conf_low", "conf_high"])
+
+
+def _sections(
+    result: GLMResult, prob: float, marginal: _Marginal, console: bool = False
+) -> list[Section]:
+    """The report's sections. ``console``: those of ``print(fit)``: no figures, no
+    glossary, no R², and the prior sensitivity only once computed (it needs ArviZ and
+    a pass over every row at every draw, which printing a fit should not cost)."""
     design, spec, formula = result.design, result.spec, result.design.formula
+    effects = result.effects(prob)
+    diagnostics = result.diagnostics()
+    computed = not console or "_sensitivity" in result.__dict__
+    sensitivity = result.sensitivity() if computed else None
+    reading = sensitivity_lines(sensitivity) if sensitivity is not None else []
+    comparisons = (
+        marginal.comparisons if marginal.comparisons is not None else _empty_comparisons()
+    )
+    points = spec.family.quantity == "probability"
+    interval = show.interval_heading(prob)
+
+    findings = Section(
+        "findings",
+        "Findings",
+        [
+            show.findings_lines(result, diagnostics, sensitivity),
+            show.findings_table(result, effects, comparisons, sensitivity),
+            ("h3", "In words"),
+            [*effects["sentence"], *comparisons.get("sentence", [])],
+        ],
+    )
+
     model_lines = [
         f"Formula: {formula.text}" if formula is not None else "Model matrix given as arrays",
         f"Family: {spec.family.name}; link: {spec.link.name}",
@@ -81,68 +154,107 @@ def _sections(result: GLMResult, prob: float, effects: pd.DataFrame) -> list[tup
         model_lines.append(f"Rows dropped for missing values: {len(formula.dropped_rows)}")
     if formula is not None and formula.event is not None:
         model_lines.append(f"Event (y = 1): {formula.event}")
-    diagnostics = result.diagnostics()
     verdict = (
         ["All sampler checks passed."]
         if diagnostics.ok
         else ["PROBLEMS — do not trust the numbers below yet:", *diagnostics.problems]
     )
     if result.mle.separation:
-        verdict.append(
-            "Separation in the data along "
-            + ", ".join(result.mle.separation)
-            + ": the MLE does not exist; the posterior is finite thanks to the prior."
-        )
+        verdict.append(show.separation_line(result))
     comparison = result.compare_mle()
     used = sorted(set(comparison["verdict"]))
-    versions = result.producing_versions
-    record = pd.DataFrame(
-        {
-            "value": [
-                result.sampler,
-                str(result.seed),
-                f"{result.chains} chains × {result.draws_per_chain} draws ({result.tune} tuning)",
-                *[f"{seconds:.2f} s" for seconds in result.timings.values()],
-                *versions.values(),
-            ]
-        },
-        index=[
-            "sampler",
-            "seed",
-            "draws",
-            *[f"time: {stage}" for stage in result.timings],
-            *[f"version: {name}" for name in versions],
-        ],
-    )
-    return [
-        ("Model", model_lines),
-        ("Priors", result.priors.table()),
-        ("Diagnostics", verdict),
-        ("Sampler checks", diagnostics.table()),
-        (f"Posterior summary ({percent(prob)} equal-tailed intervals)", result.summary(prob)),
-        *_effects_sections(effects),
-        ("Maximum likelihood vs posterior", comparison),
-        ("Verdicts", [f"{v}: {VERDICTS[v]}" for v in used]),
-        *_sensitivity_sections(result),
-        (f"Fit: R² ({percent(prob)} equal-tailed intervals)", result.r2(prob)),
-        ("Reproducibility", record),
-    ]
 
-
-def _effects_sections(effects: pd.DataFrame) -> list[tuple[str, Any]]:
-    """The effects table (every coefficient, baselines included) and its sentences."""
-    return [
-        (
-            f"Effects ({effects.attrs['effect'] or 'coefficient scale'})",
-            effects.drop(columns="sentence"),
+    sections = [
+        findings,
+        Section(
+            "model",
+            "Model and priors",
+            [model_lines, ("h3", "Priors"), show.priors_display(result)],
         ),
-        ("In words", list(effects["sentence"])),
+        Section("diagnostics", "Sampler checks", [verdict, show.checks_table(diagnostics)]),
+        Section(
+            "summary",
+            f"Posterior summary ({interval})",
+            [show.summary_table(result.summary(prob))],
+        ),
+        Section(
+            "effects",
+            f"Effects ({effects.attrs['effect'] or 'coefficient scale'}, {interval})",
+            [show.effects_display(effects), FigureRef("effects", "each on its own axis")],
+        ),
+        _marginal_section(marginal, points, interval, console),
+        Section(
+            "mle",
+            "Maximum likelihood vs posterior",
+            [
+                show.compare_table(comparison),
+                [f"{v}: {VERDICTS[v]}" for v in used],
+                FigureRef("coefficients", "coefficients × sd of their column: one scale"),
+            ],
+        ),
     ]
+    if sensitivity is not None:
+        sections.append(_sensitivity_section(sensitivity, reading))
+    if not console:
+        sections += [
+            Section("r2", f"Fit: R² ({interval})", [show.r2_display(result.r2(prob))]),
+            Section(
+                "checks",
+                "Model checks",
+                [
+                    FigureRef("posterior_predictive_check", "posterior predictive check"),
+                    FigureRef("glm_components", "the GLM's parts at the posterior mean"),
+                ],
+            ),
+            Section(
+                "traces",
+                "Traces and rank plots",
+                [FigureRef("trace_and_rank", "trace and rank histograms per chain")],
+                collapsed=True,
+            ),
+        ]
+        sections.append(_reproducibility(result))
+        sections.insert(-1, _glossary(sections))
+    return [_without_figures(s) for s in sections] if console else sections
 
 
-def _sensitivity_sections(result: GLMResult) -> list[tuple[str, Any]]:
-    """Power-scaling sensitivity, its reading, and what the diagnoses mean."""
-    table = result.sensitivity()
+def _marginal_section(marginal: _Marginal, points: bool, interval: str, console: bool) -> Section:
+    unit = "percentage points (pp)" if points else "units of the mean"
+    blocks: list[Any] = []
+    if not marginal.predictors:
+        blocks.append("The model has no predictor to move.")
+    elif marginal.comparisons is None:
+        blocks.append(
+            "fit.avg_comparisons() and fit.avg_slopes() compute them (a pass over every "
+            "row at every draw, too long for printing this fit)."
+        )
+    else:
+        blocks += [
+            f"Average change in the predicted mean, in {unit}, over the fitted rows ({interval}).",
+            ("h3", "Average comparisons"),
+            show.marginal_table(marginal.comparisons, marginal.mle_comparisons, points),
+        ]
+    if marginal.slopes is not None:
+        blocks += [
+            ("h3", "Average slopes"),
+            show.marginal_table(marginal.slopes, marginal.mle_slopes, points),
+            list(marginal.slopes["sentence"]),
+        ]
+    if console and marginal.comparisons is not None:
+        blocks.append("fit.avg_slopes() gives the average slopes; the report shows them.")
+    if marginal.comparisons is not None:
+        blocks += [
+            FigureRef("marginal_effects", "average comparisons, each on its own axis"),
+            FigureRef(
+                "conditional_effects",
+                "predicted mean against each predictor, the others at typical values; "
+                "bayesglm.plots.conditional(fit, name) draws any predictor",
+            ),
+        ]
+    return Section("marginal", "Marginal effects", blocks)
+
+
+def _sensitivity_section(table: pd.DataFrame, reading: list[str]) -> Section:
     threshold = table.attrs["threshold"]
     meaning = [
         f"prior (likelihood): how far the posterior moves when the prior (likelihood) is "
@@ -150,10 +262,75 @@ def _sensitivity_sections(result: GLMResult) -> list[tuple[str, Any]]:
         "prior-data conflict: both count; the prior and the data pull apart.",
         "weak likelihood: the prior counts and the likelihood does not; the prior decides.",
     ]
-    return [
-        (f"Prior sensitivity (power-scaling, threshold {threshold:g})", table),
-        ("Sensitivity in words", [*sensitivity_lines(table), *meaning]),
+    return Section(
+        "sensitivity",
+        f"Prior sensitivity (power-scaling, threshold {threshold:g})",
+        [
+            show.sensitivity_display(table),
+            [*reading, *meaning],
+            FigureRef("sensitivity", "power-scaling sensitivity per parameter"),
+        ],
+    )
+
+
+def _glossary(sections: list[Section]) -> Section:
+    """The meaning of every column header of the tables above, in order of first use."""
+    seen: dict[str, str] = {}
+    for section in sections:
+        for block in section.blocks:
+            if isinstance(block, pd.DataFrame):
+                for column in block.columns:
+                    seen.setdefault(str(column), show.GLOSSARY[str(column)])
+    return Section("glossary", "Glossary of the columns", [seen])
+
+
+def _reproducibility(result: GLMResult) -> Section:
+    record = [
+        ("sampler", result.sampler),
+        ("seed", str(result.seed)),
+        (
+            "draws",
+            f"{result.chains} chains × {result.draws_per_chain} draws ({result.tune} tuning)",
+        ),
+        *[(f"time: {stage}", f"{seconds:.2f} s") for stage, seconds in result.timings.items()],
+        *[(f"version: {name}", version) for name, version in result.producing_versions.items()],
     ]
+    table = pd.DataFrame(record, columns=["record", "value"])
+    return Section("reproducibility", "Reproducibility", [table])
+
+
+def _without_figures(section: Section) -> Section:
+    blocks = [b for b in section.blocks if not isinstance(b, FigureRef)]
+    return Section(section.anchor, section.title, blocks, section.collapsed)
+
+
+def _figures(result: GLMResult, prob: float, marginal: _Marginal) -> dict[str, bytes]:
+    """PNG bytes per figure."""
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    figures = {
+        "effects": lambda: plots.forest(result, effects=True, prob=prob),
+        "coefficients": lambda: plots.forest(result, prob=prob),
+        "sensitivity": lambda: plots.sensitivity(result),
+        "posterior_predictive_check": lambda: plots.ppc(result),
+        "glm_components": lambda: plots.components(result),
+        "trace_and_rank": lambda: plots.trace(result),
+    }
+    if marginal.comparisons is not None:
+        shown = marginal.predictors[:_CONDITIONAL_PANELS]
+        tables = (marginal.comparisons, marginal.mle_comparisons)
+        figures["marginal_effects"] = lambda: plots.marginal(result, prob=prob, tables=tables)
+        figures["conditional_effects"] = lambda: plots.conditional(result, shown, prob=prob)
+    out = {}
+    for name, draw in figures.items():
+        figure = draw()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+        plt.close(figure)
+        out[name] = buffer.getvalue()
+    return out
 
 
 def write_report(result: GLMResult, path: str | Path, prob: float = 0.95) -> Path:
@@ -164,11 +341,11 @@ def write_report(result: GLMResult, path: str | Path, prob: float = 0.95) -> Pat
     file replaces its previous version only once it is complete.
     """
     path = check_report_path(path)
-    effects = result.effects(prob)
-    sections = _sections(result, prob, effects)
-    figures = _figures(result, prob)
+    marginal = _marginal(result, prob)
+    sections = _sections(result, prob, marginal)
+    figures = _figures(result, prob, marginal)
     if path.suffix.lower() == ".md":
-        text = _markdown(result, sections, figures, path)
+        text = _markdown(result, sections, path)
         folder = report_figures_folder(path)
         folder.mkdir(exist_ok=True)
         for name, png in figures.items():
@@ -178,85 +355,149 @@ def write_report(result: GLMResult, path: str | Path, prob: float = 0.95) -> Pat
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def console_text(result: GLMResult, prob: float = 0.95) -> str:
+    """What ``print(fit)`` shows: the report's sections as plain text, the same
+    tables rounded the same way, without figures."""
+    lines = [
+        f"Bayesian GLM: {result.spec.family.name} family, {result.spec.link.name} link, "
+        f"n = {result.design.n}",
+        f"Sampler: {result.sampler} ({result.chains} chains x {result.draws_per_chain} "
+        f"draws, {result.tune} tuning), seed {result.seed}",
+    ]
+    marginal = _marginal(result, prob, console=True)
+    for section in _sections(result, prob, marginal, console=True):
+        lines += ["", f"{section.title}:"]
+        for block in section.blocks:
+            if isinstance(block, pd.DataFrame):
+                lines.append(block.to_string(index=False))
+            elif isinstance(block, tuple):
+                lines += ["", f"{block[1]}:"]
+            elif isinstance(block, list):
+                lines += [f"  - {line}" for line in block]
+            else:
+                lines.append(str(block))
+    return "\n".join(lines)
+
+
 def _title(result: GLMResult) -> str:
     return f"Bayesian GLM report: {result.spec.family.name} ({result.spec.link.name} link)"
 
 
-def _format(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
+# --- Markdown -------------------------------------------------------------------------------
 
 
-def _markdown(
-    result: GLMResult,
-    sections: list[tuple[str, Any]],
-    figures: dict[str, bytes],
-    path: Path,
-) -> str:
+def _markdown(result: GLMResult, sections: list[Section], path: Path) -> str:
     folder = report_figures_folder(path)
     lines = [f"# {_title(result)}", ""]
-    for title, content in sections:
-        lines += [f"## {title}", ""]
-        if isinstance(content, pd.DataFrame):
-            lines += [_pipe_table(_format(content)), ""]
-        else:
-            lines += [f"- {line}" for line in content] + [""]
-    lines += ["## Figures", ""]
-    for name in figures:
-        lines += [f"![{name.replace('_', ' ')}]({folder.name}/{name}.png)", ""]
+    for section in sections:
+        lines += [f"## {section.title}", ""]
+        for block in section.blocks:
+            if isinstance(block, pd.DataFrame):
+                lines += [_pipe_table(block), ""]
+            elif isinstance(block, dict):
+                lines += [f"- `{term}`: {meaning}" for term, meaning in block.items()] + [""]
+            elif isinstance(block, tuple):
+                lines += [f"### {block[1]}", ""]
+            elif isinstance(block, list):
+                lines += [f"- {line}" for line in block] + [""]
+            elif isinstance(block, FigureRef):
+                label = block.name.replace("_", " ")
+                lines += [f"![{label}: {block.caption}]({folder.name}/{block.name}.png)", ""]
+            else:
+                lines += [block, ""]
     return "\n".join(lines)
 
 
 def _pipe_table(frame: pd.DataFrame) -> str:
-    header = [frame.index.name or ""] + [str(c) for c in frame.columns]
-    rows = [
-        [str(i)] + [str(v) for v in row] for i, row in zip(frame.index, frame.values, strict=True)
+    escape = lambda cell: str(cell).replace("|", "\\|")  # noqa: E731
+    out = [
+        "| " + " | ".join(escape(c) for c in frame.columns) + " |",
+        "|" + "---|" * len(frame.columns),
     ]
-    escape = lambda cell: cell.replace("|", "\\|")  # noqa: E731
-    out = ["| " + " | ".join(map(escape, header)) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(map(escape, row)) + " |" for row in rows]
+    out += ["| " + " | ".join(map(escape, row)) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(out)
 
 
-_CSS = """
-body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f2f2f2; }
-img { max-width: 100%; }
-.problem { color: #a40000; font-weight: bold; }
-"""
+# --- HTML -----------------------------------------------------------------------------------
 
 
-def _html(result: GLMResult, sections: list[tuple[str, Any]], figures: dict[str, bytes]) -> str:
+def _stylesheet() -> str:
+    return resources.files("bayesglm").joinpath("report.css").read_text(encoding="utf-8")
+
+
+def _cell(value: Any) -> str:
+    text = str(value)
+    numeric = text[:1] in "-0123456789" or text[:2] in ("✓ ", "✗ ")
+    css = " class=num" if numeric and text[:1] not in "✓✗" else ""
+    mark = text[:1]
+    if mark in "✓✗":
+        kind = "pass" if mark == "✓" else "fail"
+        body = f'<span class="{kind}">{mark}</span>{html.escape(text[1:])}'
+    else:
+        body = html.escape(text)
+    return f"<td{css}>{body}</td>"
+
+
+def _html_table(frame: pd.DataFrame, css: str = "") -> str:
+    head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in frame.itertuples(index=False)
+    )
+    return (
+        f'<div class="table-scroll"><table{css}><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _html_block(block: Any, figures: dict[str, bytes], anchor: str) -> str:
+    if isinstance(block, pd.DataFrame):
+        # The findings' cells are phrases: they wrap, where numbers stay on one line.
+        return _html_table(block, ' class="wrap"' if anchor == "findings" else "")
+    if isinstance(block, dict):
+        items = "".join(
+            f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning)}</dd>"
+            for term, meaning in block.items()
+        )
+        return f'<dl class="glossary">{items}</dl>'
+    if isinstance(block, tuple):
+        return f"<h3>{html.escape(block[1])}</h3>"
+    if isinstance(block, list):
+        css = ' class="problem"' if block and str(block[0]).startswith("PROBLEMS") else ""
+        items = "".join(f"<li>{html.escape(str(line))}</li>" for line in block)
+        return f"<ul{css}>{items}</ul>"
+    if isinstance(block, FigureRef):
+        data = base64.b64encode(figures[block.name]).decode("ascii")
+        label = html.escape(block.name.replace("_", " "))
+        return (
+            f'<figure><img alt="{label}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{label}: {html.escape(block.caption)}</figcaption></figure>"
+        )
+    return f"<p>{html.escape(str(block))}</p>"
+
+
+def _html(result: GLMResult, sections: list[Section], figures: dict[str, bytes]) -> str:
     title = html.escape(_title(result))
+    formula = result.design.formula
+    lede = (
+        f"{formula.text if formula is not None else 'model matrix given as arrays'} · "
+        f"n = {result.design.n} · {result.design.p} coefficients"
+    )
+    toc = "".join(f'<a href="#{s.anchor}">{html.escape(s.title)}</a>' for s in sections)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{title}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{title}</h1>",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{title}</title><style>{_stylesheet()}</style></head><body>",
+        f'<header><h1>{title}</h1><p class="lede">{html.escape(lede)}</p>',
+        f'<nav class="toc">{toc}</nav></header><main>',
     ]
-    for heading, content in sections:
-        parts.append(f"<h2>{html.escape(heading)}</h2>")
-        if isinstance(content, pd.DataFrame):
-            parts.append(_format(content).to_html(escape=True, border=0))
+    for section in sections:
+        inner = "".join(_html_block(b, figures, section.anchor) for b in section.blocks)
+        heading = html.escape(section.title)
+        if section.collapsed:
+            body = f"<h2>{heading}</h2><details><summary>show</summary>{inner}</details>"
         else:
-            css = (
-                ' class="problem"'
-                if heading == "Diagnostics" and content[0].startswith("PROBLEMS")
-                else ""
-            )
-            parts.append(
-                f"<ul{css}>"
-                + "".join(f"<li>{html.escape(str(line))}</li>" for line in content)
-                + "</ul>"
-            )
-    parts.append("<h2>Figures</h2>")
-    for name, png in figures.items():
-        data = base64.b64encode(png).decode("ascii")
-        label = html.escape(name.replace("_", " "))
-        parts.append(
-            f'<figure><img alt="{label}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{label}</figcaption></figure>"
-        )
-    parts.append("</body></html>")
+            body = f"<h2>{heading}</h2>{inner}"
+        parts.append(f'<section id="{section.anchor}">{body}</section>')
+    parts.append("</main></body></html>")
     return "\n".join(parts)

@@ -31,7 +31,6 @@ from .draw_summaries import summarize_rows
 from .effects import compare_mle_table, effects_table
 from .errors import BayesGLMError, SamplingWarning
 from .families import Spec
-from .importance import method_lines
 from .laplace import LaplaceApprox
 from .mle import MLEResult
 from .predict import (
@@ -44,8 +43,8 @@ from .predict import (
     prediction_inputs,
 )
 from .priors import ResolvedPriors
-from .report import write_report
-from .sensitivity import sensitivity_lines, sensitivity_table
+from .report import console_text, write_report
+from .sensitivity import sensitivity_table
 from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
 if TYPE_CHECKING:
@@ -637,31 +636,9 @@ class GLMResult:
     # --- presentation -----------------------------------------------------------------
 
     def __str__(self) -> str:
-        summary = self.summary()
-        lines = [
-            f"Bayesian GLM: {self.spec.family.name} family, {self.spec.link.name} link, "
-            f"n = {self.design.n}",
-            f"Sampler: {self.sampler} ({self.chains} chains x {self.draws_per_chain} draws, "
-            f"{self.tune} tuning), seed {self.seed}",
-            *method_lines(self.method),
-            "",
-            "Priors:",
-            self.priors.table().to_string(),
-            "",
-            f"Posterior ({summary.attrs['interval']} intervals):",
-            summary.to_string(float_format=lambda v: f"{v:.4g}"),
-        ]
-        diagnostics = self.diagnostics()
-        lines += ["", "Diagnostics: " + ("all checks passed" if diagnostics.ok else "PROBLEMS")]
-        lines += [f"  - {problem}" for problem in diagnostics.problems]
-        # Shown once computed: it needs ArviZ and a pass over every row at every draw,
-        # which printing a fit should not cost.
-        if "_sensitivity" in self.__dict__:
-            lines += ["", "Prior sensitivity (power-scaling, ArviZ psense):"]
-            lines += [f"  - {line}" for line in sensitivity_lines(self._sensitivity)]
-        else:
-            lines += ["", "Prior sensitivity: fit.sensitivity() computes it (power-scaling)."]
-        return "\n".join(lines)
+        # The report's sections as text: the same tables, rounded the same way; the
+        # prior sensitivity once computed (see bayesglm.report.console_text).
+        return console_text(self)
 
     def __repr__(self) -> str:
         return (

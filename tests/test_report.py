@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -20,8 +21,34 @@ from bayesglm import plots
 from bayesglm import report as report_module
 from bayesglm.effects import _row
 from bayesglm.errors import BayesGLMError, SamplingWarning
+from bayesglm.rounding import with_relative_uncertainty
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "report.md"
+FIGURES = [
+    "effects",
+    "coefficients",
+    "sensitivity",
+    "posterior_predictive_check",
+    "glm_components",
+    "trace_and_rank",
+    "marginal_effects",
+    "conditional_effects",
+]
+SECTIONS = [
+    "findings",
+    "model",
+    "diagnostics",
+    "summary",
+    "effects",
+    "marginal",
+    "mle",
+    "sensitivity",
+    "r2",
+    "checks",
+    "traces",
+    "glossary",
+    "reproducibility",
+]
 # nutpie reuses its compiled model for every fit of one structure in this session.
 FAST = {"draws": 500, "tune": 500, "chains": 2, "progressbar": False, "sampler": "nutpie"}
 
@@ -146,9 +173,12 @@ def test_level_columns_without_an_intercept_are_read_as_that_levels_rate() -> No
     effects = fit.effects()
     assert effects["effect"].tolist() == ["rate", "rate"]
     rate_a = np.median(np.exp(fit.draws()["g[a]"]))
+    low, high = effects.loc["g[a]", "eti_lower"], effects.loc["g[a]", "eti_upper"]
+    # Rounded as the tables round a ratio: to its relative error (the log scale's sd).
+    shown = lambda v: with_relative_uncertainty(v, np.log(high / low) / 4)  # noqa: E731
     assert effects.loc["g[a]", "sentence"] == (
-        f"at g = a, the rate of y per unit of t is {rate_a:.3g} (95% interval "
-        f"{effects.loc['g[a]', 'eti_lower']:.3g}–{effects.loc['g[a]', 'eti_upper']:.3g})"
+        f"at g = a, the rate of y per unit of t is {shown(rate_a)} (95% interval "
+        f"{shown(low)}–{shown(high)})"
     )
     assert 1.5 < effects.loc["g[a]", "median"] < 2.7 and 4 < effects.loc["g[b]", "median"] < 6
     with_slope = _fit(bg.GLM("y ~ 0 + g + x", data=df, family="poisson"), seed=1).effects()
@@ -258,10 +288,11 @@ def test_plots_follow_the_family(smoking) -> None:
         "ppc": plots.ppc(smoking).axes[0].get_title(),
     }
     assert titles == {
-        "forest": "Coefficients",
-        "effects": "Effects: exp(coefficient)",
+        "forest": "Coefficients × sd of their column",
+        "effects": "Effects: exp(coefficient), each on its own axis",
         "ppc": "Binned calibration",
     }
+    assert plots.forest(smoking, standardize=False).axes[0].get_title() == "Coefficients"
     assert len(plots.trace(smoking).axes) == 2 * 3
     assert len(plots.components(smoking).axes) == 3
     rng = np.random.default_rng(0)
@@ -301,16 +332,18 @@ def test_html_report_is_self_contained_and_escaped(tmp_path) -> None:
     )
     text = fit.report(tmp_path / "report.html").read_text()
     assert "&lt;b&gt;dose&lt;/b&gt;" in text and "<b>dose</b>" not in text
-    assert text.count("data:image/png;base64,") == 5
+    assert text.count("data:image/png;base64,") == len(FIGURES)
     assert not re.search(r"(src|href)=\"(https?:|//)", text)
     for heading in (
-        "Model",
-        "Priors",
-        "Diagnostics",
+        "Findings",
+        "Model and priors",
+        "Sampler checks",
         "Posterior summary",
         "Effects",
+        "Marginal effects",
         "Maximum likelihood vs posterior",
-        "Verdicts",
+        "Prior sensitivity",
+        "Glossary of the columns",
         "Reproducibility",
     ):
         assert f"<h2>{heading}" in text
@@ -326,10 +359,13 @@ def test_report_of_an_intercept_only_model(tmp_path) -> None:
     rate = fit.effects().loc["Intercept"]
     assert rate["effect"] == "rate"
     assert abs(rate["median"] - counts["y"].mean()) < 3 * counts["y"].std() / np.sqrt(40)
-    assert f"- {rate['sentence']}" in markdown.split("## In words", 1)[1]
+    assert f"- {rate['sentence']}" in markdown.split("### In words", 1)[1]
     assert "(report_figures/effects.png)" in markdown
+    # Nothing to move: no marginal-effects figures, and the section says why.
+    assert "The model has no predictor to move." in markdown
     page = fit.report(tmp_path / "report.html").read_text()
-    assert rate["sentence"] in page and page.count("data:image/png;base64,") == 5
+    assert rate["sentence"] in page
+    assert page.count("data:image/png;base64,") == len(FIGURES) - 2
 
 
 @pytest.mark.parametrize("suffix", [".html", ".md"])
@@ -360,6 +396,7 @@ def test_report_paths_are_refused_before_any_work(smoking, tmp_path, monkeypatch
     def work(*args):
         raise AssertionError("the report was computed before its path was checked")
 
+    monkeypatch.setattr(report_module, "_marginal", work)
     monkeypatch.setattr(report_module, "_sections", work)
     monkeypatch.setattr(report_module, "_figures", work)
     (tmp_path / "taken_figures").write_text("a file where the figures folder would go")
@@ -388,29 +425,67 @@ def _normalized(text: str) -> str:
 def test_markdown_report_matches_the_golden_snapshot(smoking, tmp_path) -> None:
     path = smoking.report(tmp_path / "report.md")
     text = _normalized(path.read_text())
-    assert sorted(p.name for p in (tmp_path / "report_figures").iterdir()) == [
-        "coefficients.png",
-        "effects.png",
-        "glm_components.png",
-        "posterior_predictive_check.png",
-        "trace_and_rank.png",
-    ]
+    assert sorted(p.name for p in (tmp_path / "report_figures").iterdir()) == sorted(
+        f"{name}.png" for name in FIGURES
+    )
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.parent.mkdir(parents=True, exist_ok=True)
         GOLDEN.write_text(text)
     assert text == GOLDEN.read_text()
 
 
-def test_html_report_renders_in_headless_chromium(smoking, tmp_path) -> None:
+# Loaded around the report in the browser: it renders the page in a frame of the
+# given width (a frame, since headless Chromium's window is at least 500 px wide) and
+# writes what it measured into the DOM, which --dump-dom prints.
+_MEASURE = """
+<!DOCTYPE html><html><body style="margin:0">
+<script>
+const frame = document.createElement("iframe");
+frame.style.cssText = "border:0;width:%(width)dpx;height:900px";
+frame.srcdoc = %(page)s;
+frame.onload = () => {
+  const doc = frame.contentDocument;
+  const images = Array.from(doc.images);
+  const out = {
+    width: frame.contentWindow.innerWidth,
+    scrollWidth: doc.documentElement.scrollWidth,
+    images: images.length,
+    loaded: images.filter((img) => img.complete && img.naturalWidth > 0).length,
+    sections: Array.from(doc.querySelectorAll("section[id]")).map((s) => s.id),
+    collapsed: Array.from(doc.querySelectorAll("details")).length,
+    scrolling: Array.from(doc.querySelectorAll(".table-scroll")).filter(
+      (box) => box.scrollWidth > box.clientWidth).length,
+  };
+  const pre = document.createElement("pre");
+  pre.id = "measurements";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+};
+document.body.appendChild(frame);
+</script></body></html>
+"""
+
+
+def _browser() -> str:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         message = "chromium is not installed (Debian package 'chromium')"
         if os.environ.get("CI"):
             pytest.fail(message + "; .ci/run installs it")
         pytest.skip(message)
-    page = smoking.report(tmp_path / "report.html")
-    shot = tmp_path / "shot.png"
-    subprocess.run(
+    return browser
+
+
+def _measure(browser: str, page: Path, width: int, folder: Path) -> dict:
+    """The report rendered at ``width`` CSS pixels: page and image measurements."""
+    import json
+
+    wrapper = folder / f"measure_{width}.html"
+    wrapper.write_text(
+        _MEASURE % {"width": width, "page": json.dumps(page.read_text(encoding="utf-8"))},
+        encoding="utf-8",
+    )
+    out = subprocess.run(
         [
             browser,
             "--headless",
@@ -421,16 +496,35 @@ def test_html_report_renders_in_headless_chromium(smoking, tmp_path) -> None:
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={shot}",
-            "--window-size=1200,3000",
-            page.as_uri(),
+            f"--user-data-dir={folder / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--window-size=1400,1000",
+            "--dump-dom",
+            wrapper.as_uri(),
         ],
         check=True,
         capture_output=True,
+        text=True,
         timeout=120,
-    )
-    assert shot.stat().st_size > 50_000  # a rendered page with tables and figures
+    ).stdout
+    found = re.search(r'<pre id="measurements">(.*?)</pre>', out)
+    assert found, "the page did not finish loading in the browser"
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_html_report_renders_in_headless_chromium(smoking, tmp_path, width) -> None:
+    browser = _browser()
+    page = smoking.report(tmp_path / "report.html")
+    seen = _measure(browser, page, width, tmp_path)
+    assert seen["width"] == width
+    # The page never scrolls sideways; a wide table scrolls inside its own box.
+    assert seen["scrollWidth"] <= width
+    assert seen["images"] == len(FIGURES) == seen["loaded"]
+    assert seen["sections"] == SECTIONS
+    assert seen["collapsed"] == 1  # the traces
+    if width == 390:
+        assert seen["scrolling"] > 0  # the phone scrolls the summary table, not the page
 
 
 def test_loo_and_compare_prefer_the_right_family() -> None:

@@ -247,7 +247,7 @@ def test_print_shows_the_sensitivity_once_computed() -> None:
     assert "Prior sensitivity: fit.sensitivity() computes it" in str(fit)
     table = fit.sensitivity()
     text = str(fit)
-    assert "Prior sensitivity (power-scaling, ArviZ psense):" in text
+    assert "Prior sensitivity (power-scaling, threshold 0.05):" in text
     line = next(line for line in text.splitlines() if line.startswith("  - x: "))
     assert line == (
         f"  - x: prior-data conflict (prior {table.loc['x', 'prior']:.3f}, likelihood "
