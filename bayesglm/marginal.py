@@ -99,11 +99,25 @@ class Estimand:
     words: str  # the change in words, for the sentence
 
 
+def marginal_effects_available(design: Design) -> bool:
+    """Whether the design's rows are the fitted rows: not Dask chunks, nor cells that
+    stand for many rows each (whose formula keeps a sample of the rows)."""
+    state = design.formula
+    return not design.chunked and (state is None or len(state.training) == design.n)
+
+
 class Rows:
     """The fitted rows: their model matrix as they are, or changed, block by block; and
     the linear predictors where the model defines a mean (``valid``)."""
 
     def __init__(self, design: Design, valid: Interval) -> None:
+        if not marginal_effects_available(design):
+            raise BayesGLMError(
+                "marginal effects average over the fitted rows, and this fit's rows are "
+                "not in memory (a fit on cells or on Dask data): its cells are not rows, "
+                "and their average is not the rows'; fit_mle() or fit() on the rows in "
+                "memory (or a sample of them) has them; got (data=cells or Dask)."
+            )
         self.design, self.valid = design, valid
         self.n = design.n
         self.offset = design.eta_offset

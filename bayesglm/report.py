@@ -95,8 +95,10 @@ class _Marginal:
 def _marginal(result: GLMResult, prob: float, console: bool = False) -> _Marginal:
     """The report's marginal effects; for ``print(fit)`` the comparisons only, and
     only for a fit small enough to compute them on printing."""
-    from .marginal import Rows
+    from .marginal import Rows, marginal_effects_available
 
+    if not marginal_effects_available(result.design):
+        return _Marginal(None, None, None, None, [])
     rows = Rows(result.design, eta_range(result.spec.family, result.spec.link))
     predictors = list(rows.columns)
     numeric = [c for c in predictors if not rows.is_factor(c)]

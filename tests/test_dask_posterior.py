@@ -173,6 +173,11 @@ def test_a_fit_on_cells_agrees_with_nuts_over_the_rows_and_says_how_it_was_made(
     np.testing.assert_allclose(fit.mle.bse, rows.fit_mle().bse, rtol=1e-8)
     loaded = bg.load(fit.save(tmp_path / "cells.nc"))
     assert loaded.method == fit.method
+    # Marginal effects average over rows: a cell stands for many, so they are refused
+    # (print(fit) and the report leave them out) rather than averaged over cells.
+    for result in (fit, fit.mle):
+        with pytest.raises(BayesGLMError, match=r"this fit's rows are not in memory"):
+            result.avg_comparisons()
 
 
 def _poisson_continuous(n: int, seed: int = 8) -> pd.DataFrame:
