@@ -433,3 +433,68 @@ def test_saved_then_loaded_fits_give_identical_tables(posterior) -> None:
         pd.testing.assert_frame_equal(
             getattr(loaded.mle, name)(**kwargs), getattr(fit.mle, name)(**kwargs)
         )
+
+
+# --- every family and link, both result types --------------------------------------------
+
+LIKELIHOOD_PAIRS = [
+    (name, link) for name, fam in bg.FAMILIES.items() if fam.has_likelihood for link in fam.links
+]
+
+
+@pytest.mark.parametrize(("family", "link"), LIKELIHOOD_PAIRS, ids=str)
+def test_every_family_and_link_gives_the_three_tables_on_both_results(family, link) -> None:
+    from bayesglm.predict import eta_range
+    from tests.laplace_fit import laplace_fit
+    from tests.test_statsmodels_oracle import simulate
+
+    X, y, trials = simulate(bg.FAMILIES[family], link, n=80, seed=11)
+    model = bg.GLM.from_arrays(
+        X, y, family=family, link=link, trials=trials, names=["Intercept", "x1", "x2"]
+    )
+    mle = model.fit_mle()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        fit = laplace_fit(model, seed=3, chains=2, draws=100)
+    valid = eta_range(bg.FAMILIES[family], bg.LINKS[link])
+
+    def average(eta: np.ndarray) -> np.ndarray:
+        """The average mean over rows (last axis); NaN where a row leaves the domain."""
+        mean = bg.LINKS[link].inverse(eta).mean(axis=-1)
+        return np.where(valid.includes(eta).all(axis=-1), mean, np.nan)
+
+    # The average predicted mean, and a +1 change of x1 (x1 -/+ 1/2), computed here.
+    step = np.outer(np.ones(len(X)), [0.0, 0.5, 0.0])
+    beta = mle.params_array
+    expected = {
+        "prediction": average(X @ beta),
+        "comparison": average((X + step) @ beta) - average((X - step) @ beta),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)  # NaN where a mean leaves its domain
+        tables = {
+            result: (
+                result.avg_predictions(),
+                result.avg_comparisons().set_index("term"),
+                result.avg_slopes().set_index("term"),
+            )
+            for result in (mle, fit)
+        }
+    predictions, comparisons, _ = tables[mle]
+    np.testing.assert_allclose(predictions["estimate"], expected["prediction"], rtol=1e-12)
+    np.testing.assert_allclose(
+        comparisons.loc["x1", "estimate"], expected["comparison"], rtol=1e-10
+    )
+    draws = fit.beta_draws.reshape(-1, X.shape[1])
+    per_draw = average(draws @ X.T)
+    posterior = np.median(per_draw) if np.isfinite(per_draw).all() else np.nan
+    np.testing.assert_allclose(tables[fit][0]["estimate"], posterior, rtol=1e-10)
+    for predictions, comparisons, slopes in tables.values():
+        assert set(comparisons.index) == set(slopes.index) == {"x1", "x2"}
+        table = pd.concat([predictions, comparisons, slopes])
+        numbers = table[["estimate", "conf_low", "conf_high"]].dropna().to_numpy(float)
+        assert np.all(numbers[:, 0] >= numbers[:, 1]) and np.all(numbers[:, 0] <= numbers[:, 2])
+    # Where every row and draw stays in the domain (the canonical links), all is defined.
+    if link == bg.FAMILIES[family].canonical_link:
+        for predictions, comparisons, slopes in tables.values():
+            assert pd.concat([predictions, comparisons, slopes])["estimate"].notna().all()
