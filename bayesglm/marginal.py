@@ -414,6 +414,11 @@ def _variables(rows: Rows, variables: Any, numeric_only: bool) -> dict[str, Any]
         chosen: dict[str, Any] = {
             c: None for c in rows.columns if not (numeric_only and rows.is_factor(c))
         }
+        if not rows.columns:
+            raise BayesGLMError(
+                "the model has no predictor to move (an intercept-only model); "
+                "avg_predictions gives its average mean; got (variables=None, predictors=[])."
+            )
         if not chosen:
             raise BayesGLMError(
                 "the model has no numeric predictor to take slopes of; use avg_comparisons "

@@ -498,3 +498,12 @@ def test_every_family_and_link_gives_the_three_tables_on_both_results(family, li
     if link == bg.FAMILIES[family].canonical_link:
         for predictions, comparisons, slopes in tables.values():
             assert pd.concat([predictions, comparisons, slopes])["estimate"].notna().all()
+
+
+def test_an_intercept_only_model_has_nothing_to_move() -> None:
+    frame = pd.DataFrame({"y": np.random.default_rng(1).poisson(2.0, 50)})
+    fit = bg.GLM("y ~ 1", data=frame, family="poisson").fit_mle()
+    np.testing.assert_allclose(fit.avg_predictions()["estimate"], frame["y"].mean())
+    for call in (fit.avg_comparisons, fit.avg_slopes):
+        with pytest.raises(BayesGLMError, match=r"no predictor to move \(an intercept-only"):
+            call()
