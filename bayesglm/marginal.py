@@ -34,6 +34,7 @@ since a spline's basis is not defined past the training values.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from .errors import BayesGLMError, DomainWarning
 from .families import Family
 from .links import Link
 from .predict import eta_range, percent, row_chunks
+from .rounding import with_relative_uncertainty, with_uncertainty
 
 __all__ = [
     "COMPARISONS",
@@ -577,10 +579,15 @@ def _sentence(
     where = ", ".join(f"{name} = {record[name]}" for name in by)
     est, low, high = record["estimate"], record["conf_low"], record["conf_high"]
 
+    # Rounded as the tables are (bayesglm.rounding): to the digit the interval supports,
+    # a quarter of its width standing in for the sd; a ratio to its relative error.
+    scale, spread = (100.0 if points else 1.0), (high - low) / 4
+
     def number(value: float) -> str:
-        if kind == "predictions" and points:
-            return f"{100 * value:.3g}%"
-        return f"{100 * value:.3g}" if points else f"{value:.3g}"
+        if estimand.combine == "ratio" and low > 0 and high > 0:
+            return with_relative_uncertainty(value, (math.log(high) - math.log(low)) / 4)
+        text = with_uncertainty(scale * value, scale * spread)
+        return f"{text}%" if kind == "predictions" and points else text
 
     def interval(lo: float, hi: float) -> str:
         joint = "–" if lo >= 0 else " to "

@@ -21,6 +21,7 @@ from scipy import stats
 import bayesglm as bg
 from bayesglm import marginal
 from bayesglm.errors import BayesGLMError, DomainWarning, SamplingWarning
+from bayesglm.rounding import with_uncertainty
 
 # --- statsmodels get_margeff: average slopes and delta-method SEs ----------------------
 
@@ -319,10 +320,13 @@ def test_sentences_say_the_change_in_the_outcomes_units(logistic) -> None:
     table = ours.avg_comparisons("x")
     row = table.iloc[0]
     low, high = 100 * row["conf_low"], 100 * row["conf_high"]
+    # Rounded as the tables are: to the digit a quarter of the interval supports.
+    shown = [with_uncertainty(v, (high - low) / 4) for v in (100 * row["estimate"], low, high)]
     assert row["sentence"] == (
-        f"raising x by 1 raises the probability of y by {100 * row['estimate']:.3g} "
-        f"percentage points on average (95% interval {low:.3g}–{high:.3g})"
+        f"raising x by 1 raises the probability of y by {shown[0]} "
+        f"percentage points on average (95% interval {shown[1]}–{shown[2]})"
     )
+    assert shown == ["15.1", "11.0", "19.1"]
     slope = ours.avg_slopes("z", prob=0.9).iloc[0]
     assert slope["sentence"].startswith("at the margin, each unit of z lowers the probability")
     assert "(90% interval" in slope["sentence"]
