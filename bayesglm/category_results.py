@@ -23,6 +23,7 @@ import pandas as pd
 from . import convergence
 from .category_mle import CategoryMLEResult
 from .category_priors import CategoryPriors
+from .effects import draw_effect, effects_frame
 from .errors import BayesGLMError
 from .predict import check_prob, percent, prediction_inputs
 
@@ -122,16 +123,13 @@ class CategoryPosterior:
             else "latent shift"
         )
         reference = cd.level_names[cd.reference]
-        tails = [(1 - prob) / 2, (1 + prob) / 2]
         rows = {}
         for j, name in enumerate(self.index):
             term = name[1] if isinstance(name, tuple) else name
             if term == intercept or (family.ordered and j >= len(cd.terms)):
                 continue
-            beta = self.theta_draws[:, :, j].ravel()
-            values = np.exp(beta) if ratio else beta
-            low, high = np.quantile(values, tails)
-            median = float(np.median(values))
+            numbers = draw_effect(self.theta_draws[:, :, j].ravel(), ratio, prob)
+            median, low, high = numbers["median"], numbers["eti_lower"], numbers["eti_upper"]
             interval = f"({percent(prob)} interval {low:.3g} to {high:.3g})"
             if not family.ordered:
                 sentence = (
@@ -149,24 +147,9 @@ class CategoryPosterior:
                     f"{median:.3g} {interval}: a higher level is more likely where it is "
                     "positive."
                 )
-            p_positive = float(np.mean(beta > 0))
             key = ":".join(name) if isinstance(name, tuple) else name
-            rows[key] = {
-                "effect": label,
-                "mean": float(values.mean()),
-                "median": median,
-                "eti_lower": float(low),
-                "eti_upper": float(high),
-                "p_direction": max(p_positive, float(np.mean(beta < 0))),
-                "p_positive": p_positive,
-                "sentence": sentence,
-            }
-        frame = pd.DataFrame.from_dict(rows, orient="index")
-        frame.index.name = "parameter"
-        frame.attrs["prob"] = prob
-        frame.attrs["interval"] = f"{percent(prob)} equal-tailed"
-        frame.attrs["effect"] = label
-        return frame
+            rows[key] = {"effect": label, **numbers, "sentence": sentence}
+        return effects_frame(rows, prob, label)
 
     def diagnostics(self) -> dict[str, float]:
         """Divergent transitions, the largest R-hat and the smallest bulk ESS."""

@@ -164,30 +164,41 @@ def effects_table(result: GLMResult, prob: float = 0.95) -> pd.DataFrame:
     family, link = result.spec.family, result.spec.link
     label = family.effect_label(link)
     draws = result.draws()
-    tails = [(1 - prob) / 2, (1 + prob) / 2]
     levels = _level_indicators(result)
     rows = {}
     for name in result.names:
-        beta = draws[name].to_numpy()
-        values = np.exp(beta) if label else beta
-        low, high = np.quantile(values, tails)
-        median = float(np.median(values))
+        numbers = draw_effect(draws[name].to_numpy(), bool(label), prob)
         baseline = name == result.priors.intercept or name in levels
         if label:
             effect = _baseline_label(label) if baseline else label
         else:
             effect = f"{link.name}(mean)" if baseline else f"change in {link.name}(mean)"
-        p_positive = float(np.mean(beta > 0))
-        rows[name] = {
-            "effect": effect,
-            "mean": float(values.mean()),
-            "median": median,
-            "eti_lower": float(low),
-            "eti_upper": float(high),
-            "p_direction": max(p_positive, float(np.mean(beta < 0))),
-            "p_positive": p_positive,
-            "sentence": _sentence(name, result, levels, median, low, high, prob),
-        }
+        low, high = numbers["eti_lower"], numbers["eti_upper"]
+        sentence = _sentence(name, result, levels, numbers["median"], low, high, prob)
+        rows[name] = {"effect": effect, **numbers, "sentence": sentence}
+    return effects_frame(rows, prob, label)
+
+
+def draw_effect(beta: np.ndarray, exponentiate: bool, prob: float) -> dict[str, float]:
+    """One row of an effects table from a coefficient's draws: the mean, median and
+    ``prob`` equal-tailed interval of exp(beta) (of beta when not ``exponentiate``),
+    and the probability of beta's sign (``p_direction``) and of it being positive."""
+    values = np.exp(beta) if exponentiate else beta
+    low, high = np.quantile(values, [(1 - prob) / 2, (1 + prob) / 2])
+    p_positive = float(np.mean(beta > 0))
+    return {
+        "mean": float(values.mean()),
+        "median": float(np.median(values)),
+        "eti_lower": float(low),
+        "eti_upper": float(high),
+        "p_direction": max(p_positive, float(np.mean(beta < 0))),
+        "p_positive": p_positive,
+    }
+
+
+def effects_frame(rows: dict[str, dict], prob: float, label: str | None) -> pd.DataFrame:
+    """The effects table of rows by parameter (:func:`draw_effect` and the effect's
+    name and sentence), with the interval and effect named in its attrs."""
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "parameter"
     frame.attrs["prob"] = prob
