@@ -33,7 +33,7 @@ from .category_design import CategoryDesign
 from .category_families import CategorySpec
 from .design import weighted_mean, weighted_sd
 from .errors import BayesGLMError
-from .priors import CoefPrior, default_coef_prior
+from .priors import CoefPrior, check_prior_keys, default_coef_prior
 
 __all__ = ["CategoryPriors", "resolve_category_priors"]
 
@@ -161,12 +161,7 @@ def resolve_category_priors(
     terms = list(cdesign.terms)
     intercept = None if design.intercept is None else design.names[design.intercept]
     valid = ["coef", *terms] + (["cutpoints"] if spec.family.ordered else [])
-    unknown = [key for key in priors if key not in valid]
-    if unknown:
-        raise BayesGLMError(
-            f"unknown prior key(s) {', '.join(map(repr, unknown))}; the keys are "
-            f"{', '.join(valid)}; got (priors={list(priors)!r})."
-        )
+    check_prior_keys(priors, valid)
     for key, prior in priors.items():
         if not isinstance(prior, CoefPrior):
             raise BayesGLMError(

@@ -49,6 +49,7 @@ __all__ = [
     "PositivePrior",
     "Prior",
     "ResolvedPriors",
+    "check_prior_keys",
     "default_coef_prior",
     "default_intercept_location",
     "resolve_priors",
@@ -888,6 +889,16 @@ _DEFAULT = "default (auto-scaled)"
 _FAMILY = "family (theta given)"
 
 
+def check_prior_keys(priors: Mapping[str, Any], valid: list[str]) -> None:
+    """Refuse keys of ``priors=`` that name nothing in ``valid``, listing the keys."""
+    unknown = [key for key in priors if key not in valid]
+    if unknown:
+        raise BayesGLMError(
+            f"unknown prior key(s) {', '.join(map(repr, unknown))}; the keys are "
+            f"{', '.join(valid)}; got (priors={list(priors)!r})."
+        )
+
+
 def resolve_priors(
     priors: Mapping[str, Prior] | None, design: Design, spec: Spec, *, center: bool = True
 ) -> ResolvedPriors:
@@ -931,12 +942,7 @@ def resolve_priors(
     names = list(design.names)
     intercept = None if design.intercept is None else names[design.intercept]
     valid = ["coef", *names] + (["dispersion"] if family.natural_param else [])
-    unknown = [key for key in priors if key not in valid]
-    if unknown:
-        raise BayesGLMError(
-            f"unknown prior key(s) {', '.join(map(repr, unknown))}; the keys are "
-            f"{', '.join(valid)}; got (priors={list(priors)!r})."
-        )
+    check_prior_keys(priors, valid)
     for key, prior in priors.items():
         wanted = PositivePrior if key == "dispersion" else CoefPrior
         if not isinstance(prior, wanted):
