@@ -323,25 +323,7 @@ class GLM:
         sampler = samplers.check_sampler(sampler, tune=tune)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
-        if method != "nuts":
-            return self._fit_large(
-                method,
-                priors,
-                center=center,
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                seed=seed,
-                sampler=sampler,
-                target_accept=target_accept,
-                progressbar=progressbar,
-            )
-        resolved, mle, laplace = self._sampling_start(priors, center)
-        run = samplers.sample(
-            self.design,
-            self.spec,
-            resolved,
-            laplace,
+        options = dict(
             draws=draws,
             tune=tune,
             chains=chains,
@@ -350,6 +332,10 @@ class GLM:
             target_accept=target_accept,
             progressbar=progressbar,
         )
+        if method != "nuts":
+            return self._fit_large(method, priors, center=center, **options)
+        resolved, mle, laplace = self._sampling_start(priors, center)
+        run = samplers.sample(self.design, self.spec, resolved, laplace, **options)
         result = GLMResult(
             beta_draws=run.beta,
             natural_draws=run.natural if resolved.sampled_natural_name is not None else None,
