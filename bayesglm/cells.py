@@ -101,7 +101,7 @@ def reduction_kind(spec: Spec) -> str | None:
         return None
     if family.is_probability:
         return "trials"
-    if spec.link.name == "log":
+    if spec.link.scales_by_exposure:
         return "exposure"
     return None
 

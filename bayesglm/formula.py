@@ -103,7 +103,7 @@ def design_from_formula(
             "give offset= or exposure=, not both (exposure=E means offset=log(E)); "
             "got (offset=..., exposure=...)."
         )
-    if exposure is not None and spec.link.name != "log":
+    if exposure is not None and not spec.link.scales_by_exposure:
         raise BayesGLMError(
             f"exposure= needs the log link (it adds log(exposure) to the linear predictor); "
             f"use offset= with the {spec.link.name} link; got (link={spec.link.name!r})."

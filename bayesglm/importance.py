@@ -135,7 +135,7 @@ def prior_view(design: Any, spec: Spec, priors: Mapping[str, Any] | None) -> Des
     low, high = sums[-2], -sums[-1]
     if design.offset is None or low == high:
         offset = None if design.offset is None else np.array([low])
-    elif spec.link.name == "log":
+    elif spec.link.scales_by_exposure:
         offset = np.array([np.log(w_exposure / total)])
     elif design.intercept is None or design.names[design.intercept] in (priors or {}):
         offset = np.zeros(1)  # no default intercept to place

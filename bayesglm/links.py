@@ -64,6 +64,13 @@ class Link:
     eta_domain: Interval
     effect_label: str | None
 
+    @property
+    def scales_by_exposure(self) -> bool:
+        """Whether log(exposure) added to the linear predictor multiplies the mean by the
+        exposure: the log link only. Exposures then mean something (``exposure=``),
+        and rows that differ only in exposure merge with their exposures summed."""
+        return self.name == "log"
+
     def link(self, mu: Any, xp: MathNamespace = NP) -> Any:
         r""":math:`\eta = g(\mu)`."""
         return self._link(mu, xp)

@@ -169,7 +169,7 @@ def _column_or_values(values: Any, arg: str, columns: pd.DataFrame | None) -> An
 
 def _log_exposure(exposure: Any, link: Link) -> pd.Series | np.ndarray:
     """log(exposure), refusing a link other than log and exposures that are not > 0."""
-    if link.name != "log":
+    if not link.scales_by_exposure:
         raise BayesGLMError(
             f"exposure= needs the log link (it adds log(exposure) to the linear predictor); "
             f"pass offset= with the {link.name} link; got (link={link.name!r})."

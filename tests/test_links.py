@@ -125,3 +125,13 @@ def test_effect_labels() -> None:
     assert LINKS["log"].effect_label == "ratio"
     assert LINKS["cloglog"].effect_label == "hazard ratio"
     assert LINKS["identity"].effect_label is None
+
+
+def test_only_the_log_link_scales_the_mean_by_an_exposure() -> None:
+    # log(E) added to eta multiplies mu by E exactly where the inverse link is exp.
+    eta, exposure = np.linspace(-2.0, 2.0, 9), 3.0
+    for name, link in LINKS.items():
+        with np.errstate(all="ignore"):
+            scaled = link.inverse(eta + np.log(exposure))
+            multiplied = exposure * link.inverse(eta)
+        assert link.scales_by_exposure == bool(np.allclose(scaled, multiplied)), name
