@@ -30,7 +30,7 @@ from .predict import check_prob, percent, prediction_inputs
 __all__ = ["CategoryPosterior", "load_category"]
 
 _FORMAT = "bayesglm-category-fit"
-_VERSION = 1
+_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,13 +277,8 @@ class CategoryPosterior:
         what rebuilds the model (the formula with the rows it was fitted on, or the
         arrays), so that :func:`load_category` gives a fit that predicts the same."""
         from ._output import write_atomic
+        from .persist import prior_to_data
 
-        if "user" in self.priors.source or self.priors.cutpoint_source == "user":
-            raise BayesGLMError(
-                "a fit with priors of its own cannot be saved yet (a saved file rebuilds "
-                "the default priors only); save a fit with the defaults, or keep this one "
-                "in the session; got (priors of the user)."
-            )
         path = Path(path)
         cd = self.mle.cdesign
         design = cd.design
@@ -297,9 +292,21 @@ class CategoryPosterior:
             "sampler": self.sampler,
             "seed": self.seed,
             "priors": repr_priors(self.priors),
+            # The resolved priors themselves (the user's and the defaults): a loaded
+            # fit holds the priors it was sampled under, not a fresh resolution.
+            "prior_spec": {
+                "coef": [prior_to_data(prior) for prior in self.priors.coef],
+                "source": list(self.priors.source),
+                "cutpoints": None
+                if self.priors.cutpoints is None
+                else prior_to_data(self.priors.cutpoints),
+                "cutpoint_source": self.priors.cutpoint_source,
+            },
         }
         arrays: dict[str, np.ndarray] = {
             "theta_draws": self.theta_draws,
+            "prior_centering": self.priors.centering,
+            "prior_x_means": self.priors.x_means,
             **{f"stat_{k}": v for k, v in self.sample_stats.items()},
         }
         if design.formula is not None:
@@ -388,6 +395,12 @@ def load_category(path: str | Path) -> CategoryPosterior:
         raise BayesGLMError(
             f"the file is not a saved fit of a categorical outcome; got (path={str(path)!r})."
         )
+    if info.get("version") not in (1, _VERSION):
+        raise BayesGLMError(
+            f"the file has format version {info.get('version')!r}, which this bayesglm does "
+            f"not read (it reads 1 and {_VERSION}); load it with the version that wrote it; "
+            f"got (path={str(path)!r})."
+        )
     spec = resolve_category(info["family"], info["link"])
     common = {
         "levels": info["levels"],
@@ -410,7 +423,10 @@ def load_category(path: str | Path) -> CategoryPosterior:
     mle = fit_category_design(cdesign, spec)
     theta = arrays.pop("theta_draws")
     labels = list(mle.index)[: len(mle.index) - (cdesign.K - 1 if spec.family.ordered else 0)]
-    priors = resolve_category_priors(None, cdesign, spec, labels)
+    if "prior_spec" in info:
+        priors = _stored_priors(info["prior_spec"], arrays, labels, cdesign.K, path)
+    else:  # version 1 saved only fits with the default priors
+        priors = resolve_category_priors(None, cdesign, spec, labels)
     stats = {key.removeprefix("stat_"): value for key, value in arrays.items()}
     return CategoryPosterior(
         theta_draws=theta,
@@ -419,4 +435,31 @@ def load_category(path: str | Path) -> CategoryPosterior:
         sample_stats=stats,
         sampler=info["sampler"],
         seed=info["seed"],
+    )
+
+
+def _stored_priors(
+    spec: dict[str, Any], arrays: dict[str, np.ndarray], labels: list, K: int, path: Path
+) -> CategoryPriors:
+    """The priors a file holds (:meth:`CategoryPosterior.save`), checked against the
+    model's coefficients."""
+    from .persist import prior_from_data
+
+    centering, x_means = arrays.pop("prior_centering"), arrays.pop("prior_x_means")
+    coef = tuple(prior_from_data(entry, path) for entry in spec["coef"])
+    if len(coef) != len(labels) or centering.shape != (len(labels), len(labels)):
+        raise BayesGLMError(
+            f"the file is a damaged bayesglm save file ({len(coef)} coefficient priors for "
+            f"{len(labels)} coefficients); save the fit again; got (path={str(path)!r})."
+        )
+    cutpoints = spec["cutpoints"]
+    return CategoryPriors(
+        labels=tuple(labels),
+        coef=coef,  # type: ignore[arg-type]
+        centering=centering,
+        cutpoints=None if cutpoints is None else prior_from_data(cutpoints, path),  # type: ignore[arg-type]
+        x_means=x_means,
+        source=tuple(spec["source"]),
+        cutpoint_source=spec["cutpoint_source"],
+        levels=K,
     )

@@ -50,6 +50,8 @@ from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 if TYPE_CHECKING:
     import xarray as xr
 
+    from .category_results import CategoryPosterior
+
 __all__ = ["Diagnostics", "GLMResult", "load"]
 
 
@@ -648,8 +650,10 @@ class GLMResult:
         )
 
 
-def load(path: str | Path) -> GLMResult:
-    """Read a fit written by :meth:`GLMResult.save`; ``bg.load(path)``.
+def load(path: str | Path) -> GLMResult | CategoryPosterior:
+    """Read a fit written by :meth:`GLMResult.save` (or by
+    :meth:`~bayesglm.category_results.CategoryPosterior.save`, a categorical or
+    cumulative fit); ``bg.load(path)``.
 
     Predictions, tables and reports of the loaded fit are those of the saved one.
 
@@ -662,7 +666,21 @@ def load(path: str | Path) -> GLMResult:
     """
     from .persist import read_fit
 
+    if _is_category_file(path):
+        from .category_results import load_category
+
+        return load_category(path)
     return GLMResult(**read_fit(path))
+
+
+def _is_category_file(path: object) -> bool:
+    """Whether ``path`` holds a categorical outcome's fit: a numpy ``.npz`` archive
+    (a zip file), where the other families' fits are netCDF (HDF5)."""
+    try:
+        with open(path, "rb") as file:  # type: ignore[arg-type]
+            return file.read(4) == b"PK\x03\x04"
+    except (OSError, TypeError):
+        return False  # read_fit says what is wrong with the path
 
 
 def _diagnose(result: GLMResult) -> Diagnostics:
