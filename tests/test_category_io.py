@@ -9,6 +9,7 @@ test samples for real, through ``bayesglm fit --report``.
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -146,3 +147,161 @@ def test_the_cli_refuses_options_a_category_prediction_has_no_use_for(
     NEW_ROWS.assign(Freq=1).to_csv(new, index=False)
     assert main(["predict", str(saved), str(new), *option]) == 2
     assert message in capsys.readouterr().err
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def _section(page: str, anchor: str) -> str:
+    """The HTML of one section of the report."""
+    start = page.index(f'<section id="{anchor}">')
+    return page[start : page.index("</section>", start)]
+
+
+@pytest.fixture(scope="module")
+def reports(model, tmp_path_factory):
+    fit = approximate_posterior(model, draws=500)
+    folder = tmp_path_factory.mktemp(model.spec.family.name)
+    html = fit.report(folder / "report.html").read_text(encoding="utf-8")
+    markdown = fit.report(folder / "report.md").read_text(encoding="utf-8")
+    return fit, html, markdown, folder
+
+
+def test_the_report_has_the_sections_of_a_category_fit_in_order(reports):
+    _, page, markdown, folder = reports
+    anchors = ["findings", "model", "diagnostics", "summary", "effects", "mle", "checks"]
+    anchors += ["left-out", "glossary", "reproducibility"]
+    found = [page.index(f'<section id="{anchor}">') for anchor in anchors]
+    assert found == sorted(found)
+    assert "Traceback" not in page and "Traceback" not in markdown
+    # The figures are embedded in the page and written beside the Markdown.
+    assert page.count("data:image/png;base64,") == 2
+    figures = sorted(path.name for path in (folder / "report_figures").iterdir())
+    assert figures == ["effects.png", "posterior_predictive_check.png"]
+    # Each section this kind of fit has no use for is named, with its reason, once.
+    left_out = _section(page, "left-out")
+    for title in ("Marginal effects", "Prior sensitivity", "R²", "Traces"):
+        assert left_out.count(f"<li>{title}") == 1
+    assert 'id="sensitivity"' not in page and 'id="r2"' not in page
+
+
+def test_the_report_shows_the_effects_with_their_sentences(reports):
+    fit, page, markdown, _ = reports
+    effects = fit.effects()
+    key = "Infl[T.High]" if fit.mle.family.ordered else "High:Infl[T.High]"
+    sentence = effects.loc[key, "sentence"]
+    assert html.escape(sentence) in _section(page, "findings") and f"- {sentence}" in markdown
+    label = "cumulative odds ratio" if fit.mle.family.ordered else "relative-risk ratio"
+    findings = _section(page, "findings")
+    assert f"<td>{key}</td><td>{label} " in findings
+    # MASS::housing: R's polr gives Infl[T.High] 1.289 (odds ratio 3.63), multinom
+    # gives High:Infl[T.High] 1.613 (relative-risk ratio 5.02), each within sampling noise.
+    median = float(findings.split(f"<td>{key}</td><td>{label} ")[1].split(" ")[0])
+    assert median == pytest.approx(3.63 if fit.mle.family.ordered else 5.02, rel=0.05)
+
+
+def test_the_cumulative_report_shows_the_cutpoints_apart(reports):
+    fit, page, markdown, _ = reports
+    if not fit.mle.family.ordered:
+        pytest.skip("the categorical has no cutpoints")
+    summary = _section(page, "summary")
+    assert summary.index("<h3>Coefficients</h3>") < summary.index("<h3>Cutpoints</h3>")
+    cutpoints = summary.split("<h3>Cutpoints</h3>")[1]
+    assert "<td>Low|Medium</td>" in cutpoints and "<td>Medium|High</td>" in cutpoints
+    assert "Infl[T.High]" not in cutpoints
+    # polr: zeta Low|Medium = -0.4961 (SE 0.1248), deviance 3479.149, AIC 3495.149.
+    assert "| Low\\|Medium | -0.50 | 0.12 |" in markdown
+    assert "deviance 3479.15, AIC 3495.15" in _section(page, "mle")
+    assert "Levels (ordered): Low &lt; Medium &lt; High" in _section(page, "model")
+
+
+def test_the_categorical_report_has_a_table_per_level(reports):
+    fit, page, markdown, _ = reports
+    if fit.mle.family.ordered:
+        pytest.skip("the cumulative has one coefficient per column")
+    summary = _section(page, "summary")
+    assert summary.index("<h3>Medium against Low</h3>") < summary.index(
+        "<h3>High against Low</h3>"
+    )
+    assert "<h3>Low against Low</h3>" not in summary
+    # Each level's table lists the model's columns once, under their own names.
+    high = summary.split("<h3>High against Low</h3>")[1]
+    assert high.count("<td>Intercept</td>") == 1 and high.count("<td>Cont[T.High]</td>") == 1
+    # multinom: deviance 3470.084 (AIC 3498.084); High:Intercept -0.1387 (SE 0.1590).
+    assert "deviance 3470.08, AIC 3498.08" in _section(page, "mle")
+    assert "| High:Intercept | -0.14 | 0.16 |" in markdown
+    assert "reference: Low" in _section(page, "model")
+
+
+def test_the_report_checks_observed_against_predicted_level_counts(reports):
+    fit, page, markdown, _ = reports
+    checks = _section(page, "checks")
+    # MASS::housing: 567 tenants Low, 446 Medium, 668 High.
+    for level, count in (("Low", 567), ("Medium", 446), ("High", 668)):
+        assert f"<tr><td>{level}</td><td class=num>{count}</td>" in checks
+    assert "every level's observed count is inside its predicted interval" in markdown
+    table = fit.ppc(seed=fit.seed)
+    assert (table["conf_low"] <= table["observed"]).all()
+    assert (table["observed"] <= table["conf_high"]).all()
+
+
+def test_a_sampler_problem_leads_the_report(model, tmp_path):
+    fit = approximate_posterior(model, chains=2, draws=150)
+    stuck = fit.theta_draws.copy()
+    stuck[1] += 5 * fit.mle.bse.to_numpy()  # the second chain elsewhere: R-hat fails
+    broken = CategoryPosterior(
+        theta_draws=stuck,
+        mle=fit.mle,
+        priors=fit.priors,
+        sample_stats={"diverging": np.r_[[np.zeros(150, bool)], [np.arange(150) < 3]]},
+        sampler="pymc",
+        seed=0,
+    )
+    page = broken.report(tmp_path / "report.html").read_text(encoding="utf-8")
+    findings = _section(page, "findings")
+    assert "3 of 300 transitions diverged" in findings and "R-hat up to" in findings
+    assert "PROBLEMS — do not trust the numbers below yet:" in _section(page, "diagnostics")
+    assert "sampling problem" in _section(page, "mle")
+
+
+def test_the_posterior_mode_is_the_mle_under_flat_priors_and_moves_with_a_prior(model):
+    flat = {"coef": bg.Flat()} | ({} if model.spec.family.ordered else {"Intercept": bg.Flat()})
+    if model.spec.family.ordered:
+        flat["cutpoints"] = bg.Flat()
+    mle = model.fit_mle()
+    mode = approximate_posterior(model, flat).posterior_mode
+    np.testing.assert_allclose((mode - mle.params_array) / mle.bse.to_numpy(), 0.0, atol=1e-3)
+    tight = approximate_posterior(model, {"Infl[T.High]": bg.Normal(0, 0.01)})
+    table = tight.compare_mle()
+    key = "Infl[T.High]" if model.spec.family.ordered else ("High", "Infl[T.High]")
+    # The mode sits at the prior (0), about 10 SE below the MLE: the prior's doing.
+    assert table.loc[key, "prior_shift"] < -5
+    assert abs(tight.posterior_mode[list(table.index).index(key)]) < 0.05
+
+
+def test_the_cli_fits_and_writes_the_report_of_a_cumulative_outcome(tmp_path, capsys):
+    data, report = tmp_path / "housing.csv", tmp_path / "report.html"
+    housing().to_csv(data, index=False)
+    argv = ["fit", str(data), "--formula", "Sat ~ Infl + Cont", "--family", "cumulative"]
+    argv += ["--weights", "Freq", "--levels", "Low,Medium,High", "--draws", "100"]
+    argv += ["--tune", "100", "--chains", "1", "--sampler", "pymc", "--seed", "5", "--quiet"]
+    assert main([*argv, "--report", str(report)]) == 0
+    assert f"report written to {report}" in capsys.readouterr().out
+    page = report.read_text(encoding="utf-8")
+    assert "<td>Low|Medium</td>" in _section(page, "summary")
+    assert "1 chains × 100 draws" in page
+
+
+def test_the_cli_refuses_a_bad_report_path_before_sampling(tmp_path, capsys, monkeypatch):
+    from bayesglm.category_glm import CategoryGLM
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampled before the report path was checked")
+
+    monkeypatch.setattr(CategoryGLM, "fit", no_sampling)
+    data = tmp_path / "housing.csv"
+    housing().to_csv(data, index=False)
+    argv = ["fit", str(data), "--formula", "Sat ~ Infl", "--family", "cumulative"]
+    argv += ["--levels", "Low,Medium,High", "--report", str(tmp_path / "report.pdf")]
+    assert main(argv) == 2
+    assert "--report" in capsys.readouterr().err
