@@ -97,7 +97,9 @@ def category_content(result: CategoryPosterior, prob: float = 0.95) -> ReportCon
                 _effects_meaning(result),
                 show.effects_display(effects),
                 FigureRef("effects", "each on its own axis"),
-            ],
+            ]
+            if len(effects)
+            else ["The model has no predictor: its parameters are baselines only."],
         ),
         Section(
             "mle",
@@ -147,10 +149,9 @@ def category_content(result: CategoryPosterior, prob: float = 0.95) -> ReportCon
         + (f" rows ({mle.nobs:g} weighted)" if weighted else "")
         + f" · {cd.K} levels · {len(result.index)} parameters"
     )
-    figures = {
-        "effects": png_bytes(_effects_figure(effects)),
-        "posterior_predictive_check": png_bytes(_ppc_figure(ppc)),
-    }
+    figures = {"posterior_predictive_check": png_bytes(_ppc_figure(ppc))}
+    if len(effects):
+        figures["effects"] = png_bytes(_effects_figure(effects))
     title = f"Bayesian report: {family.name} outcome ({mle.link.name} link)"
     return ReportContent(title=title, lede=lede, sections=sections, figures=figures)
 
@@ -308,8 +309,7 @@ def _effects_figure(effects: pd.DataFrame) -> Any:
     import matplotlib.pyplot as plt
 
     ratio = effects.attrs["effect"] != "latent shift"
-    n = max(len(effects), 1)
-    figure, axis = plt.subplots(figsize=(6.5, 1.0 + 0.32 * n))
+    figure, axis = plt.subplots(figsize=(6.5, 1.0 + 0.32 * len(effects)))
     position = np.arange(len(effects))[::-1]
     median = effects["median"].to_numpy(dtype=float)
     low, high = effects["eti_lower"].to_numpy(float), effects["eti_upper"].to_numpy(float)

@@ -305,3 +305,17 @@ def test_the_cli_refuses_a_bad_report_path_before_sampling(tmp_path, capsys, mon
     argv += ["--levels", "Low,Medium,High", "--report", str(tmp_path / "report.pdf")]
     assert main(argv) == 2
     assert "--report" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("family", ["categorical", "cumulative"])
+def test_the_report_of_a_model_without_predictors(family, tmp_path):
+    model = bg.GLM("Sat ~ 1", housing(), family=family, weights="Freq")
+    page = approximate_posterior(model).report(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "The model has no predictor: its parameters are baselines only." in _section(
+        page, "effects"
+    )
+    assert page.count("data:image/png;base64,") == 1  # the posterior predictive check only
+    if family == "cumulative":
+        assert "<td>Medium|High</td>" in _section(page, "summary")
+    else:
+        assert "<h3>High against Low</h3>" in _section(page, "summary")
