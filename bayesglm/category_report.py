@@ -140,7 +140,7 @@ def category_content(result: CategoryPosterior, prob: float = 0.95) -> ReportCon
             ]
         )
     )
-    sections.insert(-1, glossary_section(sections))
+    sections.insert(-1, glossary_section(sections, _meanings(result, effects.attrs["effect"])))
     formula = cd.design.formula
     weighted = cd.design.weights is not None
     lede = (
@@ -263,6 +263,24 @@ def _summary_blocks(result: CategoryPosterior, summary: pd.DataFrame) -> list[An
         "cutpoint lower|upper is ζ between those levels (polr's intercepts).",
         show.summary_table(summary.iloc[p:]),
     ]
+
+
+def _meanings(result: CategoryPosterior, effect: str) -> dict[str, str]:
+    """The glossary's entries that read otherwise for a categorical outcome."""
+    mle = result.mle
+    parameter = (
+        "a coefficient (a column of the model matrix) or a cutpoint lower|upper between "
+        "two adjacent levels"
+        if mle.family.ordered
+        else "a coefficient of a level against the reference level, as level:column"
+    )
+    return {
+        "parameter": parameter,
+        "predictor": "a coefficient (level:column for the categorical family)",
+        "as a factor": f"the effect named in the cell ({effect}): "
+        "median and interval, per one-unit change",
+        "mle": f"maximum-likelihood estimate (Newton–Raphson, R's {mle.family.r_function})",
+    }
 
 
 def _effects_meaning(result: CategoryPosterior) -> str:

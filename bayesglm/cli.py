@@ -400,7 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--sampler", default="auto", choices=["auto", "compiled", "numpyro", "nutpie", "pymc"]
     )
     fit.add_argument("--report", help="write the report (.html or .md)")
-    fit.add_argument("--save", help="save the fit (netCDF, e.g. fit.nc)")
+    fit.add_argument(
+        "--save", help="save the fit (netCDF, e.g. fit.nc; categorical/cumulative: .npz)"
+    )
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(run=_cmd_fit)
 

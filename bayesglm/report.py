@@ -314,14 +314,16 @@ def _sensitivity_section(table: pd.DataFrame, reading: list[str]) -> Section:
     )
 
 
-def glossary_section(sections: list[Section]) -> Section:
-    """The meaning of every column header of the tables above, in order of first use."""
+def glossary_section(sections: list[Section], meanings: dict[str, str] | None = None) -> Section:
+    """The meaning of every column header of the tables above, in order of first use:
+    from ``meanings`` (a kind of fit's own reading of a column), else the glossary."""
+    glossary = show.GLOSSARY | (meanings or {})
     seen: dict[str, str] = {}
     for section in sections:
         for block in section.blocks:
             if isinstance(block, pd.DataFrame):
                 for column in block.columns:
-                    seen.setdefault(str(column), show.GLOSSARY[str(column)])
+                    seen.setdefault(str(column), glossary[str(column)])
     return Section("glossary", "Glossary of the columns", [seen])
 
 
