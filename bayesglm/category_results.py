@@ -30,7 +30,7 @@ from .predict import check_prob, percent, prediction_inputs
 __all__ = ["CategoryPosterior", "load_category"]
 
 _FORMAT = "bayesglm-category-fit"
-_VERSION = 1
+_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,17 +89,88 @@ class CategoryPosterior:
         return frame
 
     def compare_mle(self) -> pd.DataFrame:
-        """MLE ± SE beside posterior mean ± sd, per parameter."""
+        """MLE ± SE beside posterior mean ± sd, per parameter, with the verdict of
+        :func:`bayesglm.effects.verdict`.
+
+        Columns: ``mle``, ``mle_se``, ``posterior_mean``, ``posterior_sd``,
+        ``std_diff`` ((posterior mean - MLE) / SE), ``prior_shift`` ((posterior mode -
+        MLE) / SE: the part of the difference the prior causes), ``sd_ratio``
+        (posterior sd / prior sd of the prior's argument: the centred intercept for a
+        categorical intercept; NaN for the cutpoints under the Dirichlet, which has no
+        sd per cutpoint) and ``verdict``.
+        """
+        from .effects import verdict
+        from .thresholds import ESS_PER_CHAIN, RHAT_LIMIT
+
         flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
+        estimate, se = self.mle.params_array, self.mle.bse.to_numpy()
+        mean, sd = flat.mean(axis=0), flat.std(axis=0, ddof=1)
+        priors = self.priors
+        p = len(priors.labels)
+        prior_sds = [prior.sd for prior in priors.coef] + [
+            np.nan if priors.cutpoints is None else priors.cutpoints.sd
+        ] * (len(estimate) - p)
+        args = np.c_[flat[:, :p] @ priors.centering.T, flat[:, p:]]
+        sd_ratio = args.std(axis=0, ddof=1) / np.asarray(prior_sds, dtype=float)
+        usable = np.isfinite(se) & (se > 0)
+        scale = np.where(usable, se, sd)
+        std_diff = (mean - estimate) / scale
+        prior_shift = (self.posterior_mode - estimate) / scale
+        summary = self.summary()
+        limit_ess = ESS_PER_CHAIN * self.theta_draws.shape[0]
+        separated = set(self.mle.separation)
+        verdicts = [
+            verdict(
+                std_diff=std_diff[j],
+                prior_shift=prior_shift[j],
+                spread=sd[j] / se[j] if usable[j] else np.nan,
+                sd_ratio=sd_ratio[j],
+                separated=_term(name) in separated,
+                sampled_well=not (
+                    summary["r_hat"].iloc[j] > RHAT_LIMIT
+                    or summary["ess_bulk"].iloc[j] < limit_ess
+                ),
+            )
+            for j, name in enumerate(self.index)
+        ]
         return pd.DataFrame(
             {
-                "mle": self.mle.params_array,
-                "mle_se": self.mle.bse.to_numpy(),
-                "posterior_mean": flat.mean(axis=0),
-                "posterior_sd": flat.std(axis=0, ddof=1),
+                "mle": estimate,
+                "mle_se": se,
+                "posterior_mean": mean,
+                "posterior_sd": sd,
+                "std_diff": std_diff,
+                "prior_shift": prior_shift,
+                "sd_ratio": sd_ratio,
+                "verdict": verdicts,
             },
             index=self.index,
         )
+
+    @functools.cached_property
+    def posterior_mode(self) -> np.ndarray:
+        """The parameters that maximize likelihood x prior, labelled as the MLE's,
+        found by BFGS from the MLE (cutpoints kept increasing)."""
+        from scipy import optimize
+
+        from .category_model import from_unconstrained, to_unconstrained
+        from .category_newton import objective
+
+        spec, cd, priors = self.mle.spec, self.mle.cdesign, self.priors
+        p, loglike = len(cd.columns), objective(spec, cd)
+
+        def negative(u: np.ndarray) -> float:
+            beta, zeta, _ = from_unconstrained(spec, u, p)
+            theta = beta if zeta is None else np.r_[beta, zeta]
+            extra = () if zeta is None else (zeta, spec.link)
+            value = loglike(theta)[0] + priors.log_prior(beta, *extra)
+            return -value if np.isfinite(value) else 1e300
+
+        found = optimize.minimize(
+            negative, to_unconstrained(spec, self.mle.params_array, p), method="BFGS"
+        )
+        beta, zeta, _ = from_unconstrained(spec, found.x, p)
+        return beta if zeta is None else np.r_[beta, zeta]
 
     def effects(self, prob: float = 0.95) -> pd.DataFrame:
         """What each coefficient does, on the draws, with a sentence each.
@@ -192,13 +263,23 @@ class CategoryPosterior:
         frame.attrs["interval"] = f"{percent(prob)} equal-tailed, posterior draws"
         return frame
 
-    def report(self, path: str | Path) -> Path:
-        """Refused: the report's sections are written for one mean per row."""
-        raise BayesGLMError(
-            "a report of a categorical or cumulative fit is not available yet; print the "
-            "fit, its summary(), effects() and predict() instead; "
-            f"got (path={str(path)!r})."
-        )
+    def sampler_checks(self):
+        """The sampler checks of every fit (:class:`bayesglm.convergence.Diagnostics`):
+        divergences, R-hat, bulk and tail ESS, E-BFMI, with what to try when one fails."""
+        from .convergence import sampler_checks
+
+        chains, draws, q = self.theta_draws.shape
+        parameters = [self.theta_draws[:, :, j] for j in range(q)]
+        return sampler_checks(parameters, self.sample_stats, chains, chains * draws)
+
+    def report(self, path: str | Path, prob: float = 0.95) -> Path:
+        """Write the report, HTML (``.html``) or Markdown (``.md``), laid out as the
+        other families' (:func:`bayesglm.report.write_report`) with the sections of
+        :func:`bayesglm.category_report.category_content`."""
+        from .category_report import category_content
+        from .report import write_report
+
+        return write_report(self, path, prob, content=category_content)
 
     def ppc(self, prob: float = 0.95, seed: int | None = None) -> pd.DataFrame:
         """Posterior predictive check: each level's observed count (frequency weights
@@ -277,13 +358,8 @@ class CategoryPosterior:
         what rebuilds the model (the formula with the rows it was fitted on, or the
         arrays), so that :func:`load_category` gives a fit that predicts the same."""
         from ._output import write_atomic
+        from .persist import prior_to_data
 
-        if "user" in self.priors.source or self.priors.cutpoint_source == "user":
-            raise BayesGLMError(
-                "a fit with priors of its own cannot be saved yet (a saved file rebuilds "
-                "the default priors only); save a fit with the defaults, or keep this one "
-                "in the session; got (priors of the user)."
-            )
         path = Path(path)
         cd = self.mle.cdesign
         design = cd.design
@@ -297,9 +373,21 @@ class CategoryPosterior:
             "sampler": self.sampler,
             "seed": self.seed,
             "priors": repr_priors(self.priors),
+            # The resolved priors themselves (the user's and the defaults): a loaded
+            # fit holds the priors it was sampled under, not a fresh resolution.
+            "prior_spec": {
+                "coef": [prior_to_data(prior) for prior in self.priors.coef],
+                "source": list(self.priors.source),
+                "cutpoints": None
+                if self.priors.cutpoints is None
+                else prior_to_data(self.priors.cutpoints),
+                "cutpoint_source": self.priors.cutpoint_source,
+            },
         }
         arrays: dict[str, np.ndarray] = {
             "theta_draws": self.theta_draws,
+            "prior_centering": self.priors.centering,
+            "prior_x_means": self.priors.x_means,
             **{f"stat_{k}": v for k, v in self.sample_stats.items()},
         }
         if design.formula is not None:
@@ -326,6 +414,11 @@ class CategoryPosterior:
 
         write_atomic(path, write)
         return path
+
+
+def _term(name: Any) -> str:
+    """The model-matrix column of a parameter's label (a categorical's is (level, term))."""
+    return name[1] if isinstance(name, tuple) else name
 
 
 def repr_priors(priors: CategoryPriors) -> dict[str, Any]:
@@ -388,6 +481,12 @@ def load_category(path: str | Path) -> CategoryPosterior:
         raise BayesGLMError(
             f"the file is not a saved fit of a categorical outcome; got (path={str(path)!r})."
         )
+    if info.get("version") not in (1, _VERSION):
+        raise BayesGLMError(
+            f"the file has format version {info.get('version')!r}, which this bayesglm does "
+            f"not read (it reads 1 and {_VERSION}); load it with the version that wrote it; "
+            f"got (path={str(path)!r})."
+        )
     spec = resolve_category(info["family"], info["link"])
     common = {
         "levels": info["levels"],
@@ -410,7 +509,10 @@ def load_category(path: str | Path) -> CategoryPosterior:
     mle = fit_category_design(cdesign, spec)
     theta = arrays.pop("theta_draws")
     labels = list(mle.index)[: len(mle.index) - (cdesign.K - 1 if spec.family.ordered else 0)]
-    priors = resolve_category_priors(None, cdesign, spec, labels)
+    if "prior_spec" in info:
+        priors = _stored_priors(info["prior_spec"], arrays, labels, cdesign.K, path)
+    else:  # version 1 saved only fits with the default priors
+        priors = resolve_category_priors(None, cdesign, spec, labels)
     stats = {key.removeprefix("stat_"): value for key, value in arrays.items()}
     return CategoryPosterior(
         theta_draws=theta,
@@ -419,4 +521,31 @@ def load_category(path: str | Path) -> CategoryPosterior:
         sample_stats=stats,
         sampler=info["sampler"],
         seed=info["seed"],
+    )
+
+
+def _stored_priors(
+    spec: dict[str, Any], arrays: dict[str, np.ndarray], labels: list, K: int, path: Path
+) -> CategoryPriors:
+    """The priors a file holds (:meth:`CategoryPosterior.save`), checked against the
+    model's coefficients."""
+    from .persist import prior_from_data
+
+    centering, x_means = arrays.pop("prior_centering"), arrays.pop("prior_x_means")
+    coef = tuple(prior_from_data(entry, path) for entry in spec["coef"])
+    if len(coef) != len(labels) or centering.shape != (len(labels), len(labels)):
+        raise BayesGLMError(
+            f"the file is a damaged bayesglm save file ({len(coef)} coefficient priors for "
+            f"{len(labels)} coefficients); save the fit again; got (path={str(path)!r})."
+        )
+    cutpoints = spec["cutpoints"]
+    return CategoryPriors(
+        labels=tuple(labels),
+        coef=coef,  # type: ignore[arg-type]
+        centering=centering,
+        cutpoints=None if cutpoints is None else prior_from_data(cutpoints, path),  # type: ignore[arg-type]
+        x_means=x_means,
+        source=tuple(spec["source"]),
+        cutpoint_source=spec["cutpoint_source"],
+        levels=K,
     )

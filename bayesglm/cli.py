@@ -229,25 +229,46 @@ def _cmd_fit(args: argparse.Namespace) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> None:
+    from .category_results import CategoryPosterior
     from .results import load
 
     if args.output is not None:
         check_output_path(args.output, "--output")
     fit = load(args.fit)
-    table = fit.predict(
-        _read_csv(args.data),
-        scale=args.scale,
-        prob=args.prob,
-        offset=args.offset,
-        exposure=args.exposure,
-        trials=args.trials,
-        weights=args.weights,
-    )
+    if isinstance(fit, CategoryPosterior):  # a probability per level
+        table = _category_predict(fit, args)
+    else:
+        table = fit.predict(
+            _read_csv(args.data),
+            scale=args.scale,
+            prob=args.prob,
+            offset=args.offset,
+            exposure=args.exposure,
+            trials=args.trials,
+            weights=args.weights,
+        )
     if args.output:
         write_atomic(args.output, table.to_csv)
         print(f"predictions written to {args.output}")
     else:
         print(table.to_string())
+
+
+def _category_predict(fit: Any, args: argparse.Namespace) -> Any:
+    """Each level's probability per new row, with its interval: the options of the
+    other families' predictions have nothing to act on here and are refused."""
+    for option in ("offset", "exposure", "trials", "weights"):
+        if getattr(args, option) is not None:
+            raise BayesGLMError(
+                f"a categorical or cumulative fit takes no --{option} (its model has "
+                f"none); leave it out; got (--{option} {getattr(args, option)})."
+            )
+    if args.scale != "mean":
+        raise BayesGLMError(
+            "a categorical or cumulative fit predicts the probabilities of the levels "
+            f"(--scale mean, the default); got (--scale {args.scale})."
+        )
+    return fit.predict(_read_csv(args.data), prob=args.prob)
 
 
 def _cmd_families(args: argparse.Namespace) -> None:
@@ -379,7 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--sampler", default="auto", choices=["auto", "compiled", "numpyro", "nutpie", "pymc"]
     )
     fit.add_argument("--report", help="write the report (.html or .md)")
-    fit.add_argument("--save", help="save the fit (netCDF, e.g. fit.nc)")
+    fit.add_argument(
+        "--save", help="save the fit (netCDF, e.g. fit.nc; categorical/cumulative: .npz)"
+    )
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(run=_cmd_fit)
 

@@ -19,11 +19,26 @@ checks them against ArviZ to 1e-10.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
 import numpy as np
+import pandas as pd
 from scipy.fft import next_fast_len
 from scipy.special import ndtri
 
-__all__ = ["bfmi", "ess_bulk", "ess_mean", "ess_tail", "mcse_mean", "rhat"]
+from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
+
+__all__ = [
+    "Diagnostics",
+    "bfmi",
+    "ess_bulk",
+    "ess_mean",
+    "ess_tail",
+    "mcse_mean",
+    "rhat",
+    "sampler_checks",
+]
 
 _TAIL_PROBS = (0.05, 0.95)
 _MIN_DRAWS = 4
@@ -198,3 +213,113 @@ def bfmi(energy: np.ndarray) -> np.ndarray:
     """
     energy = np.atleast_2d(np.asarray(energy, dtype=float))
     return np.square(np.diff(energy, axis=1)).mean(axis=1) / np.var(energy, axis=1, ddof=1)
+
+
+# --- the sampler checks of a fit ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Sampler health: what was checked, what failed, and what to try.
+
+    The limits are those of :mod:`bayesglm.thresholds`.
+    """
+
+    divergences: int
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    min_bfmi: float
+    treedepth_saturation: float
+    chains: int
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed."""
+        return not self.problems
+
+    def _checks(self) -> list[tuple[str, float, float, bool]]:
+        """(check, value, limit, failed): the one place a check is decided. A value
+        that cannot be computed (R-hat of one chain, E-BFMI without energies: NaN)
+        fails nothing."""
+        per_chain = ESS_PER_CHAIN * self.chains
+        return [
+            ("divergent transitions", self.divergences, 0, self.divergences > 0),
+            ("max R-hat", self.max_rhat, RHAT_LIMIT, self.max_rhat > RHAT_LIMIT),
+            ("min bulk ESS", self.min_ess_bulk, per_chain, self.min_ess_bulk < per_chain),
+            ("min tail ESS", self.min_ess_tail, per_chain, self.min_ess_tail < per_chain),
+            ("min E-BFMI", self.min_bfmi, BFMI_LIMIT, self.min_bfmi < BFMI_LIMIT),
+            (
+                "tree-depth saturation",
+                self.treedepth_saturation,
+                0.0,
+                self.treedepth_saturation > 0.0,
+            ),
+        ]
+
+    def failed(self) -> tuple[str, ...]:
+        """The names of the checks that failed."""
+        return tuple(check for check, _, _, failed in self._checks() if failed)
+
+    def table(self) -> pd.DataFrame:
+        """One row per check: value, limit, passed."""
+        rows = [(check, value, limit, not bad) for check, value, limit, bad in self._checks()]
+        return pd.DataFrame(rows, columns=["check", "value", "limit", "passed"]).set_index("check")
+
+
+def sampler_checks(
+    parameters: list[np.ndarray],
+    sample_stats: Mapping[str, np.ndarray],
+    chains: int,
+    total: int,
+) -> Diagnostics:
+    """The sampler checks of a fit: each parameter's (chain, draw) draws, the
+    sampler's statistics (``diverging``, ``energy``, ``reached_max_treedepth``, each
+    optional) and the number of draws, with what to try for each failed check."""
+
+    def extreme(statistic: Callable[[np.ndarray], float], pick: Callable) -> float:
+        # R-hat is undefined (NaN) with one chain: the check then has nothing to say.
+        values = [statistic(draws) for draws in parameters]
+        values = [value for value in values if not np.isnan(value)]
+        return float(pick(values)) if values else float("nan")
+
+    stats = sample_stats
+    divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
+    max_rhat = extreme(rhat, max)
+    min_bulk = extreme(ess_bulk, min)
+    min_tail = extreme(ess_tail, min)
+    min_bfmi = float(np.min(bfmi(stats["energy"]))) if "energy" in stats else np.nan
+    saturation = (
+        float(stats["reached_max_treedepth"].mean()) if "reached_max_treedepth" in stats else 0.0
+    )
+    checks = Diagnostics(divergences, max_rhat, min_bulk, min_tail, min_bfmi, saturation, chains)
+    failed = checks.failed()
+    problems = []
+    if "divergent transitions" in failed:
+        problems.append(
+            f"{divergences} of {total} transitions diverged: the posterior has regions NUTS "
+            "cannot explore; raise target_accept (e.g. 0.95) or use stronger priors."
+        )
+    if "max R-hat" in failed:
+        problems.append(
+            f"R-hat up to {max_rhat:.3f} (> {RHAT_LIMIT}): chains disagree; run longer "
+            "(more tune and draws) and check for multimodality."
+        )
+    if "min bulk ESS" in failed or "min tail ESS" in failed:
+        problems.append(
+            f"effective sample size down to {min(min_bulk, min_tail):.0f} (bulk "
+            f"{min_bulk:.0f}, tail {min_tail:.0f}; want >= {ESS_PER_CHAIN * chains}, "
+            f"{ESS_PER_CHAIN} per chain): draw more."
+        )
+    if "min E-BFMI" in failed:
+        problems.append(
+            f"E-BFMI down to {min_bfmi:.2f} (< {BFMI_LIMIT}): poor exploration of the energy; "
+            "consider a reparametrization or stronger priors on the dispersion."
+        )
+    if "tree-depth saturation" in failed:
+        problems.append(
+            f"{saturation:.1%} of transitions hit the maximum tree depth: sampling is "
+            "inefficient; check for near-flat directions (weak identification)."
+        )
+    return replace(checks, problems=tuple(problems))

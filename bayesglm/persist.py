@@ -42,7 +42,7 @@ from .priors import ResolvedPriors
 if TYPE_CHECKING:
     from .results import GLMResult
 
-__all__ = ["FORMAT_VERSION", "read_fit", "write_fit"]
+__all__ = ["FORMAT_VERSION", "prior_from_data", "prior_to_data", "read_fit", "write_fit"]
 
 FORMAT_VERSION = 2
 # Each stored MLE scalar with its JSON type (None allowed where the type is a tuple).
@@ -139,9 +139,9 @@ def _describe(result: GLMResult) -> dict[str, Any]:
         "intercept": _plain(design.intercept),
         **_formula_entries(design.formula),
         "priors": {
-            "coef": {name: _prior_json(prior) for name, prior in priors.coef.items()},
+            "coef": {name: prior_to_data(prior) for name, prior in priors.coef.items()},
             # Format version 2 names the natural parameter's prior and name "dispersion".
-            "dispersion": None if priors.natural is None else _prior_json(priors.natural),
+            "dispersion": None if priors.natural is None else prior_to_data(priors.natural),
             "dispersion_name": priors.natural_name,
             "center": bool(priors.center),
             "intercept": priors.intercept,
@@ -207,7 +207,8 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _prior_json(prior: priors_module.Prior) -> dict[str, Any]:
+def prior_to_data(prior: priors_module.Prior) -> dict[str, Any]:
+    """A prior as JSON data: its registered class name and its parameters."""
     return {"class": type(prior).__name__, "params": prior.params}
 
 
@@ -791,6 +792,18 @@ def _priors(tree: xr.DataTree, info: dict) -> ResolvedPriors:
         intercept=_entry(entry, "intercept", (str, None)),
         source=source,
     )
+
+
+def prior_from_data(entry: Any, path: str | Path) -> priors_module.Prior:
+    """The prior :func:`prior_to_data` described; a malformed description (an edited
+    or damaged file at ``path``) is a :class:`BayesGLMError`."""
+    try:
+        return _prior_from_json(entry)
+    except _Damaged as error:
+        raise BayesGLMError(
+            f"the file is a damaged bayesglm save file ({error}); save the fit again; "
+            f"got (path={str(path)!r})."
+        ) from None
 
 
 def _prior_from_json(entry: Any) -> priors_module.Prior:

@@ -34,19 +34,22 @@ from .rounding import (
 from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
 if TYPE_CHECKING:
-    from .results import Diagnostics, GLMResult
+    from .convergence import Diagnostics
+    from .results import GLMResult
 
 __all__ = [
     "GLOSSARY",
     "checks_table",
     "compare_table",
     "effects_display",
+    "factor_cell",
     "findings_lines",
     "findings_table",
     "interval_heading",
     "marginal_table",
     "priors_display",
     "r2_display",
+    "sampler_cell",
     "sensitivity_display",
     "separation_line",
     "summary_table",
@@ -107,6 +110,12 @@ GLOSSARY: dict[str, str] = {
     "(+1 unit, or the level against the reference), percentage points for a probability",
     "sensitivity": "the power-scaling diagnosis (ArviZ psense)",
     "sampler": "✓ when this parameter's R-hat and bulk ESS pass, with their values",
+    "level": "a level of the categorical response",
+    "observed": "the level's count in the data (frequency weights counted)",
+    "predicted": "the level's count in data sets replicated from the posterior (one per "
+    "draw): mean and interval",
+    "p_value": "two-sided posterior predictive p-value of the observed count: near 0, the "
+    "model predicts the level's frequency badly",
     "record": "what produced the fit: sampler, seed, draws, seconds per stage, versions",
     "value": "the record's value",
 }
@@ -295,7 +304,8 @@ def _coefficient_of(term: str, contrast: str, names: list[str]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def _factor_cell(row: pd.Series, ratio: bool) -> str:
+def factor_cell(row: pd.Series, ratio: bool) -> str:
+    """An effect as the findings show it: "odds ratio 1.25 (1.10–1.42)"."""
     fmt = _effect_format(row, ratio)
     return (
         f"{row['effect']} {fmt(row['median'])} "
@@ -303,7 +313,8 @@ def _factor_cell(row: pd.Series, ratio: bool) -> str:
     )
 
 
-def _sampler_cell(row: pd.Series, chains: int) -> str:
+def sampler_cell(row: pd.Series, chains: int) -> str:
+    """✓ or ✗ for one parameter's R-hat and bulk ESS (a row of the summary), with them."""
     healthy = row["r_hat"] <= RHAT_LIMIT or np.isnan(row["r_hat"])
     healthy = healthy and row["ess_bulk"] >= ESS_PER_CHAIN * chains
     values = f"R-hat {fixed(row['r_hat'], 3)}, ESS {integer(row['ess_bulk'])}"
@@ -336,10 +347,10 @@ def findings_table(
     for name in names:
         row = {
             "predictor": name,
-            "as a factor": _factor_cell(effects.loc[name], effects.attrs["effect"] is not None),
+            "as a factor": factor_cell(effects.loc[name], effects.attrs["effect"] is not None),
             "on the mean": marginal.get(name, "–"),
             "verdict": verdicts[name],
-            "sampler": _sampler_cell(summary.loc[name], result.chains),
+            "sampler": sampler_cell(summary.loc[name], result.chains),
         }
         if sensitivity is not None:
             diagnosis = sensitivity.loc[name, "diagnosis"]

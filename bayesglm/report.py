@@ -1,6 +1,11 @@
 """The fit's report: one self-contained HTML file, Markdown with figure files, or the
 console text of ``print(fit)``: one list of sections, three renderings.
 
+One renderer serves every kind of fit: a family's section provider builds a
+:class:`ReportContent` (title, sections, figures) and :func:`write_report` writes it.
+This module holds the provider of the one-mean-per-row families (:func:`glm_content`);
+:mod:`bayesglm.category_report` that of categorical and cumulative outcomes.
+
 Sections, in reading order: findings (what a reviewer reads first: each coefficient's
 effect as a factor and on the mean scale, the MLE-versus-posterior verdict, the prior
 sensitivity and the sampler's health, in one table, then in words), model and priors,
@@ -17,6 +22,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -34,7 +40,18 @@ from .thresholds import AGREE_SE, ESS_PER_CHAIN, PRIOR_HOLD, PRIOR_SHARE, RHAT_L
 if TYPE_CHECKING:
     from .results import GLMResult
 
-__all__ = ["VERDICTS", "console_text", "write_report"]
+__all__ = [
+    "VERDICTS",
+    "FigureRef",
+    "ReportContent",
+    "Section",
+    "console_text",
+    "glm_content",
+    "glossary_section",
+    "png_bytes",
+    "record_section",
+    "write_report",
+]
 
 VERDICTS = {
     "agrees": f"posterior mean within {AGREE_SE:g} MLE standard errors of the MLE and "
@@ -78,6 +95,28 @@ class Section:
     title: str
     blocks: list[Any] = field(default_factory=list)
     collapsed: bool = False
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """What a report shows, as a family's section provider builds it.
+
+    Attributes
+    ----------
+    title : str
+        The page's title.
+    lede : str
+        The line under the title (formula, rows, parameters).
+    sections : list of Section
+        In reading order.
+    figures : dict of str to bytes
+        The PNG of each figure the sections name (:class:`FigureRef`).
+    """
+
+    title: str
+    lede: str
+    sections: list[Section]
+    figures: dict[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -216,7 +255,7 @@ def _sections(
             ),
         ]
         sections.append(_reproducibility(result))
-        sections.insert(-1, _glossary(sections))
+        sections.insert(-1, glossary_section(sections))
     return [_without_figures(s) for s in sections] if console else sections
 
 
@@ -275,28 +314,36 @@ def _sensitivity_section(table: pd.DataFrame, reading: list[str]) -> Section:
     )
 
 
-def _glossary(sections: list[Section]) -> Section:
-    """The meaning of every column header of the tables above, in order of first use."""
+def glossary_section(sections: list[Section], meanings: dict[str, str] | None = None) -> Section:
+    """The meaning of every column header of the tables above, in order of first use:
+    from ``meanings`` (a kind of fit's own reading of a column), else the glossary."""
+    glossary = show.GLOSSARY | (meanings or {})
     seen: dict[str, str] = {}
     for section in sections:
         for block in section.blocks:
             if isinstance(block, pd.DataFrame):
                 for column in block.columns:
-                    seen.setdefault(str(column), show.GLOSSARY[str(column)])
+                    seen.setdefault(str(column), glossary[str(column)])
     return Section("glossary", "Glossary of the columns", [seen])
 
 
 def _reproducibility(result: GLMResult) -> Section:
-    record = [
-        ("sampler", result.sampler),
-        ("seed", str(result.seed)),
-        (
-            "draws",
-            f"{result.chains} chains × {result.draws_per_chain} draws ({result.tune} tuning)",
-        ),
-        *[(f"time: {stage}", f"{seconds:.2f} s") for stage, seconds in result.timings.items()],
-        *[(f"version: {name}", version) for name, version in result.producing_versions.items()],
-    ]
+    return record_section(
+        [
+            ("sampler", result.sampler),
+            ("seed", str(result.seed)),
+            (
+                "draws",
+                f"{result.chains} chains × {result.draws_per_chain} draws ({result.tune} tuning)",
+            ),
+            *[(f"time: {stage}", f"{seconds:.2f} s") for stage, seconds in result.timings.items()],
+            *[(f"version: {n}", version) for n, version in result.producing_versions.items()],
+        ]
+    )
+
+
+def record_section(record: list[tuple[str, str]]) -> Section:
+    """The reproducibility section: what produced the fit, one (record, value) a row."""
     table = pd.DataFrame(record, columns=["record", "value"])
     return Section("reproducibility", "Reproducibility", [table])
 
@@ -308,8 +355,6 @@ def _without_figures(section: Section) -> Section:
 
 def _figures(result: GLMResult, prob: float, marginal: _Marginal) -> dict[str, bytes]:
     """PNG bytes per figure."""
-    import matplotlib.pyplot as plt
-
     from . import plots
 
     figures = {
@@ -325,35 +370,58 @@ def _figures(result: GLMResult, prob: float, marginal: _Marginal) -> dict[str, b
         tables = (marginal.comparisons, marginal.mle_comparisons)
         figures["marginal_effects"] = lambda: plots.marginal(result, prob=prob, tables=tables)
         figures["conditional_effects"] = lambda: plots.conditional(result, shown, prob=prob)
-    out = {}
-    for name, draw in figures.items():
-        figure = draw()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        plt.close(figure)
-        out[name] = buffer.getvalue()
-    return out
+    return {name: png_bytes(draw()) for name, draw in figures.items()}
 
 
-def write_report(result: GLMResult, path: str | Path, prob: float = 0.95) -> Path:
+def png_bytes(figure: Any) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def glm_content(result: GLMResult, prob: float = 0.95) -> ReportContent:
+    """The report of a fit of one mean per row (:class:`~bayesglm.results.GLMResult`)."""
+    marginal = _marginal(result, prob)
+    formula = result.design.formula
+    lede = (
+        f"{formula.text if formula is not None else 'model matrix given as arrays'} · "
+        f"n = {result.design.n} · {result.design.p} coefficients"
+    )
+    return ReportContent(
+        title=_title(result),
+        lede=lede,
+        sections=_sections(result, prob, marginal),
+        figures=_figures(result, prob, marginal),
+    )
+
+
+def write_report(
+    result: Any,
+    path: str | Path,
+    prob: float = 0.95,
+    content: Callable[[Any, float], ReportContent] = glm_content,
+) -> Path:
     """Write the report as HTML (``.html``/``.htm``) or Markdown (``.md``).
 
-    Markdown figures go to ``<stem>_figures/`` beside the file. The path is checked
-    before any work, everything is computed before anything is written, and each
-    file replaces its previous version only once it is complete.
+    ``content`` is the section provider of the fit's kind (:func:`glm_content` by
+    default). Markdown figures go to ``<stem>_figures/`` beside the file. The path
+    is checked before any work, everything is computed before anything is written,
+    and each file replaces its previous version only once it is complete.
     """
     path = check_report_path(path)
-    marginal = _marginal(result, prob)
-    sections = _sections(result, prob, marginal)
-    figures = _figures(result, prob, marginal)
+    report = content(result, prob)
     if path.suffix.lower() == ".md":
-        text = _markdown(result, sections, path)
+        text = _markdown(report, path)
         folder = report_figures_folder(path)
         folder.mkdir(exist_ok=True)
-        for name, png in figures.items():
+        for name, png in report.figures.items():
             write_atomic(folder / f"{name}.png", lambda tmp, png=png: tmp.write_bytes(png))
     else:
-        text = _html(result, sections, figures)
+        text = _html(report)
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
@@ -388,10 +456,10 @@ def _title(result: GLMResult) -> str:
 # --- Markdown -------------------------------------------------------------------------------
 
 
-def _markdown(result: GLMResult, sections: list[Section], path: Path) -> str:
+def _markdown(report: ReportContent, path: Path) -> str:
     folder = report_figures_folder(path)
-    lines = [f"# {_title(result)}", ""]
-    for section in sections:
+    lines = [f"# {report.title}", ""]
+    for section in report.sections:
         lines += [f"## {section.title}", ""]
         for block in section.blocks:
             if isinstance(block, pd.DataFrame):
@@ -477,13 +545,9 @@ def _html_block(block: Any, figures: dict[str, bytes], anchor: str) -> str:
     return f"<p>{html.escape(str(block))}</p>"
 
 
-def _html(result: GLMResult, sections: list[Section], figures: dict[str, bytes]) -> str:
-    title = html.escape(_title(result))
-    formula = result.design.formula
-    lede = (
-        f"{formula.text if formula is not None else 'model matrix given as arrays'} · "
-        f"n = {result.design.n} · {result.design.p} coefficients"
-    )
+def _html(report: ReportContent) -> str:
+    title, lede = html.escape(report.title), report.lede
+    sections, figures = report.sections, report.figures
     toc = "".join(f'<a href="#{s.anchor}">{html.escape(s.title)}</a>' for s in sections)
     parts = [
         "<!DOCTYPE html>",

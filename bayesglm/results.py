@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from . import convergence, marginal
 from ._validation import check_seed
 from ._versions import installed_versions
 from .compare import loo
+from .convergence import Diagnostics, sampler_checks
 from .design import Design
 from .draw_summaries import summarize_rows
 from .effects import compare_mle_table, effects_table
@@ -45,62 +46,13 @@ from .predict import (
 from .priors import ResolvedPriors
 from .report import console_text, write_report
 from .sensitivity import sensitivity_table
-from .thresholds import BFMI_LIMIT, ESS_PER_CHAIN, RHAT_LIMIT
 
 if TYPE_CHECKING:
     import xarray as xr
 
+    from .category_results import CategoryPosterior
+
 __all__ = ["Diagnostics", "GLMResult", "load"]
-
-
-@dataclass(frozen=True)
-class Diagnostics:
-    """Sampler health: what was checked, what failed, and what to try.
-
-    The limits are those of :mod:`bayesglm.thresholds`.
-    """
-
-    divergences: int
-    max_rhat: float
-    min_ess_bulk: float
-    min_ess_tail: float
-    min_bfmi: float
-    treedepth_saturation: float
-    chains: int
-    problems: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def ok(self) -> bool:
-        """True when no check failed."""
-        return not self.problems
-
-    def _checks(self) -> list[tuple[str, float, float, bool]]:
-        """(check, value, limit, failed): the one place a check is decided. A value
-        that cannot be computed (R-hat of one chain, E-BFMI without energies: NaN)
-        fails nothing."""
-        per_chain = ESS_PER_CHAIN * self.chains
-        return [
-            ("divergent transitions", self.divergences, 0, self.divergences > 0),
-            ("max R-hat", self.max_rhat, RHAT_LIMIT, self.max_rhat > RHAT_LIMIT),
-            ("min bulk ESS", self.min_ess_bulk, per_chain, self.min_ess_bulk < per_chain),
-            ("min tail ESS", self.min_ess_tail, per_chain, self.min_ess_tail < per_chain),
-            ("min E-BFMI", self.min_bfmi, BFMI_LIMIT, self.min_bfmi < BFMI_LIMIT),
-            (
-                "tree-depth saturation",
-                self.treedepth_saturation,
-                0.0,
-                self.treedepth_saturation > 0.0,
-            ),
-        ]
-
-    def failed(self) -> tuple[str, ...]:
-        """The names of the checks that failed."""
-        return tuple(check for check, _, _, failed in self._checks() if failed)
-
-    def table(self) -> pd.DataFrame:
-        """One row per check: value, limit, passed."""
-        rows = [(check, value, limit, not bad) for check, value, limit, bad in self._checks()]
-        return pd.DataFrame(rows, columns=["check", "value", "limit", "passed"]).set_index("check")
 
 
 @dataclass(frozen=True, eq=False)
@@ -648,8 +600,10 @@ class GLMResult:
         )
 
 
-def load(path: str | Path) -> GLMResult:
-    """Read a fit written by :meth:`GLMResult.save`; ``bg.load(path)``.
+def load(path: str | Path) -> GLMResult | CategoryPosterior:
+    """Read a fit written by :meth:`GLMResult.save` (or by
+    :meth:`~bayesglm.category_results.CategoryPosterior.save`, a categorical or
+    cumulative fit); ``bg.load(path)``.
 
     Predictions, tables and reports of the loaded fit are those of the saved one.
 
@@ -662,58 +616,30 @@ def load(path: str | Path) -> GLMResult:
     """
     from .persist import read_fit
 
+    if _is_category_file(path):
+        from .category_results import load_category
+
+        return load_category(path)
     return GLMResult(**read_fit(path))
 
 
+def _is_category_file(path: object) -> bool:
+    """Whether ``path`` holds a categorical outcome's fit: a numpy ``.npz`` archive
+    (a zip file), where the other families' fits are netCDF (HDF5)."""
+    try:
+        with open(path, "rb") as file:  # type: ignore[arg-type]
+            return file.read(4) == b"PK\x03\x04"
+    except (OSError, TypeError):
+        return False  # read_fit says what is wrong with the path
+
+
 def _diagnose(result: GLMResult) -> Diagnostics:
-    stats, chains = result.sample_stats, result.chains
-    parameters = list(result._parameter_draws().values())
-
-    def extreme(statistic: Callable[[np.ndarray], float], pick: Callable) -> float:
-        # R-hat is undefined (NaN) with one chain: the check then has nothing to say.
-        values = [statistic(draws) for draws in parameters]
-        values = [value for value in values if not np.isnan(value)]
-        return float(pick(values)) if values else float("nan")
-
-    divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
-    max_rhat = extreme(convergence.rhat, max)
-    ess_bulk = extreme(convergence.ess_bulk, min)
-    ess_tail = extreme(convergence.ess_tail, min)
-    bfmi = float(np.min(convergence.bfmi(stats["energy"]))) if "energy" in stats else np.nan
-    saturation = (
-        float(stats["reached_max_treedepth"].mean()) if "reached_max_treedepth" in stats else 0.0
+    return sampler_checks(
+        list(result._parameter_draws().values()),
+        result.sample_stats,
+        result.chains,
+        result.chains * result.draws_per_chain,
     )
-    checks = Diagnostics(divergences, max_rhat, ess_bulk, ess_tail, bfmi, saturation, chains)
-    failed = checks.failed()
-    problems = []
-    total = result.chains * result.draws_per_chain
-    if "divergent transitions" in failed:
-        problems.append(
-            f"{divergences} of {total} transitions diverged: the posterior has regions NUTS "
-            "cannot explore; raise target_accept (e.g. 0.95) or use stronger priors."
-        )
-    if "max R-hat" in failed:
-        problems.append(
-            f"R-hat up to {max_rhat:.3f} (> {RHAT_LIMIT}): chains disagree; run longer "
-            "(more tune and draws) and check for multimodality."
-        )
-    if "min bulk ESS" in failed or "min tail ESS" in failed:
-        problems.append(
-            f"effective sample size down to {min(ess_bulk, ess_tail):.0f} (bulk "
-            f"{ess_bulk:.0f}, tail {ess_tail:.0f}; want >= {ESS_PER_CHAIN * chains}, "
-            f"{ESS_PER_CHAIN} per chain): draw more."
-        )
-    if "min E-BFMI" in failed:
-        problems.append(
-            f"E-BFMI down to {bfmi:.2f} (< {BFMI_LIMIT}): poor exploration of the energy; "
-            "consider a reparametrization or stronger priors on the dispersion."
-        )
-    if "tree-depth saturation" in failed:
-        problems.append(
-            f"{saturation:.1%} of transitions hit the maximum tree depth: sampling is "
-            "inefficient; check for near-flat directions (weak identification)."
-        )
-    return replace(checks, problems=tuple(problems))
 
 
 def _check_prediction_weights(result: GLMResult, new_data: Any, scale: str, weights: Any) -> None:

@@ -212,8 +212,9 @@ def test_a_fit_from_arrays_saves_and_loads(tmp_path) -> None:
         sampler="pymc",
         progressbar=False,
     )
-    with pytest.raises(BayesGLMError, match="priors of its own cannot be saved yet"):
-        user.save(tmp_path / "user.npz")
+    loaded = load_category(user.save(tmp_path / "user.npz"))
+    assert loaded.priors.table().loc["x", "source"] == "user"
+    pd.testing.assert_frame_equal(loaded.summary(), user.summary())
 
 
 @pytest.mark.slow
