@@ -34,9 +34,11 @@ since a spline's basis is not defined past the training values.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,20 +130,29 @@ class Rows:
             self.columns = [name for j, name in enumerate(design.names) if j != design.intercept]
             self.frame = pd.DataFrame(np.asarray(design.X), columns=list(design.names))
             self.factors: dict[str, tuple[list, Any]] = {}
+            self.linear = {name: design.names.index(name) for name in self.columns}
         else:
-            from .formula import factor_columns, predictor_columns
+            from .formula import factor_columns, linear_columns, predictor_columns
 
             self.columns = predictor_columns(state)
             self.frame = state.training.reset_index(drop=True)
             self.factors = factor_columns(state)
+            self.linear = {
+                column: design.names.index(name)
+                for column, name in linear_columns(state).items()
+                if name in design.names
+            }
             for column in self.columns:
                 values = self.frame[column]
                 if column not in self.factors and pd.api.types.is_bool_dtype(values):
                     self.factors[column] = ([False, True], False)
         self.block = max(1, _BLOCK_ELEMENTS // max(design.p, 1))
 
-    def blocks(self) -> list[slice]:
-        return [slice(lo, min(lo + self.block, self.n)) for lo in range(0, self.n, self.block)]
+    def blocks(self, matrices: int = 1) -> list[slice]:
+        """Slices of the rows, sized so that ``matrices`` model matrices of a slice
+        stay within ``_BLOCK_ELEMENTS`` numbers."""
+        size = max(1, self.block // matrices)
+        return [slice(lo, min(lo + size, self.n)) for lo in range(0, self.n, size)]
 
     def is_factor(self, column: str) -> bool:
         return column in self.factors or not pd.api.types.is_numeric_dtype(self.frame[column])
@@ -159,9 +170,9 @@ class Rows:
         design = self.design
         if change is None:
             return np.asarray(design.X[rows])
-        if design.formula is None:
+        j = self.linear.get(change.column)
+        if j is not None:  # the predictor's one column holds its values
             X = np.array(design.X[rows])
-            j = design.names.index(change.column)
             X[:, j] = change.values(X[:, j])
             return X
         from .formula import new_data_matrix
@@ -174,46 +185,73 @@ class Rows:
 
     def derivative(self, rows: slice, column: str) -> np.ndarray:
         """∂X/∂x of ``rows`` (see the module's docstring for the steps)."""
-        design = self.design
-        if design.formula is None:
-            dX = np.zeros((rows.stop - rows.start, design.p))
-            dX[:, design.names.index(column)] = 1.0
+        j = self.linear.get(column)
+        if j is not None:  # the predictor's one column holds its values
+            dX = np.zeros((rows.stop - rows.start, self.design.p))
+            dX[:, j] = 1.0
             return dX
         sd = self.sd(column)
-        wide = self._difference(rows, column, _WIDE_STEP * sd)
-        narrow = self._difference(rows, column, _NARROW_STEP * sd)
+        wide, narrow = self._differences(rows, column, (_WIDE_STEP * sd, _NARROW_STEP * sd))
         scale = np.abs(wide).max(axis=0) + 1.0
         same = (np.abs(wide - narrow) <= _AGREE * scale).all(axis=0)
         return np.where(same, wide, narrow)
 
-    def _difference(self, rows: slice, column: str, step: float) -> np.ndarray:
-        """(X(x + step) - X(x - step)) / (2 step); at rows within two steps of the end
-        of the training values, the one-sided second-order difference inward
-        (a spline's basis is not defined past them). Both are exact for columns at
-        most quadratic in x."""
+    def _differences(self, rows: slice, column: str, steps: tuple[float, ...]) -> list:
+        """For each step, (X(x + step) - X(x - step)) / (2 step); at rows within two
+        steps of the end of the training values, the one-sided second-order
+        difference inward (a spline's basis is not defined past them). Both are exact
+        for columns at most quadratic in x."""
         trained = self.frame[column].to_numpy(dtype=float)
         x = trained[rows]
-        backward = x + 2 * step > trained.max()
-        forward = ~backward & (x - 2 * step < trained.min())
-        out = np.empty((x.size, self.design.p))
-        block = np.arange(rows.start, rows.stop)
-
-        def at(index: np.ndarray, shift: float) -> np.ndarray:
-            if shift == 0:
-                return np.asarray(self.design.X[block[index]])
-            return self.matrix(block[index], Change(column, lambda v: v + shift))
-
-        central = ~(backward | forward)
-        for side, index in ((0, central), (1, forward), (-1, backward)):
-            index = np.flatnonzero(index)
-            if not index.size:
-                continue
-            if side == 0:
-                out[index] = (at(index, step) - at(index, -step)) / (2 * step)
-            else:
-                h = side * step
-                out[index] = (-3 * at(index, 0) + 4 * at(index, h) - at(index, 2 * h)) / (2 * h)
+        sides = []  # per step: {0 (central), 1 (forward), -1 (backward): row indices}
+        for step in steps:
+            backward = x + 2 * step > trained.max()
+            forward = ~backward & (x - 2 * step < trained.min())
+            sides.append({0: ~(backward | forward), 1: forward, -1: backward})
+        wanted = [
+            (index, shift)
+            for step, by_side in zip(steps, sides, strict=True)
+            for side, index in by_side.items()
+            if index.any()
+            for shift in ((step, -step) if side == 0 else (side * step, 2 * side * step))
+        ]
+        moved = self._moved(np.arange(rows.start, rows.stop), column, wanted)
+        X = np.asarray(self.design.X[rows])
+        out = []
+        for step, by_side in zip(steps, sides, strict=True):
+            d = np.empty((x.size, self.design.p))
+            for side, index in by_side.items():
+                if not index.any():
+                    continue
+                if side == 0:
+                    d[index] = (next(moved) - next(moved)) / (2 * step)
+                else:
+                    h = side * step
+                    d[index] = (-3 * X[index] + 4 * next(moved) - next(moved)) / (2 * h)
+            out.append(d)
         return out
+
+    def _moved(self, block: np.ndarray, column: str, wanted: list) -> Iterator[np.ndarray]:
+        """The model matrix of ``block[index]`` with ``column`` moved by ``shift``, for
+        each ``(index, shift)`` of ``wanted`` in turn. The formula is evaluated once
+        on the moved rows stacked, in batches of at most a block's rows (its fixed
+        cost, not the rows, dominates a small fit's rebuild)."""
+        from .formula import new_data_matrix
+
+        values = self.frame[column].to_numpy()
+        batch: list[tuple[np.ndarray, float]] = []
+        for k, (index, shift) in enumerate(wanted):
+            batch.append((block[index], shift))
+            size = sum(rows.size for rows, _ in batch)
+            if k + 1 < len(wanted) and size + block[wanted[k + 1][0]].size <= self.block:
+                continue
+            frame = self.frame.iloc[np.concatenate([rows for rows, _ in batch])].copy()
+            frame[column] = np.concatenate([values[rows] + shift for rows, shift in batch])
+            matrix, _ = new_data_matrix(self.design.formula, frame)
+            stacked = matrix[list(self.design.names)].to_numpy(dtype=float)
+            bounds = np.cumsum([0] + [rows.size for rows, _ in batch])
+            yield from (stacked[lo:hi] for lo, hi in itertools.pairwise(bounds))
+            batch = []
 
 
 # --- the two ways of computing an average ----------------------------------------------
@@ -261,6 +299,10 @@ class DeltaMethod:
             for j in range(p):
                 grad[:, j] += np.bincount(g, weights=R[:, j], minlength=n_groups)
         return value, grad
+
+    def slopes(self, rows: Rows, columns: list[str], codes: np.ndarray, n_groups: int) -> list:
+        """The sums of :meth:`average` for the slope in each of ``columns``."""
+        return [self.average(rows, Part(slope_of=c), codes, n_groups) for c in columns]
 
     @staticmethod
     def scale(total: tuple, counts: np.ndarray) -> tuple:
@@ -310,49 +352,95 @@ class Draws:
         self.interval = f"{percent(prob)} equal-tailed (posterior median), mean scale"
 
     def average(self, rows: Rows, part: Part, codes: np.ndarray, n_groups: int) -> np.ndarray:
-        """Sums per group and per draw of the part's row values."""
+        """Sums per group and per draw of the mean at the rows, with the part's change."""
         total = np.zeros((n_groups, self.beta_t.shape[1]))
         for block in rows.blocks():
             X = rows.matrix(block, part.change)
-            dX = None if part.slope_of is None else rows.derivative(block, part.slope_of)
-            total += self._block_sums(X, dX, rows, block, codes[block], n_groups)
+            means = self._block_sums(X, rows, block, codes[block], n_groups, 1, self._means)
+            total += means[:, 0]
         return total
+
+    def slopes(
+        self, rows: Rows, columns: list[str], codes: np.ndarray, n_groups: int
+    ) -> list[np.ndarray]:
+        """Sums per group and per draw of the slope in each of ``columns``, in one pass
+        over the rows: each chunk's linear predictor and dμ/dη serve every predictor,
+        and the predictors' dη/dx are one product (∂X/∂x of all of them, stacked,
+        times the draws). A predictor whose one column holds its values
+        (``Rows.linear``) has dη/dx = β_j at every row: its sum is β_j times the sum
+        of dμ/dη, with no product at all."""
+        n_draws, p = self.beta_t.shape[1], self.beta_t.shape[0]
+        moved = [c for c in columns if c not in rows.linear]
+        total = np.zeros((n_groups, 1 + len(moved), n_draws))
+        for block in rows.blocks(1 + len(moved)):
+            X = rows.matrix(block, None)
+            dX = np.zeros((X.shape[0], len(moved), p))  # rows × predictors × columns
+            for k, column in enumerate(moved):
+                dX[:, k] = rows.derivative(block, column)
+            values = functools.partial(self._slope_values, dX)
+            total += self._block_sums(
+                X, rows, block, codes[block], n_groups, 1 + len(moved), values
+            )
+        d_mu_sum, moved_sums = (
+            total[:, 0],
+            dict(zip(moved, total[:, 1:].swapaxes(0, 1), strict=True)),
+        )
+        return [
+            d_mu_sum * self.beta_t[rows.linear[c]] if c in rows.linear else moved_sums[c]
+            for c in columns
+        ]
+
+    def _means(self, eta: np.ndarray, rows: slice) -> np.ndarray:
+        return self.link.inverse(eta)
+
+    def _slope_values(self, dX: np.ndarray, eta: np.ndarray, rows: slice) -> np.ndarray:
+        """dμ/dη, then dμ/dx of each predictor of ``dX`` (rows × 1 + predictors × draws)."""
+        n_rows, n_draws = eta.shape
+        d_mu = self.link.inverse_deriv(eta)
+        out = np.empty((n_rows, 1 + dX.shape[1], n_draws))
+        out[:, 0] = d_mu
+        if dX.shape[1]:
+            d_eta = dX[rows].reshape(-1, dX.shape[2]) @ self.beta_t
+            np.multiply(d_mu[:, None, :], d_eta.reshape(n_rows, -1, n_draws), out=out[:, 1:])
+        return out
 
     def _block_sums(
         self,
         X: np.ndarray,
-        dX: np.ndarray | None,
         rows: Rows,
         block: slice,
         g: np.ndarray,
         n_groups: int,
+        width: int,
+        values: Callable[[np.ndarray, slice], np.ndarray],
     ) -> np.ndarray:
-        """Sums per group and draw over one block's rows, in chunks shared out over threads."""
+        """Sums per group, quantity and draw (groups × width × draws) over one block's
+        rows of ``values(eta, rows)`` (rows × width × draws, or rows × draws for one
+        quantity), in chunks shared out over threads; NaN where the model defines no
+        mean."""
         n_draws = self.beta_t.shape[1]
         offset = rows.offset[block]
-        chunks = list(row_chunks(X.shape[0], n_draws, chunk_rows(n_draws, self.chunk)))
+        size = chunk_rows(n_draws, self.chunk)
+        chunks = list(row_chunks(X.shape[0], n_draws, size if self.chunk else size // width or 1))
 
         def sums(first: int, last: int) -> np.ndarray:
-            out = np.zeros((n_groups, n_draws))
+            out = np.zeros((n_groups, width, n_draws))
             for c in chunks[first:last]:
                 eta = X[c] @ self.beta_t
                 eta += offset[c, None]
                 with np.errstate(all="ignore"):
-                    if dX is None:
-                        values = self.link.inverse(eta)
-                    else:
-                        values = self.link.inverse_deriv(eta) * (dX[c] @ self.beta_t)
-                    values[~rows.valid.includes(eta)] = np.nan
+                    at = values(eta, c).reshape(eta.shape[0], width, n_draws)
+                at = np.where(rows.valid.includes(eta)[:, None, :], at, np.nan)
                 if n_groups == 1:
-                    out[0] += values.sum(axis=0)
+                    out[0] += at.sum(axis=0)
                 else:
                     onehot = (g[c][None, :] == np.arange(n_groups)[:, None]).astype(float)
-                    out += onehot @ values
+                    out += np.tensordot(onehot, at, axes=1)
             return out
 
-        weight = (X.shape[0] * n_draws) // max(len(chunks), 1)
+        weight = (X.shape[0] * n_draws * width) // max(len(chunks), 1)
         parts = map_row_ranges(sums, len(chunks), weight)
-        return sum(parts, start=np.zeros((n_groups, n_draws)))
+        return sum(parts, start=np.zeros((n_groups, width, n_draws)))
 
     @staticmethod
     def scale(total: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -526,6 +614,10 @@ def _table(
     n_groups = len(keys)
     counts = np.bincount(codes, minlength=n_groups).astype(float)
     cache: dict[Part, Any] = {}
+    slopes = [part for e in estimands for part in e.parts if part.slope_of is not None]
+    if slopes:  # together: one pass over the rows serves every slope
+        totals = method.slopes(rows, [part.slope_of for part in slopes], codes, n_groups)
+        cache |= {part: method.scale(t, counts) for part, t in zip(slopes, totals, strict=True)}
     records = []
     for estimand in estimands:
         for part in estimand.parts:
