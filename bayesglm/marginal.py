@@ -300,6 +300,10 @@ class DeltaMethod:
                 grad[:, j] += np.bincount(g, weights=R[:, j], minlength=n_groups)
         return value, grad
 
+    def means(self, rows: Rows, parts: list[Part], codes: np.ndarray, n_groups: int) -> list:
+        """The sums of :meth:`average` for each of the ``parts``."""
+        return [self.average(rows, part, codes, n_groups) for part in parts]
+
     def slopes(self, rows: Rows, columns: list[str], codes: np.ndarray, n_groups: int) -> list:
         """The sums of :meth:`average` for the slope in each of ``columns``."""
         return [self.average(rows, Part(slope_of=c), codes, n_groups) for c in columns]
@@ -330,6 +334,27 @@ class DeltaMethod:
         }
 
 
+@dataclass(frozen=True)
+class _MeanPlan:
+    """One block's model matrices for :meth:`Draws.means`: the rows as they are
+    (``X``); the rebuilt matrices of the parts listed in ``moved`` (``changed``,
+    rows × moved parts × columns); for each other part, its shift of one column
+    (``shifts``, rows × parts, in column ``columns[part]``; zero for a part
+    without change)."""
+
+    X: np.ndarray
+    changed: np.ndarray
+    moved: list[int]
+    shifts: np.ndarray
+    columns: np.ndarray
+    offset: np.ndarray
+
+
+def _moves_matrix(rows: Rows, part: Part) -> bool:
+    """Whether the part's change needs its model matrix rebuilt by the formula."""
+    return part.change is not None and part.change.column not in rows.linear
+
+
 class Draws:
     """Averages per posterior draw, per group (groups × draws); summarized by the
     median, the probability of direction and the equal-tailed interval.
@@ -351,14 +376,32 @@ class Draws:
         self.tails = [(1 - prob) / 2, (1 + prob) / 2]
         self.interval = f"{percent(prob)} equal-tailed (posterior median), mean scale"
 
-    def average(self, rows: Rows, part: Part, codes: np.ndarray, n_groups: int) -> np.ndarray:
-        """Sums per group and per draw of the mean at the rows, with the part's change."""
-        total = np.zeros((n_groups, self.beta_t.shape[1]))
-        for block in rows.blocks():
-            X = rows.matrix(block, part.change)
-            means = self._block_sums(X, rows, block, codes[block], n_groups, 1, self._means)
-            total += means[:, 0]
-        return total
+    def means(
+        self, rows: Rows, parts: list[Part], codes: np.ndarray, n_groups: int
+    ) -> list[np.ndarray]:
+        """Sums per group and per draw of the mean at the rows with each part's change,
+        in one pass over the rows. A change of a predictor whose one column holds its
+        values (``Rows.linear``) moves the linear predictor by (new - old) β_j, with no
+        product; the other changes' model matrices are rebuilt, stacked, and multiplied
+        by the draws in one product per chunk."""
+        p = self.beta_t.shape[0]
+        moved = [i for i, part in enumerate(parts) if _moves_matrix(rows, part)]
+        total = np.zeros((n_groups, len(parts), self.beta_t.shape[1]))
+        for block in rows.blocks(2 + len(moved)):
+            X = rows.matrix(block, None)
+            changed = np.zeros((X.shape[0], len(moved), p))  # rows × parts × columns
+            shifts = np.zeros((X.shape[0], len(parts)))
+            columns = np.zeros(len(parts), dtype=np.intp)
+            for i, part in enumerate(parts):
+                if i in moved:
+                    changed[:, moved.index(i)] = rows.matrix(block, part.change)
+                elif part.change is not None:
+                    columns[i] = j = rows.linear[part.change.column]
+                    shifts[:, i] = part.change.values(X[:, j]) - X[:, j]
+            plan = _MeanPlan(X, changed, moved, shifts, columns, rows.offset[block])
+            values = functools.partial(self._mean_values, plan, rows.valid)
+            total += self._block_sums(X.shape[0], codes[block], n_groups, len(parts), values)
+        return list(total.swapaxes(0, 1))
 
     def slopes(
         self, rows: Rows, columns: list[str], codes: np.ndarray, n_groups: int
@@ -377,60 +420,68 @@ class Draws:
             dX = np.zeros((X.shape[0], len(moved), p))  # rows × predictors × columns
             for k, column in enumerate(moved):
                 dX[:, k] = rows.derivative(block, column)
-            values = functools.partial(self._slope_values, dX)
-            total += self._block_sums(
-                X, rows, block, codes[block], n_groups, 1 + len(moved), values
-            )
-        d_mu_sum, moved_sums = (
-            total[:, 0],
-            dict(zip(moved, total[:, 1:].swapaxes(0, 1), strict=True)),
-        )
+            values = functools.partial(self._slope_values, X, dX, rows.offset[block], rows.valid)
+            total += self._block_sums(X.shape[0], codes[block], n_groups, 1 + len(moved), values)
+        d_mu_sum = total[:, 0]
+        moved_sums = dict(zip(moved, total[:, 1:].swapaxes(0, 1), strict=True))
         return [
             d_mu_sum * self.beta_t[rows.linear[c]] if c in rows.linear else moved_sums[c]
             for c in columns
         ]
 
-    def _means(self, eta: np.ndarray, rows: slice) -> np.ndarray:
-        return self.link.inverse(eta)
+    def _eta(self, X: np.ndarray, offset: np.ndarray, rows: slice) -> np.ndarray:
+        eta = X[rows] @ self.beta_t
+        eta += offset[rows, None]
+        return eta
 
-    def _slope_values(self, dX: np.ndarray, eta: np.ndarray, rows: slice) -> np.ndarray:
+    def _mean_values(self, plan: _MeanPlan, valid: Interval, rows: slice) -> np.ndarray:
+        """The mean of each part at ``rows`` (rows × parts × draws)."""
+        eta0 = self._eta(plan.X, plan.offset, rows)
+        n_rows, n_draws = eta0.shape
+        shifts = plan.shifts[rows]
+        eta = eta0[:, None, :] + shifts[:, :, None] * self.beta_t[plan.columns][None]
+        if plan.moved:
+            product = plan.changed[rows].reshape(-1, plan.changed.shape[2]) @ self.beta_t
+            eta[:, plan.moved] = product.reshape(n_rows, -1, n_draws)
+            eta[:, plan.moved] += plan.offset[rows, None, None]
+        with np.errstate(all="ignore"):
+            out = self.link.inverse(eta)
+        return np.where(valid.includes(eta), out, np.nan)
+
+    def _slope_values(
+        self, X: np.ndarray, dX: np.ndarray, offset: np.ndarray, valid: Interval, rows: slice
+    ) -> np.ndarray:
         """dμ/dη, then dμ/dx of each predictor of ``dX`` (rows × 1 + predictors × draws)."""
+        eta = self._eta(X, offset, rows)
         n_rows, n_draws = eta.shape
-        d_mu = self.link.inverse_deriv(eta)
         out = np.empty((n_rows, 1 + dX.shape[1], n_draws))
-        out[:, 0] = d_mu
-        if dX.shape[1]:
-            d_eta = dX[rows].reshape(-1, dX.shape[2]) @ self.beta_t
-            np.multiply(d_mu[:, None, :], d_eta.reshape(n_rows, -1, n_draws), out=out[:, 1:])
-        return out
+        with np.errstate(all="ignore"):
+            d_mu = self.link.inverse_deriv(eta)
+            out[:, 0] = d_mu
+            if dX.shape[1]:
+                d_eta = dX[rows].reshape(-1, dX.shape[2]) @ self.beta_t
+                np.multiply(d_mu[:, None, :], d_eta.reshape(n_rows, -1, n_draws), out=out[:, 1:])
+        return np.where(valid.includes(eta)[:, None, :], out, np.nan)
 
     def _block_sums(
         self,
-        X: np.ndarray,
-        rows: Rows,
-        block: slice,
+        n_rows: int,
         g: np.ndarray,
         n_groups: int,
         width: int,
-        values: Callable[[np.ndarray, slice], np.ndarray],
+        values: Callable[[slice], np.ndarray],
     ) -> np.ndarray:
         """Sums per group, quantity and draw (groups × width × draws) over one block's
-        rows of ``values(eta, rows)`` (rows × width × draws, or rows × draws for one
-        quantity), in chunks shared out over threads; NaN where the model defines no
-        mean."""
+        rows of ``values(rows)`` (rows × width × draws), in chunks shared out over
+        threads."""
         n_draws = self.beta_t.shape[1]
-        offset = rows.offset[block]
         size = chunk_rows(n_draws, self.chunk)
-        chunks = list(row_chunks(X.shape[0], n_draws, size if self.chunk else size // width or 1))
+        chunks = list(row_chunks(n_rows, n_draws, size if self.chunk else size // width or 1))
 
         def sums(first: int, last: int) -> np.ndarray:
             out = np.zeros((n_groups, width, n_draws))
             for c in chunks[first:last]:
-                eta = X[c] @ self.beta_t
-                eta += offset[c, None]
-                with np.errstate(all="ignore"):
-                    at = values(eta, c).reshape(eta.shape[0], width, n_draws)
-                at = np.where(rows.valid.includes(eta)[:, None, :], at, np.nan)
+                at = values(c)
                 if n_groups == 1:
                     out[0] += at.sum(axis=0)
                 else:
@@ -438,7 +489,7 @@ class Draws:
                     out += np.tensordot(onehot, at, axes=1)
             return out
 
-        weight = (X.shape[0] * n_draws * width) // max(len(chunks), 1)
+        weight = (n_rows * n_draws * width) // max(len(chunks), 1)
         parts = map_row_ranges(sums, len(chunks), weight)
         return sum(parts, start=np.zeros((n_groups, width, n_draws)))
 
@@ -613,16 +664,17 @@ def _table(
     names, codes, keys = _groups(rows, by)
     n_groups = len(keys)
     counts = np.bincount(codes, minlength=n_groups).astype(float)
-    cache: dict[Part, Any] = {}
-    slopes = [part for e in estimands for part in e.parts if part.slope_of is not None]
-    if slopes:  # together: one pass over the rows serves every slope
-        totals = method.slopes(rows, [part.slope_of for part in slopes], codes, n_groups)
-        cache |= {part: method.scale(t, counts) for part, t in zip(slopes, totals, strict=True)}
+    # All the parts together: one pass over the rows serves every mean, another
+    # every slope.
+    parts = list(dict.fromkeys(part for e in estimands for part in e.parts))
+    means = [part for part in parts if part.slope_of is None]
+    slopes = [part for part in parts if part.slope_of is not None]
+    totals = (method.means(rows, means, codes, n_groups) if means else []) + (
+        method.slopes(rows, [part.slope_of for part in slopes], codes, n_groups) if slopes else []
+    )
+    cache = {part: method.scale(t, counts) for part, t in zip(means + slopes, totals, strict=True)}
     records = []
     for estimand in estimands:
-        for part in estimand.parts:
-            if part not in cache:
-                cache[part] = method.scale(method.average(rows, part, codes, n_groups), counts)
         combined = method.combine(estimand.combine, [cache[part] for part in estimand.parts])
         null = None if kind == "predictions" else 1.0 if estimand.combine == "ratio" else 0.0
         for g in range(n_groups):
