@@ -49,7 +49,7 @@ from ._rowpass import map_row_ranges
 from ._xp import Interval
 from .design import Design
 from .draw_summaries import chunk_rows
-from .errors import BayesGLMError, DomainWarning
+from .errors import BayesGLMError, DomainWarning, SeparationWarning
 from .families import Family
 from .links import Link
 from .predict import eta_range, percent, row_chunks
@@ -270,10 +270,45 @@ class DeltaMethod:
         The interval's multiplier (normal or t quantile).
     interval : str
         The interval's name, for ``frame.attrs["interval"]``.
+    separation : tuple of str, optional
+        The columns along which the fit found separation (its estimates diverged).
     """
 
-    def __init__(self, beta: np.ndarray, cov: np.ndarray, link: Link, q: float, interval: str):
+    def __init__(
+        self,
+        beta: np.ndarray,
+        cov: np.ndarray,
+        link: Link,
+        q: float,
+        interval: str,
+        separation: tuple[str, ...] = (),
+    ):
         self.beta, self.cov, self.link, self.q, self.interval = beta, cov, link, q, interval
+        self.separation = separation
+
+    def warn_unscaled(self, count: int, total: int) -> None:
+        """Say why ``count`` rows have an estimate but no standard error: the
+        covariance of the estimates is not finite."""
+        if self.separation:
+            why = (
+                "the maximum-likelihood fit diverged (separation along "
+                f"{', '.join(self.separation)}), so the covariance of its estimates is not "
+                "finite and the delta method has nothing to scale; the estimates are those "
+                "of its last iteration. The Bayesian fit (fit() with proper priors) gives "
+                "intervals."
+            )
+        else:
+            why = (
+                "the covariance of the maximum-likelihood estimates is not finite "
+                "(fit.cov_params: fitted means at the edge of their range, or no residual "
+                "degrees of freedom for the dispersion), so the delta method has nothing "
+                "to scale."
+            )
+        warnings.warn(
+            f"{count} of {total} row(s) of the table have no standard error or interval: {why}",
+            SeparationWarning if self.separation else UserWarning,
+            stacklevel=5,
+        )
 
     def average(self, rows: Rows, part: Part, codes: np.ndarray, n_groups: int) -> tuple:
         """Sums per group of the part's row values, and of their gradients."""
@@ -493,6 +528,9 @@ class Draws:
         parts = map_row_ranges(sums, len(chunks), weight)
         return sum(parts, start=np.zeros((n_groups, width, n_draws)))
 
+    def warn_unscaled(self, count: int, total: int) -> None:
+        """Nothing to say: a median of the draws has its quantiles."""
+
     @staticmethod
     def scale(total: np.ndarray, counts: np.ndarray) -> np.ndarray:
         return total / counts[:, None]
@@ -685,7 +723,10 @@ def _table(
             record["sentence"] = _sentence(rows, family, estimand, record, names, kind)
             records.append(record)
     frame = pd.DataFrame.from_records(records)
-    undefined = frame["estimate"].isna() | frame["conf_low"].isna()
+    undefined = frame["estimate"].isna()
+    unscaled = ~undefined & frame["conf_low"].isna()
+    if unscaled.any():
+        method.warn_unscaled(int(unscaled.sum()), len(frame))
     if undefined.any():
         warnings.warn(
             f"{int(undefined.sum())} of {len(frame)} row(s) of the table are NaN: at some "

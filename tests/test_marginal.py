@@ -423,6 +423,36 @@ def test_means_the_model_does_not_define_give_nan_with_a_warning() -> None:
     assert np.isfinite(fit.avg_comparisons({"x": [0.0, 2.0]})["estimate"]).all()
 
 
+def test_a_diverged_mle_says_so_instead_of_blaming_the_links_range() -> None:
+    """Separated outcomes: the MLE diverges and its covariance is NaN, so the tables
+    have estimates without intervals; the warning names the separation (the logit
+    link defines a mean for every eta, so the range is not the reason)."""
+    x = np.linspace(-2, 2, 40)
+    model = bg.GLM.from_arrays(
+        np.column_stack([np.ones(40), x]),
+        (x > 0.1).astype(float),
+        family="bernoulli",
+        names=["Intercept", "x"],
+    )
+    with pytest.warns(bg.SeparationWarning):
+        fit = model.fit_mle()
+    tables = []
+    for call in (fit.avg_predictions, fit.avg_comparisons, fit.avg_slopes):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tables.append(table := call())
+        assert [w.category for w in caught] == [bg.SeparationWarning]
+        message = str(caught[0].message)
+        assert "1 of 1 row(s) of the table have no standard error or interval" in message
+        assert "the maximum-likelihood fit diverged (separation along x)" in message
+        assert caught[0].filename == __file__
+        assert np.isfinite(table["estimate"]).all()
+        assert table[["std_error", "conf_low", "conf_high"]].isna().all(axis=None)
+    # The mean at the rows as they are: the share of events, as the diverged fit
+    # predicts each row's outcome.
+    assert tables[0]["estimate"].iloc[0] == pytest.approx(np.mean(x > 0.1))
+
+
 # --- sentences ----------------------------------------------------------------------------
 
 
