@@ -29,7 +29,18 @@ rounding error is the smaller; in other columns (splines, ``log(x)``) the two
 differ and the narrow one is used, a finite difference as marginaleffects takes.
 Rows within two steps of the largest (smallest) training value of ``x`` take the
 one-sided second-order difference inward, equally exact for quadratic columns,
-since a spline's basis is not defined past the training values.
+since a spline's basis is not defined past the training values. The shifted copies
+of the rows are built by one evaluation of the formula on them stacked.
+
+A predictor that the formula reads once, as itself (a term ``x``, not ``I(x**2)``
+nor ``x:z``; :func:`bayesglm.formula.linear_columns`), and every column of an array
+model, is its one model-matrix column: moving it changes that column only, and its
+derivative is 1 there, so neither is rebuilt. The posterior computes every mean of a
+table (every slope) in one pass over the rows: per chunk, one product of the rows
+by the draws gives the linear predictor, a moved plain column shifts it by
+:math:`(x' - x)\,\beta_j`, and the rebuilt matrices (derivatives) of the other
+predictors, stacked, are one more product; a plain predictor's slope is
+:math:`\beta_j` times the average of :math:`\mu'(\eta)`.
 """
 
 from __future__ import annotations
@@ -372,14 +383,16 @@ class DeltaMethod:
 @dataclass(frozen=True)
 class _MeanPlan:
     """One block's model matrices for :meth:`Draws.means`: the rows as they are
-    (``X``); the rebuilt matrices of the parts listed in ``moved`` (``changed``,
-    rows × moved parts × columns); for each other part, its shift of one column
-    (``shifts``, rows × parts, in column ``columns[part]``; zero for a part
-    without change)."""
+    (``X``), for the parts without change (``as_is``); the rebuilt matrices of the
+    parts listed in ``moved`` (``changed``, rows × moved parts × columns); for the
+    parts that move a plain column (``shifted``), the shift of that column
+    (``shifts``, rows × parts, in column ``columns[part]``)."""
 
     X: np.ndarray
     changed: np.ndarray
     moved: list[int]
+    shifted: list[int]
+    as_is: list[int]
     shifts: np.ndarray
     columns: np.ndarray
     offset: np.ndarray
@@ -420,20 +433,25 @@ class Draws:
         product; the other changes' model matrices are rebuilt, stacked, and multiplied
         by the draws in one product per chunk."""
         p = self.beta_t.shape[0]
+        as_is = [i for i, part in enumerate(parts) if part.change is None]
         moved = [i for i, part in enumerate(parts) if _moves_matrix(rows, part)]
+        shifted = [i for i in range(len(parts)) if i not in moved and i not in as_is]
+        columns = np.zeros(len(parts), dtype=np.intp)
+        for i in shifted:
+            columns[i] = rows.linear[parts[i].change.column]
         total = np.zeros((n_groups, len(parts), self.beta_t.shape[1]))
         for block in rows.blocks(2 + len(moved)):
             X = rows.matrix(block, None)
             changed = np.zeros((X.shape[0], len(moved), p))  # rows × parts × columns
+            for k, i in enumerate(moved):
+                changed[:, k] = rows.matrix(block, parts[i].change)
             shifts = np.zeros((X.shape[0], len(parts)))
-            columns = np.zeros(len(parts), dtype=np.intp)
-            for i, part in enumerate(parts):
-                if i in moved:
-                    changed[:, moved.index(i)] = rows.matrix(block, part.change)
-                elif part.change is not None:
-                    columns[i] = j = rows.linear[part.change.column]
-                    shifts[:, i] = part.change.values(X[:, j]) - X[:, j]
-            plan = _MeanPlan(X, changed, moved, shifts, columns, rows.offset[block])
+            for i in shifted:
+                old = X[:, columns[i]]
+                shifts[:, i] = parts[i].change.values(old) - old
+            plan = _MeanPlan(
+                X, changed, moved, shifted, as_is, shifts, columns, rows.offset[block]
+            )
             values = functools.partial(self._mean_values, plan, rows.valid)
             total += self._block_sums(X.shape[0], codes[block], n_groups, len(parts), values)
         return list(total.swapaxes(0, 1))
@@ -471,17 +489,28 @@ class Draws:
 
     def _mean_values(self, plan: _MeanPlan, valid: Interval, rows: slice) -> np.ndarray:
         """The mean of each part at ``rows`` (rows × parts × draws)."""
-        eta0 = self._eta(plan.X, plan.offset, rows)
-        n_rows, n_draws = eta0.shape
-        shifts = plan.shifts[rows]
-        eta = eta0[:, None, :] + shifts[:, :, None] * self.beta_t[plan.columns][None]
+        n_rows, n_parts = plan.X[rows].shape[0], plan.shifts.shape[1]
+        n_draws = self.beta_t.shape[1]
         if plan.moved:
             product = plan.changed[rows].reshape(-1, plan.changed.shape[2]) @ self.beta_t
-            eta[:, plan.moved] = product.reshape(n_rows, -1, n_draws)
-            eta[:, plan.moved] += plan.offset[rows, None, None]
+            product = product.reshape(n_rows, -1, n_draws)
+            product += plan.offset[rows, None, None]
+        if len(plan.moved) == n_parts:
+            eta = product
+        else:
+            eta0 = self._eta(plan.X, plan.offset, rows)[:, None, :]
+            eta = eta0 if len(plan.as_is) == n_parts else np.empty((n_rows, n_parts, n_draws))
+            if plan.as_is and eta is not eta0:
+                eta[:, plan.as_is] = eta0
+            if plan.shifted:
+                shifts = plan.shifts[rows][:, plan.shifted, None]
+                eta[:, plan.shifted] = eta0 + shifts * self.beta_t[plan.columns[plan.shifted]]
+            if plan.moved:
+                eta[:, plan.moved] = product
         with np.errstate(all="ignore"):
             out = self.link.inverse(eta)
-        return np.where(valid.includes(eta), out, np.nan)
+        np.copyto(out, np.nan, where=~valid.includes(eta))
+        return out
 
     def _slope_values(
         self, X: np.ndarray, dX: np.ndarray, offset: np.ndarray, valid: Interval, rows: slice
@@ -496,7 +525,8 @@ class Draws:
             if dX.shape[1]:
                 d_eta = dX[rows].reshape(-1, dX.shape[2]) @ self.beta_t
                 np.multiply(d_mu[:, None, :], d_eta.reshape(n_rows, -1, n_draws), out=out[:, 1:])
-        return np.where(valid.includes(eta)[:, None, :], out, np.nan)
+        np.copyto(out, np.nan, where=~valid.includes(eta)[:, None, :])
+        return out
 
     def _block_sums(
         self,
