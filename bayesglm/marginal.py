@@ -79,6 +79,10 @@ __all__ = [
 COMPARISONS = ("difference", "ratio")
 
 _BLOCK_ELEMENTS = 2_000_000  # rows x columns of a rebuilt model matrix held at once
+# rows x columns of the stacked shifted copies built by one evaluation of the formula:
+# a quarter of a block keeps a derivative's working memory that of one block per
+# rebuild (formulaic holds copies of what it builds).
+_STACKED_ELEMENTS = _BLOCK_ELEMENTS // 4
 _WIDE_STEP, _NARROW_STEP = 1e-2, 1e-5  # of sd(x), for the difference of the matrix
 _AGREE = 1e-7  # relative: the two differences agree, the column is at most quadratic
 
@@ -186,13 +190,10 @@ class Rows:
             X = np.array(design.X[rows])
             X[:, j] = change.values(X[:, j])
             return X
-        from .formula import new_data_matrix
-
         frame = self.frame.iloc[rows].copy()
         new = change.values(frame[change.column].to_numpy())
         frame[change.column] = np.broadcast_to(new, len(frame)) if np.ndim(new) == 0 else new
-        matrix, _ = new_data_matrix(design.formula, frame)
-        return matrix[list(design.names)].to_numpy(dtype=float)
+        return self._rebuilt(frame)
 
     def derivative(self, rows: slice, column: str) -> np.ndarray:
         """∂X/∂x of ``rows`` (see the module's docstring for the steps)."""
@@ -245,24 +246,32 @@ class Rows:
     def _moved(self, block: np.ndarray, column: str, wanted: list) -> Iterator[np.ndarray]:
         """The model matrix of ``block[index]`` with ``column`` moved by ``shift``, for
         each ``(index, shift)`` of ``wanted`` in turn. The formula is evaluated once
-        on the moved rows stacked, in batches of at most a block's rows (its fixed
-        cost, not the rows, dominates a small fit's rebuild)."""
-        from .formula import new_data_matrix
-
+        on the moved rows stacked (its fixed cost, not the rows, dominates a small
+        fit's rebuild), in batches of at most ``_STACKED_ELEMENTS`` numbers."""
         values = self.frame[column].to_numpy()
+        limit = max(1, _STACKED_ELEMENTS // max(self.design.p, 1))
         batch: list[tuple[np.ndarray, float]] = []
         for k, (index, shift) in enumerate(wanted):
             batch.append((block[index], shift))
             size = sum(rows.size for rows, _ in batch)
-            if k + 1 < len(wanted) and size + block[wanted[k + 1][0]].size <= self.block:
+            if k + 1 < len(wanted) and size + block[wanted[k + 1][0]].size <= limit:
                 continue
             frame = self.frame.iloc[np.concatenate([rows for rows, _ in batch])].copy()
             frame[column] = np.concatenate([values[rows] + shift for rows, shift in batch])
-            matrix, _ = new_data_matrix(self.design.formula, frame)
-            stacked = matrix[list(self.design.names)].to_numpy(dtype=float)
+            stacked = self._rebuilt(frame)
             bounds = np.cumsum([0] + [rows.size for rows, _ in batch])
+            # Only the caller's views hold a batch once it is taken: a block's worth
+            # of memory, not two.
+            batch, frame = [], None
             yield from (stacked[lo:hi] for lo, hi in itertools.pairwise(bounds))
-            batch = []
+            stacked = None
+
+    def _rebuilt(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model matrix of ``frame``'s rows, built by the formula."""
+        from .formula import new_data_matrix
+
+        matrix, _ = new_data_matrix(self.design.formula, frame)
+        return matrix[list(self.design.names)].to_numpy(dtype=float)
 
 
 # --- the two ways of computing an average ----------------------------------------------

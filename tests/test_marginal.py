@@ -369,13 +369,16 @@ def test_a_plain_columns_derivative_and_move_equal_the_rebuild(mixed_formula) ->
         )
 
 
-def test_rows_moved_in_one_stacked_evaluation_equal_one_rebuild_each(mixed_formula) -> None:
+@pytest.mark.parametrize("batch_rows", [40, 10_000])
+def test_rows_moved_in_one_stacked_evaluation_equal_one_rebuild_each(
+    mixed_formula, monkeypatch, batch_rows
+) -> None:
     """The shifted copies of a predictor are built by one evaluation of the formula
-    on them stacked, in batches of a block's rows (7 here): each equals the matrix
-    built from its own rows alone."""
+    on them stacked, in batches of up to ``batch_rows`` rows (two copies of about 15
+    rows, or all four): each equals the matrix built from its own rows alone."""
     _, fit = mixed_formula
     rows = marginal.Rows(fit.design, marginal.eta_range(fit.spec.family, fit.spec.link))
-    rows.block = 7
+    monkeypatch.setattr(marginal, "_STACKED_ELEMENTS", batch_rows * fit.design.p)
     block = np.arange(10, 40)
     rng = np.random.default_rng(0)
     wanted = [(rng.random(block.size) < 0.5, shift) for shift in (0.01, -0.01, 1e-5, 2e-5)]
