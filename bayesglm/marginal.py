@@ -504,16 +504,17 @@ class Draws:
             product = plan.changed[rows].reshape(-1, plan.changed.shape[2]) @ self.beta_t
             product = product.reshape(n_rows, -1, n_draws)
             product += plan.offset[rows, None, None]
+        if len(plan.moved) < n_parts:  # the rows as they are serve the other parts
+            eta0 = self._eta(plan.X, plan.offset, rows)[:, None, :]
         if len(plan.moved) == n_parts:
             eta = product
+        elif len(plan.as_is) == n_parts:
+            eta = eta0
         else:
-            eta0 = self._eta(plan.X, plan.offset, rows)[:, None, :]
-            eta = eta0 if len(plan.as_is) == n_parts else np.empty((n_rows, n_parts, n_draws))
-            if plan.as_is and eta is not eta0:
-                eta[:, plan.as_is] = eta0
-            if plan.shifted:
-                shifts = plan.shifts[rows][:, plan.shifted, None]
-                eta[:, plan.shifted] = eta0 + shifts * self.beta_t[plan.columns[plan.shifted]]
+            eta = np.empty((n_rows, n_parts, n_draws))
+            eta[:, plan.as_is] = eta0
+            shifts = plan.shifts[rows][:, plan.shifted, None]
+            eta[:, plan.shifted] = eta0 + shifts * self.beta_t[plan.columns[plan.shifted]]
             if plan.moved:
                 eta[:, plan.moved] = product
         with np.errstate(all="ignore"):
