@@ -32,6 +32,7 @@ __all__ = [
     "caller_context",
     "design_from_formula",
     "factor_columns",
+    "linear_columns",
     "new_data_matrix",
     "predictor_columns",
 ]
@@ -216,16 +217,22 @@ def _columns_read(parsed: Any, frame: pd.DataFrame) -> list[str]:
 def _names_read(parsed: Any) -> set[str]:
     """Every name a parsed formula's factors read: columns, and names from the
     caller's scope."""
-    from formulaic.parser.types import Factor
-
     sides = (parsed.lhs, parsed.rhs) if hasattr(parsed, "lhs") else (parsed,)
     names: set[str] = set()
     for factor in (factor for side in sides for term in side for factor in term.factors):
-        names |= {str(variable.root) for variable in factor.required_variables}
-        if factor.eval_method is Factor.EvalMethod.LOOKUP:
-            names.add(factor.expr)
-        elif factor.eval_method is Factor.EvalMethod.PYTHON:
-            names |= _python_names(factor.expr)
+        names |= _names_read_by(factor)
+    return names
+
+
+def _names_read_by(factor: Any) -> set[str]:
+    """The names one factor of a formula reads."""
+    from formulaic.parser.types import Factor
+
+    names = {str(variable.root) for variable in factor.required_variables}
+    if factor.eval_method is Factor.EvalMethod.LOOKUP:
+        names.add(factor.expr)
+    elif factor.eval_method is Factor.EvalMethod.PYTHON:
+        names |= _python_names(factor.expr)
     return names
 
 
@@ -673,6 +680,40 @@ def factor_columns(state: FormulaState) -> dict[str, tuple[list, Any]]:
         missing = [lv for lv in levels if lv not in own]
         reference = missing[0] if own and len(missing) == 1 else levels[0]
         found.setdefault(column, (levels, reference))
+    return found
+
+
+def linear_columns(state: FormulaState) -> dict[str, str]:
+    """{column: its model-matrix column} for each numeric training column that the
+    right-hand side reads once, as itself: a term ``x`` alone, not ``I(x**2)``,
+    ``x:z``, ``log(x)`` nor ``C(x)``, and in no other term. That model-matrix column
+    holds the column's values, so moving the column moves it, and only it, by as much.
+    """
+    from formulaic.parser.types import Factor
+
+    spec = state.model_spec
+    readers: dict[str, list] = {}
+    for term in spec.terms:
+        for factor in term.factors:
+            for name in _names_read_by(factor):
+                readers.setdefault(name, []).append((term, factor))
+    found: dict[str, str] = {}
+    for column, uses in readers.items():
+        values = state.training.get(column)
+        if values is None or len(uses) != 1:
+            continue
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        term, factor = uses[0]
+        indices = spec.term_indices[term]
+        if (
+            len(term.factors) == 1
+            and factor.eval_method is Factor.EvalMethod.LOOKUP
+            and factor.expr == column
+            and spec.encoder_state.get(column, (None,))[0] is Factor.Kind.NUMERICAL
+            and len(indices) == 1
+        ):
+            found[column] = str(spec.column_names[indices[0]])
     return found
 
 

@@ -29,14 +29,27 @@ rounding error is the smaller; in other columns (splines, ``log(x)``) the two
 differ and the narrow one is used, a finite difference as marginaleffects takes.
 Rows within two steps of the largest (smallest) training value of ``x`` take the
 one-sided second-order difference inward, equally exact for quadratic columns,
-since a spline's basis is not defined past the training values.
+since a spline's basis is not defined past the training values. The shifted copies
+of the rows are built by one evaluation of the formula on them stacked.
+
+A predictor that the formula reads once, as itself (a term ``x``, not ``I(x**2)``
+nor ``x:z``; :func:`bayesglm.formula.linear_columns`), and every column of an array
+model, is its one model-matrix column: moving it changes that column only, and its
+derivative is 1 there, so neither is rebuilt. The posterior computes every mean of a
+table (every slope) in one pass over the rows: per chunk, one product of the rows
+by the draws gives the linear predictor, a moved plain column shifts it by
+:math:`(x' - x)\,\beta_j`, and the rebuilt matrices (derivatives) of the other
+predictors, stacked, are one more product; a plain predictor's slope is
+:math:`\beta_j` times the average of :math:`\mu'(\eta)`.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +60,7 @@ from ._rowpass import map_row_ranges
 from ._xp import Interval
 from .design import Design
 from .draw_summaries import chunk_rows
-from .errors import BayesGLMError, DomainWarning
+from .errors import BayesGLMError, DomainWarning, SeparationWarning
 from .families import Family
 from .links import Link
 from .predict import eta_range, percent, row_chunks
@@ -66,6 +79,10 @@ __all__ = [
 COMPARISONS = ("difference", "ratio")
 
 _BLOCK_ELEMENTS = 2_000_000  # rows x columns of a rebuilt model matrix held at once
+# rows x columns of the stacked shifted copies built by one evaluation of the formula:
+# a quarter of a block keeps a derivative's working memory that of one block per
+# rebuild (formulaic holds copies of what it builds).
+_STACKED_ELEMENTS = _BLOCK_ELEMENTS // 4
 _WIDE_STEP, _NARROW_STEP = 1e-2, 1e-5  # of sd(x), for the difference of the matrix
 _AGREE = 1e-7  # relative: the two differences agree, the column is at most quadratic
 
@@ -128,20 +145,29 @@ class Rows:
             self.columns = [name for j, name in enumerate(design.names) if j != design.intercept]
             self.frame = pd.DataFrame(np.asarray(design.X), columns=list(design.names))
             self.factors: dict[str, tuple[list, Any]] = {}
+            self.linear = {name: design.names.index(name) for name in self.columns}
         else:
-            from .formula import factor_columns, predictor_columns
+            from .formula import factor_columns, linear_columns, predictor_columns
 
             self.columns = predictor_columns(state)
             self.frame = state.training.reset_index(drop=True)
             self.factors = factor_columns(state)
+            self.linear = {
+                column: design.names.index(name)
+                for column, name in linear_columns(state).items()
+                if name in design.names
+            }
             for column in self.columns:
                 values = self.frame[column]
                 if column not in self.factors and pd.api.types.is_bool_dtype(values):
                     self.factors[column] = ([False, True], False)
         self.block = max(1, _BLOCK_ELEMENTS // max(design.p, 1))
 
-    def blocks(self) -> list[slice]:
-        return [slice(lo, min(lo + self.block, self.n)) for lo in range(0, self.n, self.block)]
+    def blocks(self, matrices: int = 1) -> list[slice]:
+        """Slices of the rows, sized so that ``matrices`` model matrices of a slice
+        stay within ``_BLOCK_ELEMENTS`` numbers."""
+        size = max(1, self.block // matrices)
+        return [slice(lo, min(lo + size, self.n)) for lo in range(0, self.n, size)]
 
     def is_factor(self, column: str) -> bool:
         return column in self.factors or not pd.api.types.is_numeric_dtype(self.frame[column])
@@ -159,61 +185,93 @@ class Rows:
         design = self.design
         if change is None:
             return np.asarray(design.X[rows])
-        if design.formula is None:
+        j = self.linear.get(change.column)
+        if j is not None:  # the predictor's one column holds its values
             X = np.array(design.X[rows])
-            j = design.names.index(change.column)
             X[:, j] = change.values(X[:, j])
             return X
-        from .formula import new_data_matrix
-
         frame = self.frame.iloc[rows].copy()
         new = change.values(frame[change.column].to_numpy())
         frame[change.column] = np.broadcast_to(new, len(frame)) if np.ndim(new) == 0 else new
-        matrix, _ = new_data_matrix(design.formula, frame)
-        return matrix[list(design.names)].to_numpy(dtype=float)
+        return self._rebuilt(frame)
 
     def derivative(self, rows: slice, column: str) -> np.ndarray:
         """∂X/∂x of ``rows`` (see the module's docstring for the steps)."""
-        design = self.design
-        if design.formula is None:
-            dX = np.zeros((rows.stop - rows.start, design.p))
-            dX[:, design.names.index(column)] = 1.0
+        j = self.linear.get(column)
+        if j is not None:  # the predictor's one column holds its values
+            dX = np.zeros((rows.stop - rows.start, self.design.p))
+            dX[:, j] = 1.0
             return dX
         sd = self.sd(column)
-        wide = self._difference(rows, column, _WIDE_STEP * sd)
-        narrow = self._difference(rows, column, _NARROW_STEP * sd)
+        wide, narrow = self._differences(rows, column, (_WIDE_STEP * sd, _NARROW_STEP * sd))
         scale = np.abs(wide).max(axis=0) + 1.0
         same = (np.abs(wide - narrow) <= _AGREE * scale).all(axis=0)
         return np.where(same, wide, narrow)
 
-    def _difference(self, rows: slice, column: str, step: float) -> np.ndarray:
-        """(X(x + step) - X(x - step)) / (2 step); at rows within two steps of the end
-        of the training values, the one-sided second-order difference inward
-        (a spline's basis is not defined past them). Both are exact for columns at
-        most quadratic in x."""
+    def _differences(self, rows: slice, column: str, steps: tuple[float, ...]) -> list:
+        """For each step, (X(x + step) - X(x - step)) / (2 step); at rows within two
+        steps of the end of the training values, the one-sided second-order
+        difference inward (a spline's basis is not defined past them). Both are exact
+        for columns at most quadratic in x."""
         trained = self.frame[column].to_numpy(dtype=float)
         x = trained[rows]
-        backward = x + 2 * step > trained.max()
-        forward = ~backward & (x - 2 * step < trained.min())
-        out = np.empty((x.size, self.design.p))
-        block = np.arange(rows.start, rows.stop)
-
-        def at(index: np.ndarray, shift: float) -> np.ndarray:
-            if shift == 0:
-                return np.asarray(self.design.X[block[index]])
-            return self.matrix(block[index], Change(column, lambda v: v + shift))
-
-        central = ~(backward | forward)
-        for side, index in ((0, central), (1, forward), (-1, backward)):
-            index = np.flatnonzero(index)
-            if not index.size:
-                continue
-            if side == 0:
-                out[index] = (at(index, step) - at(index, -step)) / (2 * step)
-            else:
-                h = side * step
-                out[index] = (-3 * at(index, 0) + 4 * at(index, h) - at(index, 2 * h)) / (2 * h)
+        sides = []  # per step: {0 (central), 1 (forward), -1 (backward): row indices}
+        for step in steps:
+            backward = x + 2 * step > trained.max()
+            forward = ~backward & (x - 2 * step < trained.min())
+            sides.append({0: ~(backward | forward), 1: forward, -1: backward})
+        wanted = [
+            (index, shift)
+            for step, by_side in zip(steps, sides, strict=True)
+            for side, index in by_side.items()
+            if index.any()
+            for shift in ((step, -step) if side == 0 else (side * step, 2 * side * step))
+        ]
+        moved = self._moved(np.arange(rows.start, rows.stop), column, wanted)
+        X = np.asarray(self.design.X[rows])
+        out = []
+        for step, by_side in zip(steps, sides, strict=True):
+            d = np.empty((x.size, self.design.p))
+            for side, index in by_side.items():
+                if not index.any():
+                    continue
+                if side == 0:
+                    d[index] = (next(moved) - next(moved)) / (2 * step)
+                else:
+                    h = side * step
+                    d[index] = (-3 * X[index] + 4 * next(moved) - next(moved)) / (2 * h)
+            out.append(d)
         return out
+
+    def _moved(self, block: np.ndarray, column: str, wanted: list) -> Iterator[np.ndarray]:
+        """The model matrix of ``block[index]`` with ``column`` moved by ``shift``, for
+        each ``(index, shift)`` of ``wanted`` in turn. The formula is evaluated once
+        on the moved rows stacked (its fixed cost, not the rows, dominates a small
+        fit's rebuild), in batches of at most ``_STACKED_ELEMENTS`` numbers."""
+        values = self.frame[column].to_numpy()
+        limit = max(1, _STACKED_ELEMENTS // max(self.design.p, 1))
+        batch: list[tuple[np.ndarray, float]] = []
+        for k, (index, shift) in enumerate(wanted):
+            batch.append((block[index], shift))
+            size = sum(rows.size for rows, _ in batch)
+            if k + 1 < len(wanted) and size + block[wanted[k + 1][0]].size <= limit:
+                continue
+            frame = self.frame.iloc[np.concatenate([rows for rows, _ in batch])].copy()
+            frame[column] = np.concatenate([values[rows] + shift for rows, shift in batch])
+            stacked = self._rebuilt(frame)
+            bounds = np.cumsum([0] + [rows.size for rows, _ in batch])
+            # Only the caller's views hold a batch once it is taken: a block's worth
+            # of memory, not two.
+            batch, frame = [], None
+            yield from (stacked[lo:hi] for lo, hi in itertools.pairwise(bounds))
+            stacked = None
+
+    def _rebuilt(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model matrix of ``frame``'s rows, built by the formula."""
+        from .formula import new_data_matrix
+
+        matrix, _ = new_data_matrix(self.design.formula, frame)
+        return matrix[list(self.design.names)].to_numpy(dtype=float)
 
 
 # --- the two ways of computing an average ----------------------------------------------
@@ -232,10 +290,45 @@ class DeltaMethod:
         The interval's multiplier (normal or t quantile).
     interval : str
         The interval's name, for ``frame.attrs["interval"]``.
+    separation : tuple of str, optional
+        The columns along which the fit found separation (its estimates diverged).
     """
 
-    def __init__(self, beta: np.ndarray, cov: np.ndarray, link: Link, q: float, interval: str):
+    def __init__(
+        self,
+        beta: np.ndarray,
+        cov: np.ndarray,
+        link: Link,
+        q: float,
+        interval: str,
+        separation: tuple[str, ...] = (),
+    ):
         self.beta, self.cov, self.link, self.q, self.interval = beta, cov, link, q, interval
+        self.separation = separation
+
+    def warn_unscaled(self, count: int, total: int) -> None:
+        """Say why ``count`` rows have an estimate but no standard error: the
+        covariance of the estimates is not finite."""
+        if self.separation:
+            why = (
+                "the maximum-likelihood fit diverged (separation along "
+                f"{', '.join(self.separation)}), so the covariance of its estimates is not "
+                "finite and the delta method has nothing to scale; the estimates are those "
+                "of its last iteration. The Bayesian fit (fit() with proper priors) gives "
+                "intervals."
+            )
+        else:
+            why = (
+                "the covariance of the maximum-likelihood estimates is not finite "
+                "(fit.cov_params: fitted means at the edge of their range, or no residual "
+                "degrees of freedom for the dispersion), so the delta method has nothing "
+                "to scale."
+            )
+        warnings.warn(
+            f"{count} of {total} row(s) of the table have no standard error or interval: {why}",
+            SeparationWarning if self.separation else UserWarning,
+            stacklevel=5,
+        )
 
     def average(self, rows: Rows, part: Part, codes: np.ndarray, n_groups: int) -> tuple:
         """Sums per group of the part's row values, and of their gradients."""
@@ -261,6 +354,14 @@ class DeltaMethod:
             for j in range(p):
                 grad[:, j] += np.bincount(g, weights=R[:, j], minlength=n_groups)
         return value, grad
+
+    def means(self, rows: Rows, parts: list[Part], codes: np.ndarray, n_groups: int) -> list:
+        """The sums of :meth:`average` for each of the ``parts``."""
+        return [self.average(rows, part, codes, n_groups) for part in parts]
+
+    def slopes(self, rows: Rows, columns: list[str], codes: np.ndarray, n_groups: int) -> list:
+        """The sums of :meth:`average` for the slope in each of ``columns``."""
+        return [self.average(rows, Part(slope_of=c), codes, n_groups) for c in columns]
 
     @staticmethod
     def scale(total: tuple, counts: np.ndarray) -> tuple:
@@ -288,6 +389,29 @@ class DeltaMethod:
         }
 
 
+@dataclass(frozen=True)
+class _MeanPlan:
+    """One block's model matrices for :meth:`Draws.means`: the rows as they are
+    (``X``), for the parts without change (``as_is``); the rebuilt matrices of the
+    parts listed in ``moved`` (``changed``, rows × moved parts × columns); for the
+    parts that move a plain column (``shifted``), the shift of that column
+    (``shifts``, rows × parts, in column ``columns[part]``)."""
+
+    X: np.ndarray
+    changed: np.ndarray
+    moved: list[int]
+    shifted: list[int]
+    as_is: list[int]
+    shifts: np.ndarray
+    columns: np.ndarray
+    offset: np.ndarray
+
+
+def _moves_matrix(rows: Rows, part: Part) -> bool:
+    """Whether the part's change needs its model matrix rebuilt by the formula."""
+    return part.change is not None and part.change.column not in rows.linear
+
+
 class Draws:
     """Averages per posterior draw, per group (groups × draws); summarized by the
     median, the probability of direction and the equal-tailed interval.
@@ -309,50 +433,143 @@ class Draws:
         self.tails = [(1 - prob) / 2, (1 + prob) / 2]
         self.interval = f"{percent(prob)} equal-tailed (posterior median), mean scale"
 
-    def average(self, rows: Rows, part: Part, codes: np.ndarray, n_groups: int) -> np.ndarray:
-        """Sums per group and per draw of the part's row values."""
-        total = np.zeros((n_groups, self.beta_t.shape[1]))
-        for block in rows.blocks():
-            X = rows.matrix(block, part.change)
-            dX = None if part.slope_of is None else rows.derivative(block, part.slope_of)
-            total += self._block_sums(X, dX, rows, block, codes[block], n_groups)
-        return total
+    def means(
+        self, rows: Rows, parts: list[Part], codes: np.ndarray, n_groups: int
+    ) -> list[np.ndarray]:
+        """Sums per group and per draw of the mean at the rows with each part's change,
+        in one pass over the rows. A change of a predictor whose one column holds its
+        values (``Rows.linear``) moves the linear predictor by (new - old) β_j, with no
+        product; the other changes' model matrices are rebuilt, stacked, and multiplied
+        by the draws in one product per chunk."""
+        p = self.beta_t.shape[0]
+        as_is = [i for i, part in enumerate(parts) if part.change is None]
+        moved = [i for i, part in enumerate(parts) if _moves_matrix(rows, part)]
+        shifted = [i for i in range(len(parts)) if i not in moved and i not in as_is]
+        columns = np.zeros(len(parts), dtype=np.intp)
+        for i in shifted:
+            columns[i] = rows.linear[parts[i].change.column]
+        total = np.zeros((n_groups, len(parts), self.beta_t.shape[1]))
+        for block in rows.blocks(2 + len(moved)):
+            X = rows.matrix(block, None)
+            changed = np.zeros((X.shape[0], len(moved), p))  # rows × parts × columns
+            for k, i in enumerate(moved):
+                changed[:, k] = rows.matrix(block, parts[i].change)
+            shifts = np.zeros((X.shape[0], len(parts)))
+            for i in shifted:
+                old = X[:, columns[i]]
+                shifts[:, i] = parts[i].change.values(old) - old
+            plan = _MeanPlan(
+                X, changed, moved, shifted, as_is, shifts, columns, rows.offset[block]
+            )
+            values = functools.partial(self._mean_values, plan, rows.valid)
+            total += self._block_sums(X.shape[0], codes[block], n_groups, len(parts), values)
+        return list(total.swapaxes(0, 1))
+
+    def slopes(
+        self, rows: Rows, columns: list[str], codes: np.ndarray, n_groups: int
+    ) -> list[np.ndarray]:
+        """Sums per group and per draw of the slope in each of ``columns``, in one pass
+        over the rows: each chunk's linear predictor and dμ/dη serve every predictor,
+        and the predictors' dη/dx are one product (∂X/∂x of all of them, stacked,
+        times the draws). A predictor whose one column holds its values
+        (``Rows.linear``) has dη/dx = β_j at every row: its sum is β_j times the sum
+        of dμ/dη, with no product at all."""
+        n_draws, p = self.beta_t.shape[1], self.beta_t.shape[0]
+        moved = [c for c in columns if c not in rows.linear]
+        total = np.zeros((n_groups, 1 + len(moved), n_draws))
+        for block in rows.blocks(1 + len(moved)):
+            X = rows.matrix(block, None)
+            dX = np.zeros((X.shape[0], len(moved), p))  # rows × predictors × columns
+            for k, column in enumerate(moved):
+                dX[:, k] = rows.derivative(block, column)
+            values = functools.partial(self._slope_values, X, dX, rows.offset[block], rows.valid)
+            total += self._block_sums(X.shape[0], codes[block], n_groups, 1 + len(moved), values)
+        d_mu_sum = total[:, 0]
+        moved_sums = dict(zip(moved, total[:, 1:].swapaxes(0, 1), strict=True))
+        return [
+            d_mu_sum * self.beta_t[rows.linear[c]] if c in rows.linear else moved_sums[c]
+            for c in columns
+        ]
+
+    def _eta(self, X: np.ndarray, offset: np.ndarray, rows: slice) -> np.ndarray:
+        eta = X[rows] @ self.beta_t
+        eta += offset[rows, None]
+        return eta
+
+    def _mean_values(self, plan: _MeanPlan, valid: Interval, rows: slice) -> np.ndarray:
+        """The mean of each part at ``rows`` (rows × parts × draws)."""
+        n_rows, n_parts = plan.X[rows].shape[0], plan.shifts.shape[1]
+        n_draws = self.beta_t.shape[1]
+        if plan.moved:
+            product = plan.changed[rows].reshape(-1, plan.changed.shape[2]) @ self.beta_t
+            product = product.reshape(n_rows, -1, n_draws)
+            product += plan.offset[rows, None, None]
+        if len(plan.moved) < n_parts:  # the rows as they are serve the other parts
+            eta0 = self._eta(plan.X, plan.offset, rows)[:, None, :]
+        if len(plan.moved) == n_parts:
+            eta = product
+        elif len(plan.as_is) == n_parts:
+            eta = eta0
+        else:
+            eta = np.empty((n_rows, n_parts, n_draws))
+            eta[:, plan.as_is] = eta0
+            shifts = plan.shifts[rows][:, plan.shifted, None]
+            eta[:, plan.shifted] = eta0 + shifts * self.beta_t[plan.columns[plan.shifted]]
+            if plan.moved:
+                eta[:, plan.moved] = product
+        with np.errstate(all="ignore"):
+            out = self.link.inverse(eta)
+        np.copyto(out, np.nan, where=~valid.includes(eta))
+        return out
+
+    def _slope_values(
+        self, X: np.ndarray, dX: np.ndarray, offset: np.ndarray, valid: Interval, rows: slice
+    ) -> np.ndarray:
+        """dμ/dη, then dμ/dx of each predictor of ``dX`` (rows × 1 + predictors × draws)."""
+        eta = self._eta(X, offset, rows)
+        n_rows, n_draws = eta.shape
+        out = np.empty((n_rows, 1 + dX.shape[1], n_draws))
+        with np.errstate(all="ignore"):
+            d_mu = self.link.inverse_deriv(eta)
+            out[:, 0] = d_mu
+            if dX.shape[1]:
+                d_eta = dX[rows].reshape(-1, dX.shape[2]) @ self.beta_t
+                np.multiply(d_mu[:, None, :], d_eta.reshape(n_rows, -1, n_draws), out=out[:, 1:])
+        np.copyto(out, np.nan, where=~valid.includes(eta)[:, None, :])
+        return out
 
     def _block_sums(
         self,
-        X: np.ndarray,
-        dX: np.ndarray | None,
-        rows: Rows,
-        block: slice,
+        n_rows: int,
         g: np.ndarray,
         n_groups: int,
+        width: int,
+        values: Callable[[slice], np.ndarray],
     ) -> np.ndarray:
-        """Sums per group and draw over one block's rows, in chunks shared out over threads."""
+        """Sums per group, quantity and draw (groups × width × draws) over one block's
+        rows of ``values(rows)`` (rows × width × draws), in chunks shared out over
+        threads."""
         n_draws = self.beta_t.shape[1]
-        offset = rows.offset[block]
-        chunks = list(row_chunks(X.shape[0], n_draws, chunk_rows(n_draws, self.chunk)))
+        size = chunk_rows(n_draws, self.chunk)
+        chunks = list(row_chunks(n_rows, n_draws, size if self.chunk else size // width or 1))
 
         def sums(first: int, last: int) -> np.ndarray:
-            out = np.zeros((n_groups, n_draws))
+            out = np.zeros((n_groups, width, n_draws))
             for c in chunks[first:last]:
-                eta = X[c] @ self.beta_t
-                eta += offset[c, None]
-                with np.errstate(all="ignore"):
-                    if dX is None:
-                        values = self.link.inverse(eta)
-                    else:
-                        values = self.link.inverse_deriv(eta) * (dX[c] @ self.beta_t)
-                    values[~rows.valid.includes(eta)] = np.nan
+                at = values(c)
                 if n_groups == 1:
-                    out[0] += values.sum(axis=0)
+                    out[0] += at.sum(axis=0)
                 else:
                     onehot = (g[c][None, :] == np.arange(n_groups)[:, None]).astype(float)
-                    out += onehot @ values
+                    out += np.tensordot(onehot, at, axes=1)
             return out
 
-        weight = (X.shape[0] * n_draws) // max(len(chunks), 1)
+        weight = (n_rows * n_draws * width) // max(len(chunks), 1)
         parts = map_row_ranges(sums, len(chunks), weight)
-        return sum(parts, start=np.zeros((n_groups, n_draws)))
+        return sum(parts, start=np.zeros((n_groups, width, n_draws)))
+
+    def warn_unscaled(self, count: int, total: int) -> None:
+        """Nothing to say: a median of the draws has its quantiles."""
 
     @staticmethod
     def scale(total: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -525,12 +742,17 @@ def _table(
     names, codes, keys = _groups(rows, by)
     n_groups = len(keys)
     counts = np.bincount(codes, minlength=n_groups).astype(float)
-    cache: dict[Part, Any] = {}
+    # All the parts together: one pass over the rows serves every mean, another
+    # every slope.
+    parts = list(dict.fromkeys(part for e in estimands for part in e.parts))
+    means = [part for part in parts if part.slope_of is None]
+    slopes = [part for part in parts if part.slope_of is not None]
+    totals = (method.means(rows, means, codes, n_groups) if means else []) + (
+        method.slopes(rows, [part.slope_of for part in slopes], codes, n_groups) if slopes else []
+    )
+    cache = {part: method.scale(t, counts) for part, t in zip(means + slopes, totals, strict=True)}
     records = []
     for estimand in estimands:
-        for part in estimand.parts:
-            if part not in cache:
-                cache[part] = method.scale(method.average(rows, part, codes, n_groups), counts)
         combined = method.combine(estimand.combine, [cache[part] for part in estimand.parts])
         null = None if kind == "predictions" else 1.0 if estimand.combine == "ratio" else 0.0
         for g in range(n_groups):
@@ -541,7 +763,10 @@ def _table(
             record["sentence"] = _sentence(rows, family, estimand, record, names, kind)
             records.append(record)
     frame = pd.DataFrame.from_records(records)
-    undefined = frame["estimate"].isna() | frame["conf_low"].isna()
+    undefined = frame["estimate"].isna()
+    unscaled = ~undefined & frame["conf_low"].isna()
+    if unscaled.any():
+        method.warn_unscaled(int(unscaled.sum()), len(frame))
     if undefined.any():
         warnings.warn(
             f"{int(undefined.sum())} of {len(frame)} row(s) of the table are NaN: at some "

@@ -451,6 +451,7 @@ class MLEResult:
             self.link,
             self._quantile(prob),
             f"{interval}, mean scale",
+            self.separation,
         )
 
     def avg_predictions(self, by: str | list[str] | None = None, prob: float = 0.95):

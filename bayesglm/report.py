@@ -71,9 +71,10 @@ VERDICTS = {
 }
 
 _CONDITIONAL_PANELS = 6  # predictors drawn in the report's conditional-effects figure
-# print(fit) computes the average comparisons (every draw at every row, twice per
-# predictor) only up to this many draw-rows per predictor, a second or so; past it,
-# it says how to compute them, as for the prior sensitivity.
+# print(fit) computes the average comparisons and slopes (each a pass over every row
+# at every draw, its width the number of means or slopes) only up to this many
+# draw-rows (benchmarks/results/marginal.md times it); past it, it says how to
+# compute them, as for the prior sensitivity.
 _PRINT_MARGINAL_LIMIT = 20_000_000
 
 
@@ -132,8 +133,8 @@ class _Marginal:
 
 
 def _marginal(result: GLMResult, prob: float, console: bool = False) -> _Marginal:
-    """The report's marginal effects; for ``print(fit)`` the comparisons only, and
-    only for a fit small enough to compute them on printing."""
+    """The report's marginal effects; for ``print(fit)`` only for a fit small enough
+    to compute them on printing."""
     from .marginal import Rows, marginal_effects_available
 
     if not marginal_effects_available(result.design):
@@ -146,7 +147,7 @@ def _marginal(result: GLMResult, prob: float, console: bool = False) -> _Margina
     if predictors and (affordable or not console):
         comparisons = result.avg_comparisons(prob=prob)
         mle_comparisons = result.mle.avg_comparisons(prob=prob)
-    if numeric and not console:
+    if numeric and (affordable or not console):
         slopes = result.avg_slopes(prob=prob)
         mle_slopes = result.mle.avg_slopes(prob=prob)
     return _Marginal(comparisons, mle_comparisons, slopes, mle_slopes, predictors)
@@ -281,8 +282,6 @@ def _marginal_section(marginal: _Marginal, points: bool, interval: str, console:
             show.marginal_table(marginal.slopes, marginal.mle_slopes, points),
             list(marginal.slopes["sentence"]),
         ]
-    if console and marginal.comparisons is not None:
-        blocks.append("fit.avg_slopes() gives the average slopes; the report shows them.")
     if marginal.comparisons is not None:
         blocks += [
             FigureRef("marginal_effects", "average comparisons, each on its own axis"),

@@ -12,13 +12,23 @@ times ``avg_predictions(by="g")``, ``avg_comparisons()`` (four rows: two levels 
 x and z by +1) and ``avg_slopes()`` on the posterior and on the MLE, and measures
 working memory (tracemalloc peak, which sees numpy's buffers) of the posterior
 ``avg_slopes()`` against the size of one draws × n array of float64, which the
-chunked computation never makes. The machine's load is written beside the numbers:
-timings on a shared machine are indicative only.
+chunked computation never makes.
+
+Then the case ``print(fit)`` meets: statsmodels' star98 (binomial, 303 rows, 20
+predictors, 21 coefficients; 4 chains × 250 Laplace draws, as in
+tests/test_presentation.py). It times ``avg_slopes()`` and ``avg_comparisons()`` on
+the posterior and the MLE (the fastest of three calls), the same with every
+predictor's matrices rebuilt by the formula (``linear_columns`` made to find
+nothing: the path of a predictor in ``I(x**2)`` or ``x:z``), and ``print(fit)``.
+Last, the marginal effects ``print(fit)`` computes at its size guard (draws × rows =
+``report._PRINT_MARGINAL_LIMIT``) on the first model. The machine's load is written
+beside the numbers: timings on a shared machine are indicative only.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import subprocess
 import sys
@@ -52,6 +62,58 @@ def make_fit(n: int, chains: int, draws: int, seed: int = 1):
     df["y"] = rng.binomial(1, 1 / (1 + np.exp(-eta)))
     model = bg.GLM("y ~ x + I(x**2) + z * C(g)", df, family="bernoulli")
     return laplace_fit(model, seed=seed, chains=chains, draws=draws)
+
+
+def star98_fit():
+    import statsmodels.api as sm  # a test-only data source
+
+    data = sm.datasets.star98.load_pandas().data
+    data["total"] = data["NABOVE"] + data["NBELOW"]
+    predictors = [c for c in data.columns if c not in ("NABOVE", "NBELOW", "total")]
+    formula = "NABOVE ~ " + " + ".join(predictors)
+    model = bg.GLM(formula, data=data, family="binomial", trials="total")
+    return laplace_fit(model, seed=1, chains=4, draws=250)
+
+
+def fastest(fn, repeats: int = 3) -> tuple[float, float]:
+    """The (wall, cpu) seconds of the fastest of ``repeats`` calls."""
+    return min((timed(fn) for _ in range(repeats)), key=lambda t: t[0])
+
+
+def star98_rows(fit) -> list[tuple[str, float, float]]:
+    from unittest import mock
+
+    from bayesglm import formula
+
+    calls = [("avg_slopes()", lambda r: r.avg_slopes())]
+    calls.append(("avg_comparisons()", lambda r: r.avg_comparisons()))
+    rows = []
+    for rebuilt in (False, True):
+        patch = mock.patch.object(formula, "linear_columns", lambda state: {})
+        with patch if rebuilt else contextlib.nullcontext():
+            for name, call in calls:
+                for label, result in (("posterior", fit), ("MLE", fit.mle)):
+                    path = ", every predictor rebuilt" if rebuilt else ""
+                    wall, cpu = fastest(lambda call=call, result=result: call(result))
+                    rows.append((f"{label} {name}{path}", wall, cpu))
+    rows.append(("print(fit)", *fastest(lambda: str(fit))))
+    return rows
+
+
+def guard_rows(draws: int) -> tuple[int, list[tuple[str, float, float]]]:
+    """The marginal effects print(fit) computes, on the first model with as many rows
+    as the size guard allows at ``draws`` draws."""
+    from bayesglm.report import _PRINT_MARGINAL_LIMIT
+
+    n = _PRINT_MARGINAL_LIMIT // draws
+    fit = make_fit(n, chains=4, draws=draws // 4)
+    calls = [
+        ("posterior avg_comparisons()", fit.avg_comparisons),
+        ("MLE avg_comparisons()", fit.mle.avg_comparisons),
+        ("posterior avg_slopes()", fit.avg_slopes),
+        ("MLE avg_slopes()", fit.mle.avg_slopes),
+    ]
+    return n, [(name, *timed(call)) for name, call in calls]
 
 
 def timed(fn) -> tuple[float, float]:
@@ -89,9 +151,12 @@ def main() -> None:
         for label, result in (("posterior", fit), ("MLE", fit.mle)):
             wall, cpu = timed(lambda call=call, result=result: call(result))
             rows.append((f"{label} {name}", wall, cpu))
-    load_after = busy_cores()
     peak = peak_bytes(lambda: fit.avg_slopes())
     full = 8 * n_draws * args.rows
+    star98 = star98_fit()
+    star98_timed = star98_rows(star98)
+    guard_n, guard = guard_rows(n_draws)
+    load_after = busy_cores()
 
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
@@ -110,6 +175,22 @@ def main() -> None:
         "",
         f"Working memory of the posterior avg_slopes(): {peak / 2**20:.1f} MiB "
         f"(tracemalloc peak); one draws × n array would be {full / 2**20:.0f} MiB.",
+        "",
+        "## star98 (what print(fit) computes)",
+        "",
+        f"303 rows, p = {len(star98.names)}, 1000 draws; the fastest of three calls.",
+        "",
+        "| call | wall s | cpu s |",
+        "|---|---|---|",
+        *[f"| {name} | {wall:.3f} | {cpu:.3f} |" for name, wall, cpu in star98_timed],
+        "",
+        "## At print(fit)'s size guard",
+        "",
+        f"The first model on {guard_n:,} rows × {n_draws} draws (draws × rows = the guard).",
+        "",
+        "| call | wall s | cpu s |",
+        "|---|---|---|",
+        *[f"| {name} | {wall:.2f} | {cpu:.2f} |" for name, wall, cpu in guard],
         "",
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")

@@ -275,6 +275,120 @@ def test_spline_slopes_equal_differences_of_predict_to_the_ends_of_the_data() ->
     assert fit.avg_slopes()["estimate"].iloc[0] == pytest.approx(expected, rel=1e-6)
 
 
+# --- the fast paths against the formula's rebuild --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed_formula():
+    """Every kind of term: plain numeric columns (w, and u of integers, each read once
+    as itself), a square, an interaction, a spline, a factor and a boolean; a
+    Laplace posterior and the MLE."""
+    from .laplace_fit import laplace_fit
+
+    rng = np.random.default_rng(12)
+    n = 240
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "z": rng.normal(size=n),
+            "v": rng.uniform(0, 3, n),
+            "w": rng.normal(5, 2, n),
+            "u": rng.integers(0, 6, n),
+            "g": rng.choice(["a", "b", "c"], n),
+            "b": rng.random(n) < 0.4,
+        }
+    )
+    eta = 0.2 + 0.5 * df.x - 0.2 * df.x**2 + 0.3 * df.x * df.z + np.sin(df.v) - 0.1 * df.w
+    df["y"] = rng.binomial(1, 1 / (1 + np.exp(-(eta + 0.1 * df.u + 0.4 * (df.g == "b")))))
+    formula = "y ~ x + I(x**2) + x:z + z + bs(v, df=4) + w + u + C(g) + b"
+    fit = laplace_fit(bg.GLM(formula, df, family="bernoulli"), seed=5, chains=2, draws=300)
+    return df, fit
+
+
+def _tables(fit) -> list[pd.DataFrame]:
+    """Every table kind, on the posterior and on the MLE (comparisons without the
+    spline's predictor: a step of 1 takes rows past its basis's training range)."""
+    moved = ["x", "z", "w", "u", "g", "b"]
+    spec = {"w": "sd", "u": [0, 3], "x": [-1.0, 1.0], "g": ["b", "c"]}
+    return [
+        table
+        for result in (fit, fit.mle)
+        for table in (
+            result.avg_slopes(),
+            result.avg_slopes(by="g"),
+            result.avg_comparisons(moved),
+            result.avg_comparisons(spec, comparison="ratio", by="b"),
+            result.avg_predictions(by="g"),
+        )
+    ]
+
+
+def test_plain_columns_are_found_and_nothing_else(mixed_formula) -> None:
+    from bayesglm.formula import linear_columns
+
+    _, fit = mixed_formula
+    assert linear_columns(fit.design.formula) == {"w": "w", "u": "u"}
+
+
+def test_the_fast_paths_give_the_tables_of_the_formulas_rebuild(mixed_formula, monkeypatch):
+    """A plain column moved in place, every slope and every mean of a table in one
+    pass: the same numbers as each predictor's matrices rebuilt by the formula and
+    each part computed on its own (``linear_columns`` found nothing: the path every
+    predictor took before)."""
+    from bayesglm import formula
+
+    _, fit = mixed_formula
+    fast = _tables(fit)
+    monkeypatch.setattr(formula, "linear_columns", lambda state: {})
+    rebuilt = _tables(fit)
+    numbers = ["estimate", "conf_low", "conf_high", "std_error"]
+    for ours, reference in zip(fast, rebuilt, strict=True):
+        assert ours.drop(columns=numbers, errors="ignore").equals(
+            reference.drop(columns=numbers, errors="ignore")
+        )
+        for column in [c for c in numbers if c in ours]:
+            np.testing.assert_allclose(ours[column], reference[column], rtol=1e-12, atol=1e-15)
+
+
+def test_a_plain_columns_derivative_and_move_equal_the_rebuild(mixed_formula) -> None:
+    _, fit = mixed_formula
+    rows = marginal.Rows(fit.design, marginal.eta_range(fit.spec.family, fit.spec.link))
+    general = marginal.Rows(fit.design, rows.valid)
+    general.linear = {}
+    everything = slice(0, rows.n)
+    for column in ("w", "u"):
+        np.testing.assert_allclose(
+            rows.derivative(everything, column),
+            general.derivative(everything, column),
+            rtol=0,
+            atol=1e-12,
+        )
+        change = marginal.Change(column, lambda x: x + 0.5)
+        np.testing.assert_array_equal(
+            rows.matrix(everything, change), general.matrix(everything, change)
+        )
+
+
+@pytest.mark.parametrize("batch_rows", [40, 10_000])
+def test_rows_moved_in_one_stacked_evaluation_equal_one_rebuild_each(
+    mixed_formula, monkeypatch, batch_rows
+) -> None:
+    """The shifted copies of a predictor are built by one evaluation of the formula
+    on them stacked, in batches of up to ``batch_rows`` rows (two copies of about 15
+    rows, or all four): each equals the matrix built from its own rows alone."""
+    _, fit = mixed_formula
+    rows = marginal.Rows(fit.design, marginal.eta_range(fit.spec.family, fit.spec.link))
+    monkeypatch.setattr(marginal, "_STACKED_ELEMENTS", batch_rows * fit.design.p)
+    block = np.arange(10, 40)
+    rng = np.random.default_rng(0)
+    wanted = [(rng.random(block.size) < 0.5, shift) for shift in (0.01, -0.01, 1e-5, 2e-5)]
+    for column in ("x", "z", "v"):
+        moved = list(rows._moved(block, column, wanted))
+        for (index, shift), matrix in zip(wanted, moved, strict=True):
+            expected = rows.matrix(block[index], marginal.Change(column, lambda x, s=shift: x + s))
+            np.testing.assert_allclose(matrix, expected, rtol=1e-15, atol=1e-15)
+
+
 def test_array_models_move_one_column_by_name() -> None:
     rng, X, eta = _array_data(4, 100)
     y = rng.poisson(np.exp(eta))
@@ -310,6 +424,36 @@ def test_means_the_model_does_not_define_give_nan_with_a_warning() -> None:
         table = fit.avg_comparisons({"x": [-1.0, 2.0]})
     assert table[["estimate", "std_error", "conf_low"]].isna().all(axis=None)
     assert np.isfinite(fit.avg_comparisons({"x": [0.0, 2.0]})["estimate"]).all()
+
+
+def test_a_diverged_mle_says_so_instead_of_blaming_the_links_range() -> None:
+    """Separated outcomes: the MLE diverges and its covariance is NaN, so the tables
+    have estimates without intervals; the warning names the separation (the logit
+    link defines a mean for every eta, so the range is not the reason)."""
+    x = np.linspace(-2, 2, 40)
+    model = bg.GLM.from_arrays(
+        np.column_stack([np.ones(40), x]),
+        (x > 0.1).astype(float),
+        family="bernoulli",
+        names=["Intercept", "x"],
+    )
+    with pytest.warns(bg.SeparationWarning):
+        fit = model.fit_mle()
+    tables = []
+    for call in (fit.avg_predictions, fit.avg_comparisons, fit.avg_slopes):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tables.append(table := call())
+        assert [w.category for w in caught] == [bg.SeparationWarning]
+        message = str(caught[0].message)
+        assert "1 of 1 row(s) of the table have no standard error or interval" in message
+        assert "the maximum-likelihood fit diverged (separation along x)" in message
+        assert caught[0].filename == __file__
+        assert np.isfinite(table["estimate"]).all()
+        assert table[["std_error", "conf_low", "conf_high"]].isna().all(axis=None)
+    # The mean at the rows as they are: the share of events, as the diverged fit
+    # predicts each row's outcome.
+    assert tables[0]["estimate"].iloc[0] == pytest.approx(np.mean(x > 0.1))
 
 
 # --- sentences ----------------------------------------------------------------------------

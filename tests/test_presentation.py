@@ -171,10 +171,16 @@ def test_print_shows_the_reports_findings_and_marginal_effects(star98, star98_re
     for row in table.itertuples(index=False):
         assert "| " + " | ".join(row) + " |" in markdown
         assert re.search(r"\s+".join(re.escape(cell) for cell in row), printed)
-    for sentence in star98.avg_comparisons()["sentence"]:
+    for sentence in [*star98.avg_comparisons()["sentence"], *star98.avg_slopes()["sentence"]]:
         assert sentence in printed and sentence in markdown
-    assert "Average comparisons:" in printed and "### Average slopes" in markdown
-    assert "fit.avg_slopes() gives the average slopes" in printed
+    assert "Average comparisons:" in printed and "### Average comparisons" in markdown
+    assert "Average slopes:" in printed and "### Average slopes" in markdown
+    # The slopes' table, rounded as the report's: each row's cells in the Markdown
+    # table are those printed.
+    slopes = presentation.marginal_table(star98.avg_slopes(), star98.mle.avg_slopes(), True)
+    for row in slopes.astype(str).itertuples(index=False):
+        assert "| " + " | ".join(row) + " |" in markdown
+        assert re.search(r"\s+".join(re.escape(cell) for cell in row), printed)
 
 
 def test_print_leaves_marginal_effects_of_a_large_fit_to_be_asked_for(star98, monkeypatch) -> None:
@@ -183,7 +189,8 @@ def test_print_leaves_marginal_effects_of_a_large_fit_to_be_asked_for(star98, mo
 
     monkeypatch.setattr(report, "_PRINT_MARGINAL_LIMIT", star98.design.n * 999)
     calls = []
-    monkeypatch.setattr(type(star98), "avg_comparisons", lambda *a, **k: calls.append(a))
+    for name in ("avg_comparisons", "avg_slopes"):
+        monkeypatch.setattr(type(star98), name, lambda *a, **k: calls.append(a))
     printed = str(star98)
     assert not calls
     assert "fit.avg_comparisons() and fit.avg_slopes() compute them" in printed
