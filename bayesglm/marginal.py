@@ -193,7 +193,29 @@ class Rows:
         frame = self.frame.iloc[rows].copy()
         new = change.values(frame[change.column].to_numpy())
         frame[change.column] = np.broadcast_to(new, len(frame)) if np.ndim(new) == 0 else new
-        return self._rebuilt(frame)
+        try:
+            return self._rebuilt(frame)
+        except BayesGLMError as error:
+            raise self._beyond_range(change.column, new) or error from None
+
+    def _beyond_range(self, column: str, moved: Any) -> BayesGLMError | None:
+        """The refusal of a move that takes ``column`` past the values the formula's
+        transforms were fitted on (a spline's boundary knots do not extrapolate),
+        or None when the move stays inside them."""
+        values = self.frame[column]
+        if not pd.api.types.is_numeric_dtype(values):
+            return None
+        low, high = float(values.min()), float(values.max())
+        moved = np.asarray(moved, dtype=float)
+        if ((moved >= low) & (moved <= high)).all():
+            return None
+        return BayesGLMError(
+            f"moving {column!r} takes it outside the values the formula's transforms were "
+            f"fitted on ({low:g} to {high:g}; a spline's basis does not extend past its "
+            f"boundary knots), so the moved rows have no model matrix; compare two values "
+            f"inside that range, variables={{{column!r}: [a, b]}}; got (the moved values "
+            f"{float(moved.min()):g} to {float(moved.max()):g})."
+        )
 
     def derivative(self, rows: slice, column: str) -> np.ndarray:
         """∂X/∂x of ``rows`` (see the module's docstring for the steps)."""

@@ -32,6 +32,7 @@ import pandas as pd
 
 from . import presentation as show
 from ._output import check_report_path, report_figures_folder, write_atomic
+from .errors import BayesGLMError
 from .importance import method_lines
 from .predict import eta_range
 from .sensitivity import sensitivity_lines
@@ -130,6 +131,7 @@ class _Marginal:
     slopes: pd.DataFrame | None
     mle_slopes: pd.DataFrame | None
     predictors: list[str]
+    left_out: list[str] = field(default_factory=list)  # why a predictor's effects are missing
 
 
 def _marginal(result: GLMResult, prob: float, console: bool = False) -> _Marginal:
@@ -144,13 +146,41 @@ def _marginal(result: GLMResult, prob: float, console: bool = False) -> _Margina
     numeric = [c for c in predictors if not rows.is_factor(c)]
     comparisons = mle_comparisons = slopes = mle_slopes = None
     affordable = result.beta_draws[..., 0].size * result.design.n <= _PRINT_MARGINAL_LIMIT
+    left_out: list[str] = []
     if predictors and (affordable or not console):
-        comparisons = result.avg_comparisons(prob=prob)
-        mle_comparisons = result.mle.avg_comparisons(prob=prob)
+        comparisons, mle_comparisons, left_out = _each_predictor(
+            lambda fit, chosen: fit.avg_comparisons(chosen, prob=prob), result, predictors
+        )
     if numeric and (affordable or not console):
-        slopes = result.avg_slopes(prob=prob)
-        mle_slopes = result.mle.avg_slopes(prob=prob)
-    return _Marginal(comparisons, mle_comparisons, slopes, mle_slopes, predictors)
+        slopes, mle_slopes, refused = _each_predictor(
+            lambda fit, chosen: fit.avg_slopes(chosen, prob=prob), result, numeric
+        )
+        left_out += [line for line in refused if line not in left_out]
+    return _Marginal(comparisons, mle_comparisons, slopes, mle_slopes, predictors, left_out)
+
+
+def _each_predictor(
+    compute: Callable[[Any, list[str] | None], pd.DataFrame],
+    result: GLMResult,
+    predictors: list[str],
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, list[str]]:
+    """``compute(fit, None)`` of the posterior and of the MLE; where a predictor's
+    effect is refused (a move past a spline's boundary), the others' one by one and
+    the refusals' reasons, so that one predictor does not take the section down."""
+    try:
+        return compute(result, None), compute(result.mle, None), []
+    except BayesGLMError:
+        pass
+    posterior, mle, refused = [], [], []
+    for column in predictors:
+        try:
+            posterior.append(compute(result, [column]))
+            mle.append(compute(result.mle, [column]))
+        except BayesGLMError as error:
+            refused.append(f"{column}: {error}")
+    if not posterior:
+        return None, None, refused
+    return pd.concat(posterior, ignore_index=True), pd.concat(mle, ignore_index=True), refused
 
 
 def _empty_comparisons() -> pd.DataFrame:
@@ -265,6 +295,8 @@ def _marginal_section(marginal: _Marginal, points: bool, interval: str, console:
     blocks: list[Any] = []
     if not marginal.predictors:
         blocks.append("The model has no predictor to move.")
+    elif marginal.comparisons is None and marginal.left_out:
+        pass  # every predictor's refusal is listed below
     elif marginal.comparisons is None:
         blocks.append(
             "fit.avg_comparisons() and fit.avg_slopes() compute them (a pass over every "
@@ -282,6 +314,8 @@ def _marginal_section(marginal: _Marginal, points: bool, interval: str, console:
             show.marginal_table(marginal.slopes, marginal.mle_slopes, points),
             list(marginal.slopes["sentence"]),
         ]
+    if marginal.left_out:
+        blocks += [("h3", "Left out"), marginal.left_out]
     if marginal.comparisons is not None:
         blocks += [
             FigureRef("marginal_effects", "average comparisons, each on its own axis"),

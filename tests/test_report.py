@@ -547,3 +547,45 @@ def test_loo_and_compare_prefer_the_right_family() -> None:
     assert plot_compare(table).axes[0].get_xlabel().startswith("ELPD")
     with pytest.raises(BayesGLMError, match=r"at least two fits"):
         bg.compare({"one": poisson})
+
+
+# --- a predictor whose move leaves a spline's range ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spline_fit():
+    from tests.laplace_fit import laplace_fit
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"v": rng.uniform(0, 10, 300), "g": rng.choice(["a", "b"], 300)})
+    df["y"] = rng.poisson(np.exp(0.5 + np.sin(df["v"] / 3)))
+    model = bg.GLM("y ~ bs(v, df=4) + g", data=df, family="poisson")
+    return laplace_fit(model, seed=1, chains=2, draws=200)
+
+
+def test_a_comparison_past_a_splines_boundary_is_refused_with_the_range_and_the_fix(
+    spline_fit,
+) -> None:
+    # The +1 comparison moves v by 0.5 either way; at the data's edges that leaves the
+    # boundary knots, where the spline basis is not defined.
+    low, high = spline_fit.design.formula.training["v"].agg(["min", "max"])
+    for fit in (spline_fit, spline_fit.mle):
+        with pytest.raises(BayesGLMError) as refused:
+            fit.avg_comparisons("v")
+        message = str(refused.value)
+        assert "'v'" in message and f"{low:g} to {high:g}" in message
+        assert "variables={'v': [a, b]}" in message
+        inside = fit.avg_comparisons({"v": [2.0, 8.0]})
+        assert inside["contrast"].tolist() == ["8 - 2"] and np.isfinite(inside["estimate"]).all()
+
+
+def test_the_report_keeps_the_other_predictors_and_says_why_one_is_left_out(
+    spline_fit, tmp_path
+) -> None:
+    path = tmp_path / "report.md"
+    spline_fit.report(path)
+    for text in (path.read_text(encoding="utf-8"), str(spline_fit)):
+        marginal = text[text.index("Marginal effects") :]
+        assert "b - a" in marginal  # the factor's comparison
+        assert "dY/dX" in marginal  # v's slope (one-sided steps at the edges)
+        assert "Left out" in marginal and "v: moving 'v' takes it outside" in marginal
