@@ -353,14 +353,14 @@ def _argmax(objective, start: float) -> float:
 def _posterior(
     design: Design, spec: Spec, priors: ResolvedPriors
 ) -> _Posterior | _SufficientPosterior:
-    statistics = getattr(design, "statistics", None)  # rows held as their statistics
+    statistics = getattr(design, "statistics", None)  # Dask rows held as their statistics
     if statistics is not None:
         return _SufficientPosterior(
             spec=spec,
             priors=priors,
             centering=priors.centering,
             statistics=statistics,
-            case_weights=np.array([design.moments.weight]),
+            case_weights=np.array([statistics.weight]),
         )
     active = design.active
     return _Posterior(

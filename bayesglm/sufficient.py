@@ -73,6 +73,7 @@ class GaussianStatistics:
     xtwr: np.ndarray
     rtwr: float
     n_rows: int
+    weight: float  # sum of w
     half_sum_log_w: float
     center: np.ndarray
     xtwr_centered: np.ndarray  # X'W(r - X center)
@@ -84,6 +85,7 @@ class GaussianStatistics:
             self.xtwr + other.xtwr,
             self.rtwr + other.rtwr,
             self.n_rows + other.n_rows,
+            self.weight + other.weight,
             self.half_sum_log_w + other.half_sum_log_w,
             self.center,
             self.xtwr_centered + other.xtwr_centered,
@@ -130,7 +132,7 @@ def block_statistics(
     center: np.ndarray | None = None,
 ) -> GaussianStatistics:
     """The statistics of one block of rows (``weights`` the prior weights; rows of
-    weight 0 take no part), about ``center`` (zero if None).
+    weight 0 take no part), about ``center`` (zero if None or not finite).
 
     Examples
     --------
@@ -146,7 +148,7 @@ def block_statistics(
     xtwx = X.T @ (X * weights[:, None])
     xtwr = X.T @ (weights * r)
     rtwr = float(r @ (weights * r))
-    if center is None:
+    if center is None or not np.isfinite(center).all():
         center, xtwr_centered, rtwr_centered = np.zeros(X.shape[1]), xtwr, rtwr
     else:
         r0 = r - X @ center
@@ -156,6 +158,7 @@ def block_statistics(
         xtwr=xtwr,
         rtwr=rtwr,
         n_rows=int(weights.size),
+        weight=float(weights.sum()),
         half_sum_log_w=float(0.5 * np.log(weights).sum()),
         center=center,
         xtwr_centered=xtwr_centered,
@@ -235,7 +238,7 @@ def sufficient_design(
         For another pair.
     """
     check_sufficient(spec)
-    center = np.zeros(design.p) if center is None else np.asarray(center, dtype=float)
+    center = None if center is None else np.asarray(center, dtype=float)
     statistics, moments = design.sum_blocks(
         _Pass(center),
         design.X,

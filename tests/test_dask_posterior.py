@@ -422,20 +422,24 @@ def test_gaussian_statistics_from_ragged_chunks_feed_the_sampler_the_numbers_of_
     assert found.kind == expected.kind == "sufficient" and found.n_rows == 3000
     for key, value in expected.data.items():
         np.testing.assert_allclose(found.data[key], value, rtol=1e-13, err_msg=key)
-    priors = rows.resolve_priors()
-    on_chunks = resolve_priors(None, view, chunked.spec)
-    assert on_chunks.table().equals(priors.table())  # the same priors printed
-    for name, prior in priors.coef.items():
-        for key, value in prior.params.items():
-            np.testing.assert_allclose(on_chunks.coef[name].params[key], value, rtol=1e-12)
-    assert on_chunks.natural == priors.natural
-    np.testing.assert_allclose(on_chunks.x_means, priors.x_means, rtol=1e-13)
-    found = _sampling_inputs(design, chunked.spec, on_chunks, mle)
-    expected = _sampling_inputs(rows.design, rows.spec, priors, rows.fit_mle())
-    assert set(found) == set(expected)
-    for key, value in expected.items():
-        # The mode of log(sigma) is found by Brent's search to its tolerance (1e-10).
-        np.testing.assert_allclose(found[key], value, rtol=1e-10, atol=1e-9, err_msg=key)
+    for given, rtol, atol in ((None, 1e-7, 1e-8), ({"dispersion": bg.Fixed(1.0)}, 1e-12, 1e-15)):
+        priors = rows.resolve_priors(given)
+        on_chunks = resolve_priors(given, view, chunked.spec)
+        assert on_chunks.table().equals(priors.table())  # the same priors printed
+        for name, prior in priors.coef.items():
+            for key, value in prior.params.items():
+                np.testing.assert_allclose(on_chunks.coef[name].params[key], value, rtol=1e-12)
+        assert on_chunks.natural == priors.natural
+        np.testing.assert_allclose(on_chunks.x_means, priors.x_means, rtol=1e-13)
+        found = _sampling_inputs(design, chunked.spec, on_chunks, mle)
+        expected = _sampling_inputs(rows.design, rows.spec, priors, rows.fit_mle())
+        assert set(found) == set(expected)
+        for key, value in expected.items():
+            # The mode of log(sigma) comes from a one-dimensional search on values of
+            # the log posterior, which places a maximum only to about the square root
+            # of their rounding: the whitening (and, through sigma, the coefficients'
+            # mode) agree to 1e-8 where sigma is sampled, to rounding where it is fixed.
+            np.testing.assert_allclose(found[key], value, rtol=rtol, atol=atol, err_msg=key)
 
 
 @needs_compiled
