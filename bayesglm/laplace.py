@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import linalg
@@ -27,7 +28,9 @@ from .errors import BayesGLMError, ConvergenceWarning
 from .families import Family, Spec
 from .mle import MLEResult
 from .priors import ResolvedPriors
-from .sufficient import GaussianStatistics
+
+if TYPE_CHECKING:
+    from .sufficient import GaussianStatistics
 
 __all__ = ["LaplaceApprox", "NaturalEstimates", "laplace_approx", "natural_estimates"]
 

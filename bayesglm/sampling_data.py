@@ -17,7 +17,6 @@ from .design import Design
 from .families import Spec
 from .laplace import LaplaceApprox
 from .priors import ResolvedPriors
-from .sufficient import block_statistics, has_sufficient_statistics
 
 __all__ = [
     "SamplingData",
@@ -86,6 +85,9 @@ def reduce_data(design: Design, spec: Spec) -> SamplingData:
     families: rows with equal covariates, offset and weight merge into one row with
     summed responses and trials (when that halves the rows or better).
     """
+    # Here, not at the top: the sufficient statistics' module loads the Dask designs'.
+    from .sufficient import block_statistics, has_sufficient_statistics
+
     if has_sufficient_statistics(spec):
         # Rows in Dask chunks carry their statistics (bayesglm.sufficient); rows in
         # memory are one block of the same computation.
