@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -45,11 +46,16 @@ def map_row_ranges[T](fn: Callable[[int, int], T], n: int, p: int) -> list[T]:
     if threads == 1:
         return [fn(0, n)]
     cuts = np.linspace(0, n, threads + 1).astype(int)
-    with (
-        ThreadpoolController().limit(limits=1, user_api="blas"),
-        ThreadPoolExecutor(threads) as pool,
-    ):
+    with one_blas_thread(), ThreadPoolExecutor(threads) as pool:
         return list(pool.map(fn, cuts[:-1].tolist(), cuts[1:].tolist()))
+
+
+def one_blas_thread() -> Any:
+    """A context in which BLAS runs on one thread: for passes whose blocks run in
+    parallel threads (ours, or a local Dask scheduler's), each block's small
+    products would otherwise start a team of BLAS threads and oversubscribe the
+    cores. (``distributed`` workers already run BLAS on one thread.)"""
+    return ThreadpoolController().limit(limits=1, user_api="blas")
 
 
 def blocks(lo: int, hi: int, p: int) -> Iterator[slice]:

@@ -31,6 +31,7 @@ rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -38,28 +39,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .design import Design, weighted_mean, weighted_sd
+from .design import Design
 from .errors import BayesGLMError
 from .families import Spec
+from .row_moments import RowMoments, RowTotals
 from .thresholds import MAX_CELLS
 
-__all__ = ["CellDesign", "RowTotals", "TooManyCells", "cell_design", "reduction_kind"]
+__all__ = ["CellDesign", "TooManyCells", "cell_design", "reduction_kind", "totals_design"]
 
 
 class TooManyCells(BayesGLMError):
     """The data have more distinct covariate patterns than an exact reduction takes."""
-
-
-@dataclass(frozen=True)
-class RowTotals:
-    """Statistics of the full data that the default priors and the posterior mode's
-    start read (see :class:`~bayesglm.design.Design`), and the number of rows."""
-
-    n_rows: int
-    ybar: float
-    y_sd: float
-    column_means: np.ndarray
-    column_sds: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -109,12 +99,12 @@ def reduction_kind(spec: Spec) -> str | None:
 @dataclass(frozen=True)
 class _Cells:
     """A partial table of cells: key columns, summed columns (y, the trials or the
-    exposure, rows, case weight), the response's weighted moments, and how many
-    cells were found when that is more than allowed (0 otherwise)."""
+    exposure, rows), the rows' moments, and how many cells were found
+    when that is more than allowed (0 otherwise)."""
 
     keys: np.ndarray
     sums: np.ndarray
-    moments: np.ndarray
+    moments: RowMoments
     too_many: int = 0
 
 
@@ -136,18 +126,17 @@ class _Collapse:
         case = weights * trials
         a = case > 0
         X, y, offset, weights, trials, case = (v[a] for v in (X, y, offset, weights, trials, case))
-        y_mean = y / trials
-        moments = np.array([case.sum(), case @ y_mean, case @ (y_mean * y_mean)])
+        moments = RowMoments.of_block(X, y / trials, offset, case)
         ones = np.ones_like(y)
         if self.kind == "exposure":
             keys = np.column_stack([X, weights])
-            sums = np.column_stack([y, np.exp(offset), ones, case])
+            sums = np.column_stack([y, np.exp(offset), ones])
         else:
             keys = np.column_stack([X, offset, weights])
-            sums = np.column_stack([y, trials, ones, case])
+            sums = np.column_stack([y, trials, ones])
         return self.limited(*_group(keys, sums), moments)
 
-    def limited(self, keys: np.ndarray, sums: np.ndarray, moments: np.ndarray) -> _Cells:
+    def limited(self, keys: np.ndarray, sums: np.ndarray, moments: RowMoments) -> _Cells:
         if keys.shape[0] > self.max_cells:
             empty = np.empty((0, keys.shape[1]))
             return _Cells(empty, np.empty((0, sums.shape[1])), moments, keys.shape[0])
@@ -288,17 +277,8 @@ def _as_design(design: Any, kind: str, cells: _Cells) -> CellDesign:
     p = design.p
     keys, sums = cells.keys, cells.sums
     X = np.ascontiguousarray(keys[:, :p])
-    case = sums[:, 3]
     weights = keys[:, -1]
-    total, weighted_y, weighted_y2 = cells.moments
-    ybar = weighted_y / total
-    totals = RowTotals(
-        n_rows=int(sums[:, 2].sum()),
-        ybar=float(ybar),
-        y_sd=float(np.sqrt(max(weighted_y2 / total - ybar * ybar, 0.0))),
-        column_means=weighted_mean(X, case),
-        column_sds=weighted_sd(X, case),
-    )
+    totals = cells.moments.totals(int(sums[:, 2].sum()))
     if kind == "exposure":
         offset, trials = np.log(sums[:, 1]), None
     else:
@@ -314,4 +294,54 @@ def _as_design(design: Any, kind: str, cells: _Cells) -> CellDesign:
         intercept=design.intercept,
         formula=design.formula,
         totals=totals,
+    )
+
+
+def totals_design(
+    design: Any, spec: Spec, priors: Mapping[str, Any] | None, moments: RowMoments
+) -> CellDesign:
+    r"""A two-row design that resolves the default priors of the rows ``moments``
+    summarizes (:meth:`~bayesglm.row_moments.RowMoments.of_block` over every row).
+
+    It carries the rows' :class:`~bayesglm.row_moments.RowTotals`, and its two
+    rows, :math:`\bar y \pm s_y` at the columns' means, each with the rows' mean
+    weight, have the rows' weighted mean and spread of the response and their mean
+    weight (the gaussian ``sigma``'s default prior reads all three). Their offset
+    puts the default intercept where the rows put it: at :math:`g(\bar y) - o` for a
+    constant offset, at :math:`\bar y - \bar o` under the identity link and at
+    :math:`\log(\sum w y / \sum w e^{o})` under the log link for any offsets.
+
+    Raises
+    ------
+    BayesGLMError
+        With varying offsets under another link, unless the intercept has a prior
+        of the user's (its default is placed by a solve over every row).
+    """
+    if design.offset is None or moments.offset_constant:
+        offset = None if design.offset is None else moments.offset_low
+    elif spec.link.scales_by_exposure:
+        offset = float(np.log(moments.exposure / moments.weight))
+    elif spec.link.name == "identity":
+        offset = moments.offset_mean
+    elif design.intercept is None or design.names[design.intercept] in (priors or {}):
+        offset = 0.0  # no default intercept to place
+    else:
+        raise BayesGLMError(
+            "the default intercept prior of a model with varying offsets is placed by "
+            "solving over every row, which a posterior of Dask data does not do under "
+            "this link; give the intercept a prior, e.g. "
+            f"priors={{{design.names[design.intercept]!r}: bg.Normal(0, 5)}}; got "
+            f"(link={spec.link.name!r})."
+        )
+    spread = moments.y_sd
+    return CellDesign(
+        y=np.array([moments.y_mean + spread, moments.y_mean - spread]),
+        X=np.tile(moments.x_mean, (2, 1)),
+        names=design.names,
+        offset=None if offset is None else np.full(2, offset),
+        weights=np.full(2, moments.weight / moments.rows),
+        trials=None,
+        intercept=design.intercept,
+        formula=design.formula,
+        totals=moments.totals(design.n),
     )

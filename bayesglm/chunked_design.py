@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ._rowpass import one_blas_thread
 from .design import Design, _check_weights, _model_matrix, _refuse_no_trials, _vector
 from .errors import BayesGLMError
 from .families import Spec
@@ -243,7 +244,8 @@ def _map_reduce(
     merge = dask.delayed(_merge)
     while len(parts) > 1:
         parts = [merge(combine, *parts[i : i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
-    return dask.compute(parts[0])[0]
+    with one_blas_thread():  # when the blocks run in this process (Dask's local schedulers)
+        return dask.compute(parts[0])[0]
 
 
 def block_results(fn: Callable[..., Any], *rows: Any) -> list[Any]:

@@ -295,22 +295,25 @@ class GLM:
         target_accept : float
             NUTS target acceptance rate.
         progressbar : bool
-        method : {"auto", "nuts", "cells", "importance"}
+        method : {"auto", "nuts", "cells", "sufficient", "importance"}
             How the posterior is computed (see docs/large-data.md). "nuts": NUTS over
             the rows (in memory only). "cells": NUTS over the data's covariate cells,
             exact for the binomial and bernoulli families and the poisson family with
-            the log link. "importance": the Laplace approximation at the posterior
-            mode, corrected by Pareto-smoothed importance sampling against the exact
-            likelihood; refused when the Pareto k-hat is above 0.7. "auto": "nuts" in
-            memory; on Dask data "cells" where the pair and the number of cells allow
-            it, else "importance". The result's ``method`` records which ran.
+            the log link. "sufficient": NUTS on the sufficient statistics of the
+            gaussian family with the identity link, exact (computed in one pass over
+            Dask rows; in memory the "nuts" path reads the same statistics).
+            "importance": the Laplace approximation at the posterior mode, corrected
+            by Pareto-smoothed importance sampling against the exact likelihood;
+            refused when the Pareto k-hat is above 0.7. "auto": "nuts" in memory; on
+            Dask data "sufficient" for the gaussian with the identity link, "cells"
+            where the pair and the number of cells allow it, else "importance". The
+            result's ``method`` records which ran.
 
         Returns
         -------
         GLMResult
         """
         from . import samplers
-        from .results import GLMResult, warn_if_unhealthy
 
         _check_counts(draws=draws, tune=tune, chains=chains)
         method = _check_method(method, self.design.chunked)
@@ -335,35 +338,58 @@ class GLM:
         if method != "nuts":
             return self._fit_large(method, priors, center=center, **options)
         resolved, mle, laplace = self._sampling_start(priors, center)
-        run = samplers.sample(self.design, self.spec, resolved, laplace, **options)
+        return self._sample(self.design, resolved, mle, laplace, options)
+
+    def _sample(
+        self,
+        design: Any,
+        resolved: ResolvedPriors,
+        mle: MLEResult,
+        laplace: LaplaceApprox,
+        options: dict[str, Any],
+        method: dict[str, Any] | None = None,
+        timings: dict[str, float] | None = None,
+    ):
+        """NUTS on the whitened posterior of ``design``, as a :class:`GLMResult`."""
+        from . import samplers
+        from .results import GLMResult, warn_if_unhealthy
+
+        run = samplers.sample(design, self.spec, resolved, laplace, **options)
         result = GLMResult(
             beta_draws=run.beta,
             natural_draws=run.natural if resolved.sampled_natural_name is not None else None,
             sample_stats=run.sample_stats,
-            design=self.design,
+            design=design,
             spec=self.spec,
             priors=resolved,
             mle=mle,
             laplace=laplace,
             sampler=run.sampler,
-            seed=seed,
-            timings=run.timings,
-            draws_per_chain=draws,
-            tune=tune,
-            chains=chains,
+            seed=options["seed"],
+            timings={**(timings or {}), **run.timings},
+            draws_per_chain=options["draws"],
+            tune=options["tune"],
+            chains=options["chains"],
+            method=method,
         )
         warn_if_unhealthy(result)
         return result
 
     def _fit_large(self, method: str, priors: Mapping[str, Prior] | None, **options: Any):
-        """The posterior by an exact reduction to cells or by checked importance
-        sampling (:mod:`bayesglm.cells`, :mod:`bayesglm.importance`)."""
+        """The posterior by an exact reduction (cells or sufficient statistics) or by
+        checked importance sampling (:mod:`bayesglm.cells`, :mod:`bayesglm.sufficient`,
+        :mod:`bayesglm.importance`)."""
         import time
         from dataclasses import replace
 
         from .cells import TooManyCells, cell_design, reduction_kind
+        from .sufficient import has_sufficient_statistics
 
         start = time.perf_counter()
+        if method == "auto" and has_sufficient_statistics(self.spec):
+            method = "sufficient"
+        if method == "sufficient":
+            return self._fit_sufficient(priors, **options)
         if method == "auto":
             method = "cells" if reduction_kind(self.spec) is not None else "importance"
             try:
@@ -383,6 +409,30 @@ class GLM:
             method={"method": "cells", "rows": self.design.n, "cells": cells.n},
             timings={"cells": grouped, **result.timings},
         )
+
+    def _fit_sufficient(self, priors: Mapping[str, Prior] | None, *, center: bool, **options):
+        """NUTS on the gaussian posterior from the rows' sufficient statistics, computed
+        in one pass over Dask rows (:mod:`bayesglm.sufficient`); rows in memory are
+        sampled from the same statistics by the ordinary path."""
+        import time
+
+        from .laplace import laplace_approx
+        from .priors import resolve_priors
+        from .sufficient import check_sufficient, sufficient_design
+
+        check_sufficient(self.spec)
+        if not self.design.chunked:
+            return self.fit(priors, center=center, method="nuts", **options)
+        mle = self._mle[0]
+        start = time.perf_counter()
+        rows, view = sufficient_design(self.design, self.spec, priors, mle.params_array)
+        timings = {"statistics": time.perf_counter() - start}
+        resolved = resolve_priors(priors, view, self.spec, center=center)
+        _refuse_improper(resolved, mle)
+        _refuse_exact_fit(resolved, mle)
+        laplace = laplace_approx(rows, self.spec, resolved, mle)
+        method = {"method": "sufficient", "rows": rows.n}
+        return self._sample(rows, resolved, mle, laplace, options, method, timings)
 
     def _fit_importance(
         self,
@@ -442,7 +492,7 @@ class GLM:
         return f"<GLM {self.spec} n={self.design.n} p={self.design.p}>"
 
 
-_METHODS = ("auto", "nuts", "cells", "importance")
+_METHODS = ("auto", "nuts", "cells", "sufficient", "importance")
 
 
 def _check_method(method: str, chunked: bool) -> str:
@@ -458,8 +508,8 @@ def _check_method(method: str, chunked: bool) -> str:
     if method == "nuts" and chunked:
         raise BayesGLMError(
             "NUTS over every row needs the rows in memory (on a GPU for large n, see "
-            "docs/large-data.md); on Dask data use method='cells' (exact, where the "
-            "family allows) or method='importance' (checked by Pareto k-hat), or "
+            "docs/large-data.md); on Dask data use method='cells' or 'sufficient' (exact, "
+            "where the family allows) or method='importance' (checked by Pareto k-hat), or "
             "compute() the data; got (method='nuts', data=Dask)."
         )
     return method

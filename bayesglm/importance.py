@@ -34,13 +34,14 @@ import numpy as np
 from scipy import linalg
 
 from ._rowpass import map_row_ranges
-from .cells import CellDesign, RowTotals
+from .cells import totals_design
 from .design import Design
 from .errors import BayesGLMError
 from .families import Spec
 from .laplace import LaplaceApprox, curvature
 from .mle import MLEResult
 from .priors import ResolvedPriors
+from .row_moments import RowMoments
 from .thresholds import PARETO_K_LIMIT
 
 __all__ = [
@@ -74,6 +75,16 @@ class ImportanceRun:
 def check_family(spec: Spec) -> None:
     """Refuse a family whose natural parameter the approximation would have to sample."""
     family = spec.family
+    if family.normal:
+        raise BayesGLMError(
+            "the importance-sampled posterior does not cover the gaussian sigma; the "
+            "posterior of gaussian rows in Dask chunks is exact from their sufficient "
+            f"statistics, which exist with the identity link only; with the {spec.link.name} "
+            "link: model the mean with link='identity', fit the posterior "
+            "in memory on a subsample (and say so), or NUTS over all rows in memory on a "
+            "GPU (docs/large-data.md); fit_mle() fits it on Dask by maximum likelihood; "
+            f"got (family={family.name!r}, link={spec.link.name!r})."
+        )
     if family.natural_param is not None:
         raise BayesGLMError(
             f"the importance-sampled posterior covers families without a dispersion "
@@ -86,89 +97,19 @@ def check_family(spec: Spec) -> None:
 # --- the priors' view of chunked data ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Moments:
-    """The block function of the priors' one pass: case-weighted sums of the columns,
-    their squares, the response and its square, and of the offset."""
-
-    def __call__(
-        self, X: np.ndarray, y_mean: np.ndarray, offset: np.ndarray, case: np.ndarray
-    ) -> np.ndarray:
-        a = case > 0
-        X, y_mean, offset, case = X[a], y_mean[a], offset[a], case[a]
-        return np.concatenate(
-            [
-                [case.sum(), case @ y_mean, case @ (y_mean * y_mean), case @ np.exp(offset)],
-                case @ X,
-                case @ (X * X),
-                [offset.min(initial=np.inf), -offset.max(initial=-np.inf)],
-            ]
-        )
-
-
-def _add_moments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    out = a + b
-    out[-2:] = np.minimum(a[-2:], b[-2:])  # the least offset, and minus the largest
-    return out
-
-
 def prior_view(design: Any, spec: Spec, priors: Mapping[str, Any] | None) -> Design:
     """A design with the statistics the default priors read, in one pass.
 
-    An in-memory design is its own view. For a chunked one: a one-row design with
-    the full data's weighted column means and spreads and response mean and spread
-    (:class:`~bayesglm.cells.RowTotals`), whose single row puts the default intercept
-    where the full data put it: at :math:`g(\\bar y) - o` for a constant offset, and
-    under the log link at :math:`\\log(\\sum w y / \\sum w e^{o})` for any offset.
+    An in-memory design is its own view; a chunked one is summarized by
+    :class:`~bayesglm.row_moments.RowMoments` over its rows into
+    :func:`~bayesglm.cells.totals_design`.
     """
     if not design.chunked:
         return design
-    p = design.p
-    sums = design.sum_blocks(
-        _Moments(),
-        design.X,
-        design.y_mean,
-        design.eta_offset,
-        design.case_weights,
-        combine=_add_moments,
+    moments = design.sum_blocks(
+        RowMoments.of_block, design.X, design.y_mean, design.eta_offset, design.case_weights
     )
-    total, wy, wy2, w_exposure = sums[:4]
-    column_means = sums[4 : 4 + p] / total
-    column_sds = np.sqrt(np.maximum(sums[4 + p : 4 + 2 * p] / total - column_means**2, 0.0))
-    ybar = wy / total
-    low, high = sums[-2], -sums[-1]
-    if design.offset is None or low == high:
-        offset = None if design.offset is None else np.array([low])
-    elif spec.link.scales_by_exposure:
-        offset = np.array([np.log(w_exposure / total)])
-    elif design.intercept is None or design.names[design.intercept] in (priors or {}):
-        offset = np.zeros(1)  # no default intercept to place
-    else:
-        raise BayesGLMError(
-            "the default intercept prior of a model with varying offsets is placed by "
-            "solving over every row, which the importance-sampled posterior of Dask data "
-            "does not do under this link; give the intercept a prior, e.g. "
-            f"priors={{{design.names[design.intercept]!r}: bg.Normal(0, 5)}}; got "
-            f"(link={spec.link.name!r})."
-        )
-    totals = RowTotals(
-        n_rows=design.n,
-        ybar=float(ybar),
-        y_sd=float(np.sqrt(max(wy2 / total - ybar * ybar, 0.0))),
-        column_means=column_means,
-        column_sds=column_sds,
-    )
-    return CellDesign(
-        y=np.array([ybar]),
-        X=column_means[None, :],
-        names=design.names,
-        offset=offset,
-        weights=np.array([total]),
-        trials=None,
-        intercept=design.intercept,
-        formula=design.formula,
-        totals=totals,
-    )
+    return totals_design(design, spec, priors, moments)
 
 
 # --- the posterior mode, one pass per step ----------------------------------------------
@@ -406,6 +347,11 @@ def method_lines(method: Mapping[str, Any] | None) -> list[str]:
     rows), for the printed fit and the report."""
     if not method:
         return []
+    if method["method"] == "sufficient":
+        return [
+            f"Method: NUTS on the sufficient statistics of {method['rows']:,} rows (an exact "
+            "reduction: the posterior of the rows)"
+        ]
     if method["method"] == "cells":
         return [
             f"Method: NUTS on {method['cells']:,} cells summing {method['rows']:,} rows "

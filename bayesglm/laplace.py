@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import linalg
@@ -27,6 +28,9 @@ from .errors import BayesGLMError, ConvergenceWarning
 from .families import Family, Spec
 from .mle import MLEResult
 from .priors import ResolvedPriors
+
+if TYPE_CHECKING:
+    from .sufficient import GaussianStatistics
 
 __all__ = ["LaplaceApprox", "NaturalEstimates", "laplace_approx", "natural_estimates"]
 
@@ -58,7 +62,45 @@ class LaplaceApprox:
 
 
 @dataclass(frozen=True)
-class _Posterior:
+class _PriorTerms:
+    """The log prior pieces of the mode search, which read no data."""
+
+    spec: Spec
+    priors: ResolvedPriors
+    centering: np.ndarray  # C: prior arguments = C @ beta
+
+    def spec_at(self, natural: float | None) -> Spec:
+        family = self.spec.family.with_natural(natural)
+        return self.spec if family is self.spec.family else Spec(family, self.spec.link)
+
+    def log_prior_beta(self, beta: np.ndarray) -> float:
+        args = self.centering @ beta
+        return float(
+            sum(prior.logpdf(args[j]) for j, prior in enumerate(self.priors.coef.values()))
+        )
+
+    def log_prior_u(self, u: float) -> float:
+        prior = self.priors.natural
+        if prior is None:
+            raise RuntimeError(
+                "the posterior mode search looked for a natural parameter the family does not "
+                f"have; got (family={self.spec.family.name!r})."
+            )
+        return float(prior.logpdf(np.exp(u))) + u  # + log Jacobian of d = exp(u)
+
+    def prior_derivatives(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        args = self.centering @ beta
+        priors = list(self.priors.coef.values())
+        grad = np.array([float(prior.grad(args[j])) for j, prior in enumerate(priors)])
+        hess = np.array([float(prior.hess(args[j])) for j, prior in enumerate(priors)])
+        # Only the log-concave part: keeps the Newton matrix positive definite.
+        hess = np.minimum(hess, 0.0)
+        C = self.centering
+        return C.T @ grad, C.T @ (hess[:, None] * C)
+
+
+@dataclass(frozen=True)
+class _Posterior(_PriorTerms):
     """Log posterior pieces on the data's active rows (see :class:`Design`)."""
 
     X: np.ndarray
@@ -68,13 +110,6 @@ class _Posterior:
     weights: np.ndarray  # prior weights
     case_weights: np.ndarray
     offset: np.ndarray
-    spec: Spec
-    priors: ResolvedPriors
-    centering: np.ndarray  # C: prior arguments = C @ beta
-
-    def spec_at(self, natural: float | None) -> Spec:
-        family = self.spec.family.with_natural(natural)
-        return self.spec if family is self.spec.family else Spec(family, self.spec.link)
 
     def mean(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         eta = self.X @ beta + self.offset
@@ -102,37 +137,38 @@ class _Posterior:
             )
         return float(np.sum(terms))
 
-    def log_prior_beta(self, beta: np.ndarray) -> float:
-        args = self.centering @ beta
-        return float(
-            sum(prior.logpdf(args[j]) for j, prior in enumerate(self.priors.coef.values()))
-        )
-
-    def log_prior_u(self, u: float) -> float:
-        prior = self.priors.natural
-        if prior is None:
-            raise RuntimeError(
-                "the posterior mode search looked for a natural parameter the family does not "
-                f"have; got (family={self.spec.family.name!r})."
-            )
-        return float(prior.logpdf(np.exp(u))) + u  # + log Jacobian of d = exp(u)
-
-    def prior_derivatives(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        args = self.centering @ beta
-        priors = list(self.priors.coef.values())
-        grad = np.array([float(prior.grad(args[j])) for j, prior in enumerate(priors)])
-        hess = np.array([float(prior.hess(args[j])) for j, prior in enumerate(priors)])
-        # Only the log-concave part: keeps the Newton matrix positive definite.
-        hess = np.minimum(hess, 0.0)
-        C = self.centering
-        return C.T @ grad, C.T @ (hess[:, None] * C)
-
     def fisher(self, eta, mu, natural) -> tuple[np.ndarray, np.ndarray]:
         """Score and expected information of the log-likelihood in beta."""
         spec = self.spec_at(natural)
         phi = 1.0 if natural is None else spec.family.phi(natural)
         w, residual = spec.working_terms(self.y_mean, eta, mu, self.case_weights)
         return self.X.T @ (w * residual / phi), weighted_gram(self.X, w / phi)
+
+
+@dataclass(frozen=True)
+class _SufficientPosterior(_PriorTerms):
+    """The gaussian posterior with the identity link, from the rows' sufficient
+    statistics (:class:`~bayesglm.sufficient.GaussianStatistics`) instead of the rows.
+
+    It answers the search as :class:`_Posterior` does; the "means" it passes around
+    are the coefficients themselves (the means are X beta + offset, all valid).
+    """
+
+    statistics: GaussianStatistics
+    case_weights: np.ndarray  # the rows' total weight, for the search's fallback start
+
+    def mean(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        return (beta, beta) if np.isfinite(beta).all() else None
+
+    def valid_mean(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return beta, beta
+
+    def loglike(self, mu: np.ndarray, natural: float | None) -> float:
+        return self.statistics.loglike(mu, float(natural))
+
+    def fisher(self, eta, mu, natural) -> tuple[np.ndarray, np.ndarray]:
+        phi = self.spec.family.phi(natural)
+        return self.statistics.score(mu) / phi, self.statistics.xtwx / phi
 
 
 def laplace_approx(
@@ -317,7 +353,18 @@ def _argmax(objective, start: float) -> float:
     return float(result.x) if np.isfinite(result.fun) else start
 
 
-def _posterior(design: Design, spec: Spec, priors: ResolvedPriors) -> _Posterior:
+def _posterior(
+    design: Design, spec: Spec, priors: ResolvedPriors
+) -> _Posterior | _SufficientPosterior:
+    statistics = getattr(design, "statistics", None)  # Dask rows held as their statistics
+    if statistics is not None:
+        return _SufficientPosterior(
+            spec=spec,
+            priors=priors,
+            centering=priors.centering,
+            statistics=statistics,
+            case_weights=np.array([statistics.weight]),
+        )
     active = design.active
     return _Posterior(
         X=design.X[active],

@@ -85,21 +85,23 @@ def reduce_data(design: Design, spec: Spec) -> SamplingData:
     families: rows with equal covariates, offset and weight merge into one row with
     summed responses and trials (when that halves the rows or better).
     """
+    # Here, not at the top: the sufficient statistics' module loads the Dask designs'.
+    from .sufficient import block_statistics, has_sufficient_statistics
+
+    if has_sufficient_statistics(spec):
+        # Rows in Dask chunks carry their statistics (bayesglm.sufficient); rows in
+        # memory are one block of the same computation.
+        statistics = getattr(design, "statistics", None)
+        if statistics is None:
+            statistics = block_statistics(
+                design.X, design.y, design.eta_offset, design.prior_weights
+            )
+        return SamplingData("sufficient", statistics.sampling_data, False, statistics.n_rows)
     active = design.active_rows  # a plain slice, no copies, when every row counts
     X, y, w = design.X[active], design.y[active], design.prior_weights[active]
     offset = design.eta_offset[active]
     trials = None if design.trials is None else design.trials[active]
     family = spec.family
-    if family.normal and spec.link.name == "identity":
-        r = y - offset
-        data = {
-            "xtwx": X.T @ (X * w[:, None]),
-            "xtwr": X.T @ (w * r),
-            "rtwr": np.array(r @ (w * r)),
-            "n_rows": np.array(float(w.size)),
-            "half_sum_log_w": np.array(0.5 * np.log(w).sum()),
-        }
-        return SamplingData("sufficient", data, False, design.n_active)
     if family.collapsible:
         key = np.column_stack([X, offset, w])
         unique, inverse = np.unique(key, axis=0, return_inverse=True)

@@ -114,10 +114,17 @@ def block_pass(
         active = slice(None) if all_active else weights > 0
         if not spec.means_valid(e[active], m[active]):
             return BlockSums.zeros(p, valid=False), (e, m, np.zeros_like(e), np.zeros_like(e))
+        # Elementwise terms are formed in place: each temporary as long as the
+        # block costs a fresh allocation (page faults) and a pass over memory.
         if start_means is None:
-            sums.deviance = np.sum(weights[active] * family.unit_deviance(y[active], m[active]))
+            terms = family.unit_deviance(y[active], m[active])
+            terms *= weights[active]
+            sums.deviance = np.sum(terms)
         sums.mean_size = _mean_size_terms(family, weights[active], m[active])
-        sums.magnitude = float(np.sum(weights[active] * (np.abs(y[active]) + np.abs(m[active]))))
+        terms = np.abs(y[active])
+        terms += np.abs(m[active])
+        terms *= weights[active]
+        sums.magnitude = float(np.sum(terms))
         w_rows, r_rows = spec.working_terms(y, e, m, weights)
         if not all_active:
             w_rows[~active] = 0.0
@@ -234,7 +241,12 @@ def state_from_sums(
 
 def _mean_size_terms(family: Family, weights: np.ndarray, mu: np.ndarray) -> float:
     with np.errstate(all="ignore"):
-        terms = weights * mu**2 / family.variance(mu)
+        terms = mu * mu
+        terms *= weights
+        terms /= family.variance(mu)
+        total = np.sum(terms)
+    if np.isfinite(total):  # every term finite: no mask to take
+        return float(total)
     return float(np.sum(np.where(np.isfinite(terms), terms, 0.0)))
 
 

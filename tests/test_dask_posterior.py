@@ -371,3 +371,132 @@ def test_binomial_cells_are_the_rows_the_in_memory_engine_merges(name: str) -> N
     assert set(merged.data) == set(on_cells.data)
     for key, values in merged.data.items():
         np.testing.assert_array_equal(on_cells.data[key], values, err_msg=key)
+
+
+# --- gaussian with the identity link: sufficient statistics ----------------------------
+
+
+def _gaussian(n: int, seed: int = 4) -> pd.DataFrame:
+    """A gaussian response far from 0 (so that its residual sum of squares is a small
+    difference of large sums), a factor, precision weights and a varying offset."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "g": rng.choice(["a", "b", "c"], n),
+            "w": rng.uniform(0.5, 2.0, n),
+            "o": rng.choice([0.0, 0.5, 1.0], n),
+        }
+    )
+    mean = 100.0 + 2.0 * df["x"] + 0.5 * (df["g"] == "b") + df["o"]
+    df["y"] = mean + rng.normal(size=n) / np.sqrt(df["w"])
+    return df
+
+
+GAUSSIAN = dict(family="gaussian", weights="w", offset="o")
+
+
+def _sampling_inputs(design, spec, priors, mle) -> dict[str, np.ndarray]:
+    from bayesglm.sampling_data import sampling_inputs
+
+    laplace = laplace_approx(design, spec, priors, mle)
+    return sampling_inputs(spec, priors, laplace, reduce_data(design, spec))
+
+
+def test_gaussian_statistics_from_ragged_chunks_feed_the_sampler_the_numbers_of_the_rows() -> None:
+    # NUTS's draws follow its inputs chaotically (a change of 1e-15 in the Laplace mode
+    # moves the draws by 1e-2 after tuning), so the test pins every number the sampler
+    # reads: the same seed on the same numbers gives the same draws.
+    from bayesglm.priors import resolve_priors
+    from bayesglm.sufficient import sufficient_design
+
+    df = _gaussian(3000)
+    rows = bg.GLM("y ~ x + C(g)", data=df, **GAUSSIAN)
+    ragged = dd.from_pandas(df, npartitions=1).repartition(divisions=[0, 1, 40, 1700, 1711, 2999])
+    chunked = bg.GLM("y ~ x + C(g)", data=ragged, **GAUSSIAN)
+    assert chunked.design.X.chunks[0] == (1, 39, 1660, 11, 1289)
+    mle = chunked.fit_mle()
+    design, view = sufficient_design(chunked.design, chunked.spec, None, mle.params_array)
+    expected = reduce_data(rows.design, rows.spec)
+    found = reduce_data(design, rows.spec)
+    assert found.kind == expected.kind == "sufficient" and found.n_rows == 3000
+    for key, value in expected.data.items():
+        np.testing.assert_allclose(found.data[key], value, rtol=1e-13, err_msg=key)
+    for given, rtol, atol in ((None, 1e-7, 1e-8), ({"dispersion": bg.Fixed(1.0)}, 1e-12, 1e-15)):
+        priors = rows.resolve_priors(given)
+        on_chunks = resolve_priors(given, view, chunked.spec)
+        assert on_chunks.table().equals(priors.table())  # the same priors printed
+        for name, prior in priors.coef.items():
+            for key, value in prior.params.items():
+                np.testing.assert_allclose(on_chunks.coef[name].params[key], value, rtol=1e-12)
+        assert on_chunks.natural == priors.natural
+        np.testing.assert_allclose(on_chunks.x_means, priors.x_means, rtol=1e-13)
+        found = _sampling_inputs(design, chunked.spec, on_chunks, mle)
+        expected = _sampling_inputs(rows.design, rows.spec, priors, rows.fit_mle())
+        assert set(found) == set(expected)
+        for key, value in expected.items():
+            # The mode of log(sigma) comes from a one-dimensional search on values of
+            # the log posterior, which places a maximum only to about the square root
+            # of their rounding: the whitening (and, through sigma, the coefficients'
+            # mode) agree to 1e-8 where sigma is sampled, to rounding where it is fixed.
+            np.testing.assert_allclose(found[key], value, rtol=rtol, atol=atol, err_msg=key)
+
+
+@needs_compiled
+def test_a_gaussian_fit_on_a_cluster_from_parquet_is_the_fit_in_memory(tmp_path) -> None:
+    distributed = pytest.importorskip("distributed")
+    df = _gaussian(4000, seed=5)
+    folder = tmp_path / "gaussian"
+    dd.from_pandas(df, npartitions=5).to_parquet(folder)
+    options = dict(draws=1000, seed=7, progressbar=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        dask.config.set(scheduler=client),
+    ):
+        fit = bg.GLM("y ~ x + C(g)", data=dd.read_parquet(folder), **GAUSSIAN).fit(**options)
+    reference = bg.GLM("y ~ x + C(g)", data=df, **GAUSSIAN).fit(**options)
+    assert fit.method == {"method": "sufficient", "rows": 4000} and reference.method is None
+    assert "Method: NUTS on the sufficient statistics of 4,000 rows" in str(fit)
+    assert fit.priors.table().equals(reference.priors.table())
+    np.testing.assert_allclose(fit.laplace.chol, reference.laplace.chol, rtol=1e-8, atol=1e-12)
+    a, b = fit.summary(), reference.summary()
+    error = np.sqrt(a["mcse_mean"] ** 2 + b["mcse_mean"] ** 2)
+    assert (np.abs(a["mean"] - b["mean"]) < 4 * error).all()
+    np.testing.assert_allclose(a["sd"], b["sd"], rtol=0.1)
+    # sigma's MLE and mode come from the statistics, as in memory from the rows.
+    columns = ["mle", "mle_se"]
+    found, expected = fit.compare_mle()[columns], reference.compare_mle()[columns]
+    # (sigma's standard error is a second difference of the log-likelihood: 1e-8 apart)
+    np.testing.assert_allclose(found.to_numpy(float), expected.to_numpy(float), rtol=1e-6)
+
+
+@needs_compiled
+@pytest.mark.filterwarnings("ignore::bayesglm.errors.SamplingWarning")  # short chains
+def test_no_length_n_array_reaches_the_client_during_a_gaussian_fit() -> None:
+    from .test_dask_mle import _SizeCheckingScheduler
+
+    df = _gaussian(5000)
+    model = bg.GLM("y ~ x + C(g)", data=dd.from_pandas(df, npartitions=6), **GAUSSIAN)
+    scheduler = _SizeCheckingScheduler()
+    with dask.config.set(scheduler=scheduler):
+        fit = model.fit(draws=100, tune=100, chains=2, seed=1, progressbar=False)
+        fit.compare_mle()
+    assert fit.method["method"] == "sufficient"
+    assert scheduler.largest and max(scheduler.largest) < 5000
+
+
+def test_a_gaussian_with_another_link_on_dask_is_refused_with_the_alternatives() -> None:
+    df = _gaussian(200)
+    model = bg.GLM("y ~ x", data=dd.from_pandas(df, 3), family="gaussian", link="log")
+    pattern = r"identity link only.*link='identity'.*subsample.*GPU.*got \(family='gaussian'"
+    for method in ("auto", "importance"):
+        with pytest.raises(BayesGLMError, match=pattern):
+            model.fit(method=method)
+    with pytest.raises(BayesGLMError, match=r"sufficient statistics exist for the gaussian"):
+        model.fit(method="sufficient")
+    _, counts = _models(CASES["poisson-log-exposure"], _ratings(100))
+    with pytest.raises(BayesGLMError, match=r"got \(family='poisson', link='log'\)"):
+        counts.fit(method="sufficient")
