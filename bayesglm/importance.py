@@ -227,6 +227,7 @@ class _LogLik:
 
     spec: Spec
     B: np.ndarray  # (p, K)
+    threaded: bool  # False in a Dask task: its worker's threads are the parallelism
 
     def __call__(self, X, y, y_mean, offset, weights, trials, case) -> np.ndarray:
         a = case > 0
@@ -249,15 +250,18 @@ class _LogLik:
                     total += terms.sum(axis=0)
             return total
 
-        # Slices shared out over threads (numpy and BLAS release the GIL), as the
-        # IRLS's row pass does; the ranges' totals are added in row order.
-        total = sum(map_row_ranges(sum_slices, n_slices, step * K), np.zeros(K))
+        # In memory, slices shared out over threads (numpy and BLAS release the GIL)
+        # as the IRLS's row pass does; the ranges' totals are added in row order.
+        if self.threaded:
+            total = sum(map_row_ranges(sum_slices, n_slices, step * K), np.zeros(K))
+        else:
+            total = sum_slices(0, n_slices)
         return np.where(np.isfinite(total), total, -np.inf)
 
 
 def proposal_loglik(design: Any, spec: Spec, B: np.ndarray) -> np.ndarray:
     """The exact log-likelihood of each column of ``B`` (p, K), in one pass."""
-    return design.sum_blocks(_LogLik(spec, B), *_rows(design))
+    return design.sum_blocks(_LogLik(spec, B, not design.chunked), *_rows(design))
 
 
 def _psis(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:

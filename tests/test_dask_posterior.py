@@ -500,3 +500,24 @@ def test_a_gaussian_with_another_link_on_dask_is_refused_with_the_alternatives()
     _, counts = _models(CASES["poisson-log-exposure"], _ratings(100))
     with pytest.raises(BayesGLMError, match=r"got \(family='poisson', link='log'\)"):
         counts.fit(method="sufficient")
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_the_proposals_pass_in_threads_equals_the_plain_sum_of_the_rows(monkeypatch, k) -> None:
+    # In memory the slices of rows x proposals are shared out over threads; whatever
+    # their number, each proposal's log-likelihood is the plain sum over the rows.
+    from bayesglm import _rowpass, importance
+
+    monkeypatch.setattr(_rowpass, "_cores", lambda: k)
+    monkeypatch.setattr(_rowpass, "_MIN_ELEMENTS_PER_THREAD", 1)
+    monkeypatch.setattr(importance, "_CELLS_PER_SLICE", 64)  # many slices of 2 rows
+    rng = np.random.default_rng(5)
+    X = np.column_stack([np.ones(301), rng.normal(size=(301, 2))])
+    exposure = rng.uniform(1, 3, 301)
+    y = rng.poisson(exposure * np.exp(X @ [0.2, 0.3, -0.1]))
+    model = bg.GLM.from_arrays(X, y, family="poisson", offset=np.log(exposure))
+    B = rng.normal([[0.2], [0.3], [-0.1]], 0.05, (3, 32))
+    found = importance.proposal_loglik(model.design, model.spec, B)
+    mu = np.exp(X @ B + np.log(exposure)[:, None])
+    expected = model.spec.family.loglike_obs(y[:, None], mu).sum(axis=0)
+    np.testing.assert_allclose(found, expected, rtol=1e-13)
