@@ -6,9 +6,9 @@ the covariance of :math:`\hat u` (a constant Jacobian). For the cumulative famil
 :math:`u` holds the cutpoints through PyMC's ordered transform,
 :math:`(\zeta_1, \log(\zeta_2 - \zeta_1), \dots)`, whose log-Jacobian
 :math:`\sum_k \log(\zeta_{k+1} - \zeta_k)` is added, so the cutpoints stay increasing
-and the priors stay on :math:`\zeta`. The likelihood is PyMC's ``Categorical``: with
-``logit_p`` the linear predictors (softmax) for the categorical, with ``p`` the
-cumulative probabilities from the link's own formula for the cumulative; frequency
+and the priors stay on :math:`\zeta`. The likelihood is, for the categorical, PyMC's
+``Categorical`` with ``logit_p`` the linear predictors (softmax); for the cumulative,
+the log of each row's level probability from the link's own formula; frequency
 weights multiply each row's log-likelihood.
 
 Every number of the model is a ``pm.Data`` (the rows, the whitening, the priors'
@@ -141,13 +141,18 @@ def _likelihood(spec: CategorySpec, K: int, d: dict, beta: Any, zeta: Any) -> An
         # A padded row's probabilities at X = 0 can underflow (far cutpoints), and
         # 0 * log 0 is NaN: they are 1/K there instead, exactly, with no gradient.
         mask = d["mask"][:, None]
-        dist = pm.Categorical.dist(p=mask * (F[:, 1:] - F[:, :-1]) + (1.0 - mask) / K)
+        probabilities = mask * (F[:, 1:] - F[:, :-1]) + (1.0 - mask) / K
+        # Each row's own level by a product with its indicator: PyMC's Categorical
+        # indexes with an arange over the rows, which JAX refuses when the number of
+        # rows is an input it cannot trace back to X's shape.
+        chosen = pt.sum(pt.eq(d["y"][:, None], pt.arange(K)) * probabilities, axis=1)
+        rows = pt.log(chosen)
     else:
         p = beta.shape[0] // (K - 1)
         eta = pt.dot(X, beta.reshape((K - 1, p)).T)
         eta = pt.concatenate([pt.zeros_like(eta[:, :1]), eta], axis=1)
-        dist = pm.Categorical.dist(logit_p=eta)
-    return pt.sum(d["mask"] * d["weights"] * pm.logp(dist, d["y"]))
+        rows = pm.logp(pm.Categorical.dist(logit_p=eta), d["y"])
+    return pt.sum(d["mask"] * d["weights"] * rows)
 
 
 def _cutpoint_log_prior(spec: CategorySpec, priors: CategoryPriors, beta: Any, zeta: Any) -> Any:
@@ -263,7 +268,11 @@ def category_problem(
             p=len(cdesign.columns),
             k=len(mode),
             levels=cdesign.K,
-            **run_structure(rows, **run),
+            # No blocked pass over the rows (compiled.blocked_log_density): PyTensor
+            # rewrites the softmax's sum over rows of w_i eta_i[y_i] into a product with
+            # a sum over all rows computed from the data alone, which a block would
+            # count whole.
+            **{**run_structure(rows, **run), "row_block": 0},
         )
         return EnginePlan(
             structure,

@@ -1,7 +1,7 @@
 """The precompiled engine runs categorical and cumulative fits (issues #12, #15).
 
 As tests/test_compiled.py does for the other families: the JAX log-density and its
-gradient equal PyMC's at random points, padded (and blocked) or not, the numbers the
+gradient equal PyMC's at random points, padded or not, the numbers the
 engine feeds the program are the model's own ``pm.Data``, the key names what changes
 the program, the posterior equals the numpyro path's within Monte Carlo error, and a
 second process reads the stored program.
@@ -30,7 +30,7 @@ from bayesglm.category_model import (
     category_rows,
     pad_category_rows,
 )
-from bayesglm.sampling_data import row_bucket, row_input_names
+from bayesglm.sampling_data import row_bucket
 
 from .test_category_bayes import _frame
 
@@ -98,13 +98,6 @@ def test_jax_log_density_and_gradient_equal_pymcs_padded_blocked_or_not(
             assert inputs[name].dtype.kind == value.dtype.kind, name
         args = [inputs[name] for name in density.names]
         programs.append(jax.jit(lambda z, f=density, a=args: f(z, *a)))
-        if data is padded:
-            # The one-pass blocked form (large n), here on blocks of 64 rows.
-            blocked = compiled.blocked_log_density(
-                density.logp, density.names, row_input_names(data), 64
-            )
-            full = [*args, *density.precompute(*args)]
-            programs.append(jax.jit(lambda z, f=blocked, a=full: f(z, *a)))
     rng = np.random.default_rng(7)
     for _ in range(4):
         z = rng.normal(0.0, 0.7, size=mode.size)
@@ -169,6 +162,8 @@ def test_the_key_names_levels_link_and_priors_and_not_the_numbers() -> None:
     # The reference level is data (the codes), not structure.
     assert _structure("categorical", extra={"reference": "bike"}) == categorical
     assert _structure(n=200).n_bucket == 256 != base.n_bucket
+    # No blocked pass over the rows at any n (see category_model.category_problem).
+    assert _structure(n=40_000).row_block == 0
     keys = {json.dumps(compiled.structure_key(s), sort_keys=True) for s in (base, categorical)}
     assert len(keys) == 2
 
