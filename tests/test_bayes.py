@@ -143,9 +143,7 @@ def test_gaussian_sufficient_statistics_leave_the_posterior_unchanged() -> None:
     model = bg.GLM.from_arrays(X, y, family="gaussian", weights=w, offset=offset)
     sufficient = reduce_data(model.design, model.spec)
     assert sufficient.kind == "sufficient"
-    rows = SamplingData(
-        "rows", {"X": X, "offset": offset, "weights": w, "y": y}, False, 200
-    )
+    rows = SamplingData("rows", {"X": X, "offset": offset, "weights": w, "y": y}, False, 200)
     pair = (np.array([0.3, -0.2, 0.1, 0.5]), np.array([-0.5, 0.4, 1.0, -0.3]))
     np.testing.assert_allclose(
         _logp_difference(model, None, sufficient, pair),
