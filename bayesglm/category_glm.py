@@ -12,9 +12,6 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from ._validation import is_whole
 from .category_design import (
     CategoryDesign,
     category_design_from_arrays,
@@ -163,8 +160,9 @@ class CategoryGLM:
         """Sample the posterior with NUTS, from the maximum likelihood, in coordinates
         whitened by its covariance (see :mod:`bayesglm.category_model`).
 
-        Parameters follow :meth:`bayesglm.GLM.fit`; ``sampler`` is "auto", "numpyro",
-        "nutpie" or "pymc" (the precompiled engine does not take these families yet).
+        Parameters follow :meth:`bayesglm.GLM.fit` (checked and sampled by the same
+        code, :mod:`bayesglm.samplers`), ``sampler`` included: "auto" runs the
+        precompiled engine.
         Priors: ``"coef"``, a term name, ``"Intercept"`` and (cumulative)
         ``"cutpoints"`` (:mod:`bayesglm.category_priors`).
 
@@ -172,21 +170,18 @@ class CategoryGLM:
         -------
         CategoryPosterior
         """
-        from ._validation import check_seed
-        from .category_model import check_category_sampler, run_category_nuts
+        from .category_model import category_problem, theta_draws
         from .category_results import CategoryPosterior
+        from .samplers import check_run, run_nuts
 
-        for name, value, minimum in (
-            ("draws", draws, 1),
-            ("tune", tune, 0),
-            ("chains", chains, 1),
-        ):
-            if not is_whole(value) or value < minimum:
-                raise BayesGLMError(
-                    f"{name} must be an integer >= {minimum}; got ({name}={value!r})."
-                )
-        check_seed(seed)
-        sampler = check_category_sampler(sampler)
+        sampler, seed = check_run(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            sampler=sampler,
+            target_accept=target_accept,
+        )
         resolved = self.resolve_priors(priors, center)
         mle = self._mle[0]
         if mle.separation and not resolved.all_proper:
@@ -195,24 +190,25 @@ class CategoryGLM:
                 f"{', '.join(mle.separation)} and a flat prior does not stop the likelihood "
                 "from rising; use proper priors (the defaults); got (priors=Flat)."
             )
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**31))
-        run = run_category_nuts(
+        problem = category_problem(
             self.spec,
             self.cdesign,
             resolved,
             mle.params_array,
             None if mle.separation else mle.cov_array,
-            sampler=sampler,
+        )
+        run = run_nuts(
+            problem,
             draws=draws,
             tune=tune,
             chains=chains,
             seed=seed,
+            sampler=sampler,
             target_accept=target_accept,
             progressbar=progressbar,
         )
         return CategoryPosterior(
-            theta_draws=run.theta,
+            theta_draws=theta_draws(self.spec, run.u, len(self.cdesign.columns)),
             mle=mle,
             priors=resolved,
             sample_stats=run.sample_stats,

@@ -6,10 +6,15 @@ the covariance of :math:`\hat u` (a constant Jacobian). For the cumulative famil
 :math:`u` holds the cutpoints through PyMC's ordered transform,
 :math:`(\zeta_1, \log(\zeta_2 - \zeta_1), \dots)`, whose log-Jacobian
 :math:`\sum_k \log(\zeta_{k+1} - \zeta_k)` is added, so the cutpoints stay increasing
-and the priors stay on :math:`\zeta`. The likelihood is PyMC's ``Categorical``: with
-``logit_p`` the linear predictors (softmax) for the categorical, with ``p`` the
-cumulative probabilities from the link's own formula for the cumulative; frequency
+and the priors stay on :math:`\zeta`. The likelihood is, for the categorical, PyMC's
+``Categorical`` with ``logit_p`` the linear predictors (softmax); for the cumulative,
+the log of each row's level probability from the link's own formula; frequency
 weights multiply each row's log-likelihood.
+
+Every number of the model is a ``pm.Data`` (the rows, the whitening, the priors'
+parameters), so that the precompiled engine (:mod:`bayesglm.compiled`) serves every
+fit of one structure: :func:`category_problem` hands the posterior to the sampler
+dispatch of every family (:func:`bayesglm.samplers.run_nuts`).
 
 PyMC is imported inside the functions: ``import bayesglm`` and ``bayesglm mle`` do
 not load it.
@@ -17,9 +22,8 @@ not load it.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,30 +31,29 @@ from ._xp import NP, MathNamespace, pt_ns
 from .category_design import CategoryDesign
 from .category_families import CategorySpec
 from .category_priors import CategoryPriors
-from .errors import BayesGLMError
+from .sampling_data import (
+    SamplingData,
+    group_priors,
+    pad_with,
+    prior_inputs,
+    row_bucket,
+    row_input_names,
+)
+
+if TYPE_CHECKING:
+    from .samplers import SamplingProblem
 
 __all__ = [
-    "CATEGORY_SAMPLERS",
-    "CategoryRun",
     "build_category_sampling_model",
+    "category_inputs",
+    "category_problem",
+    "category_rows",
     "from_unconstrained",
     "log_posterior",
-    "run_category_nuts",
+    "pad_category_rows",
+    "theta_draws",
     "to_unconstrained",
 ]
-
-CATEGORY_SAMPLERS = ("numpyro", "nutpie", "pymc")
-"""The backends that sample these families, in the order "auto" tries them."""
-
-
-@dataclass(frozen=True)
-class CategoryRun:
-    """Draws of the parameters (chain, draw, parameter) and what ran."""
-
-    theta: np.ndarray
-    sample_stats: dict[str, np.ndarray]
-    sampler: str
-    timings: dict[str, float]
 
 
 def _lib(xp: MathNamespace) -> Any:
@@ -94,31 +97,77 @@ def _jacobian_of_transform(spec: CategorySpec, theta: np.ndarray, p: int) -> np.
     return J
 
 
-def _log_likelihood(
-    spec: CategorySpec, cdesign: CategoryDesign, beta: Any, zeta: Any, xp: MathNamespace
-) -> Any:
-    """sum_i w_i log P(Y = y_i), through PyMC's Categorical (pytensor)."""
+def category_rows(cdesign: CategoryDesign) -> SamplingData:
+    """The rows the sampling model reads: X, the response ``y`` as codes (the
+    categorical's reference level first, see :func:`_likelihood`) and the case
+    weights, rows with weight 0 dropped."""
+    w = cdesign.design.case_weights
+    active = w > 0
+    codes = cdesign.codes
+    if cdesign.reference:
+        codes = np.where(
+            codes == cdesign.reference, 0, np.where(codes < cdesign.reference, codes + 1, codes)
+        )
+    data = {
+        "X": np.ascontiguousarray(cdesign.X[active], dtype=float),
+        "y": codes[active].astype(np.int64),
+        "weights": np.asarray(w[active], dtype=float),
+    }
+    return SamplingData("rows", data, False, int(active.sum()))
+
+
+def pad_category_rows(rows: SamplingData, bucket: int) -> SamplingData:
+    """Rows padded to ``bucket``: X = 0, the first level, frequency weight 0 and
+    mask 0 (the padded log-likelihood is finite, see :func:`_likelihood`, and it
+    is multiplied by 0)."""
+    return pad_with(rows, bucket, {"y": 0, "weights": 0.0})
+
+
+def _likelihood(spec: CategorySpec, K: int, d: dict, beta: Any, zeta: Any) -> Any:
+    """sum_i mask_i w_i log P(Y = y_i), through PyMC's Categorical (pytensor).
+
+    The categorical's reference level is the first column of its linear
+    predictors (its codes come so from :func:`category_rows`).
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
-    X = pt.constant(cdesign.X)
-    codes = pt.constant(cdesign.codes)
-    w = pt.constant(cdesign.design.case_weights)
-    K, ref = cdesign.K, cdesign.reference
+    X = d["X"]
     if spec.family.ordered:
         eta = pt.dot(X, beta)
-        F = spec.link.inverse(zeta[None, :] - eta[:, None], xp)
-        n = cdesign.design.n
-        F = pt.concatenate([pt.zeros((n, 1)), F, pt.ones((n, 1))], axis=1)
-        dist = pm.Categorical.dist(p=F[:, 1:] - F[:, :-1])
+        F = spec.link.inverse(zeta[None, :] - eta[:, None], pt_ns())
+        edge = pt.zeros_like(eta)[:, None]
+        F = pt.concatenate([edge, F, edge + 1.0], axis=1)
+        # A padded row's probabilities at X = 0 can underflow (far cutpoints), and
+        # 0 * log 0 is NaN: they are 1/K there instead, exactly, with no gradient.
+        mask = d["mask"][:, None]
+        probabilities = mask * (F[:, 1:] - F[:, :-1]) + (1.0 - mask) / K
+        # Each row's own level by a product with its indicator: PyMC's Categorical
+        # indexes with an arange over the rows, which JAX refuses when the number of
+        # rows is an input it cannot trace back to X's shape.
+        chosen = pt.sum(pt.eq(d["y"][:, None], pt.arange(K)) * probabilities, axis=1)
+        rows = pt.log(chosen)
     else:
-        p = X.shape[1]
-        B = beta.reshape((K - 1, p))
-        eta = pt.dot(X, B.T)
-        zeros = pt.zeros((cdesign.design.n, 1))
-        eta = pt.concatenate([eta[:, :ref], zeros, eta[:, ref:]], axis=1)
-        dist = pm.Categorical.dist(logit_p=eta)
-    return pt.sum(w * pm.logp(dist, codes))
+        p = beta.shape[0] // (K - 1)
+        eta = pt.dot(X, beta.reshape((K - 1, p)).T)
+        eta = pt.concatenate([pt.zeros_like(eta[:, :1]), eta], axis=1)
+        rows = pm.logp(pm.Categorical.dist(logit_p=eta), d["y"])
+    return pt.sum(d["mask"] * d["weights"] * rows)
+
+
+def _cutpoint_log_prior(spec: CategorySpec, priors: CategoryPriors, beta: Any, zeta: Any) -> Any:
+    """The cutpoints' log prior (:mod:`bayesglm.category_priors`), its numbers as
+    ``pm.Data``: a prior on each cutpoint, or the Dirichlet on the probabilities at
+    the predictors' means."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    if priors.cutpoints is not None:
+        params = {k: pm.Data(f"cutpoint_prior_{k}", v) for k, v in priors.cutpoints.params.items()}
+        return pt.sum(priors.cutpoints.pymc_logp(zeta, params))
+    m = pt.dot(pm.Data("cutpoint_x_means", priors.x_means), beta)
+    slope = spec.link.inverse_deriv(zeta - m, pt_ns())
+    return math.lgamma(priors.levels) + pt.sum(pt.log(slope))
 
 
 def build_category_sampling_model(
@@ -127,8 +176,10 @@ def build_category_sampling_model(
     priors: CategoryPriors,
     mode: np.ndarray,
     chol: np.ndarray,
+    rows: SamplingData | None = None,
 ):
-    """The posterior in whitened coordinates ``z`` (a PyMC model).
+    """The posterior in whitened coordinates ``z`` (a PyMC model), on ``rows``
+    (:func:`category_rows` by default; padded for the precompiled engine).
 
     Returns
     -------
@@ -137,19 +188,100 @@ def build_category_sampling_model(
     import pymc as pm
     import pytensor.tensor as pt
 
-    xp = pt_ns()
+    from .model import coef_log_prior
+
+    rows = category_rows(cdesign) if rows is None else rows
     p = len(cdesign.columns)
     with pm.Model() as model:
         z = pm.Flat("z", shape=len(mode))
-        u = pt.constant(mode) + pt.dot(pt.constant(chol), z)
-        beta, zeta, log_jacobian = from_unconstrained(spec, u, p, xp)
+        # Static lengths: the parameters' slices then have them too, and PyTensor's
+        # rewrites (e.g. a dot with one column as a product) cannot mistake a
+        # length-1 vector for a broadcastable one.
+        u = pt.specify_shape(
+            pm.Data("shift", mode) + pt.dot(pm.Data("chol", chol), z), (len(mode),)
+        )
+        beta, zeta, log_jacobian = from_unconstrained(spec, u, p, pt_ns())
+        log_prior = coef_log_prior(beta, priors.coef, priors.centering)
         if spec.family.ordered:
-            pm.Potential("log_prior", priors.log_prior(beta, zeta, spec.link, xp))
+            log_prior = log_prior + _cutpoint_log_prior(spec, priors, beta, zeta)
             pm.Potential("ordered_jacobian", log_jacobian)
-        else:
-            pm.Potential("log_prior", priors.log_prior(beta, xp=xp))
-        pm.Potential("log_likelihood", _log_likelihood(spec, cdesign, beta, zeta, xp))
+        pm.Potential("log_prior", log_prior)
+        d = {key: pm.Data(key, value) for key, value in rows.data.items() if key != "mask"}
+        d["mask"] = pm.Data("mask", rows.mask)
+        pm.Potential("log_likelihood", _likelihood(spec, cdesign.K, d, beta, zeta))
     return model
+
+
+def category_inputs(
+    priors: CategoryPriors, mode: np.ndarray, chol: np.ndarray, rows: SamplingData
+) -> dict[str, np.ndarray]:
+    """Every ``pm.Data`` of :func:`build_category_sampling_model`, by name, without
+    building it."""
+    inputs = {"shift": mode, "chol": chol, **prior_inputs(priors.coef, priors.centering)}
+    if priors.cutpoint_source is not None:
+        if priors.cutpoints is not None:
+            for key, value in priors.cutpoints.params.items():
+                inputs[f"cutpoint_prior_{key}"] = value
+        else:
+            inputs["cutpoint_x_means"] = priors.x_means
+    inputs.update(rows.data)
+    inputs["mask"] = rows.mask
+    return {key: np.asarray(value) for key, value in inputs.items()}
+
+
+def category_problem(
+    spec: CategorySpec,
+    cdesign: CategoryDesign,
+    priors: CategoryPriors,
+    mle_theta: np.ndarray,
+    mle_cov: np.ndarray | None,
+) -> SamplingProblem:
+    """The posterior whitened at the maximum likelihood (``mle_cov`` None: at the
+    posterior mode, see :func:`_whitening`), for :func:`bayesglm.samplers.run_nuts`."""
+    from .samplers import SamplingProblem
+
+    mode, chol = _whitening(spec, cdesign, priors, mle_theta, mle_cov)
+
+    def build_model() -> Any:
+        return build_category_sampling_model(spec, cdesign, priors, mode, chol)
+
+    def engine_plan(**run: Any) -> Any:
+        from .compiled import EnginePlan, Structure, run_structure
+
+        rows = category_rows(cdesign)
+        rows = pad_category_rows(rows, row_bucket(rows.n_rows))
+        if priors.cutpoint_source is None:
+            cutpoints = None
+        elif priors.cutpoints is None:
+            cutpoints = "Dirichlet"
+        else:
+            cutpoints = f"cutpoints:{type(priors.cutpoints).__name__}"
+        structure = Structure(
+            family=spec.family.name,
+            link=spec.link.name,
+            coef_priors=tuple(
+                (cls.__name__, len(idx)) for cls, (idx, _) in group_priors(priors.coef).items()
+            ),
+            natural_prior=cutpoints,
+            kind=rows.kind,
+            has_trials=False,
+            p=len(cdesign.columns),
+            k=len(mode),
+            levels=cdesign.K,
+            # No blocked pass over the rows (compiled.blocked_log_density): PyTensor
+            # rewrites the softmax's sum over rows of w_i eta_i[y_i] into a product with
+            # a sum over all rows computed from the data alone, which a block would
+            # count whole.
+            **{**run_structure(rows, **run), "row_block": 0},
+        )
+        return EnginePlan(
+            structure,
+            category_inputs(priors, mode, chol, rows),
+            row_input_names(rows),
+            lambda: build_category_sampling_model(spec, cdesign, priors, mode, chol, rows),
+        )
+
+    return SamplingProblem(mode, chol, build_model, engine_plan)
 
 
 def log_posterior(
@@ -166,30 +298,6 @@ def log_posterior(
         prior = priors.log_prior(theta[:p], zeta, spec.link)
         return llf + prior + float(np.sum(np.log(np.diff(zeta))))
     return llf + priors.log_prior(theta)
-
-
-def check_category_sampler(sampler: str) -> str:
-    """The backend a fit uses: "compiled" is refused, "auto" takes the first installed."""
-    import importlib.util
-
-    if sampler == "compiled":
-        raise BayesGLMError(
-            "the precompiled engine does not take categorical or cumulative outcomes yet; "
-            f"use sampler='auto' or one of {', '.join(CATEGORY_SAMPLERS)}; "
-            "got (sampler='compiled')."
-        )
-    if sampler == "auto":
-        return next(
-            name
-            for name in CATEGORY_SAMPLERS
-            if name == "pymc" or importlib.util.find_spec(name) is not None
-        )
-    if sampler not in CATEGORY_SAMPLERS:
-        raise BayesGLMError(
-            f"unknown sampler; the samplers of these families are auto, "
-            f"{', '.join(CATEGORY_SAMPLERS)}; got (sampler={sampler!r})."
-        )
-    return sampler
 
 
 def _whitening(
@@ -233,54 +341,8 @@ def _whitening(
     return found.x, np.linalg.cholesky(found.hess_inv)
 
 
-def run_category_nuts(
-    spec: CategorySpec,
-    cdesign: CategoryDesign,
-    priors: CategoryPriors,
-    mle_theta: np.ndarray,
-    mle_cov: np.ndarray | None,
-    *,
-    sampler: str,
-    draws: int,
-    tune: int,
-    chains: int,
-    seed: int,
-    target_accept: float,
-    progressbar: bool,
-) -> CategoryRun:
-    """NUTS from the maximum likelihood, whitened by its covariance (``mle_cov``
-    None: from the posterior mode, see :func:`_whitening`)."""
-    import pymc as pm
-
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    p = len(cdesign.columns)
-    mode, chol = _whitening(spec, cdesign, priors, mle_theta, mle_cov)
-    model = build_category_sampling_model(spec, cdesign, priors, mode, chol)
-    timings["build"] = time.perf_counter() - start
-    start = time.perf_counter()
-    trace = pm.sample(
-        draws,
-        tune=tune,
-        chains=chains,
-        cores=min(chains, 2),
-        random_seed=seed,
-        progressbar=progressbar,
-        nuts_sampler=sampler,
-        target_accept=target_accept,
-        initvals={"z": np.zeros(len(mode))},
-        compute_convergence_checks=False,
-        model=model,
-    )
-    timings["sample"] = time.perf_counter() - start
-    z = np.asarray(trace["posterior"]["z"])
-    u = mode + z @ chol.T
+def theta_draws(spec: CategorySpec, u: np.ndarray, p: int) -> np.ndarray:
+    """The parameters (coefficients, then cutpoints) from draws of the sampler's
+    coordinates ``u`` (chain, draw, k)."""
     beta, zeta, _ = from_unconstrained(spec, u, p)
-    theta = u if zeta is None else np.concatenate([beta, zeta], axis=-1)
-    stats = trace["sample_stats"]
-    sample_stats = {
-        name: np.asarray(stats[name])
-        for name in ("diverging", "tree_depth", "energy", "step_size")
-        if name in stats
-    }
-    return CategoryRun(theta=theta, sample_stats=sample_stats, sampler=sampler, timings=timings)
+    return u if zeta is None else np.concatenate([beta, zeta], axis=-1)

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._xp import NP, MathNamespace
 from .category_design import CategoryDesign
 from .category_families import CategorySpec
 from .design import weighted_mean, weighted_sd
@@ -92,39 +91,26 @@ class CategoryPriors:
         return pd.DataFrame(rows, index=pd.Index(index, name="parameter"))
 
     def log_prior(
-        self, beta: Any, zeta: Any = None, link: Any = None, xp: MathNamespace = NP
-    ) -> Any:
+        self, beta: np.ndarray, zeta: np.ndarray | None = None, link: Any = None
+    ) -> float:
         """The log prior density at one value: coefficients ``beta`` (and the
-        cumulative's increasing cutpoints ``zeta``); numpy or pytensor (``xp``)."""
-        lib = _lib(xp)
-        args = lib.dot(self.centering, beta)
-        total = 0.0
-        for j, prior in enumerate(self.coef):
-            total = total + _logpdf(prior, args[j], xp)
+        cumulative's increasing cutpoints ``zeta``), in numpy; the sampling model's
+        own terms are :func:`bayesglm.model.coef_log_prior` and the cutpoints' in
+        :mod:`bayesglm.category_model`."""
+        args = self.centering @ beta
+        total = sum(_logpdf(prior, args[j]) for j, prior in enumerate(self.coef))
         if zeta is None:
             return total
         if self.cutpoints is not None:
-            for k in range(self.levels - 1):
-                total = total + _logpdf(self.cutpoints, zeta[k], xp)
-            return total
-        m = lib.dot(self.x_means, beta)
-        return total + math.lgamma(self.levels) + lib.sum(xp.log(link.inverse_deriv(zeta - m, xp)))
+            return total + sum(_logpdf(self.cutpoints, zeta[k]) for k in range(self.levels - 1))
+        m = self.x_means @ beta
+        return (
+            total + math.lgamma(self.levels) + float(np.sum(np.log(link.inverse_deriv(zeta - m))))
+        )
 
 
-def _lib(xp: MathNamespace) -> Any:
-    if xp is NP:
-        return np
-    import pytensor.tensor as pt
-
-    return pt
-
-
-def _logpdf(prior: CoefPrior, value: Any, xp: MathNamespace) -> Any:
-    if xp is NP:
-        return float(prior.logpdf(np.asarray([value]))[0])
-    import pytensor.tensor as pt
-
-    return prior.pymc_logp(value, {k: pt.constant(v) for k, v in prior.params.items()})
+def _logpdf(prior: CoefPrior, value: float) -> float:
+    return float(prior.logpdf(np.asarray([value]))[0])
 
 
 def resolve_category_priors(

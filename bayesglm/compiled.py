@@ -47,11 +47,15 @@ from .sampling_data import (
 
 __all__ = [
     "CompiledRun",
+    "EnginePlan",
     "Prepared",
     "Structure",
     "compile_ahead",
+    "glm_plan",
     "prepare",
+    "prepare_plan",
     "run_compiled",
+    "run_structure",
     "structure_key",
 ]
 
@@ -60,7 +64,17 @@ MAX_TREE_DEPTH = 10
 
 ARTIFACT_KIND = "nuts"
 _MAGIC = b"BAYESGLM-NUTS-1\n"
-_GRAPH_MODULES = ("model", "sampling_data", "compiled", "families", "links", "priors", "_xp")
+_GRAPH_MODULES = (
+    "model",
+    "sampling_data",
+    "compiled",
+    "families",
+    "links",
+    "priors",
+    "_xp",
+    "category_model",
+    "category_families",
+)
 """Modules whose code shapes the exported program: a change in any makes a new key."""
 _VERSIONED = ("pymc", "pytensor", "numpyro", "jax", "jaxlib")
 
@@ -79,11 +93,13 @@ class Structure:
     family: str
     link: str
     coef_priors: tuple[tuple[str, int], ...]  # prior class name, group size
-    natural_prior: str | None  # class name; "fixed:<class>" when held at a value
+    natural_prior: str | None  # class name; "fixed:<class>" when held at a value;
+    # categorical outcomes: the cutpoints' prior ("Dirichlet" or "cutpoints:<class>")
     kind: str  # "rows" | "sufficient"
     has_trials: bool
     p: int
-    k: int
+    k: int  # unconstrained parameters (the length of z)
+    levels: int  # response levels of a categorical outcome; 0 for the other families
     n_bucket: int  # padded rows; 0 for sufficient statistics
     chains: int
     tune: int
@@ -162,6 +178,30 @@ def structure_of(
         has_trials=reduced.has_trials,
         p=len(priors.coef),
         k=int(laplace.mode.size),
+        levels=0,
+        **run_structure(
+            reduced,
+            chains=chains,
+            tune=tune,
+            draws=draws,
+            target_accept=target_accept,
+            max_tree_depth=max_tree_depth,
+        ),
+    )
+
+
+def run_structure(
+    reduced: SamplingData,
+    *,
+    chains: int,
+    tune: int,
+    draws: int,
+    target_accept: float,
+    max_tree_depth: int = MAX_TREE_DEPTH,
+) -> dict[str, Any]:
+    """The fields of :class:`Structure` that every family fills alike: the padded
+    rows and how the run goes through them, and the run's settings."""
+    return dict(
         n_bucket=int(reduced.data["y"].shape[0]) if reduced.kind == "rows" else 0,
         chains=int(chains),
         tune=int(tune),
@@ -596,6 +636,20 @@ def _program(key: dict[str, Any], build) -> tuple[Program, str]:
     return program, origin
 
 
+@dataclass(frozen=True)
+class EnginePlan:
+    """What the engine needs of a fit, whatever the family: the structure (the
+    cache key), the numbers the program reads by ``pm.Data`` name (rows padded), the
+    names of those with one entry per row, and the builder of the PyMC sampling
+    model of these padded data, called only when no program of the structure is
+    stored (:class:`bayesglm.samplers.SamplingProblem` makes one per fit)."""
+
+    structure: Structure
+    inputs: dict[str, np.ndarray]
+    row_names: tuple[str, ...]
+    build_model: Callable[[], Any]
+
+
 def plan(
     design: Design,
     spec: Spec,
@@ -613,6 +667,27 @@ def plan(
     return reduced, structure_of(spec, priors, laplace, reduced, **run)
 
 
+def glm_plan(
+    design: Design,
+    spec: Spec,
+    priors: ResolvedPriors,
+    laplace: LaplaceApprox,
+    *,
+    build_model: Callable[..., Any],
+    **run: Any,
+) -> EnginePlan:
+    """A GLM's :class:`EnginePlan`; ``build_model`` is
+    :func:`bayesglm.model.build_sampling_model` (passed in, as the model module
+    imports PyMC), ``run`` holds chains, tune, draws and target_accept."""
+    reduced, structure = plan(design, spec, priors, laplace, **run)
+    return EnginePlan(
+        structure,
+        sampling_inputs(spec, priors, laplace, reduced),
+        row_input_names(reduced),
+        lambda: build_model(design, spec, priors, laplace, reduced),
+    )
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A fit's program and the numbers it runs on."""
@@ -621,6 +696,19 @@ class Prepared:
     structure: Structure
     inputs: dict[str, np.ndarray]
     origin: str  # how the program was obtained: "built", "loaded" or "reused"
+
+
+def prepare_plan(engine_plan: EnginePlan) -> Prepared:
+    """The program of a plan's structure (from memory, the cache folder, or built
+    and stored) and the plan's inputs to it."""
+    structure, inputs = engine_plan.structure, engine_plan.inputs
+
+    def build() -> bytes:
+        model = engine_plan.build_model()
+        return export_program(model, inputs, structure, engine_plan.row_names)
+
+    program, origin = _program(structure_key(structure), build)
+    return Prepared(program, structure, inputs, origin)
 
 
 def prepare(
@@ -635,26 +723,20 @@ def prepare(
     target_accept: float,
     build_model: Callable[..., Any],
 ) -> Prepared:
-    """The program of a fit's structure (from memory, the cache folder, or built and
-    stored) and the fit's inputs to it; arguments as :func:`run_compiled`."""
-    reduced, structure = plan(
-        design,
-        spec,
-        priors,
-        laplace,
-        chains=chains,
-        tune=tune,
-        draws=draws,
-        target_accept=target_accept,
+    """A GLM's :class:`Prepared` (:func:`glm_plan`, :func:`prepare_plan`)."""
+    return prepare_plan(
+        glm_plan(
+            design,
+            spec,
+            priors,
+            laplace,
+            build_model=build_model,
+            chains=chains,
+            tune=tune,
+            draws=draws,
+            target_accept=target_accept,
+        )
     )
-    inputs = sampling_inputs(spec, priors, laplace, reduced)
-
-    def build() -> bytes:
-        model = build_model(design, spec, priors, laplace, reduced)
-        return export_program(model, inputs, structure, row_input_names(reduced))
-
-    program, origin = _program(structure_key(structure), build)
-    return Prepared(program, structure, inputs, origin)
 
 
 def compile_ahead(prepared: Prepared) -> None:
@@ -666,31 +748,15 @@ def compile_ahead(prepared: Prepared) -> None:
     prepared.program.advance.lower(state, *data).compile()
 
 
-def run_compiled(
-    design: Design,
-    spec: Spec,
-    priors: ResolvedPriors,
-    laplace: LaplaceApprox,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    seed: int,
-    target_accept: float,
-    progressbar: bool,
-    build_model: Callable[..., Any],
-) -> CompiledRun:
-    """NUTS on the whitened posterior with the precompiled program of this structure.
+def run_compiled(engine_plan: EnginePlan, *, seed: int, progressbar: bool) -> CompiledRun:
+    """NUTS on a whitened posterior with the precompiled program of its structure.
 
     Parameters
     ----------
-    design, spec, priors, laplace
-        The fit's pieces, as :func:`bayesglm.samplers.sample` takes them.
-    draws, tune, chains, seed, target_accept, progressbar
+    engine_plan : EnginePlan
+        The fit's structure and numbers (:meth:`bayesglm.samplers.SamplingProblem.engine_plan`).
+    seed, progressbar
         As :meth:`bayesglm.GLM.fit`; the progress line goes to standard error.
-    build_model
-        :func:`bayesglm.model.build_sampling_model`, called only when no program of
-        this structure is stored (passed in, as the model module runs this one).
 
     Returns
     -------
@@ -700,18 +766,9 @@ def run_compiled(
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    prepared = prepare(
-        design,
-        spec,
-        priors,
-        laplace,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        target_accept=target_accept,
-        build_model=build_model,
-    )
+    prepared = prepare_plan(engine_plan)
     program, structure, inputs = prepared.program, prepared.structure, prepared.inputs
+    chains, tune, draws = structure.chains, structure.tune, structure.draws
     timings["program"] = time.perf_counter() - start
     start = time.perf_counter()
     data = [inputs[name] for name in program.names]

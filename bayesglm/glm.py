@@ -14,9 +14,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from ._validation import check_seed, is_whole
+from ._validation import is_whole
 from .design import Design
 from .errors import BayesGLMError
 from .families import Family, Spec, resolve
@@ -315,17 +313,15 @@ class GLM:
         """
         from . import samplers
 
-        _check_counts(draws=draws, tune=tune, chains=chains)
+        sampler, seed = samplers.check_run(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            sampler=sampler,
+            target_accept=target_accept,
+        )
         method = _check_method(method, self.design.chunked)
-        real = isinstance(target_accept, float | int) and not isinstance(target_accept, bool)
-        if not (real and 0 < target_accept < 1):
-            raise BayesGLMError(
-                f"target_accept must be between 0 and 1; got (target_accept={target_accept!r})."
-            )
-        check_seed(seed)
-        sampler = samplers.check_sampler(sampler, tune=tune)
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**31))
         options = dict(
             draws=draws,
             tune=tune,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -31,19 +32,21 @@ from .design import Design
 from .families import Spec
 from .laplace import LaplaceApprox
 from .priors import ResolvedPriors
-from .sampling_data import SamplingData, prior_groups, reduce_data
+from .sampling_data import SamplingData, group_priors
 
-__all__ = ["build_model", "build_sampling_model", "run_backend"]
+__all__ = ["build_model", "build_sampling_model", "coef_log_prior", "run_backend"]
 
 # --- shared pieces --------------------------------------------------------------------
 
 
-def _coef_log_prior(beta: Any, priors: ResolvedPriors) -> Any:
+def coef_log_prior(beta: Any, coef: Sequence[Any], centering: np.ndarray) -> Any:
+    """The log prior density of coefficients ``beta`` whose priors ``coef`` (one per
+    coefficient) are on ``centering @ beta``; every family's sampling model uses it."""
     # The priors' numbers are data of the model, not constants of its graph: a fit
     # with other numbers reuses the compiled model and reads its own.
-    args = pt.dot(pm.Data("centering", priors.centering), beta)
+    args = pt.dot(pm.Data("centering", centering), beta)
     total = pt.constant(0.0)
-    for cls, (idx, params) in prior_groups(priors).items():
+    for cls, (idx, params) in group_priors(coef).items():
         name = cls.pymc_name
         data = {k: pm.Data(f"prior_{name}_{k}", v) for k, v in params.items()}
         index = pm.Data(f"prior_{name}_index", idx)
@@ -143,7 +146,9 @@ def build_sampling_model(
         z = pm.Flat("z", shape=(k,))
         theta = shift + pt.dot(chol, z)
         beta = theta[:p]
-        pm.Potential("coef_prior", _coef_log_prior(beta, priors))
+        pm.Potential(
+            "coef_prior", coef_log_prior(beta, list(priors.coef.values()), priors.centering)
+        )
         natural = None
         if priors.fixed_natural is not None:
             natural = pm.Data("natural_fixed", priors.fixed_natural)
@@ -241,10 +246,7 @@ def _constant_value(constant: Constant) -> Any:
 
 
 def run_backend(
-    design: Design,
-    spec: Spec,
-    priors: ResolvedPriors,
-    laplace: LaplaceApprox,
+    model: pm.Model,
     *,
     sampler: str,
     draws: int,
@@ -254,14 +256,12 @@ def run_backend(
     target_accept: float,
     progressbar: bool,
 ) -> tuple[np.ndarray, Any, dict[str, float]]:
-    """Run NUTS through PyMC ("numpyro", "pymc") or nutpie on the whitened posterior:
-    the draws of ``z`` (chain, draw, k), the backend's own sample stats, the timings."""
+    """Run NUTS through PyMC ("numpyro", "pymc") or nutpie on a whitened posterior
+    (a model whose one free variable is ``z``, see :class:`bayesglm.samplers.SamplingProblem`),
+    starting at ``z = 0``: the draws of ``z`` (chain, draw, k), the backend's own
+    sample stats, the timings."""
     timings: dict[str, float] = {}
-    start = time.perf_counter()
-    reduced = reduce_data(design, spec)
-    model = build_sampling_model(design, spec, priors, laplace, reduced)
-    timings["build"] = time.perf_counter() - start
-    k = laplace.mode.size
+    k = int(model["z"].type.shape[0])
     if sampler == "nutpie":
         trace = _sample_nutpie(
             model, k, draws, tune, chains, seed, target_accept, progressbar, timings

@@ -9,6 +9,8 @@ nutpie backends (:func:`bayesglm.model.run_backend`) and the PyMC sampling model
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +22,18 @@ from .families import Spec
 from .laplace import LaplaceApprox
 from .priors import ResolvedPriors
 
-__all__ = ["SAMPLERS", "SampleRun", "available_samplers", "check_sampler", "sample"]
+__all__ = [
+    "SAMPLERS",
+    "NutsRun",
+    "SampleRun",
+    "SamplingProblem",
+    "available_samplers",
+    "check_run",
+    "check_sampler",
+    "glm_problem",
+    "run_nuts",
+    "sample",
+]
 
 SAMPLERS = ("compiled", "numpyro", "nutpie", "pymc")
 """Sampler backends in the order "auto" tries them: it takes the first installed.
@@ -52,11 +65,91 @@ def _installed(name: str) -> bool:
 
 
 @dataclass(frozen=True)
-class SampleRun:
-    """Raw draws of the sampling model, with what ran and how long it took.
+class SamplingProblem:
+    """A posterior as NUTS runs it, whatever the family: coordinates ``z`` whitened
+    by a Gaussian approximation, :math:`u = m + L z` (a constant Jacobian), ``u``
+    the family's unconstrained parameters.
 
-    ``sample_stats`` holds the sampler's statistics as (chain, draw) arrays under
-    ArviZ's names (:data:`_STAT_NAMES`), whichever of them the backend gives.
+    The backends read it through two builders, called only by the backend that
+    needs them: ``build_model()`` gives the PyMC model of the density of ``z`` (a
+    ``pm.Flat("z")`` of length k plus potentials; numpyro, nutpie, pymc), and
+    ``engine_plan(chains=, tune=, draws=, target_accept=)`` what the precompiled
+    engine needs (:class:`bayesglm.compiled.EnginePlan`: the structure, the numbers
+    by ``pm.Data`` name, rows padded, and the builder of the padded model).
+    """
+
+    mode: np.ndarray  # m, (k,)
+    chol: np.ndarray  # L, (k, k)
+    build_model: Callable[[], Any]
+    engine_plan: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class NutsRun:
+    """Draws of the unconstrained parameters ``u`` (chain, draw, k), the sampler's
+    statistics as (chain, draw) arrays under ArviZ's names (:data:`_STAT_NAMES`,
+    whichever the backend gives), what ran and how long it took."""
+
+    u: np.ndarray
+    sample_stats: dict[str, np.ndarray]
+    sampler: str
+    timings: dict[str, float]
+
+
+def run_nuts(
+    problem: SamplingProblem,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    sampler: str,
+    target_accept: float,
+    progressbar: bool,
+) -> NutsRun:
+    """Run NUTS on a whitened posterior with the chosen backend (resolved by
+    :func:`check_sampler`); the one place every family's fit samples."""
+    if sampler == "compiled":
+        from .compiled import run_compiled
+
+        start = time.perf_counter()
+        plan = problem.engine_plan(
+            chains=chains, tune=tune, draws=draws, target_accept=target_accept
+        )
+        compiled = run_compiled(plan, seed=seed, progressbar=progressbar)
+        z, timings = compiled.z, {"plan": time.perf_counter() - start, **compiled.timings}
+        stats = _standard_stats(compiled.sample_stats)
+    else:
+        from .model import run_backend
+
+        start = time.perf_counter()
+        model = problem.build_model()
+        build = time.perf_counter() - start
+        z, raw_stats, timings = run_backend(
+            model,
+            sampler=sampler,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            target_accept=target_accept,
+            progressbar=progressbar,
+        )
+        timings = {"build": build, **timings}
+        stats = _standard_stats(raw_stats)
+    if z.shape[:2] != (chains, draws):
+        # The backends stop on Ctrl-C and return what they have; a fit with fewer
+        # draws than asked for is not a result.
+        raise KeyboardInterrupt(f"sampling interrupted after {z.shape[1]} of {draws} draws")
+    # Back from whitened coordinates, draw by draw.
+    return NutsRun(problem.mode + z @ problem.chol.T, stats, sampler, timings)
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """Raw draws of a GLM's sampling model, with what ran and how long it took.
+
+    ``sample_stats`` as :class:`NutsRun`'s.
     """
 
     beta: np.ndarray  # (chain, draw, p)
@@ -64,6 +157,26 @@ class SampleRun:
     sample_stats: dict[str, np.ndarray]
     sampler: str
     timings: dict[str, float]
+
+
+def glm_problem(
+    design: Design, spec: Spec, priors: ResolvedPriors, laplace: LaplaceApprox
+) -> SamplingProblem:
+    """A GLM's posterior whitened by its Laplace approximation (PyMC model:
+    :func:`bayesglm.model.build_sampling_model`)."""
+
+    def build_model() -> Any:
+        from .model import build_sampling_model
+        from .sampling_data import reduce_data
+
+        return build_sampling_model(design, spec, priors, laplace, reduce_data(design, spec))
+
+    def engine_plan(**run: Any) -> Any:
+        from .compiled import glm_plan
+
+        return glm_plan(design, spec, priors, laplace, build_model=_build_sampling_model, **run)
+
+    return SamplingProblem(laplace.mode, laplace.chol, build_model, engine_plan)
 
 
 def sample(
@@ -80,57 +193,26 @@ def sample(
     target_accept: float,
     progressbar: bool,
 ) -> SampleRun:
-    """Run NUTS on the whitened posterior with the chosen backend."""
-    if sampler == "compiled":
-        from .compiled import run_compiled
-
-        compiled = run_compiled(
-            design,
-            spec,
-            priors,
-            laplace,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
-            target_accept=target_accept,
-            progressbar=progressbar,
-            build_model=_build_sampling_model,
-        )
-        z, timings = compiled.z, compiled.timings
-        stats = _standard_stats(compiled.sample_stats)
-    else:
-        from .model import run_backend
-
-        z, raw_stats, timings = run_backend(
-            design,
-            spec,
-            priors,
-            laplace,
-            sampler=sampler,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
-            target_accept=target_accept,
-            progressbar=progressbar,
-        )
-        stats = _standard_stats(raw_stats)
-    if z.shape[:2] != (chains, draws):
-        # The backends stop on Ctrl-C and return what they have; a fit with fewer
-        # draws than asked for is not a result.
-        raise KeyboardInterrupt(f"sampling interrupted after {z.shape[1]} of {draws} draws")
-    # Back from whitened coordinates: theta = mode + chol @ z, draw by draw.
-    theta = laplace.mode + z @ laplace.chol.T
+    """Run NUTS on a GLM's whitened posterior with the chosen backend."""
+    run = run_nuts(
+        glm_problem(design, spec, priors, laplace),
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        sampler=sampler,
+        target_accept=target_accept,
+        progressbar=progressbar,
+    )
     p = design.p
-    beta = theta[..., :p]
+    beta = run.u[..., :p]
     if priors.fixed_natural is not None:
         natural = np.full(beta.shape[:2], priors.fixed_natural)
     elif spec.family.natural_param is not None:
-        natural = np.exp(theta[..., p])
+        natural = np.exp(run.u[..., p])
     else:
         natural = None
-    return SampleRun(beta, natural, stats, sampler, timings)
+    return SampleRun(beta, natural, run.sample_stats, run.sampler, run.timings)
 
 
 def _build_sampling_model(*args: Any, **kwargs: Any) -> Any:
@@ -189,3 +271,31 @@ def check_sampler(sampler: str, *, tune: int | None = None) -> str:
             f"sampler='pymc'; got (tune={tune!r})."
         )
     return sampler
+
+
+def check_run(
+    *, draws: Any, tune: Any, chains: Any, seed: Any, sampler: str, target_accept: Any
+) -> tuple[str, int]:
+    """Check a fit's run options, the same for every family: the backend
+    (:func:`check_sampler`) and the seed, drawn at random when None.
+
+    Returns
+    -------
+    (sampler, seed)
+    """
+    from ._validation import check_seed, is_whole
+
+    for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
+        minimum = 0 if name == "tune" else 1
+        if not is_whole(value) or value < minimum:
+            raise BayesGLMError(f"{name} must be an integer >= {minimum}; got ({name}={value!r}).")
+    real = isinstance(target_accept, float | int) and not isinstance(target_accept, bool)
+    if not (real and 0 < target_accept < 1):
+        raise BayesGLMError(
+            f"target_accept must be between 0 and 1; got (target_accept={target_accept!r})."
+        )
+    check_seed(seed)
+    sampler = check_sampler(sampler, tune=tune)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**31))
+    return sampler, seed

@@ -9,7 +9,9 @@ bucket with a mask (:func:`pad_rows`) so that one program serves every n up to i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +22,11 @@ from .priors import ResolvedPriors
 
 __all__ = [
     "SamplingData",
+    "group_priors",
     "pad_rows",
+    "pad_with",
     "prior_groups",
+    "prior_inputs",
     "reduce_data",
     "row_bucket",
     "row_input_names",
@@ -56,15 +61,14 @@ class SamplingData:
         return np.ones(self.data["y"].shape[0])
 
 
-def prior_groups(priors: ResolvedPriors) -> dict[type, tuple[np.ndarray, dict[str, np.ndarray]]]:
+def group_priors(coef: Sequence[Any]) -> dict[type, tuple[np.ndarray, dict[str, np.ndarray]]]:
     """Coefficients grouped by prior class: their indices and parameter vectors.
 
-    Groups come in the order of their class names, whatever the order of the
-    coefficients, so that fits with the same prior classes build the same graph
-    (and share a compiled model).
+    ``coef`` holds one prior per coefficient. Groups come in the order of their
+    class names, whatever the order of the coefficients, so that fits with the same
+    prior classes build the same graph (and share a compiled model).
     """
     groups: dict[type, list[int]] = {}
-    coef = list(priors.coef.values())
     for j, prior in enumerate(coef):
         groups.setdefault(type(prior), []).append(j)
     out = {}
@@ -75,6 +79,21 @@ def prior_groups(priors: ResolvedPriors) -> dict[type, tuple[np.ndarray, dict[st
         }
         out[cls] = (np.array(idx, dtype=np.int64), params)
     return out
+
+
+def prior_groups(priors: ResolvedPriors) -> dict[type, tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """A GLM's coefficients grouped by prior class (:func:`group_priors`)."""
+    return group_priors(list(priors.coef.values()))
+
+
+def prior_inputs(coef: Sequence[Any], centering: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``pm.Data`` of :func:`bayesglm.model.coef_log_prior`, by name."""
+    inputs = {"centering": np.asarray(centering)}
+    for cls, (idx, params) in group_priors(coef).items():
+        for key, value in params.items():
+            inputs[f"prior_{cls.pymc_name}_{key}"] = value
+        inputs[f"prior_{cls.pymc_name}_index"] = idx
+    return inputs
 
 
 def reduce_data(design: Design, spec: Spec) -> SamplingData:
@@ -150,10 +169,6 @@ def pad_rows(reduced: SamplingData, spec: Spec, bucket: int) -> SamplingData:
     """
     if reduced.kind != "rows":
         return reduced
-    n = reduced.data["y"].shape[0]
-    if bucket < n:
-        raise ValueError(f"bucket {bucket} is smaller than the {n} rows")
-    extra = bucket - n
     family = spec.family
     mu_fill = 0.5 if family.is_probability else 1.0
     fill = {
@@ -162,12 +177,22 @@ def pad_rows(reduced: SamplingData, spec: Spec, bucket: int) -> SamplingData:
         "y": 0.0 if family.support.includes(0.0) else 1.0,
         "trials": 1.0,
     }
+    return pad_with(reduced, bucket, fill)
+
+
+def pad_with(reduced: SamplingData, bucket: int, fill: dict[str, float]) -> SamplingData:
+    """Rows padded to ``bucket``: X = 0, every other row input at its ``fill`` value,
+    mask 0 (the family chooses fill values whose log-density is finite)."""
+    n = reduced.data["y"].shape[0]
+    if bucket < n:
+        raise ValueError(f"bucket {bucket} is smaller than the {n} rows")
+    extra = bucket - n
     data = {}
     for key, value in reduced.data.items():
         if key == "X":
             data[key] = np.vstack([value, np.zeros((extra, value.shape[1]))])
         elif key != "mask":
-            data[key] = np.concatenate([value, np.full(extra, fill[key])])
+            data[key] = np.concatenate([value, np.full(extra, fill[key], dtype=value.dtype)])
     data["mask"] = np.concatenate([reduced.mask, np.zeros(extra)])
     return SamplingData("rows", data, reduced.has_trials, reduced.n_rows)
 
@@ -184,11 +209,11 @@ def sampling_inputs(
     spec: Spec, priors: ResolvedPriors, laplace: LaplaceApprox, reduced: SamplingData
 ) -> dict[str, np.ndarray]:
     """Every ``pm.Data`` of the sampling model, by name, as the model holds it."""
-    inputs = {"shift": laplace.mode, "chol": laplace.chol, "centering": priors.centering}
-    for cls, (idx, params) in prior_groups(priors).items():
-        for key, value in params.items():
-            inputs[f"prior_{cls.pymc_name}_{key}"] = value
-        inputs[f"prior_{cls.pymc_name}_index"] = idx
+    inputs = {
+        "shift": laplace.mode,
+        "chol": laplace.chol,
+        **prior_inputs(list(priors.coef.values()), priors.centering),
+    }
     if priors.fixed_natural is not None:
         inputs["natural_fixed"] = np.asarray(priors.fixed_natural)
     elif spec.family.natural_param is not None and priors.natural is not None:

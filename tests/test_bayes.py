@@ -18,6 +18,7 @@ from bayesglm import samplers
 from bayesglm.errors import BayesGLMError, SamplingWarning
 from bayesglm.families import FAMILIES
 from bayesglm.laplace import laplace_approx
+from bayesglm.sampling_data import SamplingData, reduce_data
 
 from .test_statsmodels_oracle import simulate
 
@@ -117,9 +118,9 @@ def test_merging_identical_rows_leaves_the_posterior_unchanged() -> None:
     y = rng.binomial(1, 1 / (1 + np.exp(-(X[:, 1] - 2.5))))
     for family, response in (("bernoulli", y), ("poisson", rng.poisson(np.exp(X[:, 1] / 3)))):
         model = bg.GLM.from_arrays(X, response, family=family)
-        merged = backend.reduce_data(model.design, model.spec)
+        merged = reduce_data(model.design, model.spec)
         assert merged.n_rows == 6 and merged.has_trials
-        rows = backend.SamplingData(
+        rows = SamplingData(
             "rows",
             {"X": X, "offset": np.zeros(300), "weights": np.ones(300), "y": response * 1.0},
             False,
@@ -140,11 +141,9 @@ def test_gaussian_sufficient_statistics_leave_the_posterior_unchanged() -> None:
     w = rng.uniform(0.5, 2.0, 200)
     offset = rng.normal(size=200)
     model = bg.GLM.from_arrays(X, y, family="gaussian", weights=w, offset=offset)
-    sufficient = backend.reduce_data(model.design, model.spec)
+    sufficient = reduce_data(model.design, model.spec)
     assert sufficient.kind == "sufficient"
-    rows = backend.SamplingData(
-        "rows", {"X": X, "offset": offset, "weights": w, "y": y}, False, 200
-    )
+    rows = SamplingData("rows", {"X": X, "offset": offset, "weights": w, "y": y}, False, 200)
     pair = (np.array([0.3, -0.2, 0.1, 0.5]), np.array([-0.5, 0.4, 1.0, -0.3]))
     np.testing.assert_allclose(
         _logp_difference(model, None, sufficient, pair),
@@ -454,7 +453,7 @@ def test_every_pair_builds_a_sampling_model_with_the_families_likelihood(family,
     model = bg.GLM.from_arrays(X, y, family=family, link=link, trials=trials, weights=weights)
     resolved = model.resolve_priors()
     laplace = laplace_approx(model.design, model.spec, resolved, model.fit_mle())
-    reduced = backend.reduce_data(model.design, model.spec)
+    reduced = reduce_data(model.design, model.spec)
     pm_model = backend.build_sampling_model(model.design, model.spec, resolved, laplace, reduced)
     loglik = next(v for v in pm_model.potentials if v.name == "loglik")
     expression = pm_model.replace_rvs_by_values([loglik])[0]

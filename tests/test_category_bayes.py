@@ -110,12 +110,14 @@ def test_default_priors_are_auto_scaled_and_printed() -> None:
         bg.GLM("y ~ x", frame, family="categorical").resolve_priors({"cutpoints": bg.Normal()})
 
 
-def test_the_compiled_engine_is_refused_and_a_bad_sampler_named() -> None:
+def test_run_options_are_checked_as_the_other_families_are() -> None:
     model = bg.GLM("y ~ x", _frame("cumulative"), family="cumulative")
-    with pytest.raises(BayesGLMError, match="precompiled engine does not take"):
-        model.fit(sampler="compiled")
-    with pytest.raises(BayesGLMError, match="samplers of these families are auto"):
+    with pytest.raises(BayesGLMError, match="unknown sampler; the samplers are auto, compiled"):
         model.fit(sampler="stan")
+    with pytest.raises(BayesGLMError, match="target_accept must be between 0 and 1"):
+        model.fit(target_accept=1.5)
+    with pytest.raises(BayesGLMError, match="chains must be an integer >= 1"):
+        model.fit(chains=0)
 
 
 @pytest.fixture(scope="module", params=["categorical", "cumulative"])

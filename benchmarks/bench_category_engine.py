@@ -1,0 +1,96 @@
+"""The precompiled engine on categorical and cumulative fits, cold and warm.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_category_engine.py [--n 500] [--out PATH]
+
+Each case (4 chains x 1000 + 1000 draws on simulated data, intercept plus two
+predictors) is fitted in a fresh Python process: with sampler="numpyro" (the path
+these families took before the engine took them), then with sampler="compiled" and
+an empty cache folder (cold: the program is built and stored), then with the engine
+again in another fresh process (warm: the program and JAX's executable are read).
+Printed and written to benchmarks/results/category_engine.md: the time of the
+``fit()`` call alone and the process's whole time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "category_engine.md"
+CASES = [("categorical", "logit", 3), ("cumulative", "logit", 4), ("cumulative", "probit", 5)]
+
+SCRIPT = """
+import json, sys, time
+import numpy as np
+from scipy import special
+import bayesglm as bg
+family, link, sampler = sys.argv[1], sys.argv[2], sys.argv[5]
+K, n = int(sys.argv[3]), int(sys.argv[4])
+rng = np.random.default_rng(0)
+X = np.c_[np.ones(n), rng.normal(size=(n, 2))]
+if family == "cumulative":
+    y = np.digitize(X[:, 1:] @ [0.5, -0.3] + rng.logistic(size=n), np.linspace(-1.5, 1.5, K - 1))
+    X = X[:, 1:]
+    names = ["x1", "x2"]
+else:
+    eta = np.c_[np.zeros(n), X @ rng.normal(scale=0.5, size=(3, K - 1))]
+    y = (rng.random(n)[:, None] > np.cumsum(special.softmax(eta, axis=1), axis=1)).sum(axis=1)
+    names = ["Intercept", "x1", "x2"]
+model = bg.GLM.from_arrays(X, y, family=family, link=link, names=names)
+start = time.perf_counter()
+fit = model.fit(seed=1, sampler=sampler, progressbar=False)
+json.dump({"fit": time.perf_counter() - start}, open(sys.argv[6], "w"))
+"""
+
+
+def run(case: tuple, n: int, sampler: str, cache: str) -> dict:
+    family, link, K = case
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        env = {**os.environ, "BAYESGLM_CACHE_DIR": cache, "PYTHONPATH": str(ROOT)}
+        start = time.perf_counter()
+        command = [sys.executable, "-W", "ignore", "-c", SCRIPT, family, link, str(K), str(n)]
+        subprocess.run([*command, sampler, out.name], env=env, check=True, capture_output=True)
+        total = time.perf_counter() - start
+        return {**json.loads(Path(out.name).read_text()), "process": total}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    lines = [
+        "# The precompiled engine on categorical and cumulative fits",
+        "",
+        f"n = {args.n}, 4 chains x 1000 + 1000; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at the start.",
+        "Seconds: the fit() call / the whole fresh process.",
+        "",
+        "| case | numpyro | compiled, cold | compiled, warm |",
+        "|---|---|---|---|",
+    ]
+    for case in CASES:
+        with tempfile.TemporaryDirectory(prefix="bench_category_engine_") as cache:
+            times = [
+                run(case, args.n, "numpyro", cache),
+                run(case, args.n, "compiled", cache),
+                run(case, args.n, "compiled", cache),
+            ]
+        cells = " | ".join(f"{t['fit']:.2f} / {t['process']:.2f}" for t in times)
+        lines.append(f"| {case[0]} {case[1]}, K = {case[2]} | {cells} |")
+        print(lines[-1], flush=True)
+    args.out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
