@@ -282,6 +282,57 @@ class CategoryMLEResult:
 
         return average_probabilities(self, by, prob)
 
+    def avg_comparisons(
+        self,
+        variables: object = None,
+        by: str | list[str] | None = None,
+        comparison: str = "difference",
+        prob: float = 0.95,
+    ) -> pd.DataFrame:
+        """The average change in each level's probability when a predictor moves,
+        with delta-method standard errors.
+
+        The predictor is moved as :meth:`bayesglm.mle.MLEResult.avg_comparisons`
+        moves it (the same ``variables``, ``by`` and ``comparison``); the table has one
+        row per (comparison, level), the level in ``group``, as marginaleffects gives
+        it for multinomial models (:func:`bayesglm.category_marginal.category_marginal`).
+
+        Returns
+        -------
+        DataFrame
+            The ``by`` columns, ``group``, ``term``, ``contrast``, ``estimate``,
+            ``std_error``, ``conf_low``, ``conf_high`` (Wald, estimate ± q·SE).
+
+        Examples
+        --------
+        >>> import numpy as np, bayesglm as bg
+        >>> rng = np.random.default_rng(1)
+        >>> x = rng.normal(size=300)
+        >>> y = np.digitize(x + rng.logistic(size=300), [-1.0, 1.0])
+        >>> fit = bg.fit_mle(np.c_[np.ones(300), x], y, family="cumulative",
+        ...                  names=["Intercept", "x"])
+        >>> table = fit.avg_comparisons()
+        >>> list(table["group"]), round(float(table["estimate"].sum()), 12)
+        (['0', '1', '2'], 0.0)
+        """
+        from .category_marginal import category_marginal
+
+        return category_marginal(self, "comparisons", prob, variables, by, comparison)
+
+    def avg_slopes(
+        self,
+        variables: str | list[str] | None = None,
+        by: str | list[str] | None = None,
+        prob: float = 0.95,
+    ) -> pd.DataFrame:
+        """The average derivative of each level's probability in each numeric
+        predictor (exact: :func:`bayesglm.category_marginal.probability_slopes`), with
+        delta-method standard errors; columns as :meth:`avg_comparisons` (``contrast``
+        is "dY/dX")."""
+        from .category_marginal import category_marginal
+
+        return category_marginal(self, "slopes", prob, variables, by)
+
     # --- presentation -----------------------------------------------------------------
 
     def coef_table(self) -> pd.DataFrame:

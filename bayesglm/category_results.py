@@ -251,6 +251,35 @@ class CategoryPosterior:
         flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
         return average_probabilities(self.mle, by, prob, draws=flat)
 
+    def avg_comparisons(
+        self,
+        variables: Any = None,
+        by: str | list[str] | None = None,
+        comparison: str = "difference",
+        prob: float = 0.95,
+    ) -> pd.DataFrame:
+        """The average change in each level's probability when a predictor moves,
+        draw by draw: median, ``p_direction`` and equal-tailed interval
+        (arguments and columns as :meth:`bayesglm.category_mle.CategoryMLEResult.avg_comparisons`,
+        ``p_direction`` in place of ``std_error``)."""
+        from .category_marginal import category_marginal
+
+        flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
+        return category_marginal(self.mle, "comparisons", prob, variables, by, comparison, flat)
+
+    def avg_slopes(
+        self,
+        variables: str | list[str] | None = None,
+        by: str | list[str] | None = None,
+        prob: float = 0.95,
+    ) -> pd.DataFrame:
+        """The average derivative of each level's probability in each numeric
+        predictor, draw by draw (see :meth:`avg_comparisons`)."""
+        from .category_marginal import category_marginal
+
+        flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
+        return category_marginal(self.mle, "slopes", prob, variables, by, draws=flat)
+
     def __str__(self) -> str:
         table = self.summary().to_string(float_format=lambda v: f"{v:.4g}")
         diagnostics = self.diagnostics()
