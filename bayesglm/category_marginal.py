@@ -34,6 +34,7 @@ from scipy import stats
 
 from ._xp import Interval
 from .category_families import density_slope
+from .errors import BayesGLMError
 from .marginal import (
     Estimand,
     Part,
@@ -47,6 +48,7 @@ from .predict import check_prob, percent
 __all__ = ["average_probabilities", "category_marginal", "probability_slopes"]
 
 _ANY_ETA = Interval(-np.inf, np.inf)  # every linear predictor gives probabilities
+_KINDS = ("predictions", "comparisons", "slopes")
 
 
 def probability_slopes(
@@ -65,6 +67,16 @@ def probability_slopes(
         The parameters, in the fit's order.
     gradient : bool
         Whether to return the gradient too (the delta method needs it).
+
+    Examples
+    --------
+    >>> import numpy as np, bayesglm as bg
+    >>> X = np.c_[np.ones(6), [0.0, 1, 2, 3, 4, 5]]
+    >>> fit = bg.fit_mle(X, ["a", "b", "a", "c", "b", "c"], family="categorical",
+    ...                  names=["Intercept", "x"])
+    >>> slopes, _ = probability_slopes(fit, X, np.c_[np.zeros(6), np.ones(6)], fit.params_array)
+    >>> bool(np.allclose(slopes.sum(axis=1), 0.0))  # the probabilities sum to 1
+    True
     """
     cd, link = mle.cdesign, mle.link
     n, p = X.shape
@@ -232,7 +244,18 @@ def category_marginal(
         predictions), ``estimate``, ``std_error`` (MLE) or ``p_direction`` (posterior;
         not for predictions), ``conf_low``, ``conf_high``; the interval is named in
         ``attrs["interval"]``.
+
+    Examples
+    --------
+    >>> import numpy as np, bayesglm as bg
+    >>> X = np.c_[np.ones(6), [0.0, 1, 2, 3, 4, 5]]
+    >>> fit = bg.fit_mle(X, ["a", "b", "a", "c", "b", "c"], family="categorical",
+    ...                  names=["Intercept", "x"])
+    >>> category_marginal(fit, "slopes")[["group", "term", "contrast"]].values.tolist()[0]
+    ['a', 'x', 'dY/dX']
     """
+    if kind not in _KINDS:
+        raise BayesGLMError(f"kind must be one of {', '.join(_KINDS)}; got (kind={kind!r}).")
     check_prob(prob)
     rows = _CategoryRows(mle)
     if kind == "predictions":

@@ -312,8 +312,8 @@ class CategoryMLEResult:
         >>> fit = bg.fit_mle(np.c_[np.ones(300), x], y, family="cumulative",
         ...                  names=["Intercept", "x"])
         >>> table = fit.avg_comparisons()
-        >>> list(table["group"]), round(float(table["estimate"].sum()), 12)
-        (['0', '1', '2'], 0.0)
+        >>> list(table["group"]), bool(abs(table["estimate"].sum()) < 1e-12)
+        (['0', '1', '2'], True)
         """
         from .category_marginal import category_marginal
 

@@ -20,7 +20,7 @@ import pytest
 from scipy import stats
 
 import bayesglm as bg
-from bayesglm.category_marginal import probability_slopes
+from bayesglm.category_marginal import category_marginal, probability_slopes
 from bayesglm.errors import BayesGLMError
 from bayesglm.predict import prediction_inputs
 
@@ -282,3 +282,5 @@ def test_bad_requests_are_refused_by_the_shared_checks() -> None:
         fit.avg_slopes(variables="w")
     with pytest.raises(BayesGLMError, match="by names column"):
         fit.avg_comparisons(by="w")
+    with pytest.raises(BayesGLMError, match="kind must be one of"):
+        category_marginal(fit, "effects")
