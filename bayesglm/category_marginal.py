@@ -49,6 +49,7 @@ __all__ = ["average_probabilities", "category_marginal", "probability_slopes"]
 
 _ANY_ETA = Interval(-np.inf, np.inf)  # every linear predictor gives probabilities
 _KINDS = ("predictions", "comparisons", "slopes")
+_JACOBIAN_ELEMENTS = 2_000_000  # rows x levels x parameters of a block's gradients
 
 
 def probability_slopes(
@@ -124,6 +125,13 @@ class _CategoryRows:
     def __init__(self, mle: Any) -> None:
         self.mle = mle
         self.rows = Rows(mle.cdesign.design, _ANY_ETA)
+        # The delta method holds rows x levels x parameters of gradients at once.
+        per_row = mle.cdesign.K * len(mle.params_array)
+        self.block = max(1, min(self.rows.block, _JACOBIAN_ELEMENTS // per_row))
+
+    def blocks(self) -> list[slice]:
+        n = self.rows.n
+        return [slice(lo, min(lo + self.block, n)) for lo in range(0, n, self.block)]
 
     def matrices(self, block: slice, part: Part) -> tuple[np.ndarray, np.ndarray | None]:
         cd = self.mle.cdesign
@@ -143,7 +151,7 @@ class _DeltaMethod:
     def average(self, rows: _CategoryRows, part: Part, onehot: np.ndarray) -> tuple:
         mle, theta = self.mle, self.mle.params_array
         value, grad = 0.0, 0.0
-        for block in rows.rows.blocks():
+        for block in rows.blocks():
             X, dX = rows.matrices(block, part)
             if dX is None:
                 r = mle.probabilities(X, theta)
@@ -186,7 +194,7 @@ class _Draws:
     def average(self, rows: _CategoryRows, part: Part, onehot: np.ndarray) -> np.ndarray:
         mle = self.mle
         total = np.zeros((onehot.shape[0], mle.cdesign.K, len(self.draws)))
-        for block in rows.rows.blocks():
+        for block in rows.blocks():
             X, dX = rows.matrices(block, part)
             weights = onehot[:, block]
             for d, theta in enumerate(self.draws):

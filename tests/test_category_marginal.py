@@ -274,6 +274,27 @@ def test_factor_comparisons_and_ratios() -> None:
     np.testing.assert_allclose(ratio["std_error"], se, rtol=1e-6)
 
 
+@pytest.mark.parametrize("family", ["categorical", "cumulative"])
+def test_tables_in_blocks_of_rows_equal_the_whole(family, monkeypatch) -> None:
+    import bayesglm.category_marginal as category_marginal_module
+
+    case = _case("cumulative_logit_survey")
+    frame = pd.DataFrame({"Age": np.asarray(case["X"], dtype=float)[:, 2]})
+    frame["Sex"] = np.where(np.asarray(case["X"])[:, 1] == 1, "Male", "Female")
+    frame["Exer"] = pd.Categorical.from_codes(np.asarray(case["y"]), case["levels"], ordered=True)
+    fit = bg.GLM("Exer ~ Sex + Age + I(Age**2)", frame, family=family).fit_mle()
+    draws = np.random.default_rng(1).multivariate_normal(fit.params_array, fit.cov_array, 50)
+    calls = [
+        lambda: fit.avg_slopes(by="Sex"),
+        lambda: fit.avg_comparisons(variables={"Age": "sd", "Sex": "reference"}),
+        lambda: category_marginal(fit, "slopes", draws=draws),
+    ]
+    whole = [call() for call in calls]
+    monkeypatch.setattr(category_marginal_module, "_JACOBIAN_ELEMENTS", 7 * fit.cdesign.K * 6)
+    for call, expected in zip(calls, whole, strict=True):
+        pd.testing.assert_frame_equal(call(), expected, rtol=1e-12)
+
+
 def test_bad_requests_are_refused_by_the_shared_checks() -> None:
     fit = _small("cumulative", "logit")
     with pytest.raises(BayesGLMError, match="comparison must be one of"):
