@@ -282,6 +282,93 @@ class CategoryMLEResult:
 
         return average_probabilities(self, by, prob)
 
+    def avg_comparisons(
+        self,
+        variables: object = None,
+        by: str | list[str] | None = None,
+        comparison: str = "difference",
+        prob: float = 0.95,
+    ) -> pd.DataFrame:
+        """The average change in each level's probability when a predictor moves,
+        with delta-method standard errors.
+
+        The predictor is moved as :meth:`bayesglm.mle.MLEResult.avg_comparisons`
+        moves it (the same ``variables``, ``by`` and ``comparison``); the table has one
+        row per (comparison, level), the level in ``group``, as marginaleffects gives
+        it for multinomial models (:func:`bayesglm.category_marginal.category_marginal`).
+
+        Returns
+        -------
+        DataFrame
+            The ``by`` columns, ``group``, ``term``, ``contrast``, ``estimate``,
+            ``std_error``, ``conf_low``, ``conf_high`` (Wald, estimate ± q·SE).
+
+        Examples
+        --------
+        >>> import numpy as np, bayesglm as bg
+        >>> rng = np.random.default_rng(1)
+        >>> x = rng.normal(size=300)
+        >>> y = np.digitize(x + rng.logistic(size=300), [-1.0, 1.0])
+        >>> fit = bg.fit_mle(np.c_[np.ones(300), x], y, family="cumulative",
+        ...                  names=["Intercept", "x"])
+        >>> table = fit.avg_comparisons()
+        >>> list(table["group"]), bool(abs(table["estimate"].sum()) < 1e-12)
+        (['0', '1', '2'], True)
+        """
+        from .category_marginal import category_marginal
+
+        return category_marginal(self, "comparisons", prob, variables, by, comparison)
+
+    def avg_slopes(
+        self,
+        variables: str | list[str] | None = None,
+        by: str | list[str] | None = None,
+        prob: float = 0.95,
+    ) -> pd.DataFrame:
+        """The average derivative of each level's probability in each numeric
+        predictor (exact: :func:`bayesglm.category_marginal.probability_slopes`), with
+        delta-method standard errors; columns as :meth:`avg_comparisons` (``contrast``
+        is "dY/dX")."""
+        from .category_marginal import category_marginal
+
+        return category_marginal(self, "slopes", prob, variables, by)
+
+    def effects(self, prob: float = 0.95) -> pd.DataFrame:
+        """What each coefficient does, at the estimates, with Wald intervals and a
+        sentence each: relative-risk ratios exp(beta) against the reference level
+        (categorical), cumulative odds ratios exp(beta) (cumulative logit), or beta,
+        a shift of the latent variable (other cumulative links).
+
+        The rows and sentences are the posterior's
+        (:meth:`bayesglm.category_results.CategoryPosterior.effects`), and so are the
+        columns, which here summarize the Wald normal N(estimate, SE²)
+        (:func:`bayesglm.effect_rows.wald_effect`): ``median`` is exp(estimate),
+        ``eti_lower``/``eti_upper`` exp(estimate ∓ q·SE) (R's
+        ``exp(confint.default(fit))``), ``p_direction`` 1 - p/2 for the Wald p-value p.
+
+        Examples
+        --------
+        >>> import numpy as np, bayesglm as bg
+        >>> rng = np.random.default_rng(1)
+        >>> x = rng.normal(size=300)
+        >>> y = np.digitize(x + rng.logistic(size=300), [-1.0, 1.0])
+        >>> fit = bg.fit_mle(np.c_[np.ones(300), x], y, family="cumulative",
+        ...                  names=["Intercept", "x"])
+        >>> table = fit.effects()
+        >>> table.loc["x", "effect"], bool(np.isclose(table.loc["x", "median"],
+        ...                                           np.exp(fit.params["x"])))
+        ('cumulative odds ratio', True)
+        """
+        from .effect_rows import category_effects, wald_effect
+
+        check_prob(prob)
+        estimates, se = self.params_array, np.sqrt(np.diag(self.cov_array))
+
+        def numbers(j: int, ratio: bool) -> dict[str, float]:
+            return wald_effect(float(estimates[j]), float(se[j]), ratio, prob)
+
+        return category_effects(self, numbers, prob, f"{percent(prob)} Wald (normal)")
+
     # --- presentation -----------------------------------------------------------------
 
     def coef_table(self) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import pandas as pd
 from . import convergence
 from .category_mle import CategoryMLEResult
 from .category_priors import CategoryPriors
-from .effects import draw_effect, effects_frame
+from .effect_rows import category_effects, draw_effect
 from .errors import BayesGLMError
 from .predict import check_prob, percent, prediction_inputs
 
@@ -181,46 +181,16 @@ class CategoryPosterior:
         level above any given one are multiplied; polr's sign: a positive beta moves
         the outcome up). Other cumulative links: beta itself, a shift of the latent
         variable in units of its distribution's scale. Intercepts and cutpoints are
-        baselines, left out. Columns as :meth:`bayesglm.results.GLMResult.effects`.
+        baselines, left out (:func:`bayesglm.effect_rows.category_effects`). Columns as
+        :meth:`bayesglm.results.GLMResult.effects`.
         """
         check_prob(prob)
-        mle = self.mle
-        cd, family = mle.cdesign, mle.family
-        intercept = None if cd.design.intercept is None else cd.design.names[cd.design.intercept]
-        ratio = not family.ordered or mle.link.name == "logit"
-        label = (
-            ("cumulative odds ratio" if family.ordered else "relative-risk ratio")
-            if ratio
-            else "latent shift"
-        )
-        reference = cd.level_names[cd.reference]
-        rows = {}
-        for j, name in enumerate(self.index):
-            term = name[1] if isinstance(name, tuple) else name
-            if term == intercept or (family.ordered and j >= len(cd.terms)):
-                continue
-            numbers = draw_effect(self.theta_draws[:, :, j].ravel(), ratio, prob)
-            median, low, high = numbers["median"], numbers["eti_lower"], numbers["eti_upper"]
-            interval = f"({percent(prob)} interval {low:.3g} to {high:.3g})"
-            if not family.ordered:
-                sentence = (
-                    f"Per unit of {term}, the chance of {name[0]!r} against {reference!r} "
-                    f"(their probabilities' ratio) is multiplied by {median:.3g} {interval}."
-                )
-            elif ratio:
-                sentence = (
-                    f"Per unit of {term}, the odds of a level above any given one are "
-                    f"multiplied by {median:.3g} {interval}."
-                )
-            else:
-                sentence = (
-                    f"Per unit of {term}, the latent {mle.link.name} variable moves by "
-                    f"{median:.3g} {interval}: a higher level is more likely where it is "
-                    "positive."
-                )
-            key = ":".join(name) if isinstance(name, tuple) else name
-            rows[key] = {"effect": label, **numbers, "sentence": sentence}
-        return effects_frame(rows, prob, label)
+        flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
+
+        def numbers(j: int, ratio: bool) -> dict[str, float]:
+            return draw_effect(flat[:, j], ratio, prob)
+
+        return category_effects(self.mle, numbers, prob)
 
     def diagnostics(self) -> dict[str, float]:
         """Divergent transitions, the largest R-hat and the smallest bulk ESS."""
@@ -331,6 +301,35 @@ class CategoryPosterior:
 
         flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
         return average_probabilities(self.mle, by, prob, draws=flat)
+
+    def avg_comparisons(
+        self,
+        variables: Any = None,
+        by: str | list[str] | None = None,
+        comparison: str = "difference",
+        prob: float = 0.95,
+    ) -> pd.DataFrame:
+        """The average change in each level's probability when a predictor moves,
+        draw by draw: median, ``p_direction`` and equal-tailed interval
+        (arguments and columns as :meth:`bayesglm.category_mle.CategoryMLEResult.avg_comparisons`,
+        ``p_direction`` in place of ``std_error``)."""
+        from .category_marginal import category_marginal
+
+        flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
+        return category_marginal(self.mle, "comparisons", prob, variables, by, comparison, flat)
+
+    def avg_slopes(
+        self,
+        variables: str | list[str] | None = None,
+        by: str | list[str] | None = None,
+        prob: float = 0.95,
+    ) -> pd.DataFrame:
+        """The average derivative of each level's probability in each numeric
+        predictor, draw by draw (see :meth:`avg_comparisons`)."""
+        from .category_marginal import category_marginal
+
+        flat = self.theta_draws.reshape(-1, self.theta_draws.shape[2])
+        return category_marginal(self.mle, "slopes", prob, variables, by, draws=flat)
 
     def __str__(self) -> str:
         table = self.summary().to_string(float_format=lambda v: f"{v:.4g}")

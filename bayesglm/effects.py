@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .effect_rows import draw_effect, effects_frame
 from .laplace import natural_estimates
 from .marginal import outcome_label
 from .predict import percent
@@ -177,34 +178,6 @@ def effects_table(result: GLMResult, prob: float = 0.95) -> pd.DataFrame:
         sentence = _sentence(name, result, levels, numbers["median"], low, high, prob)
         rows[name] = {"effect": effect, **numbers, "sentence": sentence}
     return effects_frame(rows, prob, label)
-
-
-def draw_effect(beta: np.ndarray, exponentiate: bool, prob: float) -> dict[str, float]:
-    """One row of an effects table from a coefficient's draws: the mean, median and
-    ``prob`` equal-tailed interval of exp(beta) (of beta when not ``exponentiate``),
-    and the probability of beta's sign (``p_direction``) and of it being positive."""
-    values = np.exp(beta) if exponentiate else beta
-    low, high = np.quantile(values, [(1 - prob) / 2, (1 + prob) / 2])
-    p_positive = float(np.mean(beta > 0))
-    return {
-        "mean": float(values.mean()),
-        "median": float(np.median(values)),
-        "eti_lower": float(low),
-        "eti_upper": float(high),
-        "p_direction": max(p_positive, float(np.mean(beta < 0))),
-        "p_positive": p_positive,
-    }
-
-
-def effects_frame(rows: dict[str, dict], prob: float, label: str | None) -> pd.DataFrame:
-    """The effects table of rows by parameter (:func:`draw_effect` and the effect's
-    name and sentence), with the interval and effect named in its attrs."""
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = "parameter"
-    frame.attrs["prob"] = prob
-    frame.attrs["interval"] = f"{percent(prob)} equal-tailed"
-    frame.attrs["effect"] = label
-    return frame
 
 
 def compare_mle_table(result: GLMResult) -> pd.DataFrame:

@@ -626,7 +626,7 @@ def _second_deriv(link: Link, eta: np.ndarray) -> np.ndarray:
 # --- groups ------------------------------------------------------------------------------
 
 
-def _groups(rows: Rows, by: Any) -> tuple[list[str], np.ndarray, pd.DataFrame]:
+def row_groups(rows: Rows, by: Any) -> tuple[list[str], np.ndarray, pd.DataFrame]:
     """``by``'s column names, each row's group number and the groups' values."""
     if by is None:
         return [], np.zeros(rows.n, dtype=np.intp), pd.DataFrame(index=[0])
@@ -755,13 +755,32 @@ def _is_number(value: Any) -> bool:
     )
 
 
+def comparison_estimands(rows: Rows, variables: Any, comparison: str) -> list[Estimand]:
+    """The comparisons ``variables`` asks for (see :meth:`bayesglm.mle.MLEResult.avg_comparisons`),
+    checked: one estimand per predictor, or per level of a factor against another."""
+    if comparison not in COMPARISONS:
+        raise BayesGLMError(
+            f"comparison must be one of {', '.join(COMPARISONS)}; got (comparison={comparison!r})."
+        )
+    chosen = _variables(rows, variables, numeric_only=False)
+    return [e for c, spec in chosen.items() for e in _comparisons(rows, c, spec, comparison)]
+
+
+def slope_estimands(rows: Rows, variables: Any) -> list[Estimand]:
+    """The slopes ``variables`` asks for, one per numeric predictor, checked."""
+    chosen = _variables(rows, variables, numeric_only=True)
+    return [
+        Estimand(c, "dY/dX", (Part(slope_of=c),), "identity", f"each unit of {c}") for c in chosen
+    ]
+
+
 # --- tables ------------------------------------------------------------------------------
 
 
 def _table(
     rows: Rows, estimands: list[Estimand], by: Any, method: Method, family: Family, kind: str
 ) -> pd.DataFrame:
-    names, codes, keys = _groups(rows, by)
+    names, codes, keys = row_groups(rows, by)
     n_groups = len(keys)
     counts = np.bincount(codes, minlength=n_groups).astype(float)
     # All the parts together: one pass over the rows serves every mean, another
@@ -900,13 +919,8 @@ def avg_comparisons(
 ) -> pd.DataFrame:
     """The average change in the predicted mean when a predictor moves
     (:meth:`bayesglm.mle.MLEResult.avg_comparisons`)."""
-    if comparison not in COMPARISONS:
-        raise BayesGLMError(
-            f"comparison must be one of {', '.join(COMPARISONS)}; got (comparison={comparison!r})."
-        )
     rows = Rows(design, eta_range(family, method.link))
-    chosen = _variables(rows, variables, numeric_only=False)
-    estimands = [e for c, spec in chosen.items() for e in _comparisons(rows, c, spec, comparison)]
+    estimands = comparison_estimands(rows, variables, comparison)
     return _finish(_table(rows, estimands, by, method, family, "comparisons"), prob, method)
 
 
@@ -921,8 +935,6 @@ def avg_slopes(
     """The average derivative of the mean in each numeric predictor
     (:meth:`bayesglm.mle.MLEResult.avg_slopes`)."""
     rows = Rows(design, eta_range(family, method.link))
-    chosen = _variables(rows, variables, numeric_only=True)
-    estimands = [
-        Estimand(c, "dY/dX", (Part(slope_of=c),), "identity", f"each unit of {c}") for c in chosen
-    ]
-    return _finish(_table(rows, estimands, by, method, family, "slopes"), prob, method)
+    return _finish(
+        _table(rows, slope_estimands(rows, variables), by, method, family, "slopes"), prob, method
+    )

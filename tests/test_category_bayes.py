@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import special
+from scipy import special, stats
 
 import bayesglm as bg
 from bayesglm.category_families import CATEGORY_FAMILIES
@@ -156,6 +156,11 @@ def test_effects_are_ratios_on_the_draws_with_sentences(large_fit) -> None:
     row = effects.loc["x" if ordered else "bus:x"]
     np.testing.assert_allclose(row["median"], np.exp(summary.loc[key, "median"]), rtol=1e-4)
     assert row["sentence"].startswith("Per unit of x") and "95% interval" in row["sentence"]
+    # The MLE's table has the same rows and columns, near the posterior's at this n.
+    mle = fit.mle.effects()
+    assert list(mle.index) == list(effects.index) and list(mle.columns) == list(effects.columns)
+    np.testing.assert_allclose(mle["median"], effects["median"], rtol=0.03)
+    np.testing.assert_allclose(mle["eti_upper"], effects["eti_upper"], rtol=0.05)
 
 
 def test_posterior_average_probabilities_near_the_mle_ones(large_fit) -> None:
@@ -165,6 +170,24 @@ def test_posterior_average_probabilities_near_the_mle_ones(large_fit) -> None:
     np.testing.assert_allclose(bayes["estimate"], mle["estimate"], atol=0.01)
     width = (bayes["conf_high"] - bayes["conf_low"]) / (mle["conf_high"] - mle["conf_low"])
     assert width.between(0.75, 1.3).all()
+
+
+@pytest.mark.parametrize("kind", ["avg_comparisons", "avg_slopes"])
+def test_posterior_marginal_effects_near_the_mle_ones(large_fit, kind) -> None:
+    """Bernstein-von Mises: at n = 3000 with weak priors the draws' averages center on
+    the MLE's and spread as its delta-method SEs."""
+    _, fit = large_fit
+    bayes, mle = getattr(fit, kind)(by="g"), getattr(fit.mle, kind)(by="g")
+    keys = ["g", "group", "term", "contrast"]
+    assert list(bayes.columns) == [*keys, "estimate", "p_direction", "conf_low", "conf_high"]
+    pd.testing.assert_frame_equal(bayes[keys], mle[keys])
+    gap = (bayes["estimate"] - mle["estimate"]).abs() / mle["std_error"]
+    assert gap.max() < 0.2, pd.concat([bayes, mle], axis=1)
+    width = (bayes["conf_high"] - bayes["conf_low"]) / (mle["conf_high"] - mle["conf_low"])
+    assert width.between(0.85, 1.15).all()
+    # p_direction against the Wald z: P(effect > 0) ~ Phi(estimate / SE).
+    z = (mle["estimate"] / mle["std_error"]).abs().to_numpy()
+    np.testing.assert_allclose(bayes["p_direction"], stats.norm.cdf(z), atol=0.05)
 
 
 def test_posterior_predictive_counts_cover_the_observed_ones(large_fit) -> None:

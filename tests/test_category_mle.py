@@ -121,6 +121,34 @@ def test_deviance_likelihood_and_criteria_match_r(case_and_fit) -> None:
     np.testing.assert_allclose(fit.bic, fit.deviance + np.log(case["nobs"]) * case["df"])
 
 
+def test_effects_are_r_exp_confint_default(case_and_fit) -> None:
+    """Relative-risk / cumulative odds ratios with Wald intervals: R's
+    ``exp(cbind(coef(fit), confint.default(fit)))`` from the fixture's coef and SE."""
+    case, fit = case_and_fit
+    table = fit.effects()
+    ratio = case["family"] == "categorical" or case["link"] == "logit"
+    label = "latent shift" if not ratio else "cumulative odds ratio"
+    label = "relative-risk ratio" if case["family"] == "categorical" else label
+    assert (table["effect"] == label).all() and table.attrs["interval"] == "95% Wald (normal)"
+    names = [":".join(n) if isinstance(n, tuple) else n for n in fit.params.index]
+    kept = [j for j, n in enumerate(names) if n in table.index]
+    assert [names[j] for j in kept] == list(table.index)
+    assert not any("Intercept" in n or "|" in n for n in table.index)
+    beta, se = np.asarray(case["params"])[kept], np.asarray(case["se"])[kept]
+    q = stats.norm.ppf(0.975)
+    scale = np.exp if ratio else (lambda v: v)
+    np.testing.assert_allclose(table["median"], scale(beta), rtol=1e-5 * se.max() + 1e-9)
+    for column, bound in (("eti_lower", beta - q * se), ("eti_upper", beta + q * se)):
+        np.testing.assert_allclose(table[column], scale(bound), rtol=2e-4, atol=1e-6)
+    # p_direction is 1 - p/2 for the Wald p-value p.
+    p_values = fit.pvalues.to_numpy()[kept]
+    np.testing.assert_allclose(table["p_direction"], 1 - p_values / 2, rtol=1e-12)
+    assert list(table.columns) == [
+        "effect", "mean", "median", "eti_lower", "eti_upper", "p_direction", "p_positive",
+        "sentence",
+    ]  # fmt: skip
+
+
 def test_fitted_probabilities_match_r(case_and_fit) -> None:
     case, fit = case_and_fit
     np.testing.assert_allclose(fit.fitted.to_numpy(), case["fitted"], atol=1e-7)
