@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from .predict import percent
 
@@ -57,9 +57,9 @@ def wald_effect(estimate: float, se: float, exponentiate: bool, prob: float) -> 
     >>> round(row["median"], 3), round(row["eti_upper"], 3), row["p_direction"]
     (1.0, 7.099, 0.5)
     """
-    q = float(stats.norm.ppf(0.5 + prob / 2.0))
+    q = float(special.ndtri(0.5 + prob / 2.0))
     low, high = estimate - q * se, estimate + q * se
-    p_positive = float(stats.norm.cdf(estimate / se)) if se > 0 else float(estimate > 0)
+    p_positive = float(special.ndtr(estimate / se)) if se > 0 else float(estimate > 0)
     if exponentiate:
         mean, median = np.exp(estimate + se**2 / 2), np.exp(estimate)
         low, high = np.exp(low), np.exp(high)
