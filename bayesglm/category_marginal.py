@@ -30,12 +30,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from ._xp import Interval
 from .category_families import density_slope
 from .errors import BayesGLMError
 from .marginal import (
+    DeltaMethod,
     Estimand,
     Part,
     Rows,
@@ -145,7 +146,7 @@ class _DeltaMethod:
     """Averages (groups × levels) and their gradients in the parameters at the MLE."""
 
     def __init__(self, mle: Any, prob: float) -> None:
-        self.mle, self.q = mle, float(stats.norm.ppf(0.5 + prob / 2.0))
+        self.mle, self.q = mle, float(special.ndtri(0.5 + prob / 2.0))
         self.interval = f"{percent(prob)} Wald (normal, delta method)"
 
     def average(self, rows: _CategoryRows, part: Part, onehot: np.ndarray) -> tuple:
@@ -162,15 +163,8 @@ class _DeltaMethod:
             grad = grad + np.einsum("gn,nkq->gkq", onehot[:, block], R)
         return value, grad
 
-    @staticmethod
-    def combine(how: str, averages: list) -> tuple:
-        (a, Ja), *rest = averages
-        if how == "identity":
-            return a, Ja
-        b, Jb = rest[0]
-        if how == "difference":
-            return a - b, Ja - Jb
-        return a / b, Ja / b[..., None] - (a / b**2)[..., None] * Jb
+    # averages and their Jacobians combined as for one mean per row, per level
+    combine = staticmethod(DeltaMethod.combine)
 
     def summarize(self, combined: tuple, null: float | None) -> dict[str, np.ndarray]:
         value, grad = combined

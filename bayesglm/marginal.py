@@ -397,7 +397,7 @@ class DeltaMethod:
         b, Jb = rest[0]
         if how == "difference":
             return a - b, Ja - Jb
-        return a / b, Ja / b[:, None] - (a / b**2)[:, None] * Jb
+        return a / b, Ja / b[..., None] - (a / b**2)[..., None] * Jb
 
     def summarize(self, combined: tuple, g: int, null: float | None) -> dict[str, float]:
         value, grad = combined
