@@ -7,8 +7,9 @@ glossary, reproducibility record). The sections: findings (relative-risk ratios 
 cumulative odds ratios, the MLE-versus-posterior verdicts, the sampler's health,
 the posterior predictive check, in a table and in words), model and priors, sampler
 checks, the posterior summary per response level (categorical) or with the
-cutpoints (cumulative), effects, MLE versus posterior, the posterior predictive
-check as observed against predicted level frequencies, and a list of the other
+cutpoints (cumulative), effects, MLE versus posterior, marginal effects (each level's
+average comparisons and slopes), the posterior predictive check as observed against
+predicted level frequencies, and a list of the other
 families' sections that are left out here, each with its reason.
 """
 
@@ -20,11 +21,13 @@ import numpy as np
 import pandas as pd
 
 from . import presentation as show
+from ._xp import Interval
 from .report import (
     VERDICTS,
     FigureRef,
     ReportContent,
     Section,
+    each_predictor,
     glossary_section,
     png_bytes,
     record_section,
@@ -38,8 +41,6 @@ __all__ = ["LEFT_OUT", "category_content"]
 
 # The other families' sections that this report leaves out, and why.
 LEFT_OUT = {
-    "Marginal effects": "average comparisons and slopes per level are not in this report "
-    "yet; fit.avg_predictions(by=...) gives each level's average probability.",
     "Prior sensitivity": "power-scaling needs each row's log-likelihood at every draw, "
     "which this fit does not keep.",
     "R²": "Bayesian and LOO R² are defined for one mean per row, not for a distribution "
@@ -114,6 +115,7 @@ def category_content(result: CategoryPosterior, prob: float = 0.95) -> ReportCon
                 [f"{v}: {VERDICTS[v]}" for v in sorted(set(comparison["verdict"]))],
             ],
         ),
+        _marginal(result, prob, interval),
         Section(
             "checks",
             f"Posterior predictive check ({interval})",
@@ -206,6 +208,42 @@ def _findings(
     else:
         blocks.append("The model has no predictor: its parameters are baselines only.")
     return Section("findings", "Findings", blocks)
+
+
+def _marginal(result: CategoryPosterior, prob: float, interval: str) -> Section:
+    """Average comparisons and slopes of each level's probability, the posterior's
+    beside the MLE's delta method (:mod:`bayesglm.category_marginal`)."""
+    from .marginal import Rows
+
+    rows = Rows(result.mle.cdesign.design, Interval(-np.inf, np.inf))
+    numeric = [c for c in rows.columns if not rows.is_factor(c)]
+    if not rows.columns:
+        return Section("marginal", "Marginal effects", ["The model has no predictor to move."])
+    blocks: list[Any] = [
+        "Average change in each level's probability, in percentage points (pp), over the "
+        f"fitted rows ({interval})."
+    ]
+    comparisons, mle_comparisons, left_out = each_predictor(
+        lambda fit, chosen: fit.avg_comparisons(chosen, prob=prob), result, rows.columns
+    )
+    if comparisons is not None:
+        blocks += [
+            ("h3", "Average comparisons"),
+            show.marginal_table(comparisons, mle_comparisons, points=True),
+        ]
+    if numeric:
+        slopes, mle_slopes, refused = each_predictor(
+            lambda fit, chosen: fit.avg_slopes(chosen, prob=prob), result, numeric
+        )
+        left_out += [line for line in refused if line not in left_out]
+        if slopes is not None:
+            blocks += [
+                ("h3", "Average slopes"),
+                show.marginal_table(slopes, mle_slopes, points=True),
+            ]
+    if left_out:
+        blocks += [("h3", "Left out"), left_out]
+    return Section("marginal", "Marginal effects", blocks)
 
 
 def _model(result: CategoryPosterior) -> Section:

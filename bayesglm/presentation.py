@@ -276,18 +276,23 @@ def marginal_table(
     posterior: pd.DataFrame, mle: pd.DataFrame | None, points: bool
 ) -> pd.DataFrame:
     """Average comparisons or slopes: posterior beside the MLE's delta method, one row
-    per term and contrast. ``points``: a probability, shown in percentage points."""
+    per term and contrast (and response level, for a categorical outcome's tables,
+    whose ``group`` column names it). ``points``: a probability, shown in percentage
+    points."""
+    levels = "group" in posterior.columns
     rows = []
     for j, row in posterior.iterrows():
         rows.append(
-            {
+            ({"level": str(row["group"])} if levels else {})
+            | {
                 "term": str(row["term"]),
                 "contrast": str(row["contrast"]),
                 "posterior": _marginal_cell(row, points),
                 "MLE": "–" if mle is None else _marginal_cell(mle.loc[j], points),
             }
         )
-    return _frame(rows, ["term", "contrast", "posterior", "MLE"])
+    columns = ["term", "contrast", "posterior", "MLE"]
+    return _frame(rows, ["level", *columns] if levels else columns)
 
 
 # --- findings -----------------------------------------------------------------------------

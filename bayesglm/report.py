@@ -47,6 +47,7 @@ __all__ = [
     "ReportContent",
     "Section",
     "console_text",
+    "each_predictor",
     "glm_content",
     "glossary_section",
     "png_bytes",
@@ -148,18 +149,18 @@ def _marginal(result: GLMResult, prob: float, console: bool = False) -> _Margina
     affordable = result.beta_draws[..., 0].size * result.design.n <= _PRINT_MARGINAL_LIMIT
     left_out: list[str] = []
     if predictors and (affordable or not console):
-        comparisons, mle_comparisons, left_out = _each_predictor(
+        comparisons, mle_comparisons, left_out = each_predictor(
             lambda fit, chosen: fit.avg_comparisons(chosen, prob=prob), result, predictors
         )
     if numeric and (affordable or not console):
-        slopes, mle_slopes, refused = _each_predictor(
+        slopes, mle_slopes, refused = each_predictor(
             lambda fit, chosen: fit.avg_slopes(chosen, prob=prob), result, numeric
         )
         left_out += [line for line in refused if line not in left_out]
     return _Marginal(comparisons, mle_comparisons, slopes, mle_slopes, predictors, left_out)
 
 
-def _each_predictor(
+def each_predictor(
     compute: Callable[[Any, list[str] | None], pd.DataFrame],
     result: GLMResult,
     predictors: list[str],

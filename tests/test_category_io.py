@@ -180,7 +180,8 @@ def reports(model, tmp_path_factory):
 
 def test_the_report_has_the_sections_of_a_category_fit_in_order(reports):
     _, page, markdown, folder = reports
-    anchors = ["findings", "model", "diagnostics", "summary", "effects", "mle", "checks"]
+    anchors = ["findings", "model", "diagnostics", "summary", "effects", "mle", "marginal"]
+    anchors += ["checks"]
     anchors += ["left-out", "glossary", "reproducibility"]
     found = [page.index(f'<section id="{anchor}">') for anchor in anchors]
     assert found == sorted(found)
@@ -191,9 +192,28 @@ def test_the_report_has_the_sections_of_a_category_fit_in_order(reports):
     assert figures == ["effects.png", "posterior_predictive_check.png"]
     # Each section this kind of fit has no use for is named, with its reason, once.
     left_out = _section(page, "left-out")
-    for title in ("Marginal effects", "Prior sensitivity", "R²", "Traces"):
+    for title in ("Prior sensitivity", "R²", "Traces"):
         assert left_out.count(f"<li>{title}") == 1
     assert 'id="sensitivity"' not in page and 'id="r2"' not in page
+
+
+def test_the_report_shows_each_levels_average_comparisons_beside_the_mles(reports):
+    fit, _, markdown, _ = reports
+    marginal = markdown[markdown.index("## Marginal effects") :].split("\n## ")[0]
+    mle = fit.mle.avg_comparisons("Infl")
+    # Every level's change for each contrast of the factor, in percentage points, the
+    # MLE's delta-method estimate beside the posterior's median.
+    for _, row in mle.iterrows():
+        line = next(
+            line
+            for line in marginal.splitlines()
+            if line.startswith(f"| {row['group']} | Infl | {row['contrast']} |")
+        )
+        shown = float(line.split("|")[-2].split(" pp")[0])  # the MLE's column
+        assert shown == pytest.approx(100 * row["estimate"], abs=0.05)
+    # The levels' probabilities sum to one, so their changes sum to zero.
+    assert abs(mle.groupby("contrast")["estimate"].sum()).max() < 1e-12
+    assert "Average slopes" not in marginal  # every predictor here is a factor
 
 
 def test_the_report_shows_the_effects_with_their_sentences(reports):

@@ -63,7 +63,9 @@ def _simulate(family: str, link: str, rng: np.random.Generator) -> tuple[pd.Data
     return pd.DataFrame({"y": y, "x1": x[:, 0], "x2": x[:, 1]}), np.r_[beta, zeta]
 
 
-def run_category_sbc(family: str, link: str, replications: int = N_REPLICATIONS) -> dict:
+def run_category_sbc(
+    family: str, link: str, replications: int = N_REPLICATIONS, sampler: str = SAMPLER
+) -> dict:
     """Ranks (replications x parameters), divergent fits and skipped draws."""
     rng = np.random.default_rng(zlib.crc32(f"{family}-{link}".encode()))
     formula = "y ~ x1" if family == "categorical" else "y ~ x1 + x2"
@@ -86,11 +88,11 @@ def run_category_sbc(family: str, link: str, replications: int = N_REPLICATIONS)
                 tune=300,
                 chains=2,
                 seed=int(rng.integers(2**31)),
-                sampler=SAMPLER,
+                sampler=sampler,
                 center=False,
                 progressbar=False,
             )
-        if SAMPLER == "numpyro":
+        if sampler == "numpyro":
             # Each data set compiles its own JAX program; cached ones ran one
             # process out of LLVM section memory after about a hundred fits.
             import jax
@@ -126,13 +128,17 @@ def test_category_sbc_ranks_are_uniform(family, link) -> None:
 
 
 if __name__ == "__main__":
+    # python tests/test_category_sbc.py [replications] [sampler] [family-link ...]
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else N_REPLICATIONS
+    sampler = sys.argv[2] if len(sys.argv) > 2 else SAMPLER
+    chosen = [c for c in CASES if len(sys.argv) <= 3 or "-".join(c) in sys.argv[3:]]
+    print(f"sampler: {sampler}")
     print("| family | link | parameter | p (chi-square, 10 bins) | mean rank / L |")
     print("|---|---|---|---|---|")
-    for family, link in CASES:
-        result = run_category_sbc(family, link, reps)
+    for family, link in chosen:
+        result = run_category_sbc(family, link, reps, sampler)
         for label, p, r in zip(result["labels"], p_values(result), result["ranks"].T, strict=True):
-            print(f"| {family} | {link} | {label} | {p:.3f} | {r.mean() / result['draws']:.3f} |")
+            print(f"| {family} | {link} | {label} | {p:.4f} | {r.mean() / result['draws']:.3f} |")
         print(
             f"| {family} | {link} | ({reps} fits, {result['divergent']} with divergences, "
             f"{result['skipped']} draws skipped, {result['seconds']:.0f} s) | | |",
