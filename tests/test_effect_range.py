@@ -78,7 +78,8 @@ def test_the_command_line_spells_it() -> None:
 
 def test_the_sampling_model_is_that_of_the_normal() -> None:
     from bayesglm.laplace import laplace_approx
-    from bayesglm.model import build_sampling_model, reduce_data
+    from bayesglm.model import build_sampling_model
+    from bayesglm.sampling_data import reduce_data
 
     X, y = _data()
     model = bg.GLM.from_arrays(X, y, family="poisson", names=["Intercept", "x"])

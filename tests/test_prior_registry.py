@@ -175,7 +175,8 @@ def new_priors() -> Iterator[tuple[type, type]]:
 
 def test_a_prior_class_alone_works_end_to_end(new_priors, tmp_path) -> None:
     from bayesglm.laplace import laplace_approx
-    from bayesglm.model import build_sampling_model, reduce_data
+    from bayesglm.model import build_sampling_model
+    from bayesglm.sampling_data import reduce_data
 
     Logistic, LogNormal = new_priors
     # The command line reads its spellings.
