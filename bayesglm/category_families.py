@@ -124,6 +124,12 @@ class CategoryFamily:
     #: Fewest levels the family takes (two levels are a bernoulli outcome).
     min_levels: ClassVar[int] = 3
 
+    def effect_label(self, link: Link) -> str | None:
+        """What exp(beta) is under ``link`` (as :meth:`bayesglm.families.Family.
+        effect_label`), or None where exp(beta) has no meaning and the coefficient is
+        read as it is."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Categorical(CategoryFamily):
@@ -142,6 +148,9 @@ class Categorical(CategoryFamily):
     ordered: ClassVar[bool] = False
     r_function: ClassVar[str] = "nnet::multinom"
 
+    def effect_label(self, link: Link) -> str | None:
+        return "relative-risk ratio"  # exp(beta_k): how P(k) / P(reference) is multiplied
+
 
 @dataclass(frozen=True)
 class Cumulative(CategoryFamily):
@@ -159,6 +168,11 @@ class Cumulative(CategoryFamily):
     links: ClassVar[tuple[str, ...]] = ("logit", "probit", "cloglog", "loglog", "cauchit")
     ordered: ClassVar[bool] = True
     r_function: ClassVar[str] = "MASS::polr"
+
+    def effect_label(self, link: Link) -> str | None:
+        # The odds of a level above any cutpoint are multiplied by exp(beta) under the
+        # logit link only; under the others beta is a shift of the latent variable.
+        return "cumulative odds ratio" if link.effect_label == "odds ratio" else None
 
 
 CATEGORY_FAMILIES: dict[str, CategoryFamily] = {

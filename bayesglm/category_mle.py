@@ -401,7 +401,8 @@ class CategoryMLEResult:
         fmt = lambda v: f"{v:.6g}"  # noqa: E731
         family, link = self.family, self.link
         if family.ordered:
-            what = "proportional odds" if link.name == "logit" else f"{link.name} link"
+            odds = family.effect_label(link) is not None  # exp(beta): an odds ratio
+            what = "proportional odds" if odds else f"{link.name} link"
             head = f"Cumulative-link model ({what}, as MASS::polr)"
         else:
             ref = self.cdesign.level_names[self.cdesign.reference]

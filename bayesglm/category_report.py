@@ -329,7 +329,7 @@ def _effects_meaning(result: CategoryPosterior) -> str:
             "exp(coefficient) per level and column: how the ratio P(level) / "
             f"P({cd.level_names[cd.reference]}) is multiplied per unit (relative-risk ratio)."
         )
-    if mle.link.name == "logit":
+    if mle.family.effect_label(mle.link) is not None:
         return (
             "exp(coefficient): how the odds of a level above any given one are multiplied "
             "per unit (cumulative odds ratio, the same at every cutpoint)."

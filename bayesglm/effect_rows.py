@@ -120,12 +120,9 @@ def category_effects(
     """
     cd, family = mle.cdesign, mle.family
     intercept = None if cd.design.intercept is None else cd.design.names[cd.design.intercept]
-    ratio = not family.ordered or mle.link.name == "logit"
-    label = (
-        ("cumulative odds ratio" if family.ordered else "relative-risk ratio")
-        if ratio
-        else "latent shift"
-    )
+    ratio_label = family.effect_label(mle.link)
+    ratio = ratio_label is not None
+    label = ratio_label or "latent shift"
     reference = cd.level_names[cd.reference]
     rows = {}
     for j, name in enumerate(mle.index):

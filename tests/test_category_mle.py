@@ -493,3 +493,26 @@ def test_mle_of_an_ordinal_outcome_does_not_import_pymc(tmp_path) -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout
     assert "none|mild" in out and out.strip().endswith("False")
+
+
+def test_the_family_and_link_say_what_exp_beta_is() -> None:
+    # exp(beta) is a ratio only where the link makes it one: the softmax's
+    # relative-risk ratio, the cumulative logit's odds ratio (the same at every
+    # cutpoint); under the other cumulative links beta is a latent shift.
+    from bayesglm.category_families import resolve_category
+
+    labels = {
+        link: resolve_category("cumulative", link).family.effect_label(
+            resolve_category("cumulative", link).link
+        )
+        for link in ("logit", "probit", "cloglog", "loglog", "cauchit")
+    }
+    assert labels == {
+        "logit": "cumulative odds ratio",
+        "probit": None,
+        "cloglog": None,
+        "loglog": None,
+        "cauchit": None,
+    }
+    categorical = resolve_category("categorical", "logit")
+    assert categorical.family.effect_label(categorical.link) == "relative-risk ratio"
