@@ -10,6 +10,7 @@ profile likelihood.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,18 @@ THETA_MAX = 1e6  # a theta this large is a Poisson for every practical purpose
 _THETA_MIN = 1e-8  # a maximum below this needs counts that are nearly all zero
 _FIRST_STEP = 0.25  # first step of the bracket search, in log(theta)
 _PROFILE_GRID = 10.0 ** np.arange(-1, 6)  # thetas where a held theta's profile is checked
+_T_TOL = 1e-13  # a Newton step in log(theta) this small ends the search
+_MAX_STEPS = 200
+
+
+@dataclass(frozen=True)
+class _Slopes:
+    """What one pass of :meth:`_ThetaLikelihood.slopes` gives at a log(theta)."""
+
+    score: float  # d loglik / d log(theta)
+    slope: float  # its derivative in log(theta)
+    information: float  # minus the second derivative in theta (MASS's SE.theta)
+    rises_to_the_limit: bool  # the likelihood still rising as theta grows without bound
 
 
 @dataclass(frozen=True)
@@ -73,44 +86,44 @@ class _ThetaLikelihood:
 
         return self._sum(terms)
 
-    def score(self, t: float) -> float:
-        """The slope of :meth:`loglik` in log(theta)."""
+    def slopes(self, t: float) -> _Slopes:
+        """The score in log(theta) at ``t``, its derivative, and whether the counts
+        are overdispersed about the means: one pass over the rows."""
         theta = np.exp(t)
+        design = self.design
 
-        def terms(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> float:
-            each = (
+        def block(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> np.ndarray:
+            a = w > 0
+            y, w, mu = y[a], w[a], mu[a]
+            score = (
                 special.digamma(y + theta)
                 - special.digamma(theta)
                 - np.log1p(mu / theta)
                 + (mu - y) / (mu + theta)
             )
-            return float(w @ each)
-
-        return float(theta * self._sum(terms))
-
-    def information(self, theta: float) -> float:
-        """Minus the second derivative in theta (MASS's ``SE.theta`` comes from it)."""
-
-        def terms(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> float:
-            each = (
+            information = (
                 special.polygamma(1, theta)
                 - special.polygamma(1, theta + y)
                 - 1.0 / theta
                 + 2.0 / (mu + theta)
                 - (y + theta) / (mu + theta) ** 2
             )
-            return float(w @ each)
+            return np.array([w @ score, w @ information, w @ ((y - mu) ** 2 - y)])
 
-        return self._sum(terms)
+        score, information, spread = design.sum_blocks(
+            block, design.y_mean, design.case_weights, self.mu
+        )
+        # d/dt of theta * dl/dtheta, with dl/dtheta = score and d2l/dtheta2 = -information
+        return _Slopes(
+            float(theta * score),
+            float(theta * score - theta**2 * information),
+            float(information),
+            bool(spread <= 0.0),
+        )
 
     def poisson_limit(self) -> float:
         """:meth:`loglik` as theta grows without bound."""
         return self._sum(lambda y, w, mu: float(w @ (special.xlogy(y, mu) - mu)))
-
-    def rises_to_the_limit(self) -> bool:
-        """Whether the likelihood is still rising as theta grows without bound (the
-        counts are not overdispersed about these means)."""
-        return self._sum(lambda y, w, mu: float(w @ ((y - mu) ** 2 - y))) <= 0.0
 
     def moment_log_theta(self) -> float:
         """MASS's starting value, sum(w) / sum(w (y/mu - 1)^2), on the log scale."""
@@ -140,66 +153,80 @@ class _ThetaEstimate:
 def _theta_ml(design: Design, mu: np.ndarray, theta0: float | None) -> _ThetaEstimate:
     """Maximum-likelihood theta given the means, as MASS's ``theta.ml`` but safeguarded.
 
-    The maximum is bracketed in log(theta) by steps that double from ``theta0`` (the
-    moment estimate if None) and then located by Brent's method, so no step can
-    overshoot. Theta is held at THETA_MAX only when the likelihood rises all the way
-    there, or when it rises towards the Poisson limit and that limit is higher than
-    the maximum found.
+    Newton's method on the score in log(theta) from ``theta0`` (the moment estimate if
+    None), each step one pass over the rows for the score and its slope; a step that
+    would go downhill or overshoot a bracket of the maximum is replaced by one that
+    doubles uphill (no bracket yet) or bisects the bracket. Theta is held at
+    THETA_MAX only when the likelihood rises all the way there, or when it rises
+    towards the Poisson limit and that limit is higher than the maximum found.
     """
     likelihood = _ThetaLikelihood(design, mu)
     low, high = np.log(_THETA_MIN), np.log(THETA_MAX)
     t0 = likelihood.moment_log_theta() if theta0 is None else float(np.log(theta0))
     t0 = float(np.clip(np.nan_to_num(t0, nan=high, posinf=high, neginf=low), low, high))
-    bracket = _bracket_maximum(likelihood.score, t0, low, high)
-    if bracket is None:
+    found = _score_root(likelihood.slopes, t0, low, high)
+    if found is None:
         return _held_theta(likelihood)
-    t_hat = bracket[0] if bracket[0] == bracket[1] else _brent_root(likelihood.score, bracket)
-    if likelihood.rises_to_the_limit() and likelihood.poisson_limit() > likelihood.loglik(t_hat):
+    t_hat, at = found
+    if at.rises_to_the_limit and likelihood.poisson_limit() > likelihood.loglik(t_hat):
         return _held_theta(likelihood)
     theta = float(np.exp(t_hat))
-    information = likelihood.information(theta)
-    se = float(np.sqrt(1.0 / information)) if information > 0 else float("inf")
+    se = float(np.sqrt(1.0 / at.information)) if at.information > 0 else float("inf")
     return _ThetaEstimate(theta, se)
 
 
 def _held_theta(likelihood: _ThetaLikelihood) -> _ThetaEstimate:
-    held = "poisson" if likelihood.rises_to_the_limit() else "beyond"
+    held = "poisson" if likelihood.slopes(np.log(THETA_MAX)).rises_to_the_limit else "beyond"
     return _ThetaEstimate(THETA_MAX, float("inf"), held)
 
 
-def _bracket_maximum(score: Any, t0: float, low: float, high: float) -> tuple[float, float] | None:
-    """An interval of log(theta) where the score changes from + to - (a maximum).
+def _score_root(
+    slopes: Callable[[float], _Slopes], t0: float, low: float, high: float
+) -> tuple[float, _Slopes] | None:
+    """The log(theta) in [low, high] where the score changes from + to - (a maximum),
+    with the pass at the last point evaluated; None when the likelihood still rises
+    at ``high`` (THETA_MAX); a refusal when it still rises at ``low``.
 
-    Steps from ``t0`` uphill, doubling in length. None when the likelihood still
-    rises at ``high`` (THETA_MAX); a refusal when it still rises at ``low``.
+    Safeguarded Newton: the Newton step is taken when it goes uphill and stays
+    within the bracket (or, before there is one, within a step that doubles each
+    time, as a bracket search would); otherwise the doubling step or the bracket's
+    midpoint. It stops when a step is below :data:`_T_TOL`.
     """
-    t, slope = t0, score(t0)
-    if slope == 0.0:
-        return t, t
-    uphill = 1.0 if slope > 0 else -1.0
+    t, at = t0, slopes(t0)
+    rising, falling = -np.inf, np.inf  # the bracket: score > 0 at rising, < 0 at falling
     step = _FIRST_STEP
-    while True:
-        t_next = min(max(t + uphill * step, low), high)
-        if t_next == t:
-            if uphill > 0:
-                return None
-            raise BayesGLMError(
-                "theta of the negative binomial has no maximum-likelihood estimate above "
-                f"{_THETA_MIN:g}: the likelihood keeps rising as theta falls, which needs "
-                "counts that are almost all zero; fix theta with NegativeBinomial(theta=...) "
-                f"or use family='poisson'; got (theta<{_THETA_MIN:g})."
-            )
-        slope_next = score(t_next)
-        if uphill * slope_next <= 0.0:
-            return min(t, t_next), max(t, t_next)
-        t, step = t_next, 2.0 * step
-
-
-def _brent_root(score: Any, bracket: tuple[float, float]) -> float:
-    # xtol in log(theta) is a relative tolerance on theta.
-    from scipy import optimize  # here: its import (50 ms) would be in every fit
-
-    return float(optimize.brentq(score, *bracket, xtol=1e-14, rtol=4 * np.finfo(float).eps))
+    for _ in range(_MAX_STEPS):
+        if at.score == 0.0:
+            return t, at
+        if at.score > 0.0:
+            rising = t
+        else:
+            falling = t
+        newton = t - at.score / at.slope if at.slope < 0.0 else np.nan
+        if np.isfinite(rising) and np.isfinite(falling):
+            if not rising < newton < falling and not falling < newton < rising:
+                newton = (rising + falling) / 2.0
+        else:
+            uphill = 1.0 if at.score > 0.0 else -1.0
+            doubled = t + uphill * step
+            step *= 2.0
+            if not (0.0 < uphill * (newton - t) <= step / 2.0):
+                newton = doubled
+            newton = min(max(newton, low), high)
+            if newton == t:
+                if uphill > 0:
+                    return None
+                raise BayesGLMError(
+                    "theta of the negative binomial has no maximum-likelihood estimate "
+                    f"above {_THETA_MIN:g}: the likelihood keeps rising as theta falls, "
+                    "which needs counts that are almost all zero; fix theta with "
+                    "NegativeBinomial(theta=...) or use family='poisson'; "
+                    f"got (theta<{_THETA_MIN:g})."
+                )
+        if abs(newton - t) <= _T_TOL * max(1.0, abs(t)):
+            return newton, at
+        t, at = newton, slopes(newton)
+    return t, at
 
 
 @dataclass
