@@ -44,6 +44,34 @@ class _Slopes:
 
 
 @dataclass(frozen=True)
+class _Counts:
+    """The distinct counts of the active rows and the total weight of each: all the
+    theta likelihood needs of y alone (its log-gamma and digamma terms), so that
+    those are evaluated once per distinct count rather than once per row."""
+
+    values: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def of_block(cls, y: np.ndarray, w: np.ndarray) -> _Counts:
+        a = w > 0
+        values, which = np.unique(y[a], return_inverse=True)
+        return cls(values, np.bincount(which, weights=w[a], minlength=values.size))
+
+    def __add__(self, other: _Counts) -> _Counts:
+        values, which = np.unique(np.r_[self.values, other.values], return_inverse=True)
+        weights = np.bincount(
+            which, weights=np.r_[self.weights, other.weights], minlength=values.size
+        )
+        return _Counts(values, weights)
+
+    @classmethod
+    def of(cls, design: Design) -> _Counts:
+        """One pass over the rows."""
+        return design.sum_blocks(cls.of_block, design.y_mean, design.case_weights)
+
+
+@dataclass(frozen=True)
 class _ThetaLikelihood:
     r"""The log-likelihood of theta at fixed means (MASS's ``theta.ml`` objective),
     as a function of :math:`t = \log\theta`:
@@ -55,64 +83,56 @@ class _ThetaLikelihood:
 
     without the :math:`-\log y_i!` terms. As :math:`\theta\to\infty` it tends to the
     Poisson log-likelihood :math:`\sum_i w_i(y_i\log\mu_i - \mu_i)`, with slope
-    :math:`\tfrac12\sum_i w_i[(y_i-\mu_i)^2 - y_i]` in :math:`1/\theta`.
+    :math:`\tfrac12\sum_i w_i[(y_i-\mu_i)^2 - y_i]` in :math:`1/\theta`. The terms
+    in y alone are summed over the distinct counts (:class:`_Counts`); a pass over
+    the rows sums the rest.
     """
 
     design: Design
+    counts: _Counts
     mu: Any  # the means, per row
 
-    def _sum(self, terms: Any) -> float:
+    def _sum(self, terms: Any) -> Any:
         """The sum over the active rows of ``terms(y, w, mu)`` (block by block)."""
 
-        def block(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> float:
+        def block(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> Any:
             a = w > 0
             return terms(y[a], w[a], mu[a])
 
         design = self.design
-        return float(design.sum_blocks(block, design.y_mean, design.case_weights, self.mu))
+        return design.sum_blocks(block, design.y_mean, design.case_weights, self.mu)
 
     def loglik(self, t: float) -> float:
         theta = np.exp(t)
+        counts = self.counts
+        gammas = counts.weights @ (special.gammaln(counts.values + theta) - special.gammaln(theta))
 
         def terms(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> float:
-            each = (
-                special.gammaln(y + theta)
-                - special.gammaln(theta)
-                - theta * np.log1p(mu / theta)
-                + special.xlogy(y, mu)
-                - y * np.log(mu + theta)
-            )
+            each = -theta * np.log1p(mu / theta) + special.xlogy(y, mu) - y * np.log(mu + theta)
             return float(w @ each)
 
-        return self._sum(terms)
+        return float(gammas + self._sum(terms))
 
     def slopes(self, t: float) -> _Slopes:
         """The score in log(theta) at ``t``, its derivative, and whether the counts
         are overdispersed about the means: one pass over the rows."""
         theta = np.exp(t)
-        design = self.design
+        counts = self.counts
+        digammas = counts.weights @ (
+            special.digamma(counts.values + theta) - special.digamma(theta)
+        )
+        trigammas = counts.weights @ (
+            special.polygamma(1, theta) - special.polygamma(1, theta + counts.values)
+        )
 
-        def block(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> np.ndarray:
-            a = w > 0
-            y, w, mu = y[a], w[a], mu[a]
-            score = (
-                special.digamma(y + theta)
-                - special.digamma(theta)
-                - np.log1p(mu / theta)
-                + (mu - y) / (mu + theta)
-            )
-            information = (
-                special.polygamma(1, theta)
-                - special.polygamma(1, theta + y)
-                - 1.0 / theta
-                + 2.0 / (mu + theta)
-                - (y + theta) / (mu + theta) ** 2
-            )
+        def terms(y: np.ndarray, w: np.ndarray, mu: np.ndarray) -> np.ndarray:
+            score = (mu - y) / (mu + theta) - np.log1p(mu / theta)
+            information = 2.0 / (mu + theta) - (y + theta) / (mu + theta) ** 2 - 1.0 / theta
             return np.array([w @ score, w @ information, w @ ((y - mu) ** 2 - y)])
 
-        score, information, spread = design.sum_blocks(
-            block, design.y_mean, design.case_weights, self.mu
-        )
+        score, information, spread = self._sum(terms)
+        score += digammas
+        information += trigammas
         # d/dt of theta * dl/dtheta, with dl/dtheta = score and d2l/dtheta2 = -information
         return _Slopes(
             float(theta * score),
@@ -123,7 +143,7 @@ class _ThetaLikelihood:
 
     def poisson_limit(self) -> float:
         """:meth:`loglik` as theta grows without bound."""
-        return self._sum(lambda y, w, mu: float(w @ (special.xlogy(y, mu) - mu)))
+        return float(self._sum(lambda y, w, mu: float(w @ (special.xlogy(y, mu) - mu))))
 
     def moment_log_theta(self) -> float:
         """MASS's starting value, sum(w) / sum(w (y/mu - 1)^2), on the log scale."""
@@ -150,7 +170,9 @@ class _ThetaEstimate:
     held: str | None = None  # "poisson": no finite maximum; "beyond": one above THETA_MAX
 
 
-def _theta_ml(design: Design, mu: np.ndarray, theta0: float | None) -> _ThetaEstimate:
+def _theta_ml(
+    design: Design, counts: _Counts, mu: np.ndarray, theta0: float | None
+) -> _ThetaEstimate:
     """Maximum-likelihood theta given the means, as MASS's ``theta.ml`` but safeguarded.
 
     Newton's method on the score in log(theta) from ``theta0`` (the moment estimate if
@@ -160,7 +182,7 @@ def _theta_ml(design: Design, mu: np.ndarray, theta0: float | None) -> _ThetaEst
     THETA_MAX only when the likelihood rises all the way there, or when it rises
     towards the Poisson limit and that limit is higher than the maximum found.
     """
-    likelihood = _ThetaLikelihood(design, mu)
+    likelihood = _ThetaLikelihood(design, counts, mu)
     low, high = np.log(_THETA_MIN), np.log(THETA_MAX)
     t0 = likelihood.moment_log_theta() if theta0 is None else float(np.log(theta0))
     t0 = float(np.clip(np.nan_to_num(t0, nan=high, posinf=high, neginf=low), low, high))
@@ -252,9 +274,10 @@ def fit_negative_binomial(
     warned about and recorded in the state's messages.
     """
     state = fit_state(design, Spec(Poisson(), spec.link), beta0, tol, max_iter)
-    fit = _alternate(design, spec, state, None, tol, max_iter)
+    counts = _Counts.of(design)
+    fit = _alternate(design, counts, spec, state, None, tol, max_iter)
     if fit.theta.held:
-        fit = _check_profile(design, spec, fit, tol, max_iter)
+        fit = _check_profile(design, counts, spec, fit, tol, max_iter)
     state = fit.state
     if fit.theta.held:
         warn_recorded(state.messages, ConvergenceWarning, _held_message(fit.theta.held), 4)
@@ -270,6 +293,7 @@ def fit_negative_binomial(
 
 def _alternate(
     design: Design,
+    counts: _Counts,
     spec: Spec,
     state: State,
     theta0: float | None,
@@ -277,12 +301,12 @@ def _alternate(
     max_iter: int,
 ) -> NegativeBinomialFit:
     """MASS::glm.nb's alternation from ``state``: theta at the means, then IRLS at theta."""
-    estimate = _theta_ml(design, state.mu, theta0)
+    estimate = _theta_ml(design, counts, state.mu, theta0)
     settled = False
     for _ in range(max_iter):
         fixed = _with_theta(spec, estimate.theta)
         state = iterate(design, fixed, _rescore(design, fixed, state), tol, max_iter)
-        new = _theta_ml(design, state.mu, estimate.theta)
+        new = _theta_ml(design, counts, state.mu, estimate.theta)
         change = abs(new.theta - estimate.theta) / estimate.theta
         estimate = new
         if change < 1e-11 and state.converged:
@@ -294,7 +318,12 @@ def _alternate(
 
 
 def _check_profile(
-    design: Design, spec: Spec, fit: NegativeBinomialFit, tol: float, max_iter: int
+    design: Design,
+    counts: _Counts,
+    spec: Spec,
+    fit: NegativeBinomialFit,
+    tol: float,
+    max_iter: int,
 ) -> NegativeBinomialFit:
     """Confirm a held theta on the profile likelihood (beta refitted at each theta).
 
@@ -313,7 +342,7 @@ def _check_profile(
             best_llf, best = llf, (probe, float(theta))
     if best is None:
         return fit
-    restarted = _alternate(design, spec, best[0], best[1], tol, max_iter)
+    restarted = _alternate(design, counts, spec, best[0], best[1], tol, max_iter)
     if _nb_loglik(design, restarted.spec.family, restarted.state.mu) > held_llf:
         return restarted
     return fit
