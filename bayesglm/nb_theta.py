@@ -2,8 +2,9 @@ r"""Negative binomial theta by maximum likelihood, alternating with the IRLS.
 
 As ``MASS::glm.nb``: Fisher scoring for the coefficients at fixed theta
 (:mod:`bayesglm.fisher_scoring`), then the maximum-likelihood theta at the fitted
-means, until both settle. The theta search is bracketed in log(theta) and solved by
-Brent's method, so no step overshoots; a theta whose likelihood keeps rising
+means, until both settle. The theta search is Newton's method in log(theta),
+safeguarded by doubling steps uphill and by bisection of a bracket, so no step
+overshoots; each step is one pass over the rows. A theta whose likelihood keeps rising
 towards the Poisson limit is held at :data:`THETA_MAX`, after a check of the
 profile likelihood.
 """
@@ -27,7 +28,7 @@ __all__ = ["THETA_MAX", "NegativeBinomialFit", "fit_negative_binomial"]
 
 THETA_MAX = 1e6  # a theta this large is a Poisson for every practical purpose
 _THETA_MIN = 1e-8  # a maximum below this needs counts that are nearly all zero
-_FIRST_STEP = 0.25  # first step of the bracket search, in log(theta)
+_FIRST_STEP = 0.25  # first uphill step before a bracket is found, in log(theta)
 _PROFILE_GRID = 10.0 ** np.arange(-1, 6)  # thetas where a held theta's profile is checked
 _T_TOL = 1e-13  # a Newton step in log(theta) this small ends the search
 _MAX_STEPS = 200
