@@ -58,9 +58,14 @@ def one_blas_thread() -> Any:
     return ThreadpoolController().limit(limits=1, user_api="blas")
 
 
+def block_rows(p: int) -> int:
+    """Rows of a cache-sized block of a matrix with ``p`` columns."""
+    return max(256, _BLOCK_BYTES // (8 * max(p, 1)))
+
+
 def blocks(lo: int, hi: int, p: int) -> Iterator[slice]:
     """Cache-sized slices of the rows ``lo..hi`` of a matrix with ``p`` columns."""
-    step = max(256, _BLOCK_BYTES // (8 * max(p, 1)))
+    step = block_rows(p)
     for start in range(lo, hi, step):
         yield slice(start, min(start + step, hi))
 

@@ -19,13 +19,23 @@ from typing import Any
 
 import numpy as np
 
-from ._rowpass import blocks, map_row_ranges
+from ._rowpass import block_rows, blocks, map_row_ranges
 from .design import Design
 from .families import Family, Spec
 
-__all__ = ["BlockSums", "State", "block_pass", "deviance", "state_from_sums", "sweep"]
+__all__ = [
+    "BlockSums",
+    "State",
+    "block_pass",
+    "deviance",
+    "rows_pass",
+    "state_from_sums",
+    "sweep",
+]
 
-_CHUNK_ROWS = 1 << 15  # rows whose elementwise terms are computed together
+# rows whose elementwise terms are computed together: each of their temporaries is
+# 64 KiB, under glibc's 128 KiB threshold for fresh memory from the system
+_CHUNK_ROWS = 1 << 13
 
 
 @dataclass
@@ -90,15 +100,17 @@ def block_pass(
     weights: np.ndarray,
     offset: np.ndarray,
     start_means: tuple[np.ndarray, np.ndarray] | None = None,
+    scratch: np.ndarray | None = None,
 ) -> tuple[BlockSums, tuple[np.ndarray, ...]]:
     """One block of rows at ``beta``: its sums and its rows' (eta, mu, w, residual).
 
     ``y`` is on the mean scale, ``weights`` are the case weights. With
-    ``start_means`` (eta, mu) it evaluates R's ``mustart`` state instead (``beta``
+    ``start_means`` (eta, mu) it evaluates R's ``mustart`` state (``beta``
     is zero): the score is taken against the working response minus the offset,
     so the solve gives the coefficients themselves, and no deviance is summed.
     The sums are marked invalid when a mean of an active row leaves the family's
-    range.
+    range. ``scratch`` (at least ``block_rows(p)`` × p) holds the weighted rows of
+    X; :func:`rows_pass` passes one buffer to all its blocks.
     """
     family, link = spec.family, spec.link
     p = X.shape[1]
@@ -115,7 +127,7 @@ def block_pass(
         if not spec.means_valid(e[active], m[active]):
             return BlockSums.zeros(p, valid=False), (e, m, np.zeros_like(e), np.zeros_like(e))
         # Elementwise terms are formed in place: each temporary as long as the
-        # block costs a fresh allocation (page faults) and a pass over memory.
+        # block costs a fresh allocation and a pass over memory.
         if start_means is None:
             terms = family.unit_deviance(y[active], m[active])
             terms *= weights[active]
@@ -135,11 +147,51 @@ def block_pass(
         if start_means is not None:
             r_rows += e - offset
             target = sqrt_w * r_rows
+        if scratch is None:
+            scratch = np.empty((min(X.shape[0], block_rows(p)), p))
         for rows in blocks(0, X.shape[0], p):
-            scaled = X[rows] * sqrt_w[rows, None]
+            scaled = np.multiply(
+                X[rows], sqrt_w[rows, None], out=scratch[: rows.stop - rows.start]
+            )
             sums.gram += scaled.T @ scaled
             sums.score += scaled.T @ target[rows]
     return sums, (e, m, w_rows, r_rows)
+
+
+def rows_pass(
+    spec: Spec,
+    beta: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    offset: np.ndarray,
+    start_means: tuple[np.ndarray, np.ndarray] | None = None,
+    out: tuple[np.ndarray, ...] | None = None,
+) -> BlockSums:
+    """:func:`block_pass` over rows of any length, :data:`_CHUNK_ROWS` at a time.
+
+    The per-row (eta, mu, w, residual) go into the four arrays ``out`` when given.
+    Every temporary is a block's (64 KiB a vector, one scratch buffer for the
+    weighted rows of X): in a ``distributed`` worker, whose allocator hands every
+    larger array back to the system (``MALLOC_TRIM_THRESHOLD_``), a temporary as
+    long as the chunk is fresh memory, page-faulted in anew each time.
+    """
+    n, p = X.shape
+    scratch = np.empty((min(n, block_rows(p)), p))
+    total = BlockSums.zeros(p)
+    for start in range(0, n, _CHUNK_ROWS):
+        rows = slice(start, min(start + _CHUNK_ROWS, n))
+        given = None if start_means is None else (start_means[0][rows], start_means[1][rows])
+        sums, per_row = block_pass(
+            spec, beta, X[rows], y[rows], weights[rows], offset[rows], given, scratch
+        )
+        if not sums.valid:
+            return sums
+        if out is not None:
+            for values, target in zip(per_row, out, strict=True):
+                target[rows] = values
+        total = sums if start == 0 else total + sums
+    return total
 
 
 def sweep(
@@ -162,26 +214,18 @@ def sweep(
     w, residual = np.empty(n), np.empty(n)
 
     def part(lo: int, hi: int) -> BlockSums:
-        total = BlockSums.zeros(p)
-        for start in range(lo, hi, _CHUNK_ROWS):
-            rows = slice(start, min(start + _CHUNK_ROWS, hi))
-            given = None if start_means is None else (eta[rows], mu[rows])
-            sums, (e, m, w_rows, r_rows) = block_pass(
-                spec,
-                beta,
-                X[rows],
-                design.y_mean[rows],
-                design.case_weights[rows],
-                design.eta_offset[rows],
-                given,
-            )
-            if not sums.valid:
-                return sums
-            if start_means is None:
-                eta[rows], mu[rows] = e, m
-            w[rows], residual[rows] = w_rows, r_rows
-            total = sums if start == lo else total + sums
-        return total
+        rows = slice(lo, hi)
+        given = None if start_means is None else (eta[rows], mu[rows])
+        return rows_pass(
+            spec,
+            beta,
+            X[rows],
+            design.y_mean[rows],
+            design.case_weights[rows],
+            design.eta_offset[rows],
+            given,
+            out=(eta[rows], mu[rows], w[rows], residual[rows]),
+        )
 
     parts = map_row_ranges(part, n, p)
     total = parts[0]
@@ -198,15 +242,20 @@ def _chunked_sweep(
     rows = (design.X, design.y_mean, design.case_weights, design.eta_offset)
     rows += () if start_means is None else tuple(start_means)
 
-    def block(X: np.ndarray, y: np.ndarray, w: np.ndarray, off: np.ndarray, *given: Any) -> Any:
-        return block_pass(spec, beta, X, y, w, off, tuple(given) if given else None)
+    def sums(X: np.ndarray, y: np.ndarray, w: np.ndarray, off: np.ndarray, *given: Any) -> Any:
+        return rows_pass(spec, beta, X, y, w, off, tuple(given) if given else None)
 
-    total = design.sum_blocks(lambda *blocks: block(*blocks)[0], *rows)
+    total = design.sum_blocks(sums, *rows)
     if not total.valid:
         return None
 
     def row_array(k: int) -> Any:
-        return design.map_rows(lambda *blocks: block(*blocks)[1][k], *rows)
+        def values(X: np.ndarray, y: np.ndarray, w: np.ndarray, off: np.ndarray, *given: Any):
+            out = tuple(np.empty(X.shape[0]) for _ in range(4))
+            rows_pass(spec, beta, X, y, w, off, tuple(given) if given else None, out)
+            return out[k]
+
+        return design.map_rows(values, *rows)
 
     per_row = tuple(row_array(k) for k in range(4))
     return state_from_sums(total, beta, per_row, start=start_means is not None)

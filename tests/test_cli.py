@@ -51,6 +51,37 @@ def test_mle_prints_the_r_style_summary_without_importing_pymc(quine_csv) -> Non
     assert out.strip().endswith("False")
 
 
+def test_the_console_entry_point_flushes_its_output_and_runs_exit_handlers(
+    quine_csv, tmp_path
+) -> None:
+    """main_exit leaves without the interpreter's teardown (os._exit): the output
+    written so far still arrives whole through a pipe, the exit handlers run, and
+    the status is the command's."""
+    marker = tmp_path / "handlers-ran"
+    code = (
+        "import atexit, pathlib, sys; from bayesglm import cli; "
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes'); "
+        "sys.argv = ['bayesglm', *sys.argv[1:]]; cli.main_exit()"
+    )
+    args = [str(quine_csv), "--formula", "Days ~ Eth + Lrn", "--family", "negative_binomial"]
+    done = subprocess.run(
+        [sys.executable, "-c", code, "mle", *args], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Residual deviance:" in done.stdout
+    assert done.stdout.rstrip().endswith("Number of Fisher Scoring iterations: 1")
+    assert marker.read_text() == "yes"
+    marker.unlink()
+    refused = subprocess.run(
+        [sys.executable, "-c", code, "mle", *args[:-1], "no_such_family"],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("bayesglm: error:") and "no_such_family" in refused.stderr
+    assert marker.read_text() == "yes"
+
+
 def test_fit_report_save_then_predict(quine_csv, tmp_path, capsys) -> None:
     report, saved = tmp_path / "report.html", tmp_path / "fit.nc"
     status = main(

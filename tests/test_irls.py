@@ -499,3 +499,34 @@ def test_counts_with_means_above_one_are_not_searched_for_separation(monkeypatch
     y = np.round(np.exp(0.5 + x))  # means from 1.6 to 12
     fit = bg.fit_mle(np.column_stack([np.ones(50), x]), y, family="poisson")
     assert fit.converged and fit.separation == ()
+
+
+@pytest.mark.parametrize(
+    ("family", "link"), [("poisson", "log"), ("bernoulli", "probit"), ("gamma", "inverse")]
+)
+@pytest.mark.parametrize("start", [False, True])
+def test_the_row_pass_in_small_blocks_adds_up_to_one_block_of_all_rows(family, link, start):
+    """rows_pass walks the rows a few thousand at a time (bounded temporaries);
+    its sums and per-row values are those of one block_pass over every row."""
+    from bayesglm.families import resolve
+    from bayesglm.sweep import block_pass, rows_pass
+
+    rng = np.random.default_rng(3)
+    n = 20_000  # several of rows_pass's blocks, the last one short
+    X = np.column_stack([np.ones(n), rng.uniform(-0.5, 0.5, (n, 3))])
+    beta = np.array([0.5, 0.2, -0.1, 0.3])
+    spec = resolve(family, link)
+    mu = spec.link.inverse(X @ beta)
+    y = {"poisson": rng.poisson(mu), "bernoulli": rng.uniform(size=n) < mu}.get(
+        family, rng.gamma(2.0, mu / 2.0)
+    ).astype(float)
+    weights = rng.integers(0, 3, n).astype(float)  # some rows inactive
+    offset = rng.normal(0.0, 0.01, n)
+    given = (X @ beta + offset, spec.link.inverse(X @ beta + offset)) if start else None
+    out = tuple(np.empty(n) for _ in range(4))
+    blocked = rows_pass(spec, beta, X, y, weights, offset, given, out)
+    whole, per_row = block_pass(spec, beta, X, y, weights, offset, given)
+    for name in ("gram", "score", "deviance", "pearson", "mean_size", "magnitude"):
+        np.testing.assert_allclose(getattr(blocked, name), getattr(whole, name), rtol=1e-12)
+    for blocked_rows, whole_rows in zip(out, per_row, strict=True):
+        np.testing.assert_array_equal(blocked_rows, whole_rows)
