@@ -2,13 +2,13 @@ r"""A checked approximation of the posterior for data too large for NUTS over th
 
 Where the data have no exact reduction (:mod:`bayesglm.cells`), the posterior is
 approximated by the Laplace approximation at its mode and corrected by importance
-sampling against the exact log-likelihood:
+sampling against the exact log-likelihood.
 
 :math:`\theta` stacks the coefficients :math:`\beta` and, where the family's natural
 parameter :math:`d` (the gaussian ``sigma``, gamma ``shape``, inverse gaussian ``lam``,
 negative binomial ``alpha``) is sampled, :math:`u = \log d`, as for NUTS
 (:mod:`bayesglm.laplace`); the target density in :math:`u` carries the Jacobian
-:math:`e^u` of :math:`d = e^u`.
+:math:`e^u` of :math:`d = e^u`. The steps:
 
 1. The mode: one pass over the rows per step, started at the MLE. Each pass sums, block
    by block, the log-likelihood and the score in :math:`\beta` (divided by
@@ -122,9 +122,9 @@ ones are half the approximate posterior sd of u, so that the differences are far
 above the rounding of the summed log-likelihoods (whose relative error in a second
 difference grows as 1/h^2)."""
 # Five-point central differences at u + h * _STENCIL: first and second derivatives
-# with errors of order h^4, so that the step h, wide for rounding's sake, does not
-# move the mode the search finds (a three-point gradient's h^2 error did, by a few
-# hundredths of u's sd, enough to make the line search reject steps to it).
+# with errors of order h^4. With h wide for rounding's sake, a three-point gradient's
+# error of order h^2 would put its zero a few hundredths of u's sd off the mode, where
+# the line search, which reads the log posterior itself, rejects the steps to it.
 _STENCIL = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
 _FIRST = np.array([1.0, -8.0, 0.0, 8.0, -1.0]) / 12.0
 _SECOND = np.array([-1.0, 16.0, -30.0, 16.0, -1.0]) / 12.0
@@ -327,8 +327,8 @@ def posterior_mode(
         if not np.isfinite(point.grad).all():
             break
         step = linalg.solve(point.newton, point.grad, assume_a="pos")
-        if sampled:
-            step *= min(1.0, 3.0 / abs(step[-1]))
+        if sampled and abs(step[-1]) > 3.0:
+            step *= 3.0 / abs(step[-1])
         decrement = float(step @ point.newton @ step)
         current = point.log_post
         for _ in range(30):

@@ -166,6 +166,21 @@ def test_a_fit_on_ragged_dask_chunks_is_the_fit_in_memory(name, tmp_path) -> Non
     pd.testing.assert_frame_equal(loaded.summary(), chunked.summary())
 
 
+@pytest.mark.parametrize("name", ["gamma-log", "negative_binomial-log"])
+def test_no_length_n_array_reaches_the_client(name) -> None:
+    # The fit and compare_mle()'s row of the natural parameter: only sums come back.
+    from .test_dask_mle import _SizeCheckingScheduler
+
+    model = _model(name, dd.from_pandas(_frame(5000), npartitions=6))
+    scheduler = _SizeCheckingScheduler()
+    with dask.config.set(scheduler=scheduler):
+        fit = model.fit(draws=100, chains=2, seed=1)
+        table = fit.compare_mle()
+    assert fit.method["method"] == "importance"
+    assert np.isfinite(table.loc[model.spec.family.natural_param, ["mle", "mle_se"]]).all()
+    assert scheduler.largest and max(scheduler.largest) < 5000
+
+
 def test_a_negative_binomial_with_a_given_theta_samples_no_natural_parameter() -> None:
     # The data have theta 2; holding it at 0.5 widens the posterior (a variance of
     # mu + mu^2 / 0.5 instead of mu + mu^2 / 2), as the fixed-theta MLE says.
@@ -213,8 +228,9 @@ def test_a_quasi_family_has_no_likelihood_to_weigh_proposals_by(family) -> None:
     for data in (df, dd.from_pandas(df, npartitions=3)):
         model = bg.GLM(lhs + " ~ x", data=data, family=family, trials=trials)
         pattern = rf"the {family} family has no posterior.*; got \(family='{family}'\)\.$"
-        with pytest.raises(BayesGLMError, match=pattern):
-            model.fit(method="importance")
+        for method in ("importance", "auto"):
+            with pytest.raises(BayesGLMError, match=pattern):
+                model.fit(method=method)
 
 
 @pytest.mark.slow
