@@ -215,9 +215,11 @@ def compare_mle_table(result: GLMResult) -> pd.DataFrame:
     natural = result.sampled_natural_name
     if natural is not None:
         p = len(result.names)
-        estimates = natural_estimates(
-            result.design, result.spec, priors, mle, result.laplace.mode[:p]
-        )
+        estimate = natural_estimates
+        if (result.method or {}).get("method") == "importance":
+            # Its rows may be Dask chunks: a search in few passes over them.
+            from .importance import natural_estimates as estimate
+        estimates = estimate(result.design, result.spec, priors, mle, result.laplace.mode[:p])
         log_sd = float(np.log(draws[natural].to_numpy()).std(ddof=1))
         rows[natural] = _row(
             estimates.mle,

@@ -301,8 +301,10 @@ class GLM:
             gaussian family with the identity link, exact (computed in one pass over
             Dask rows; in memory the "nuts" path reads the same statistics).
             "importance": the Laplace approximation at the posterior mode, corrected
-            by Pareto-smoothed importance sampling against the exact likelihood;
-            refused when the Pareto k-hat is above 0.7. "auto": "nuts" in memory; on
+            by Pareto-smoothed importance sampling against the exact likelihood, for
+            every family with a likelihood (the natural parameter, e.g. the gamma
+            shape, sampled with the coefficients); refused when the Pareto k-hat is
+            above 0.7. "auto": "nuts" in memory; on
             Dask data "sufficient" for the gaussian with the identity link, "cells"
             where the pair and the number of cells allow it, else "importance". The
             result's ``method`` records which ran.
@@ -450,12 +452,13 @@ class GLM:
         resolved = resolve_priors(priors, view, self.spec, center=center)
         mle = self._mle[0]
         _refuse_improper(resolved, mle)
+        _refuse_exact_fit(resolved, mle)
         run = importance_sample(
             self.design, self.spec, resolved, mle, draws=chains * draws, seed=seed
         )
         return GLMResult(
             beta_draws=run.beta.reshape(chains, draws, -1),
-            natural_draws=None,
+            natural_draws=None if run.natural is None else run.natural.reshape(chains, draws),
             sample_stats={},
             design=self.design,
             spec=self.spec,

@@ -3,6 +3,12 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_medium.py [--with-pymc] [--out PATH]
+    .venv/bin/python benchmarks/bench_medium.py --family gamma   # a family with a dispersion
+
+``--family gamma`` (issue #13) runs the two bayesglm cases on gamma data with the log
+link, shape 3, the same predictors and offset: NUTS on the compiled engine against
+``method="importance"``, which samples log(shape) beside the coefficients (results
+in benchmarks/results/medium_gamma.md).
 
 Each case runs in a fresh process on the same data (4 chains x (1000 + 1000)):
 bayesglm with ``sampler="auto"`` (the precompiled engine) and with ``sampler="numpyro"``
@@ -31,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "medium.md"
+GAMMA_RESULTS = ROOT / "benchmarks" / "results" / "medium_gamma.md"
 N, P, SEED = 100_000, 20, 3
 
 DATA = f"""
@@ -38,13 +45,14 @@ import numpy as np
 rng = np.random.default_rng({SEED})
 X = np.column_stack([np.ones({N}), rng.normal(size=({N}, {P - 1}))])
 exposure = rng.uniform(0.5, 3.0, {N})
-y = rng.poisson(exposure * np.exp(X @ rng.normal(0, 0.1, {P})))
+mean = exposure * np.exp(X @ rng.normal(0, 0.1, {P}))
+y = rng.poisson(mean) if FAMILY == "poisson" else rng.gamma(3.0, mean / 3.0)
 offset = np.log(exposure)
 """
 
 BAYESGLM = """
 import warnings, bayesglm as bg
-model = bg.GLM.from_arrays(X, y, family="poisson", offset=offset)
+model = bg.GLM.from_arrays(X, y, family=FAMILY, link="log", offset=offset)
 model.fit_mle()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -98,8 +106,11 @@ CASES = {
 }
 
 
-def run(name: str, cache: Path) -> dict:
-    script = "import time\n" + DATA + CASES[name] + REPORT
+GAMMA_CASES = ("bayesglm auto (compiled engine)", "bayesglm method='importance'")
+
+
+def run(name: str, cache: Path, family: str = "poisson") -> dict:
+    script = f"import time\nFAMILY = {family!r}\n" + DATA + CASES[name] + REPORT
     env = {**os.environ, "BAYESGLM_CACHE_DIR": str(cache)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     done = subprocess.run(
@@ -115,13 +126,17 @@ def run(name: str, cache: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--with-pymc", action="store_true")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--family", choices=["poisson", "gamma"], default="poisson")
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     names = [name for name in CASES if args.with_pymc or name != "PyMC default sampler"]
+    if args.family == "gamma":
+        names = list(GAMMA_CASES)
+    out = args.out or (GAMMA_RESULTS if args.family == "gamma" else RESULTS)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-medium-") as cache:
         for name in names:
-            result = run(name, Path(cache))
+            result = run(name, Path(cache), args.family)
             rows.append((name, result))
             print(
                 f"{name:34s} wall {result['wall_s']:6.1f} s  CPU {result['cpu_s']:6.1f} s  "
@@ -130,10 +145,13 @@ def main() -> None:
                 f"{result.get('method') or ''}",
                 flush=True,
             )
+    title = "poisson" if args.family == "poisson" else "gamma (log link, shape 3)"
+    flag = "" if args.family == "poisson" else " --family gamma"
     lines = [
-        "# Medium n: poisson with offset, n = 100,000, p = 20 (issue #12)",
+        f"# Medium n: {title} with offset, n = 100,000, p = 20 (issues #12, #13)",
         "",
-        f"`python benchmarks/bench_medium.py`; {platform.processor() or platform.machine()}, "
+        f"`python benchmarks/bench_medium.py{flag}`; "
+        f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at the end, "
         f"{time.strftime('%Y-%m-%d')}. 4 chains x (1000 + 1000), each case in a fresh "
         "process, the fit alone timed (the compiled engine's first fit: compile included).",
@@ -147,8 +165,8 @@ def main() -> None:
             f"| {result['min_ess_bulk']:.0f} "
             f"| {result['ess_per_s']:.0f} |"
         )
-    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"written to {args.out}")
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":
