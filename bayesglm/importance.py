@@ -71,10 +71,19 @@ __all__ = [
 
 PROPOSAL_DF = 7.0
 """Degrees of freedom of the Student-t proposal."""
-# rows x proposals evaluated at once inside a block: 1 MiB of float64, so that the
-# slice's temporaries stay in a core's cache (9.0 ns per row and proposal at 4 MiB
-# slices of 8,000 proposals, 5.7 ns at 1 MiB; benchmarks/results/medium.md)
-_CELLS_PER_SLICE = 1 << 17
+# The proposals' pass works in tiles of rows x proposals, sized for its executor
+# (benchmarks/results/medium.md, n = 100,000, 8,000 proposals):
+# - in memory, 1 MiB of rows across all proposals (16 rows of 8,000): few numpy calls,
+#   so that threads sharing the rows rarely wait for the GIL (2.5 s on two threads;
+#   tiles of 64 x 128 took 4.2 s there);
+# - in a Dask task, 64 rows x 128 proposals: each temporary 64 KiB, under glibc's
+#   128 KiB threshold above which an array is fresh memory from the system, page-faulted
+#   in anew each time in a distributed worker, whose allocator returns freed memory
+#   (MALLOC_TRIM_THRESHOLD_): 5.6 s on one core with that allocator, against 19.3 s in
+#   slices of 1 MiB.
+_CELLS_IN_MEMORY = 1 << 17
+_TILE_ROWS = 64
+_TILE_PROPOSALS = 128
 
 
 @dataclass(frozen=True)
@@ -448,37 +457,49 @@ class _LogLik:
     natural: np.ndarray | float | None  # (K,), one held value, or None (no such parameter)
     threaded: bool  # False in a Dask task: its worker's threads are the parallelism
 
+    @property
+    def tile(self) -> tuple[int, int]:
+        """Rows and proposals evaluated at once (see _CELLS_IN_MEMORY)."""
+        K = self.B.shape[1]
+        if self.threaded:
+            return max(1, _CELLS_IN_MEMORY // K), K
+        return _TILE_ROWS, _TILE_PROPOSALS
+
     def __call__(self, X, y, y_mean, offset, weights, trials, case) -> np.ndarray:
         a = case > 0
         X, y, offset, weights, trials = (v[a] for v in (X, y, offset, weights, trials))
         K = self.B.shape[1]
-        step = max(1, _CELLS_PER_SLICE // K)
-        n_slices = -(-X.shape[0] // step)
         family, link = self.spec.family, self.spec.link
+        per_proposal = np.ndim(self.natural) == 1
+        tile_rows, tile_proposals = self.tile
 
-        def sum_slices(first: int, last: int) -> np.ndarray:
+        def sum_rows(lo: int, hi: int) -> np.ndarray:
             total = np.zeros(K)
-            for lo in range(first * step, min(last * step, X.shape[0]), step):
-                rows = slice(lo, lo + step)
-                with np.errstate(all="ignore"):
-                    eta = X[rows] @ self.B + offset[rows, None]
-                    mu = link.inverse(eta)
-                    terms = family.loglike_obs(
-                        y[rows, None],
-                        mu,
-                        self.natural,
-                        trials=trials[rows, None],
-                        weights=weights[rows, None],
-                    )
-                    total += terms.sum(axis=0)
+            for first in range(0, K, tile_proposals):
+                columns = slice(first, first + tile_proposals)
+                B = np.ascontiguousarray(self.B[:, columns])
+                natural = self.natural[columns] if per_proposal else self.natural
+                for start in range(lo, hi, tile_rows):
+                    rows = slice(start, min(start + tile_rows, hi))
+                    with np.errstate(all="ignore"):
+                        eta = X[rows] @ B
+                        eta += offset[rows, None]
+                        terms = family.loglike_obs(
+                            y[rows, None],
+                            link.inverse(eta),
+                            natural,
+                            trials=trials[rows, None],
+                            weights=weights[rows, None],
+                        )
+                        total[columns] += terms.sum(axis=0)
             return total
 
-        # In memory, slices shared out over threads (numpy and BLAS release the GIL)
-        # as the IRLS's row pass does; the ranges' totals are added in row order.
+        # In memory, row ranges shared out over threads (numpy and BLAS release the
+        # GIL) as the IRLS's row pass does; the ranges' totals are added in row order.
         if self.threaded:
-            total = sum(map_row_ranges(sum_slices, n_slices, step * K), np.zeros(K))
+            total = sum(map_row_ranges(sum_rows, X.shape[0], K), np.zeros(K))
         else:
-            total = sum_slices(0, n_slices)
+            total = sum_rows(0, X.shape[0])
         return np.where(np.isfinite(total), total, -np.inf)
 
 

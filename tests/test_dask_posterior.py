@@ -494,22 +494,33 @@ def test_a_gaussian_with_another_link_on_dask_is_sampled_by_importance() -> None
         counts.fit(method="sufficient")
 
 
-@pytest.mark.parametrize("k", [1, 3])
-def test_the_proposals_pass_in_threads_equals_the_plain_sum_of_the_rows(monkeypatch, k) -> None:
-    # In memory the slices of rows x proposals are shared out over threads; whatever
-    # their number, each proposal's log-likelihood is the plain sum over the rows.
+@pytest.mark.parametrize("executor", ["one thread", "three threads", "a Dask task"])
+@pytest.mark.parametrize("family", ["poisson", "gamma"])
+def test_the_proposals_pass_in_tiles_equals_the_plain_sum_of_the_rows(
+    monkeypatch, executor, family
+) -> None:
+    # In memory the tiles of rows x proposals are shared out over threads, and a Dask
+    # task walks smaller ones; whatever their number and size, each proposal's
+    # log-likelihood (at its own natural parameter, for the gamma) is the plain sum
+    # over the rows.
     from bayesglm import _rowpass, importance
 
-    monkeypatch.setattr(_rowpass, "_cores", lambda: k)
+    monkeypatch.setattr(_rowpass, "_cores", lambda: 3 if executor == "three threads" else 1)
     monkeypatch.setattr(_rowpass, "_MIN_ELEMENTS_PER_THREAD", 1)
-    monkeypatch.setattr(importance, "_CELLS_PER_SLICE", 64)  # many slices of 2 rows
+    monkeypatch.setattr(importance, "_CELLS_IN_MEMORY", 64)  # tiles of 2 rows x 32
+    monkeypatch.setattr(importance, "_TILE_ROWS", 2)  # tiles of 2 rows x 5, the last short
+    monkeypatch.setattr(importance, "_TILE_PROPOSALS", 5)
     rng = np.random.default_rng(5)
     X = np.column_stack([np.ones(301), rng.normal(size=(301, 2))])
     exposure = rng.uniform(1, 3, 301)
-    y = rng.poisson(exposure * np.exp(X @ [0.2, 0.3, -0.1]))
-    model = bg.GLM.from_arrays(X, y, family="poisson", offset=np.log(exposure))
+    mean = exposure * np.exp(X @ [0.2, 0.3, -0.1])
+    y = rng.poisson(mean) if family == "poisson" else rng.gamma(4.0, mean / 4.0)
+    model = bg.GLM.from_arrays(X, y, family=family, link="log", offset=np.log(exposure))
     B = rng.normal([[0.2], [0.3], [-0.1]], 0.05, (3, 32))
-    found = importance.proposal_loglik(model.design, model.spec, B)
+    natural = None if family == "poisson" else rng.uniform(2.0, 6.0, 32)
+    threaded = executor != "a Dask task"
+    rows = importance._rows(model.design)
+    found = importance._LogLik(model.spec, B, natural, threaded)(*rows)
     mu = np.exp(X @ B + np.log(exposure)[:, None])
-    expected = model.spec.family.loglike_obs(y[:, None], mu).sum(axis=0)
+    expected = model.spec.family.loglike_obs(y[:, None], mu, natural).sum(axis=0)
     np.testing.assert_allclose(found, expected, rtol=1e-13)
