@@ -337,21 +337,15 @@ def _stored_structures(keys: Sequence[dict[str, Any]]) -> list[str]:
     groups: dict[tuple[str, str, int], list[int]] = {}
     for key in keys:
         structure = key.get("structure")
-        if not isinstance(structure, dict):
-            continue  # not a program of the engine's (a foreign or older key)
-        group = (structure.get("family"), structure.get("link"), structure.get("levels") or 0)
-        groups.setdefault(group, []).append(structure.get("p"))
+        if isinstance(structure, dict):  # else not a key of the engine's programs
+            group = (str(structure.get("family")), str(structure.get("link")))
+            group += (int(structure.get("levels") or 0),)
+            groups.setdefault(group, []).append(int(structure.get("p", 0)))
     lines = []
-
-    def order(group: tuple) -> tuple:
-        family, link, levels = group
-        return str(family), str(link), levels if isinstance(levels, int) else 0
-
-    for (family, link, levels), ps in sorted(groups.items(), key=lambda item: order(item[0])):
+    for (family, link, levels), ps in sorted(groups.items()):
         shown = f"{family} ({link})" + (f", {levels} levels" if levels else "")
-        known = sorted(p for p in ps if isinstance(p, int))
-        span = f"p = {known[0]}" + (f" to {known[-1]}" if known[-1] != known[0] else "")
-        lines.append(f"{shown}: {len(ps)}" + (f" ({span})" if known else ""))
+        span = f"p = {min(ps)}" + (f" to {max(ps)}" if max(ps) > min(ps) else "")
+        lines.append(f"{shown}: {len(ps)} ({span})")
     return lines
 
 
@@ -362,14 +356,14 @@ def _cmd_cache_clear(args: argparse.Namespace) -> None:
 
 
 def _cmd_warmup(args: argparse.Namespace) -> None:
-    from .warmup import warm_up
+    from .warmup import LEVELS, warm_up
 
     done = warm_up(
         args.families or None,
         links=args.links or None,
         max_p=args.max_p,
         max_rows=args.max_rows,
-        levels=args.levels,
+        levels=args.levels or LEVELS,
         draws=args.draws,
         tune=args.tune,
         chains=args.chains,
@@ -475,7 +469,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--levels",
         type=int,
         nargs="+",
-        default=[3, 4, 5],
         help="response levels of the categorical and cumulative families (default: 3 4 5)",
     )
     warmup.add_argument("--draws", type=int, default=1000)
