@@ -52,6 +52,7 @@ __all__ = [
     "prune",
     "read_artifact",
     "size_bound",
+    "stored_keys",
     "write_artifact",
 ]
 
@@ -454,6 +455,40 @@ def info() -> dict[str, Any]:
         "bytes": sum(size for _, size, _ in _entries()),
         "max_bytes": size_bound(),
     }
+
+
+def stored_keys(kind: str) -> list[dict[str, Any]]:
+    """The keys of the artifacts of ``kind`` in the store, read from their headers
+    (payloads are neither read nor checked, and the files are not marked as used).
+
+    Files of another format version or with a header that cannot be read are left out.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from unittest import mock
+    >>> with tempfile.TemporaryDirectory() as folder, mock.patch.dict(
+    ...     os.environ, {"BAYESGLM_CACHE_DIR": folder}
+    ... ):
+    ...     _ = write_artifact("example", {"n": 64}, b"program")
+    ...     _ = write_artifact("other", {"n": 128}, b"program")
+    ...     stored_keys("example")
+    [{'n': 64}]
+    """
+    keys = []
+    for path in _files(_artifacts_dir()):
+        if not path.name.startswith(f"{kind}-") or path.suffix != _SUFFIX:
+            continue
+        try:
+            with open(path, "rb") as handle:
+                magic, version, length = _PREFIX.unpack(handle.read(_PREFIX.size))
+                header = json.loads(handle.read(length).decode("ascii"))
+            key = json.loads(header["key"]) if header.get("kind") == kind else None
+        except (OSError, struct.error, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            continue
+        if magic == _MAGIC and version == FORMAT_VERSION and isinstance(key, dict):
+            keys.append(key)
+    return keys
 
 
 def clear() -> int:

@@ -135,17 +135,23 @@ def _likelihood(spec: CategorySpec, K: int, d: dict, beta: Any, zeta: Any) -> An
     X = d["X"]
     if spec.family.ordered:
         eta = pt.dot(X, beta)
-        F = spec.link.inverse(zeta[None, :] - eta[:, None], pt_ns())
-        edge = pt.zeros_like(eta)[:, None]
-        F = pt.concatenate([edge, F, edge + 1.0], axis=1)
-        # A padded row's probabilities at X = 0 can underflow (far cutpoints), and
-        # 0 * log 0 is NaN: they are 1/K there instead, exactly, with no gradient.
-        mask = d["mask"][:, None]
-        probabilities = mask * (F[:, 1:] - F[:, :-1]) + (1.0 - mask) / K
-        # Each row's own level by a product with its indicator: PyMC's Categorical
+        # P(Y = k) = F(zeta_k - eta) - F(zeta_{k-1} - eta): each row needs the link's
+        # distribution function at the two cutpoints around its own level only, not
+        # at all K - 1 (under the probit link an erfc and its derivative, the dearest
+        # operation of the gradient). The cutpoints come by products with indicators
+        # of the row's level, which depend on the data alone: PyMC's Categorical
         # indexes with an arange over the rows, which JAX refuses when the number of
         # rows is an input it cannot trace back to X's shape.
-        chosen = pt.sum(pt.eq(d["y"][:, None], pt.arange(K)) * probabilities, axis=1)
+        cut = pt.arange(K - 1)
+        below = pt.cast(pt.eq(d["y"][:, None] - 1, cut), "float64")  # none: lowest level
+        above = pt.cast(pt.eq(d["y"][:, None], cut), "float64")  # none: highest level
+        has_below, has_above = pt.sum(below, axis=1), pt.sum(above, axis=1)
+        F_below = has_below * spec.link.inverse(pt.dot(below, zeta) - eta, pt_ns())
+        F_above = has_above * spec.link.inverse(pt.dot(above, zeta) - eta, pt_ns())
+        # A padded row's probability at X = 0 can underflow (far cutpoints), and
+        # 0 * log 0 is NaN: it is 1/K there instead, exactly, with no gradient.
+        mask = d["mask"]
+        chosen = mask * (F_above + (1.0 - has_above) - F_below) + (1.0 - mask) / K
         rows = pt.log(chosen)
     else:
         p = beta.shape[0] // (K - 1)

@@ -11,7 +11,7 @@
     bayesglm families
     bayesglm datasets [NAME]
     bayesglm demo [--output DIR]
-    bayesglm warmup [--families F ...] [--max-p P] [--max-rows N]
+    bayesglm warmup [--families F ...] [--max-p P] [--max-rows N] [--levels K ...]
     bayesglm cache info | clear
 
 Bad input prints one line on stderr and exits with status 2.
@@ -323,11 +323,31 @@ def _cmd_cache_info(args: argparse.Namespace) -> None:
     kinds = ", ".join(f"{kind}: {count}" for kind, count in summary["kinds"].items())
     print(f"cache folder: {summary['folder']}")
     print(f"compiled models: {summary['artifacts']}" + (f" ({kinds})" if kinds else ""))
+    for line in _stored_structures(_cache.stored_keys("nuts")):
+        print(f"  {line}")
     print(f"JAX compilation cache entries: {summary['compilation_entries']}")
     print(
         f"size: {summary['bytes'] / 1e6:.1f} MB of at most {summary['max_bytes'] / 1e6:g} MB "
         "(BAYESGLM_CACHE_MAX_MB)"
     )
+
+
+def _stored_structures(keys: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per family, link and number of levels of the stored NUTS programs:
+    how many, and for which numbers of coefficients."""
+    groups: dict[tuple[str, str, int], list[int]] = {}
+    for key in keys:
+        structure = key.get("structure")
+        if isinstance(structure, dict):  # else not a key of the engine's programs
+            group = (str(structure.get("family")), str(structure.get("link")))
+            group += (int(structure.get("levels") or 0),)
+            groups.setdefault(group, []).append(int(structure.get("p", 0)))
+    lines = []
+    for (family, link, levels), ps in sorted(groups.items()):
+        shown = f"{family} ({link})" + (f", {levels} levels" if levels else "")
+        span = f"p = {min(ps)}" + (f" to {max(ps)}" if max(ps) > min(ps) else "")
+        lines.append(f"{shown}: {len(ps)} ({span})")
+    return lines
 
 
 def _cmd_cache_clear(args: argparse.Namespace) -> None:
@@ -337,13 +357,14 @@ def _cmd_cache_clear(args: argparse.Namespace) -> None:
 
 
 def _cmd_warmup(args: argparse.Namespace) -> None:
-    from .warmup import warm_up
+    from .warmup import LEVELS, warm_up
 
     done = warm_up(
         args.families or None,
         links=args.links or None,
         max_p=args.max_p,
         max_rows=args.max_rows,
+        levels=args.levels or LEVELS,
         draws=args.draws,
         tune=args.tune,
         chains=args.chains,
@@ -445,6 +466,12 @@ def build_parser() -> argparse.ArgumentParser:
     warmup.add_argument("--links", nargs="+", help="default: each family's canonical link")
     warmup.add_argument("--max-p", type=int, default=6, help="coefficients, 1 to this")
     warmup.add_argument("--max-rows", type=int, default=1024, help="row buckets up to this")
+    warmup.add_argument(
+        "--levels",
+        type=int,
+        nargs="+",
+        help="response levels of the categorical and cumulative families (default: 3 4 5)",
+    )
     warmup.add_argument("--draws", type=int, default=1000)
     warmup.add_argument("--tune", type=int, default=1000)
     warmup.add_argument("--chains", type=int, default=4)

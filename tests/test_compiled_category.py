@@ -229,3 +229,54 @@ def test_a_second_process_reads_the_program_for_other_data(tmp_path) -> None:
         assert later["loaded"] == []
     np.testing.assert_array_equal(np.array(cold["draws"]), np.array(warm["draws"]))
     assert not np.array_equal(np.array(cold["draws"]), np.array(other["draws"]))
+
+
+def _every_cutpoint_likelihood(spec, K, d, beta, zeta):
+    """The cumulative likelihood as it was first written (the slow path): the link's
+    distribution function at every cutpoint for every row, the row's own level then
+    picked by a product with its indicator."""
+    import pytensor.tensor as pt
+
+    from bayesglm._xp import pt_ns
+
+    eta = pt.dot(d["X"], beta)
+    F = spec.link.inverse(zeta[None, :] - eta[:, None], pt_ns())
+    edge = pt.zeros_like(eta)[:, None]
+    F = pt.concatenate([edge, F, edge + 1.0], axis=1)
+    mask = d["mask"][:, None]
+    probabilities = mask * (F[:, 1:] - F[:, :-1]) + (1.0 - mask) / K
+    chosen = pt.sum(pt.eq(d["y"][:, None], pt.arange(K)) * probabilities, axis=1)
+    return pt.sum(d["mask"] * d["weights"] * pt.log(chosen))
+
+
+@pytest.mark.parametrize("link", CATEGORY_FAMILIES["cumulative"].links)
+def test_the_two_cutpoint_likelihood_equals_the_every_cutpoint_one(link, monkeypatch) -> None:
+    """Each row reads the distribution function at its own level's two cutpoints
+    only (what made a probit fit 3x slower than a logit one); the density and its
+    gradient are those of the formula over every cutpoint, padded rows included."""
+    from bayesglm import category_model
+
+    model, resolved, problem = _problem("cumulative", link)
+    spec, cdesign, mode, chol = model.spec, model.cdesign, problem.mode, problem.chol
+    rows = pad_category_rows(category_rows(cdesign), 128)
+    functions = []
+    for likelihood in (None, _every_cutpoint_likelihood):
+        if likelihood is not None:
+            monkeypatch.setattr(category_model, "_likelihood", likelihood)
+        sampling = build_category_sampling_model(spec, cdesign, resolved, mode, chol, rows)
+        functions.append(
+            (
+                sampling.compile_logp(mode="FAST_COMPILE"),
+                sampling.compile_dlogp(mode="FAST_COMPILE"),
+            )
+        )
+    rng = np.random.default_rng(11)
+    for scale in (0.5, 3.0):  # near the mode, and far out in the tails
+        z = rng.normal(0.0, scale, size=mode.size)
+        (logp, dlogp), (slow_logp, slow_dlogp) = functions
+        assert np.isfinite(slow_logp({"z": z}))
+        assert abs(logp({"z": z}) - slow_logp({"z": z})) <= 1e-12 * abs(slow_logp({"z": z}))
+        gradient, slow_gradient = dlogp({"z": z}), slow_dlogp({"z": z})
+        np.testing.assert_array_less(
+            np.abs(gradient - slow_gradient), 1e-12 * max(np.abs(slow_gradient).max(), 1.0)
+        )
