@@ -50,7 +50,8 @@ _REPORT_LOADED = (
     f"{HEAVY!r} if m in _sys.modules), file=_sys.stderr))\n"
 )
 
-_CLI = _REPORT_LOADED + "import sys\nfrom bayesglm.cli import main\nmain(sys.argv[1:])\n"
+# As the console script does: main_exit() reads sys.argv and leaves by os._exit.
+_CLI = _REPORT_LOADED + "from bayesglm.cli import main_exit\nmain_exit()\n"
 
 _FIT_WITHOUT_SAMPLER = """
 import sys, warnings
