@@ -53,7 +53,7 @@ from .cells import totals_design
 from .design import Design
 from .errors import BayesGLMError
 from .families import Spec
-from .laplace import LaplaceApprox, NaturalEstimates, curvature
+from .laplace import LaplaceApprox, NaturalEstimates, curvature, positive_definite
 from .mle import MLEResult
 from .priors import ResolvedPriors
 from .row_moments import RowMoments
@@ -280,20 +280,12 @@ def _evaluate(
         curving_u = -float(_SECOND @ f) / h**2
         across = -(_FIRST @ scores) / h
     joint = np.block([[newton, across[:, None]], [across[None, :], np.array([[curving_u]])]])
-    if not (np.isfinite(joint).all() and _positive_definite(joint)):
+    if not (np.isfinite(joint).all() and positive_definite(joint)):
         # beta and u are orthogonal in the expected information: without the observed
         # cross term, and a unit curvature in u where it does not curve down there.
         fallback = curving_u if np.isfinite(curving_u) and curving_u > 0 else 1.0
         joint = linalg.block_diag(newton, fallback)
     return _Point(beta, u, float(f[2]) + log_prior, np.r_[grad, grad_u], joint)
-
-
-def _positive_definite(matrix: np.ndarray) -> bool:
-    try:
-        linalg.cholesky(matrix, lower=True)
-    except (linalg.LinAlgError, ValueError):
-        return False
-    return True
 
 
 def _start_natural(spec: Spec, mle: MLEResult) -> float:

@@ -32,7 +32,13 @@ from .priors import ResolvedPriors
 if TYPE_CHECKING:
     from .sufficient import GaussianStatistics
 
-__all__ = ["LaplaceApprox", "NaturalEstimates", "laplace_approx", "natural_estimates"]
+__all__ = [
+    "LaplaceApprox",
+    "NaturalEstimates",
+    "laplace_approx",
+    "natural_estimates",
+    "positive_definite",
+]
 
 MAX_ITER = 200
 """Newton steps the mode search may take; reaching the limit is warned and recorded."""
@@ -247,7 +253,7 @@ def curvature(info: np.ndarray, prior_hess: np.ndarray) -> np.ndarray:
     metric; NUTS samples the exact posterior either way.
     """
     newton = info - prior_hess
-    if _positive_definite(newton):
+    if positive_definite(newton):
         return newton
     values, vectors = np.linalg.eigh((prior_hess + prior_hess.T) / 2)
     newton = info - (vectors * np.minimum(values, 0.0)) @ vectors.T
@@ -255,14 +261,15 @@ def curvature(info: np.ndarray, prior_hess: np.ndarray) -> np.ndarray:
     # their range): a ridge, grown until the matrix factors, as Levenberg-Marquardt.
     ridge = 1e-10 * max(float(np.abs(np.diag(newton)).max()), 1.0)
     for _ in range(30):  # up to 1e20 times the largest curvature
-        if _positive_definite(newton):
+        if positive_definite(newton):
             break
         newton = newton + ridge * np.eye(len(newton))
         ridge *= 10.0
     return newton  # not finite: the solve after it says so
 
 
-def _positive_definite(matrix: np.ndarray) -> bool:
+def positive_definite(matrix: np.ndarray) -> bool:
+    """Whether ``matrix`` (symmetric) has a Cholesky factor."""
     try:
         linalg.cholesky(matrix, lower=True)
     except (linalg.LinAlgError, ValueError):
