@@ -37,6 +37,7 @@ from .category_families import density_slope
 from .errors import BayesGLMError
 from .marginal import (
     DeltaMethod,
+    Draws,
     Estimand,
     Part,
     Rows,
@@ -199,12 +200,8 @@ class _Draws:
                 total[:, :, d] += weights @ r
         return total
 
-    @staticmethod
-    def combine(how: str, averages: list) -> np.ndarray:
-        a, *rest = averages
-        if how == "identity":
-            return a
-        return a - rest[0] if how == "difference" else a / rest[0]
+    # averages of the draws combined as for one mean per row, per level
+    combine = staticmethod(Draws.combine)
 
     def summarize(self, combined: np.ndarray, null: float | None) -> dict[str, np.ndarray]:
         low, high = np.quantile(combined, self.tails, axis=-1)
