@@ -176,15 +176,20 @@ class _Score:
                     trials=trials[:, None],
                     weights=weights[:, None],
                 ).sum(axis=0)
-                scores = []
-                for natural in self.naturals.tolist():
-                    # The negative binomial's working weights depend on its theta.
-                    spec = Spec(family.with_natural(natural), link)
-                    phi = spec.family.phi(natural)
-                    w, residual = spec.working_terms(y_mean, eta, mu, case)
-                    scores.append(X.T @ (w * residual / phi))
-                    if len(scores) == m // 2 + 1:
-                        info_weights = w / phi
+                phis = [family.phi(natural) for natural in self.naturals.tolist()]
+                if family.natural_in_variance:  # the working weights change with it
+                    scores = []
+                    for natural, phi in zip(self.naturals.tolist(), phis, strict=True):
+                        spec = Spec(family.with_natural(natural), link)
+                        w, residual = spec.working_terms(y_mean, eta, mu, case)
+                        scores.append(X.T @ (w * residual) / phi)
+                        if len(scores) == m // 2 + 1:
+                            info_weights = w / phi
+                else:  # phi alone scales one score
+                    w, residual = self.spec.working_terms(y_mean, eta, mu, case)
+                    score = X.T @ (w * residual)
+                    scores = [score / phi for phi in phis]
+                    info_weights = w / phis[m // 2]
         info = X.T @ (X * info_weights[:, None])
         return np.concatenate([np.atleast_1d(loglike), *scores, info.ravel()])
 
