@@ -187,28 +187,24 @@ def _theta_ml(
     low, high = np.log(_THETA_MIN), np.log(THETA_MAX)
     t0 = likelihood.moment_log_theta() if theta0 is None else float(np.log(theta0))
     t0 = float(np.clip(np.nan_to_num(t0, nan=high, posinf=high, neginf=low), low, high))
-    found = _score_root(likelihood.slopes, t0, low, high)
-    if found is None:
-        return _held_theta(likelihood)
-    t_hat, at = found
-    if at.rises_to_the_limit and likelihood.poisson_limit() > likelihood.loglik(t_hat):
-        return _held_theta(likelihood)
+    t_hat, at = _score_root(likelihood.slopes, t0, low, high)
+    if t_hat is None or (
+        at.rises_to_the_limit and likelihood.poisson_limit() > likelihood.loglik(t_hat)
+    ):
+        held = "poisson" if at.rises_to_the_limit else "beyond"
+        return _ThetaEstimate(THETA_MAX, float("inf"), held)
     theta = float(np.exp(t_hat))
     se = float(np.sqrt(1.0 / at.information)) if at.information > 0 else float("inf")
     return _ThetaEstimate(theta, se)
 
 
-def _held_theta(likelihood: _ThetaLikelihood) -> _ThetaEstimate:
-    held = "poisson" if likelihood.slopes(np.log(THETA_MAX)).rises_to_the_limit else "beyond"
-    return _ThetaEstimate(THETA_MAX, float("inf"), held)
-
-
 def _score_root(
     slopes: Callable[[float], _Slopes], t0: float, low: float, high: float
-) -> tuple[float, _Slopes] | None:
+) -> tuple[float | None, _Slopes]:
     """The log(theta) in [low, high] where the score changes from + to - (a maximum),
-    with the pass at the last point evaluated; None when the likelihood still rises
-    at ``high`` (THETA_MAX); a refusal when it still rises at ``low``.
+    with the pass at the last point evaluated (whose ``rises_to_the_limit`` does not
+    depend on theta); None in place of the point when the likelihood still rises at
+    ``high`` (THETA_MAX); a refusal when it still rises at ``low``.
 
     Safeguarded Newton: the Newton step is taken when it goes uphill and stays
     within the bracket (or, before there is one, within a step that doubles each
@@ -238,7 +234,7 @@ def _score_root(
             newton = min(max(newton, low), high)
             if newton == t:
                 if uphill > 0:
-                    return None
+                    return None, at
                 raise BayesGLMError(
                     "theta of the negative binomial has no maximum-likelihood estimate "
                     f"above {_THETA_MIN:g}: the likelihood keeps rising as theta falls, "

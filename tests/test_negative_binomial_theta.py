@@ -175,7 +175,7 @@ def test_the_theta_search_says_when_the_likelihood_rises_to_either_end() -> None
     from bayesglm.nb_theta import _score_root
 
     low, high = np.log(1e-8), np.log(1e6)
-    assert _score_root(_quadratic_slopes(30.0, 0.5), 1.0, low, high) is None
+    assert _score_root(_quadratic_slopes(30.0, 0.5), 1.0, low, high)[0] is None
     with pytest.raises(BayesGLMError, match="keeps rising as theta falls"):
         _score_root(_quadratic_slopes(-30.0, 0.5), 1.0, low, high)
 
