@@ -19,10 +19,9 @@ import argparse
 import cProfile
 import os
 import pstats
-import statistics
-import time
 
 import numpy as np
+from bench_dask_irls import median_time
 from threadpoolctl import threadpool_limits
 
 from bayesglm.families import resolve
@@ -40,15 +39,6 @@ def block(rows: int, cols: int, family: str, seed: int = 0):
         offset = np.zeros(rows)
         y = (rng.uniform(size=rows) < 1.0 / (1.0 + np.exp(-(X @ beta)))).astype(float)
     return beta, X, y, np.ones(rows), offset
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
