@@ -318,11 +318,18 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
 def _cmd_cache_info(args: argparse.Namespace) -> None:
     from . import _cache
+    from .compiled import EXECUTABLE_KIND
 
     summary = _cache.info()
-    kinds = ", ".join(f"{kind}: {count}" for kind, count in summary["kinds"].items())
+    models = {kind: n for kind, n in summary["kinds"].items() if kind != EXECUTABLE_KIND}
+    kinds = ", ".join(f"{kind}: {count}" for kind, count in models.items())
+    machines = {key.get("processor") for key in _cache.stored_keys(EXECUTABLE_KIND)}
     print(f"cache folder: {summary['folder']}")
-    print(f"compiled models: {summary['artifacts']}" + (f" ({kinds})" if kinds else ""))
+    print(
+        f"compiled models: {sum(models.values())}"
+        + (f" ({kinds})" if kinds else "")
+        + (f", with executables for {len(machines)} machine(s)" if machines else "")
+    )
     for line in _stored_structures(_cache.stored_keys("nuts")):
         print(f"  {line}")
     print(f"JAX compilation cache entries: {summary['compilation_entries']}")

@@ -4,13 +4,16 @@ The PyMC sampling model (:func:`bayesglm.model.build_sampling_model`) stays the
 specification of the density. Its log-density, with every ``pm.Data`` an explicit
 input, is translated by PyTensor's JAX backend and wrapped in numpyro's functional
 NUTS (warm-up adapting the step size and a diagonal mass matrix, then the draws, in
-one ``lax.scan``; chains by ``vmap``). The whole run is exported with ``jax.export``
-and stored under a key naming everything that changes the program
+``lax.scan`` calls) for a group of chains (``vmap``). The run is exported with
+``jax.export`` (StableHLO) and stored under a key naming everything that changes the program
 (:func:`structure_key`); rows are padded to a bucket with a mask
 (:func:`bayesglm.sampling_data.pad_rows`) so that one program serves many datasets.
-A later fit of the same structure, in this process or another, reads the program
-and its numbers (:func:`bayesglm.sampling_data.sampling_inputs`) without building
-the PyMC model; JAX's persistent compilation cache beside it saves the XLA compile.
+The program is compiled for this machine once and its executable stored beside it
+(:mod:`bayesglm.xla_runtime`): a later fit of the same structure, in this process or
+another, reads the executable and its numbers
+(:func:`bayesglm.sampling_data.sampling_inputs`) and runs it through jaxlib, without
+importing JAX, PyMC or numpyro. The groups of chains run on threads, so that they
+share the machine's cores (:func:`chain_group`).
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from . import xla_runtime
 from ._cache import compilation_cache_dir, key_digest, read_artifact, write_artifact
 from .design import Design
 from .errors import CacheWarning
@@ -50,9 +58,7 @@ __all__ = [
     "EnginePlan",
     "Prepared",
     "Structure",
-    "compile_ahead",
     "glm_plan",
-    "prepare",
     "prepare_plan",
     "run_compiled",
     "run_structure",
@@ -63,7 +69,10 @@ MAX_TREE_DEPTH = 10
 """numpyro's default, as the numpyro backend through PyMC uses."""
 
 ARTIFACT_KIND = "nuts"
-_MAGIC = b"BAYESGLM-NUTS-1\n"
+"""The stored kind of a structure's exported programs (StableHLO, any machine)."""
+EXECUTABLE_KIND = "nuts_executable"
+"""The stored kind of their executables, compiled for one machine (:func:`xla_runtime.machine`)."""
+_MAGIC = b"BAYESGLM-NUTS-2\n"
 _GRAPH_MODULES = (
     "model",
     "sampling_data",
@@ -74,6 +83,7 @@ _GRAPH_MODULES = (
     "_xp",
     "category_model",
     "category_families",
+    "xla_runtime",
 )
 """Modules whose code shapes the exported program: a change in any makes a new key."""
 _VERSIONED = ("pymc", "pytensor", "numpyro", "jax", "jaxlib")
@@ -81,9 +91,10 @@ _VERSIONED = ("pymc", "pytensor", "numpyro", "jax", "jaxlib")
 _PROGRAMS: dict[str, Program] = {}
 """Programs of this process by key digest (:class:`Program`)."""
 
-COUNTERS = {"built": 0, "loaded": 0, "reused": 0}
+COUNTERS = {"built": 0, "loaded": 0, "reused": 0, "compiled": 0}
 """How each program was obtained in this process: exported anew, read from the
-cache folder, or reused from memory (tests count cache hits with these)."""
+cache folder, or reused from memory; and how many times one was compiled for this
+machine (not when its executable was stored). Tests count cache hits with these."""
 
 
 @dataclass(frozen=True)
@@ -101,12 +112,11 @@ class Structure:
     k: int  # unconstrained parameters (the length of z)
     levels: int  # response levels of a categorical outcome; 0 for the other families
     n_bucket: int  # padded rows; 0 for sufficient statistics
-    chains: int
     tune: int
     draws: int
     target_accept: float
     max_tree_depth: int
-    chain_layout: str  # "sequential" | "vectorized": see chain_layout()
+    chain_group: int  # chains per call of the program: see chain_group()
     chunk: int  # iterations per call: see chunk_length()
     row_block: int  # rows per block of the one-pass gradient; 0: all rows at once
     dtype: str
@@ -203,35 +213,44 @@ def run_structure(
     rows and how the run goes through them, and the run's settings."""
     return dict(
         n_bucket=int(reduced.data["y"].shape[0]) if reduced.kind == "rows" else 0,
-        chains=int(chains),
         tune=int(tune),
         draws=int(draws),
         target_accept=float(target_accept),
         max_tree_depth=int(max_tree_depth),
-        chain_layout=chain_layout(reduced),
+        chain_group=chain_group(reduced, int(chains)),
         chunk=chunk_length(int(tune), int(draws)),
         row_block=row_block(reduced),
         dtype="float64",
     )
 
 
-VECTORIZE_FROM_CELLS = 1 << 13
-"""Rows x columns from which chains run vectorized rather than one after another."""
+GROUP_FROM_CELLS = 1 << 13
+"""Rows x columns from which a call of the program runs several chains at once."""
 
 
-def chain_layout(reduced: SamplingData) -> str:
-    """How the program runs its chains: "sequential" or "vectorized".
+def chain_group(reduced: SamplingData, chains: int) -> int:
+    """Chains per call of the program: the calls run on threads, one per core.
 
-    Vectorized chains (``vmap``) advance in lockstep, every chain waiting for the
-    longest trajectory of the step, but all chains' linear predictors come from one
-    pass over X (X @ B, B of p x chains): worth it when that pass dominates the step.
-    Sequential chains (``lax.map``) trace and compile one chain's program, which
-    makes a structure's first fit about a second faster.
+    A group's chains advance in lockstep (``vmap``), each step waiting for the
+    group's longest trajectory, but they read each block of X once for all of them
+    (X @ B, B of p x group), which pays when that pass dominates a step (at least
+    :data:`GROUP_FROM_CELLS` rows x columns). Below it every chain is its own call;
+    above it the chains are shared out evenly over the cores
+    (``ceil(chains / cores)`` a call; a last call short of chains fills up with
+    chains whose draws are dropped).
     """
-    if reduced.kind != "rows":
-        return "sequential"
+    if reduced.kind != "rows" or chains <= 1:
+        return 1
     rows, cols = reduced.data["X"].shape
-    return "vectorized" if rows * cols >= VECTORIZE_FROM_CELLS else "sequential"
+    if rows * cols < GROUP_FROM_CELLS:
+        return 1
+    return -(-chains // min(chains, cores()))
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system says)."""
+    count = getattr(os, "process_cpu_count", os.cpu_count)()
+    return max(1, count or 1)
 
 
 BLOCK_FROM_ROWS = 1 << 15
@@ -274,7 +293,7 @@ def structure_key(structure: Structure) -> dict[str, Any]:
         "code": _code_digest(),
         # An exported program runs only on the platform it was exported for (a cache
         # folder may be shared by CPU and GPU machines).
-        "platform": _jax().default_backend(),
+        "platform": xla_runtime.machine()["platform"],
     }
 
 
@@ -465,10 +484,11 @@ def nuts_programs(
     structure: Structure,
     input_avals: list,
 ) -> tuple[Any, Any]:
-    """The run as two functions: ``start(keys, z0, *inputs)`` gives every chain's
-    NUTS state (a flat tuple of arrays), and ``advance(state, *inputs)`` takes
-    ``structure.chunk`` more iterations, giving the new state, the draws of ``z``
-    and the sample stats (:data:`_STATS`) of those iterations.
+    """A group of chains' run as two functions: ``start(keys, z0, *inputs)`` gives the
+    chains' NUTS state (a flat tuple of arrays), and ``advance(*state, *inputs)`` takes
+    ``structure.chunk`` more iterations, giving the new state, then the draws of ``z``
+    (group, chunk, k) and the sample stats (:data:`_STATS`, each (group, chunk)) of
+    those iterations, all flat. ``keys`` are (group, 2), ``z0`` (group, k).
 
     ``density(z, *args)`` is the log-density, with ``args = prepare_args(*inputs)``
     computed once per call (the inputs and what is computed from the data alone).
@@ -508,29 +528,30 @@ def nuts_programs(
 
         return jax.lax.scan(step, state, None, length=structure.chunk)
 
-    def over_chains(fn, per_chain, args):
-        if structure.chain_layout == "vectorized":
-            in_axes = (0,) * len(per_chain) + (None,) * len(args)
-            return jax.vmap(fn, in_axes=in_axes)(*per_chain, *args)
-        return jax.lax.map(lambda one: fn(*one, *args), per_chain)
+    def over_group(fn, per_chain, args):
+        in_axes = (0,) * len(per_chain) + (None,) * len(args)
+        return jax.vmap(fn, in_axes=in_axes)(*per_chain, *args)
 
-    def start_tree(keys, z0, *inputs):
-        return over_chains(start_one, (keys, z0), prepare_args(*inputs))
+    def start_state(keys, z0, *inputs):
+        return over_group(start_one, (keys, z0), prepare_args(*inputs))
 
+    group = structure.chain_group
     avals = (
-        jax.ShapeDtypeStruct((structure.chains, 2), np.uint32),
-        jax.ShapeDtypeStruct((structure.chains, structure.k), np.float64),
+        jax.ShapeDtypeStruct((group, 2), np.uint32),
+        jax.ShapeDtypeStruct((group, structure.k), np.float64),
         *input_avals,
     )
-    treedef = jax.tree.structure(jax.eval_shape(start_tree, *avals))
+    treedef = jax.tree.structure(jax.eval_shape(start_state, *avals))
 
     def start(keys, z0, *inputs):
-        return tuple(jax.tree.leaves(start_tree(keys, z0, *inputs)))
+        return tuple(jax.tree.leaves(start_state(keys, z0, *inputs)))
 
-    def advance(leaves, *inputs):
-        state = jax.tree.unflatten(treedef, leaves)
-        state, (z, stats) = over_chains(advance_one, (state,), prepare_args(*inputs))
-        return tuple(jax.tree.leaves(state)), z, stats
+    def advance(*leaves_and_inputs):
+        size = treedef.num_leaves
+        state = jax.tree.unflatten(treedef, leaves_and_inputs[:size])
+        args = prepare_args(*leaves_and_inputs[size:])
+        state, (z, stats) = over_group(advance_one, (state,), args)
+        return (*jax.tree.leaves(state), z, *stats)
 
     return start, advance
 
@@ -541,7 +562,7 @@ def export_program(
     structure: Structure,
     row_names: tuple[str, ...] = (),
 ) -> bytes:
-    """Translate the PyMC sampling model and export the run's two programs: the artifact.
+    """Translate the PyMC sampling model and export a chain group's two programs: the artifact.
 
     ``inputs`` are the model's data by name (:func:`sampling_inputs`); their shapes
     and types become the programs'. ``row_names`` name the inputs with one entry per
@@ -557,83 +578,139 @@ def export_program(
         density, lambda *inputs: (*inputs, *logd.precompute(*inputs)), structure, input_avals
     )
     start_avals = [
-        jax.ShapeDtypeStruct((structure.chains, 2), np.uint32),
-        jax.ShapeDtypeStruct((structure.chains, structure.k), np.float64),
+        jax.ShapeDtypeStruct((structure.chain_group, 2), np.uint32),
+        jax.ShapeDtypeStruct((structure.chain_group, structure.k), np.float64),
         *input_avals,
     ]
     exported_start = jax.export.export(jax.jit(start))(*start_avals)
-    exported_advance = jax.export.export(jax.jit(advance))(exported_start.out_avals, *input_avals)
-    blobs = [bytes(exported.serialize()) for exported in (exported_start, exported_advance)]
-    # The store checks the whole file's checksum; the header says what the inputs are.
-    header = json.dumps({"names": names, "sizes": [len(blob) for blob in blobs]}).encode()
-    return _MAGIC + len(header).to_bytes(8, "little") + header + b"".join(blobs)
+    exported_advance = jax.export.export(jax.jit(advance))(*exported_start.out_avals, *input_avals)
+    programs = []
+    for exported in (exported_start, exported_advance):
+        if exported.platforms != (xla_runtime.machine()["platform"],) or exported.ordered_effects:
+            raise RuntimeError(f"an exported program for {exported.platforms} with effects")
+        signature = xla_runtime.Signature(
+            tuple((tuple(a.shape), str(a.dtype)) for a in exported.in_avals),
+            tuple((tuple(a.shape), str(a.dtype)) for a in exported.out_avals),
+            tuple(exported.module_kept_var_idx),
+        )
+        programs.append((bytes(exported.mlir_module_serialized), signature))
+    return _pack(names, programs)
+
+
+def _pack(names: tuple[str, ...], programs: list[tuple[bytes, xla_runtime.Signature]]) -> bytes:
+    """The start and advance programs (StableHLO modules or executables) in one file;
+    the header says what the data inputs are and each program's signature."""
+    header = json.dumps(
+        {
+            "names": list(names),
+            "programs": [
+                {"signature": signature.to_json(), "bytes": len(blob)}
+                for blob, signature in programs
+            ],
+        }
+    ).encode()
+    return _MAGIC + len(header).to_bytes(8, "little") + header + b"".join(b for b, _ in programs)
+
+
+def _unpack(data: bytes) -> tuple[tuple[str, ...], list[tuple[bytes, xla_runtime.Signature]]]:
+    """What :func:`_pack` wrote; ValueError when it is damaged."""
+    if not data.startswith(_MAGIC):
+        raise ValueError("not an exported NUTS program")
+    begin = len(_MAGIC) + 8
+    size = int.from_bytes(data[len(_MAGIC) : begin], "little")
+    try:
+        header = json.loads(data[begin : begin + size])
+        names = tuple(str(name) for name in header["names"])
+        entries = [
+            (int(e["bytes"]), xla_runtime.Signature.from_json(e["signature"]))
+            for e in header["programs"]
+        ]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError("damaged header") from error
+    if len(entries) != 2:
+        raise ValueError("damaged header")
+    offset, programs = begin + size, []
+    for blob_size, signature in entries:
+        programs.append((data[offset : offset + blob_size], signature))
+        offset += blob_size
+    if offset != len(data):
+        raise ValueError("damaged program sizes")
+    return names, programs
 
 
 @dataclass(frozen=True)
 class Program:
-    """A loaded artifact: its data inputs' names and its two callables."""
+    """A structure's program ready to run here: its data inputs' names and a chain
+    group's two executables (:func:`nuts_programs`)."""
 
     names: tuple[str, ...]
-    start: Any
-    advance: Any
+    start: xla_runtime.Executable
+    advance: xla_runtime.Executable
+
+    @property
+    def state_size(self) -> int:
+        """How many arrays a chain's state is (the first outputs of ``advance``)."""
+        return len(self.start.signature.outputs)
 
 
-def load_program(artifact: bytes) -> Program:
-    """The program of an artifact; ValueError when it is damaged."""
-    jax = _jax()
-    if not artifact.startswith(_MAGIC):
-        raise ValueError("not an exported NUTS program")
-    begin = len(_MAGIC) + 8
-    size = int.from_bytes(artifact[len(_MAGIC) : begin], "little")
-    try:
-        header = json.loads(artifact[begin : begin + size])
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError("damaged header") from error
-    if (
-        not isinstance(header, dict)
-        or not isinstance(header.get("names"), list)
-        or not isinstance(header.get("sizes"), list)
-        or len(header["sizes"]) != 2
-    ):
-        raise ValueError("damaged header")
-    offset = begin + size
-    calls = []
-    for blob_size in header["sizes"]:
-        blob = artifact[offset : offset + blob_size]
-        offset += blob_size
-        calls.append(jax.jit(jax.export.deserialize(bytearray(blob)).call))
-    if offset != len(artifact):
-        raise ValueError("damaged program sizes")
-    return Program(tuple(header["names"]), *calls)
+def _program_from_executables(stored: bytes) -> Program:
+    names, programs = _unpack(stored)
+    return Program(names, *(xla_runtime.deserialize(blob, sig) for blob, sig in programs))
+
+
+def _compile(artifact: bytes) -> bytes:
+    """The executables of an artifact's programs, compiled for this machine, as stored."""
+    names, programs = _unpack(artifact)
+    COUNTERS["compiled"] += 1
+    compiled = [(xla_runtime.compile_module(blob, sig).serialize(), sig) for blob, sig in programs]
+    return _pack(names, compiled)
 
 
 def _program(key: dict[str, Any], build) -> tuple[Program, str]:
     """The program of ``key`` and how it was obtained (a :data:`COUNTERS` name): from
-    memory, from the cache folder, or built and stored."""
+    memory, from the cache folder, or built and stored.
+
+    Two files serve a structure: its exported programs (any machine of the platform)
+    and their executables for this machine. A process that finds the executables
+    runs them; one that finds only the programs compiles and stores the executables.
+    """
     digest = key_digest(key)
     if digest in _PROGRAMS:
-        origin, program = "reused", _PROGRAMS[digest]
-    else:
-        origin, program = "loaded", None
-        artifact = read_artifact(ARTIFACT_KIND, key)
-        if artifact is not None:
-            try:
-                program = load_program(artifact)
-            except Exception as error:  # any damage means rebuild, never trust
-                warnings.warn(
-                    f"a stored compiled program could not be read ({error}); rebuilding it",
-                    CacheWarning,
-                    stacklevel=3,
-                )
-        if program is None:
+        COUNTERS["reused"] += 1
+        return _PROGRAMS[digest], "reused"
+    executable_key = {"program": digest, **xla_runtime.machine()}
+    program = _read(EXECUTABLE_KIND, executable_key, _program_from_executables)
+    origin = "loaded"
+    if program is None:
+        executables = _read(ARTIFACT_KIND, key, _compile)
+        if executables is None:
             origin, artifact = "built", build()
             write_artifact(ARTIFACT_KIND, key, artifact)
-            # The fresh program runs from its own serialized form, exactly as a later
-            # process will: a cached fit then equals a fresh one draw for draw.
-            program = load_program(artifact)
-        _PROGRAMS[digest] = program
+            executables = _compile(artifact)
+        write_artifact(EXECUTABLE_KIND, executable_key, executables)
+        # The executables run from their stored form, exactly as a later process's
+        # will: a cached fit then equals a fresh one draw for draw.
+        program = _program_from_executables(executables)
+    _PROGRAMS[digest] = program
     COUNTERS[origin] += 1
     return program, origin
+
+
+def _read(kind: str, key: dict[str, Any], load: Callable[[bytes], Any]) -> Any:
+    """``load`` of the stored file of ``(kind, key)``, or None when there is none or it
+    cannot be read (damage means rebuild, never trust: one warning says so)."""
+    stored = read_artifact(kind, key)
+    if stored is None:
+        return None
+    try:
+        return load(stored)
+    except Exception as error:  # any damage means rebuild, never trust
+        warnings.warn(
+            f"a stored compiled program could not be read ({error}); rebuilding it",
+            CacheWarning,
+            stacklevel=4,
+        )
+        return None
 
 
 @dataclass(frozen=True)
@@ -659,7 +736,7 @@ def plan(
 ) -> tuple[SamplingData, Structure]:
     """The reduced data, rows padded to their bucket, and the fit's structure.
 
-    ``run`` holds chains, tune, draws and target_accept.
+    ``run`` holds tune, draws and target_accept.
     """
     reduced = reduce_data(design, spec)
     if reduced.kind == "rows":
@@ -678,7 +755,7 @@ def glm_plan(
 ) -> EnginePlan:
     """A GLM's :class:`EnginePlan`; ``build_model`` is
     :func:`bayesglm.model.build_sampling_model` (passed in, as the model module
-    imports PyMC), ``run`` holds chains, tune, draws and target_accept."""
+    imports PyMC), ``run`` holds tune, draws and target_accept."""
     reduced, structure = plan(design, spec, priors, laplace, **run)
     return EnginePlan(
         structure,
@@ -711,50 +788,20 @@ def prepare_plan(engine_plan: EnginePlan) -> Prepared:
     return Prepared(program, structure, inputs, origin)
 
 
-def prepare(
-    design: Design,
-    spec: Spec,
-    priors: ResolvedPriors,
-    laplace: LaplaceApprox,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    target_accept: float,
-    build_model: Callable[..., Any],
-) -> Prepared:
-    """A GLM's :class:`Prepared` (:func:`glm_plan`, :func:`prepare_plan`)."""
-    return prepare_plan(
-        glm_plan(
-            design,
-            spec,
-            priors,
-            laplace,
-            build_model=build_model,
-            chains=chains,
-            tune=tune,
-            draws=draws,
-            target_accept=target_accept,
-        )
-    )
-
-
-def compile_ahead(prepared: Prepared) -> None:
-    """Compile both programs for the inputs' shapes now, so that JAX's persistent
-    compilation cache holds them and a later process's first fit skips the compile."""
-    data = [prepared.inputs[name] for name in prepared.program.names]
-    chains, k = prepared.structure.chains, prepared.structure.k
-    state = prepared.program.start(np.zeros((chains, 2), np.uint32), np.zeros((chains, k)), *data)
-    prepared.program.advance.lower(state, *data).compile()
-
-
-def run_compiled(engine_plan: EnginePlan, *, seed: int, progressbar: bool) -> CompiledRun:
+def run_compiled(
+    engine_plan: EnginePlan, *, chains: int, seed: int, progressbar: bool
+) -> CompiledRun:
     """NUTS on a whitened posterior with the precompiled program of its structure.
 
     Parameters
     ----------
     engine_plan : EnginePlan
         The fit's structure and numbers (:meth:`bayesglm.samplers.SamplingProblem.engine_plan`).
+    chains : int
+        Chains to run, in groups of ``structure.chain_group`` per call of the program
+        (:func:`chain_group`), the groups on as many threads as the machine has cores.
+        A chain's draws depend on its seed and the group size, not on which thread
+        ran it or when.
     seed, progressbar
         As :meth:`bayesglm.GLM.fit`; the progress line goes to standard error.
 
@@ -767,39 +814,89 @@ def run_compiled(engine_plan: EnginePlan, *, seed: int, progressbar: bool) -> Co
     timings: dict[str, float] = {}
     start = time.perf_counter()
     prepared = prepare_plan(engine_plan)
-    program, structure, inputs = prepared.program, prepared.structure, prepared.inputs
-    chains, tune, draws = structure.chains, structure.tune, structure.draws
+    program, structure = prepared.program, prepared.structure
+    tune, total, group = structure.tune, structure.tune + structure.draws, structure.chain_group
     timings["program"] = time.perf_counter() - start
     start = time.perf_counter()
-    data = [inputs[name] for name in program.names]
-    # Raw threefry keys, one per chain, made in numpy: three tiny JAX programs fewer.
-    keys = np.random.SeedSequence(seed).generate_state(2 * chains).reshape(chains, 2)
-    state = program.start(keys, np.zeros((chains, structure.k)), *data)
-    total = tune + draws
-    pieces: list[tuple[Any, Any]] = []
+    signature = program.start.signature.inputs[2:]
+    data = [
+        xla_runtime.to_device(prepared.inputs[name], dtype)
+        for name, (_, dtype) in zip(program.names, signature, strict=True)
+    ]
+    # Raw threefry keys, one per chain, made in numpy (and for the chains that fill up
+    # the last group, whose draws are dropped).
+    calls = -(-chains // group)
+    keys = np.random.SeedSequence(seed).generate_state(2 * calls * group)
+    keys = keys.reshape(calls, group, 2)
+    stop = threading.Event()
+    runs = [_ChainGroup(program, keys[i], structure, data, stop) for i in range(calls)]
     progress = Progress(chains, tune, total, show=progressbar)
-    try:
-        while len(pieces) * structure.chunk < total:
-            state, z_chunk, stats_chunk = program.advance(state, *data)
-            pieces.append((np.asarray(z_chunk), [np.asarray(stat) for stat in stats_chunk]))
-            progress.update(min(len(pieces) * structure.chunk, total))
-    except KeyboardInterrupt:
-        pass  # the draws so far come back; the caller says the run was cut short
-    finally:
-        progress.close()
+    with ThreadPoolExecutor(max_workers=min(calls, cores())) as pool:
+        pending = {pool.submit(run.run) for run in runs}
+        try:
+            while pending:
+                _, pending = wait_for(pending, timeout=0.1)
+                progress.update(sum(run.done for run in runs) // calls)
+        except KeyboardInterrupt:
+            stop.set()  # the draws so far come back; the caller says so
+            wait_for(pending)
+        finally:
+            progress.close()
     timings["compile_and_sample"] = time.perf_counter() - start
-    kept = slice(tune, total)
-    if pieces:
-        z = np.concatenate([piece[0] for piece in pieces], axis=1)[:, kept]
-        sample_stats = {
-            name: np.concatenate([piece[1][i] for piece in pieces], axis=1)[:, kept]
-            for i, name in enumerate(_STATS)
-        }
-    else:
-        z = np.empty((chains, 0, structure.k))
-        sample_stats = {name: np.empty((chains, 0)) for name in _STATS}
+    for run in runs:
+        if run.error is not None:
+            raise run.error
+    # Every chain up to the iterations the shortest group reached (an interrupted run).
+    kept = slice(tune, max(tune, min(total, *(run.done for run in runs))))
+
+    def joined(pieces: list[list[np.ndarray]], *shape: int) -> np.ndarray:
+        empty = np.empty((group, 0, *shape))
+        per_group = [np.concatenate([*piece, empty], axis=1)[:, kept] for piece in pieces]
+        return np.concatenate(per_group)[:chains]
+
+    z = joined([run.z for run in runs], structure.k)
+    sample_stats = {name: joined([run.stats[i] for run in runs]) for i, name in enumerate(_STATS)}
     # A tree of depth d takes at most 2**d - 1 leapfrog steps.
-    depth = np.floor(np.log2(sample_stats["n_steps"])).astype(np.int64) + 1
+    depth = np.floor(np.log2(np.maximum(sample_stats["n_steps"], 1))).astype(np.int64) + 1
     sample_stats["tree_depth"] = depth
     sample_stats["reached_max_treedepth"] = depth >= structure.max_tree_depth
     return CompiledRun(z, sample_stats, timings)
+
+
+class _ChainGroup:
+    """One call's chains: ``start``, then ``advance`` until their iterations are done
+    or the run is stopped (``stop``: Ctrl-C in the main thread, or inside any call)."""
+
+    def __init__(
+        self,
+        program: Program,
+        keys: np.ndarray,
+        structure: Structure,
+        data: list,
+        stop: threading.Event,
+    ) -> None:
+        self.program, self.keys, self.structure, self.data = program, keys, structure, data
+        self.stop = stop
+        self.done = 0
+        self.z: list[np.ndarray] = []  # (group, chunk, k) each
+        self.stats: list[list[np.ndarray]] = [[] for _ in _STATS]  # (group, chunk) each
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        program, structure = self.program, self.structure
+        total = structure.tune + structure.draws
+        size = program.state_size
+        z0 = np.zeros((structure.chain_group, structure.k))
+        try:
+            state = program.start(self.keys, z0, *self.data)
+            while self.done < total and not self.stop.is_set():
+                out = program.advance(*state, *self.data)
+                state = out[:size]
+                self.z.append(xla_runtime.to_numpy(out[size]))
+                for stats, value in zip(self.stats, out[size + 1 :], strict=True):
+                    stats.append(xla_runtime.to_numpy(value))
+                self.done += structure.chunk
+        except KeyboardInterrupt:
+            self.stop.set()
+        except BaseException as error:  # raised in the caller's thread
+            self.error = error

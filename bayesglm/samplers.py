@@ -1,7 +1,7 @@
 """Which NUTS backend runs a fit, and its draws back on the model's scale.
 
 This module imports no PyMC: a fit on the precompiled engine (``sampler="compiled"``)
-whose program is already stored needs only numpy, jax and the program. The PyMC and
+whose program is already stored needs only numpy, jaxlib and the program. The PyMC and
 nutpie backends (:func:`bayesglm.model.run_backend`) and the PyMC sampling model
 (built only when a program must be compiled) are loaded when a fit asks for them.
 """
@@ -116,7 +116,7 @@ def run_nuts(
         plan = problem.engine_plan(
             chains=chains, tune=tune, draws=draws, target_accept=target_accept
         )
-        compiled = run_compiled(plan, seed=seed, progressbar=progressbar)
+        compiled = run_compiled(plan, chains=chains, seed=seed, progressbar=progressbar)
         z, timings = compiled.z, {"plan": time.perf_counter() - start, **compiled.timings}
         stats = _standard_stats(compiled.sample_stats)
     else:

@@ -194,18 +194,16 @@ def _structures(
 
 
 def _prepare(shape: _Shape, run: dict[str, Any]):
-    """The program of one structure (built and stored, or found), compiled for its
-    shapes, made from a simulated dataset of that structure."""
-    from .compiled import compile_ahead, prepare_plan
+    """The program of one structure (built and stored, or found) and its executable
+    for this machine, made from a simulated dataset of that structure."""
+    from .compiled import prepare_plan
 
     X, y, trials = _simulated(shape)
     model = GLM.from_arrays(X, y, family=shape.family, link=shape.link, trials=trials)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plan = _category_plan(model, run) if shape.levels else _glm_plan(model, run)
-        prepared = prepare_plan(plan)
-        compile_ahead(prepared)
-    return prepared
+        return prepare_plan(plan)
 
 
 def _glm_plan(model: GLM, run: dict[str, Any]) -> EnginePlan:

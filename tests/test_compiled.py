@@ -189,32 +189,59 @@ def test_the_draws_do_not_depend_on_how_the_run_is_cut_into_calls(monkeypatch) -
         np.testing.assert_array_equal(stat, in_one.sample_stats[name], err_msg=name)
 
 
-def test_both_chain_layouts_sample_the_same_posterior(monkeypatch) -> None:
-    # Sequential chains below VECTORIZE_FROM_CELLS rows x columns, vectorized above.
-    # Each chain is the same Markov chain either way, but floating-point order differs
-    # and a chain amplifies that within its warm-up: the posteriors agree, not draws.
+def test_the_draws_do_not_depend_on_how_many_threads_run_the_chains(monkeypatch) -> None:
+    # Each chain is its own call of the one-chain program, seeded by its own key: on one
+    # thread (one after another) or on four at once, every chain gives the same draws.
     X, y, _ = simulate(FAMILIES["bernoulli"], "logit", n=60, seed=5)
     model = bg.GLM.from_arrays(X, y, family="bernoulli")
-    sequential = _fit(model, draws=1000, tune=300, seed=8)
-    monkeypatch.setattr(compiled, "VECTORIZE_FROM_CELLS", 1)
-    vectorized = _fit(model, draws=1000, tune=300, seed=8)
-    assert compiled.chain_layout(reduce_data(model.design, model.spec)) == "vectorized"
-    a, b = sequential.draws().to_numpy(), vectorized.draws().to_numpy()
+    run = {"draws": 80, "tune": 60, "seed": 8, "chains": 4}
+    monkeypatch.setattr(compiled, "cores", lambda: 4)
+    threaded = _fit(model, **run)
+    monkeypatch.setattr(compiled, "cores", lambda: 1)
+    one_thread = _fit(model, **run)
+    np.testing.assert_array_equal(threaded.draws().to_numpy(), one_thread.draws().to_numpy())
+    for name, stat in threaded.sample_stats.items():
+        np.testing.assert_array_equal(stat, one_thread.sample_stats[name], err_msg=name)
+    # A chain's draws are its own: two chains of one run differ.
+    draws = threaded.beta_draws
+    assert not np.array_equal(draws[0], draws[1])
+
+
+def test_chains_in_groups_sample_the_same_posterior(monkeypatch) -> None:
+    # Above GROUP_FROM_CELLS a call runs several chains (vmap): three chains on two
+    # cores are two calls of two, the last filled up with a chain whose draws are
+    # dropped. Each chain is the same Markov chain as on its own, but floating-point
+    # order differs and a chain amplifies that within its warm-up: the posteriors
+    # agree, not the draws.
+    X, y, _ = simulate(FAMILIES["bernoulli"], "logit", n=60, seed=5)
+    model = bg.GLM.from_arrays(X, y, family="bernoulli")
+    reduced = reduce_data(model.design, model.spec)
+    run = {"draws": 1000, "tune": 300, "seed": 8, "chains": 3}
+    monkeypatch.setattr(compiled, "cores", lambda: 2)
+    alone = _fit(model, **run)
+    assert compiled.chain_group(reduced, 3) == 1
+    monkeypatch.setattr(compiled, "GROUP_FROM_CELLS", 1)
+    assert compiled.chain_group(reduced, 3) == 2
+    assert compiled.chain_group(reduced, 4) == 2
+    grouped = _fit(model, **run)
+    a, b = alone.draws().to_numpy(), grouped.draws().to_numpy()
+    assert a.shape == b.shape and a.shape[0] == 3 * 1000
     sd = a.std(axis=0)
     assert np.all(np.abs(a.mean(axis=0) - b.mean(axis=0)) < 0.25 * sd)
     np.testing.assert_allclose(b.std(axis=0), sd, rtol=0.15)
+    monkeypatch.setattr(compiled, "cores", lambda: 1)
+    assert compiled.chain_group(reduced, 3) == 3
 
 
-def test_an_interrupted_run_says_how_far_it_got(monkeypatch) -> None:
-    X, y, _ = simulate(FAMILIES["poisson"], "log", n=40, seed=2)
-    model = bg.GLM.from_arrays(X, y, family="poisson")
-    _fit(model, draws=60, tune=40, seed=3)  # the program, in memory
+def _interrupt_at_call(monkeypatch, number: int) -> None:
+    """Every stored program raises KeyboardInterrupt at the ``number``-th call of its
+    ``advance`` (counted over all chains), as Ctrl-C inside a call would."""
     calls = []
 
     def advance(program_advance):
         def interrupted(*args):
             calls.append(1)
-            if len(calls) == 12:
+            if len(calls) == number:
                 raise KeyboardInterrupt
             return program_advance(*args)
 
@@ -226,9 +253,39 @@ def test_an_interrupted_run_says_how_far_it_got(monkeypatch) -> None:
             digest,
             compiled.Program(loaded.names, loaded.start, advance(loaded.advance)),
         )
+
+
+def test_an_interrupted_run_says_how_far_it_got(monkeypatch) -> None:
+    X, y, _ = simulate(FAMILIES["poisson"], "log", n=40, seed=2)
+    model = bg.GLM.from_arrays(X, y, family="poisson")
+    _fit(model, draws=60, tune=40, seed=3, chains=1)  # the program, in memory
+    _interrupt_at_call(monkeypatch, 12)
     # 11 calls of 5 iterations: 40 of warm-up and 15 draws of 60.
     with pytest.raises(KeyboardInterrupt, match="sampling interrupted after 15 of 60 draws"):
-        _fit(model, draws=60, tune=40, seed=3)
+        _fit(model, draws=60, tune=40, seed=3, chains=1)
+
+
+def test_an_interrupted_chain_stops_every_chain_at_the_shortest_ones_length(monkeypatch) -> None:
+    X, y, _ = simulate(FAMILIES["poisson"], "log", n=40, seed=2)
+    model = bg.GLM.from_arrays(X, y, family="poisson")
+    _fit(model, draws=60, tune=40, seed=3, chains=3)
+    monkeypatch.setattr(compiled, "cores", lambda: 3)
+    _interrupt_at_call(monkeypatch, 20)
+    plan_run = compiled.run_compiled
+    cut = {}
+
+    def run_and_keep(*args, **kwargs):
+        cut["run"] = plan_run(*args, **kwargs)
+        return cut["run"]
+
+    monkeypatch.setattr(compiled, "run_compiled", run_and_keep)
+    with pytest.raises(KeyboardInterrupt, match="sampling interrupted after"):
+        _fit(model, draws=60, tune=40, seed=3, chains=3)
+    # 19 calls over three chains before the interrupt: no chain got all 20 of its own,
+    # and every chain is cut to the same length, at most the shortest chain's.
+    z = cut["run"].z
+    assert z.shape[0] == 3 and z.shape[1] < 60
+    assert all(stat.shape == z.shape[:2] for stat in cut["run"].sample_stats.values())
 
 
 def test_a_long_run_shows_its_progress_on_stderr(monkeypatch, capsys) -> None:
@@ -237,8 +294,12 @@ def test_a_long_run_shows_its_progress_on_stderr(monkeypatch, capsys) -> None:
     monkeypatch.setattr(compiled.Progress, "delay", 0.0)
     _fit(model, draws=60, tune=40, seed=3, progressbar=True)
     err = capsys.readouterr().err
-    assert "NUTS, 2 chains: 5/100 iterations (warm-up)" in err
     assert err.rstrip().endswith("NUTS, 2 chains: 100/100 iterations (draws), 0 s")
+    # The line shows the iterations the chains have taken on average, and the phase.
+    progress = compiled.Progress(2, 40, 100, show=True)
+    progress.update(5)
+    progress.close()
+    assert capsys.readouterr().err == "\rNUTS, 2 chains: 5/100 iterations (warm-up), 0 s \n"
     _fit(model, draws=60, tune=40, seed=3, progressbar=False)
     assert capsys.readouterr().err == ""
 

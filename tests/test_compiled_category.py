@@ -202,7 +202,7 @@ y = pd.Categorical.from_codes(np.digitize(x + rng.logistic(size=70), [-1.0, 0.5]
                               ["low", "mid", "high"], ordered=True)
 fit = bg.GLM("y ~ x", pd.DataFrame({"y": y, "x": x}), family="cumulative").fit(
     draws=30, tune=30, chains=2, seed=3, sampler="compiled", progressbar=False)
-loaded = sorted(m for m in ("pymc", "pytensor", "numpyro") if m in sys.modules)
+loaded = sorted(m for m in ("pymc", "pytensor", "numpyro", "jax") if m in sys.modules)
 json.dump({"draws": fit.theta_draws.tolist(), "counters": compiled.COUNTERS,
            "loaded": loaded}, open(sys.argv[1], "w"))
 """
@@ -222,10 +222,11 @@ def test_a_second_process_reads_the_program_for_other_data(tmp_path) -> None:
     cold = _fit_in_a_new_process(tmp_path, "cold", 1)
     warm = _fit_in_a_new_process(tmp_path, "warm", 1)
     other = _fit_in_a_new_process(tmp_path, "other", 2)
-    assert cold["counters"] == {"built": 1, "loaded": 0, "reused": 0}
+    assert cold["counters"] == {"built": 1, "loaded": 0, "reused": 0, "compiled": 1}
     for later in (warm, other):
-        assert later["counters"] == {"built": 0, "loaded": 1, "reused": 0}
-        # A warm fit runs the stored program: no PyMC model, no PyMC, pytensor or numpyro.
+        assert later["counters"] == {"built": 0, "loaded": 1, "reused": 0, "compiled": 0}
+        # A warm fit runs the stored executable: no PyMC model, no PyMC, pytensor,
+        # numpyro or JAX.
         assert later["loaded"] == []
     np.testing.assert_array_equal(np.array(cold["draws"]), np.array(warm["draws"]))
     assert not np.array_equal(np.array(cold["draws"]), np.array(other["draws"]))
