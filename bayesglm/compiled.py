@@ -529,6 +529,9 @@ def nuts_programs(
         return jax.lax.scan(step, state, None, length=structure.chunk)
 
     def over_group(fn, per_chain, args):
+        if structure.chain_group == 1:  # one chain: no batched while loops to compile
+            one = fn(*jax.tree.map(lambda leaf: leaf[0], per_chain), *args)
+            return jax.tree.map(lambda leaf: leaf[None], one)
         in_axes = (0,) * len(per_chain) + (None,) * len(args)
         return jax.vmap(fn, in_axes=in_axes)(*per_chain, *args)
 
@@ -647,6 +650,10 @@ class Program:
     start: xla_runtime.Executable
     advance: xla_runtime.Executable
 
+    def stored(self) -> list[tuple[bytes, xla_runtime.Signature]]:
+        """The two executables as stored (:func:`_pack`)."""
+        return [(call.serialize(), call.signature) for call in (self.start, self.advance)]
+
     @property
     def state_size(self) -> int:
         """How many arrays a chain's state is (the first outputs of ``advance``)."""
@@ -658,12 +665,11 @@ def _program_from_executables(stored: bytes) -> Program:
     return Program(names, *(xla_runtime.deserialize(blob, sig) for blob, sig in programs))
 
 
-def _compile(artifact: bytes) -> bytes:
-    """The executables of an artifact's programs, compiled for this machine, as stored."""
+def _compile(artifact: bytes) -> Program:
+    """The program of an artifact, compiled for this machine."""
     names, programs = _unpack(artifact)
     COUNTERS["compiled"] += 1
-    compiled = [(xla_runtime.compile_module(blob, sig).serialize(), sig) for blob, sig in programs]
-    return _pack(names, compiled)
+    return Program(names, *(xla_runtime.compile_module(blob, sig) for blob, sig in programs))
 
 
 def _program(key: dict[str, Any], build) -> tuple[Program, str]:
@@ -672,7 +678,9 @@ def _program(key: dict[str, Any], build) -> tuple[Program, str]:
 
     Two files serve a structure: its exported programs (any machine of the platform)
     and their executables for this machine. A process that finds the executables
-    runs them; one that finds only the programs compiles and stores the executables.
+    runs them; one that finds only the programs compiles and stores the executables
+    (and runs what it compiled: the same machine code a later process reads, which
+    tests/test_compiled_cache.py checks draw for draw).
     """
     digest = key_digest(key)
     if digest in _PROGRAMS:
@@ -682,15 +690,12 @@ def _program(key: dict[str, Any], build) -> tuple[Program, str]:
     program = _read(EXECUTABLE_KIND, executable_key, _program_from_executables)
     origin = "loaded"
     if program is None:
-        executables = _read(ARTIFACT_KIND, key, _compile)
-        if executables is None:
+        program = _read(ARTIFACT_KIND, key, _compile)
+        if program is None:
             origin, artifact = "built", build()
             write_artifact(ARTIFACT_KIND, key, artifact)
-            executables = _compile(artifact)
-        write_artifact(EXECUTABLE_KIND, executable_key, executables)
-        # The executables run from their stored form, exactly as a later process's
-        # will: a cached fit then equals a fresh one draw for draw.
-        program = _program_from_executables(executables)
+            program = _compile(artifact)
+        write_artifact(EXECUTABLE_KIND, executable_key, _pack(program.names, program.stored()))
     _PROGRAMS[digest] = program
     COUNTERS[origin] += 1
     return program, origin
