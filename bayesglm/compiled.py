@@ -589,8 +589,11 @@ def export_program(
     exported_advance = jax.export.export(jax.jit(advance))(*exported_start.out_avals, *input_avals)
     programs = []
     for exported in (exported_start, exported_advance):
-        if exported.platforms != (xla_runtime.machine()["platform"],) or exported.ordered_effects:
-            raise RuntimeError(f"an exported program for {exported.platforms} with effects")
+        if len(exported.platforms) != 1 or exported.nr_devices != 1 or exported.ordered_effects:
+            raise RuntimeError(
+                "the engine runs programs for one platform and one device, without effects; "
+                f"got {exported.platforms}, {exported.nr_devices} devices"
+            )
         signature = xla_runtime.Signature(
             tuple((tuple(a.shape), str(a.dtype)) for a in exported.in_avals),
             tuple((tuple(a.shape), str(a.dtype)) for a in exported.out_avals),
@@ -656,7 +659,7 @@ class Program:
 
     @property
     def state_size(self) -> int:
-        """How many arrays a chain's state is (the first outputs of ``advance``)."""
+        """How many arrays a chain group's state is (the first outputs of ``advance``)."""
         return len(self.start.signature.outputs)
 
 
@@ -741,7 +744,7 @@ def plan(
 ) -> tuple[SamplingData, Structure]:
     """The reduced data, rows padded to their bucket, and the fit's structure.
 
-    ``run`` holds tune, draws and target_accept.
+    ``run`` holds chains, tune, draws and target_accept.
     """
     reduced = reduce_data(design, spec)
     if reduced.kind == "rows":
@@ -760,7 +763,7 @@ def glm_plan(
 ) -> EnginePlan:
     """A GLM's :class:`EnginePlan`; ``build_model`` is
     :func:`bayesglm.model.build_sampling_model` (passed in, as the model module
-    imports PyMC), ``run`` holds tune, draws and target_accept."""
+    imports PyMC), ``run`` holds chains, tune, draws and target_accept."""
     reduced, structure = plan(design, spec, priors, laplace, **run)
     return EnginePlan(
         structure,
@@ -841,7 +844,7 @@ def run_compiled(
         try:
             while pending:
                 _, pending = wait_for(pending, timeout=0.1)
-                progress.update(sum(run.done for run in runs) // calls)
+                progress.update(min(total, sum(run.done for run in runs) // calls))
         except KeyboardInterrupt:
             stop.set()  # the draws so far come back; the caller says so
             wait_for(pending)
