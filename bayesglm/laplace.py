@@ -352,12 +352,40 @@ def natural_estimates(
 
 
 def _argmax(objective, start: float) -> float:
-    from scipy import optimize  # here: its import (50 ms) would be in every fit
+    """Where a smooth one-dimensional objective (of u = log(natural)) is largest,
+    searched from ``start``; ``start`` when the objective is not finite there.
 
-    result = optimize.minimize_scalar(
-        lambda u: -objective(u), bracket=(start - 1.0, start + 1.0), tol=1e-10
-    )
-    return float(result.x) if np.isfinite(result.fun) else start
+    Newton steps on central differences (h = 1e-5), each step halved until the
+    objective does not fall; where the objective is not concave, a unit step uphill.
+    It replaces scipy's Brent search, whose import (scipy.optimize, 0.05-0.1 s) every
+    fit of a family with a dispersion paid. Both are limited by rounding in the
+    objective: on 300 gamma log-likelihoods of 5 to 5,000 rows the largest error in
+    u was 3.9e-8 relative here and 7.2e-8 with Brent's search (against the root of
+    the exact derivative; tests/test_laplace.py).
+    """
+    h = 1e-5
+    u, value = start, objective(start)
+    if not np.isfinite(value):
+        return start
+    for _ in range(100):
+        above, below = objective(u + h), objective(u - h)
+        slope = (above - below) / (2 * h)
+        curvature = (above - 2 * value + below) / h**2
+        if not (np.isfinite(slope) and np.isfinite(curvature)):
+            break
+        step = -slope / curvature if curvature < 0 else float(np.sign(slope))
+        step = float(np.clip(step, -5.0, 5.0))
+        while abs(step) > 1e-15 * (1 + abs(u)):
+            candidate = objective(u + step)
+            if candidate >= value:
+                break
+            step /= 2
+        else:
+            break  # no step uphill: u is the maximum to rounding
+        u, value = u + step, candidate
+        if abs(step) < 1e-12 * (1 + abs(u)):
+            break
+    return u
 
 
 def _posterior(
@@ -452,12 +480,7 @@ def _u_objective(post: _Posterior, mu: np.ndarray, u: float) -> float:
 
 def _best_u(post: _Posterior, beta: np.ndarray, u: float) -> float:
     mu = post.valid_mean(beta)[1]
-    from scipy import optimize  # here: its import (50 ms) would be in every fit
-
-    result = optimize.minimize_scalar(
-        lambda v: -_u_objective(post, mu, v), bracket=(u - 1.0, u + 1.0), tol=1e-10
-    )
-    return float(result.x) if np.isfinite(result.fun) else u
+    return _argmax(lambda v: _u_objective(post, mu, v), u)
 
 
 def _curvature_u(post: _Posterior, beta: np.ndarray, u: float) -> float:
