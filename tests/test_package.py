@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .architecture_page import layers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,29 +50,33 @@ def test_mle_fit_does_not_import_pymc() -> None:
     assert out.split("\n")[:2] == ["[]", "bayesglm.results bayesglm.compare"]
 
 
-def test_mle_and_posterior_mode_of_a_binomial_load_no_scipy_stats_or_optimize() -> None:
-    # Each costs 50-200 ms at import, paid by every command and first fit (#12).
-    out = _run(
-        "import sys, numpy as np, bayesglm as bg\n"
+# Each costs 50-200 ms at import, paid by every command and first fit (#12).
+_MODE_SCRIPTS = {
+    "binomial MLE and posterior mode": (
         "x = np.linspace(-1, 1, 20)\n"
         "data = {'x': x, 'k': (x > 0.3) * 1 + (x > 0.9) * 1, 'n': np.full(20, 2)}\n"
         "model = bg.GLM('k ~ x', data=data, family='binomial', trials='n')\n"
         "fit = model.fit_mle(); fit.summary(); fit.conf_int()\n"
-        "model._sampling_start(None, True)\n" + _loaded(("scipy.stats", "scipy.optimize"))
-    )
-    assert out.split("\n")[0] == "[]"
-
-
-def test_the_posterior_mode_of_a_family_with_a_dispersion_loads_no_scipy_optimize() -> None:
-    # Its one-dimensional search in log(sigma) used scipy's Brent search: 0.05-0.1 s of
-    # every warm gaussian, gamma or negative binomial fit (#12).
-    out = _run(
-        "import sys, numpy as np, bayesglm as bg\n"
+        "model._sampling_start(None, True)\n"
+    ),
+    # The posterior mode's one-dimensional search in log(natural) used scipy's Brent
+    # search: 0.05-0.1 s of every warm gaussian, gamma or negative binomial fit.
+    "posterior modes of families with a dispersion": (
         "x = np.linspace(-1, 1, 30)\n"
         "for family in ('gaussian', 'gamma', 'negative_binomial'):\n"
         "    y = 1.0 + (np.arange(30) % 5) * (x > 0) + (np.arange(30) % 3)\n"
         "    model = bg.GLM.from_arrays(np.column_stack([np.ones(30), x]), y, family=family)\n"
-        "    model._sampling_start(None, True)\n" + _loaded(("scipy.stats", "scipy.optimize"))
+        "    model._sampling_start(None, True)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_MODE_SCRIPTS))
+def test_mles_and_posterior_modes_load_no_scipy_stats_or_optimize(case: str) -> None:
+    out = _run(
+        "import sys, numpy as np, bayesglm as bg\n"
+        + _MODE_SCRIPTS[case]
+        + _loaded(("scipy.stats", "scipy.optimize"))
     )
     assert out.split("\n")[0] == "[]"
 
