@@ -318,7 +318,7 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
 def _cmd_cache_info(args: argparse.Namespace) -> None:
     from . import _cache
-    from .compiled import EXECUTABLE_KIND
+    from .compiled import ARTIFACT_KIND, EXECUTABLE_KIND
 
     summary = _cache.info()
     models = {kind: n for kind, n in summary["kinds"].items() if kind != EXECUTABLE_KIND}
@@ -330,7 +330,7 @@ def _cmd_cache_info(args: argparse.Namespace) -> None:
         + (f" ({kinds})" if kinds else "")
         + (f", with executables for {len(machines)} machine(s)" if machines else "")
     )
-    for line in _stored_structures(_cache.stored_keys("nuts")):
+    for line in _stored_structures(_cache.stored_keys(ARTIFACT_KIND)):
         print(f"  {line}")
     print(f"JAX compilation cache entries: {summary['compilation_entries']}")
     print(
