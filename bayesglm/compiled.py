@@ -278,23 +278,30 @@ def row_block(reduced: SamplingData) -> int:
 def structure_key(structure: Structure) -> dict[str, Any]:
     """The cache key: the structure, the versions and the code that build the program,
     and the platform it runs on."""
-    versions = {}
-    for name in ("bayesglm", *_VERSIONED):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
     return {
         "structure": {
             key: list(value) if isinstance(value, tuple) else value
             for key, value in vars(structure).items()
         },
-        "versions": versions,
+        "versions": dict(_versions()),
         "code": _code_digest(),
         # An exported program runs only on the platform it was exported for (a cache
         # folder may be shared by CPU and GPU machines).
         "platform": xla_runtime.machine()["platform"],
     }
+
+
+@functools.cache
+def _versions() -> dict[str, str | None]:
+    """The installed versions of the key, looked up once a process (every fit's key,
+    a program reused from memory included, names them)."""
+    versions: dict[str, str | None] = {}
+    for name in ("bayesglm", *_VERSIONED):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 @functools.cache
