@@ -29,6 +29,7 @@ from scipy import special
 from ._xp import NP, Interval, MathNamespace
 from .errors import BayesGLMError, row_label, value_name
 from .links import LINKS, Link, get_link
+from .poisson_draws import poisson_draws
 
 __all__ = [
     "FAMILIES",
@@ -490,7 +491,7 @@ class Poisson(Family):
         return "Poisson", {"mu": mu if trials is None else trials * mu}
 
     def sample(self, mu, natural, trials, rng):
-        return rng.poisson(mu).astype(float)
+        return poisson_draws(mu, rng)
 
     def starting_mu(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return y + 0.1

@@ -24,6 +24,7 @@ from bayesglm.draw_summaries import (
     row_quantiles,
     summarize_rows,
 )
+from bayesglm.poisson_draws import poisson_draws
 from bayesglm.predict import eta_range, row_chunks
 
 from .test_predict import _fit
@@ -273,7 +274,9 @@ def test_response_draws_follow_the_documented_streams(exposures) -> None:
     chunk, parts = 40, list(row_chunks(len(df), 700, 40))
     children = np.random.default_rng(99).spawn(len(parts))
     pairs = zip(children, parts, strict=True)
-    draws = np.hstack([child.poisson(mu[:, part]).astype(float) for child, part in pairs])
+    # Each chunk's responses are drawn rows x draws, row after row (poisson_draws walks
+    # its means in memory order).
+    draws = np.hstack([poisson_draws(mu[:, part].T.copy(), child).T for child, part in pairs])
     found = fit.predict(scale="response", seed=99, chunk=chunk)
     for name, column in _plain(draws, 0.95).items():
         np.testing.assert_allclose(found[name], column, rtol=1e-12, err_msg=name)
