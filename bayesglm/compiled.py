@@ -30,7 +30,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ import numpy as np
 
 from . import xla_runtime
 from ._cache import compilation_cache_dir, key_digest, read_artifact, write_artifact
+from ._versions import version_of
 from .design import Design
 from .errors import CacheWarning
 from .families import Spec
@@ -283,25 +283,12 @@ def structure_key(structure: Structure) -> dict[str, Any]:
             key: list(value) if isinstance(value, tuple) else value
             for key, value in vars(structure).items()
         },
-        "versions": dict(_versions()),
+        "versions": {name: version_of(name) for name in ("bayesglm", *_VERSIONED)},
         "code": _code_digest(),
         # An exported program runs only on the platform it was exported for (a cache
         # folder may be shared by CPU and GPU machines).
         "platform": xla_runtime.machine()["platform"],
     }
-
-
-@functools.cache
-def _versions() -> dict[str, str | None]:
-    """The installed versions of the key, looked up once a process (every fit's key,
-    a program reused from memory included, names them)."""
-    versions: dict[str, str | None] = {}
-    for name in ("bayesglm", *_VERSIONED):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
 
 
 @functools.cache
