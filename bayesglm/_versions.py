@@ -50,9 +50,10 @@ def installed_versions() -> dict[str, str]:
     return {name: version for name, version in versions.items() if version is not None}
 
 
+@functools.cache
 def version_of(name: str) -> str | None:
     """The installed version of the distribution ``name`` (None when it is not
-    installed), as ``importlib.metadata.version`` finds it.
+    installed), as ``importlib.metadata.version`` finds it; looked up once a process.
 
     Examples
     --------

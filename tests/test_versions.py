@@ -15,9 +15,11 @@ from bayesglm._versions import installed_versions, version_of
 @pytest.fixture
 def fresh_listing(monkeypatch):
     """sys.path as the test sets it, listed anew (the listing is kept a process)."""
-    _versions._dist_info_versions.cache_clear()
+    for cached in (_versions._dist_info_versions, version_of):
+        cached.cache_clear()
     yield monkeypatch
-    _versions._dist_info_versions.cache_clear()
+    for cached in (_versions._dist_info_versions, version_of):
+        cached.cache_clear()
 
 
 def test_every_installed_distribution_has_the_version_importlib_metadata_reads() -> None:
