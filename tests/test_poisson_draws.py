@@ -59,8 +59,8 @@ def test_the_draws_follow_the_poisson_distribution(mean: float) -> None:
     # Pool the sparse cells of each tail into their neighbours.
     first, last = np.flatnonzero(expected >= 5)[[0, -1]]
     observed, expected = (
-        np.r_[cells[: first + 1].sum(), cells[first + 1 : last], cells[last:].sum()]
-        for cells in (observed, expected)
+        np.r_[counts[: first + 1].sum(), counts[first + 1 : last], counts[last:].sum()]
+        for counts in (observed, expected)
     )
     result = stats.chisquare(observed, expected)
     assert result.pvalue > 1e-3, (mean, result)
