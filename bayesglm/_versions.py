@@ -1,7 +1,8 @@
 """The installed versions of bayesglm and of the packages a fit depends on.
 
-A saved fit and a report record them, and the engine's cache key names them (a leaf:
-it imports nothing of ours).
+A saved fit and a report record them, and the engine's cache key names them; the
+engine also asks what is installed (:func:`installed_names`: a GPU plugin of JAX?).
+A leaf: it imports nothing of ours.
 
 ``importlib.metadata.version`` reads each package's metadata file after a search of
 every folder on ``sys.path``: a few milliseconds a package, paid by every fit in a
@@ -19,7 +20,7 @@ import re
 import sys
 from importlib import metadata
 
-__all__ = ["installed_versions", "version_of"]
+__all__ = ["installed_names", "installed_versions", "version_of"]
 
 _PACKAGES = (
     "bayesglm",
@@ -73,21 +74,34 @@ def version_of(name: str) -> str | None:
 
 
 @functools.cache
-def _dist_info_versions() -> dict[str, str]:
-    """{normalized name: version} of the ``*.dist-info`` folders on ``sys.path``,
-    listed once a process; the first folder on the path wins, as in
-    ``importlib.metadata``."""
-    versions: dict[str, str] = {}
+def installed_names() -> tuple[str, ...]:
+    """The names in the folders on ``sys.path`` (packages, modules, ``*.dist-info``
+    folders), in the path's order, listed once a process.
+
+    Examples
+    --------
+    >>> "numpy" in installed_names()
+    True
+    """
+    names: list[str] = []
     for entry in sys.path:
         try:
-            names = os.listdir(entry or ".")
+            names.extend(os.listdir(entry or "."))
         except OSError:
             continue
-        for folder in names:
-            if folder.endswith(_DIST_INFO):
-                name, _, version = folder[: -len(_DIST_INFO)].partition("-")
-                if version:
-                    versions.setdefault(_normalized(name), version)
+    return tuple(names)
+
+
+@functools.cache
+def _dist_info_versions() -> dict[str, str]:
+    """{normalized name: version} of the ``*.dist-info`` folders on ``sys.path``; the
+    first folder on the path wins, as in ``importlib.metadata``."""
+    versions: dict[str, str] = {}
+    for folder in installed_names():
+        if folder.endswith(_DIST_INFO):
+            name, _, version = folder[: -len(_DIST_INFO)].partition("-")
+            if version:
+                versions.setdefault(_normalized(name), version)
     return versions
 
 

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ._versions import installed_names
+
 __all__ = [
     "Executable",
     "Signature",
@@ -93,18 +95,11 @@ class _Runtime:
 
 def _accelerator_possible() -> bool:
     """Whether JAX might pick a GPU or TPU here: ``JAX_PLATFORMS`` names one, or it is
-    unset and a plugin module is installed (a directory listing per path entry)."""
+    unset and a plugin module is installed."""
     wanted = os.environ.get("JAX_PLATFORMS", "").strip().lower()
     if wanted:
         return wanted.split(",")[0].strip() != "cpu"
-    for entry in sys.path:
-        try:
-            names = os.listdir(entry or ".")
-        except OSError:
-            continue
-        if any(name.startswith(_ACCELERATOR_PLUGINS) for name in names):
-            return True
-    return False
+    return any(name.startswith(_ACCELERATOR_PLUGINS) for name in installed_names())
 
 
 @functools.cache

@@ -1,4 +1,5 @@
-"""Shared fixtures: the R reference cases; a cache folder of the test session's own."""
+"""Shared fixtures: the R reference cases; a cache folder of the test session's own; a
+sys.path a test sets, listed anew."""
 
 from __future__ import annotations
 
@@ -31,6 +32,21 @@ def _session_cache_dir():
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture
+def fresh_listing(monkeypatch):
+    """``monkeypatch``, with what bayesglm._versions lists of sys.path forgotten before
+    and after the test (it is kept a process), so that a test's own sys.path is read."""
+    from bayesglm import _versions
+
+    cached = (_versions.installed_names, _versions._dist_info_versions, _versions.version_of)
+    for function in cached:
+        function.cache_clear()
+    yield monkeypatch
+    for function in cached:
+        function.cache_clear()
+
 
 R_GLM_DIR = Path(__file__).parent / "fixtures" / "r_glm"
 

@@ -6,20 +6,7 @@ from __future__ import annotations
 import sys
 from importlib import metadata
 
-import pytest
-
-from bayesglm import _versions
 from bayesglm._versions import installed_versions, version_of
-
-
-@pytest.fixture
-def fresh_listing(monkeypatch):
-    """sys.path as the test sets it, listed anew (the listing is kept a process)."""
-    for cached in (_versions._dist_info_versions, version_of):
-        cached.cache_clear()
-    yield monkeypatch
-    for cached in (_versions._dist_info_versions, version_of):
-        cached.cache_clear()
 
 
 def test_every_installed_distribution_has_the_version_importlib_metadata_reads() -> None:

@@ -122,3 +122,26 @@ def test_without_jax_imported_the_runtime_makes_its_own_cpu_client_and_stays_qui
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["cpu", "False"]
     assert done.stderr == ""  # jaxlib's INFO lines are not shown, as with JAX's own client
+
+
+@pytest.mark.parametrize(
+    ("platforms", "installed", "possible"),
+    [
+        (None, ["numpy"], False),
+        (None, ["numpy", "jax_plugins"], True),
+        (None, ["jax_cuda12_plugin-0.6.2.dist-info"], True),
+        ("cpu", ["jax_plugins"], False),
+        ("cuda,cpu", [], True),
+    ],
+)
+def test_jax_s_client_is_used_where_jax_might_pick_an_accelerator(
+    fresh_listing, tmp_path, platforms, installed, possible
+) -> None:
+    for name in installed:
+        (tmp_path / name).mkdir()
+    fresh_listing.setattr(sys, "path", [str(tmp_path)])
+    if platforms is None:
+        fresh_listing.delenv("JAX_PLATFORMS", raising=False)
+    else:
+        fresh_listing.setenv("JAX_PLATFORMS", platforms)
+    assert xla_runtime._accelerator_possible() is possible
