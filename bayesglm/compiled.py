@@ -867,7 +867,8 @@ def run_compiled(
 
 class _ChainGroup:
     """One call's chains: ``start``, then ``advance`` until their iterations are done
-    or the run is stopped (``stop``: Ctrl-C in the main thread, or inside any call)."""
+    or the run is stopped (``stop``: Ctrl-C in the main thread or inside any call, or a
+    call of any group that failed)."""
 
     def __init__(
         self,
@@ -900,5 +901,6 @@ class _ChainGroup:
                 self.done += structure.chunk
         except KeyboardInterrupt:
             self.stop.set()
-        except BaseException as error:  # raised in the caller's thread
+        except BaseException as error:  # raised in the caller's thread; the others stop
             self.error = error
+            self.stop.set()

@@ -233,16 +233,17 @@ def test_chains_in_groups_sample_the_same_posterior(monkeypatch) -> None:
     assert compiled.chain_group(reduced, 3) == 3
 
 
-def _interrupt_at_call(monkeypatch, number: int) -> None:
-    """Every stored program raises KeyboardInterrupt at the ``number``-th call of its
-    ``advance`` (counted over all chains), as Ctrl-C inside a call would."""
+def _interrupt_at_call(monkeypatch, number: int, error: type = KeyboardInterrupt) -> list:
+    """Every stored program raises ``error`` (KeyboardInterrupt, as Ctrl-C inside a call
+    would) at the ``number``-th call of its ``advance``, counted over all chains; the
+    list of calls made, one entry each."""
     calls = []
 
     def advance(program_advance):
         def interrupted(*args):
             calls.append(1)
             if len(calls) == number:
-                raise KeyboardInterrupt
+                raise error("the call failed")
             return program_advance(*args)
 
         return interrupted
@@ -253,6 +254,7 @@ def _interrupt_at_call(monkeypatch, number: int) -> None:
             digest,
             compiled.Program(loaded.names, loaded.start, advance(loaded.advance)),
         )
+    return calls
 
 
 def test_an_interrupted_run_says_how_far_it_got(monkeypatch) -> None:
@@ -286,6 +288,18 @@ def test_an_interrupted_chain_stops_every_chain_at_the_shortest_ones_length(monk
     z = cut["run"].z
     assert z.shape[0] == 3 and z.shape[1] < 60
     assert all(stat.shape == z.shape[:2] for stat in cut["run"].sample_stats.values())
+
+
+def test_a_failed_call_stops_the_other_chains_and_raises(monkeypatch) -> None:
+    X, y, _ = simulate(FAMILIES["poisson"], "log", n=40, seed=2)
+    model = bg.GLM.from_arrays(X, y, family="poisson")
+    _fit(model, draws=60, tune=40, seed=3, chains=3)
+    monkeypatch.setattr(compiled, "cores", lambda: 3)
+    calls = _interrupt_at_call(monkeypatch, 5, RuntimeError)
+    with pytest.raises(RuntimeError, match="the call failed"):
+        _fit(model, draws=60, tune=40, seed=3, chains=3)
+    # Three chains of 20 calls each would make 60; the others stop at their next call.
+    assert len(calls) <= 5 + 2 * 2
 
 
 def test_a_long_run_shows_its_progress_on_stderr(monkeypatch, capsys) -> None:
