@@ -4,9 +4,9 @@ A saved fit and a report record them, and the engine's cache key names them; the
 engine also asks what is installed (:func:`installed_names`: a GPU plugin of JAX?).
 A leaf: it imports nothing of ours.
 
-``importlib.metadata.version`` reads each package's metadata file after a search of
-every folder on ``sys.path``: a few milliseconds a package, paid by every fit in a
-new process for its cache key. Installed packages are folders named
+``importlib.metadata.version`` searches every folder on ``sys.path`` and reads a
+metadata file for each package it is asked about, which every fit in a new process
+would pay for its cache key. Installed packages are folders named
 ``{name}-{version}.dist-info`` (the name with ``-`` written ``_``), so one listing of
 the folders on ``sys.path`` gives every version at once; a package found no other
 way (an ``.egg-info`` install, a zip) falls back to ``importlib.metadata``.

@@ -39,10 +39,9 @@ SAMPLERS = ("compiled", "numpyro", "nutpie", "pymc")
 """Sampler backends in the order "auto" tries them: it takes the first installed.
 
 "compiled" runs a precompiled JAX program per model structure, stored in the user's
-cache folder (:mod:`bayesglm.compiled`): a structure's first fit takes less than
-numpyro's (22 s for the nine small cases of benchmarks/bench_engine.py, against 28 s),
-and later fits of the structure, in any process, read its executable and skip the
-compile and JAX's import (3 s for the nine).
+cache folder (:mod:`bayesglm.compiled`): a structure's first fit compiles it, and
+later fits of the structure, in any process, read its executable and skip the
+compile and JAX's import (benchmarks/results/engine.md).
 Measured in benchmarks/bench_bayes.py: numpyro (JAX) compiles and samples a first fit
 faster than nutpie (29 s against 49 s, PyMC's 64 s on the logistic benchmark); nutpie
 reuses its compiled model for repeated fits of one structure in a session.

@@ -4,8 +4,8 @@ The engine's programs are StableHLO modules (exported by JAX once per structure,
 :mod:`bayesglm.compiled`). This module compiles such a module for this machine,
 serializes the executable so that a later process reads it instead of compiling,
 and runs it: numpy arrays in, device arrays out, kept on the device between calls.
-A warm fit therefore loads jaxlib (about 0.07 s) and not JAX itself (0.3-0.5 s
-more), which is what makes a sub-second fit possible in a fresh process.
+A warm fit therefore loads jaxlib and not JAX itself, whose import alone would take
+longer than the whole fit in a fresh process.
 
 On a machine whose JAX would run on an accelerator (a GPU or TPU plugin installed
 and ``JAX_PLATFORMS`` not ``cpu``), the client is JAX's own, so the engine runs
