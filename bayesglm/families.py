@@ -445,7 +445,17 @@ class Bernoulli(Binomial):
         return "Binomial", {"n": trials, "p": mu}
 
     def sample(self, mu, natural, trials, rng):
-        return rng.binomial(1, mu).astype(float)
+        # An event is a uniform below its probability: P(U < p) = p to the uniform's
+        # resolution (2**-53), with one uniform and one comparison a draw, where
+        # numpy's binomial(1, p) runs its general binomial sampler.
+        p = np.asarray(mu, dtype=float)
+        valid = (p >= 0.0) & (p <= 1.0)
+        if not valid.all():
+            bad = p[~valid].flat[0]
+            raise ValueError(f"a bernoulli probability must lie in [0, 1]; got {bad}")
+        draws = rng.random(p.shape)
+        np.less(draws, p, out=draws)
+        return draws
 
     def unit_deviance(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
         """For 0/1 outcomes only the observed class's term remains, -2 log P(y):

@@ -258,3 +258,36 @@ def test_a_quasi_family_allows_a_constant_response() -> None:
     FAMILIES["quasipoisson"].check_y(np.full(5, 3.0))
     with pytest.raises(BayesGLMError, match="must vary"):
         FAMILIES["gamma"].check_y(np.full(5, 3.0))
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_bernoulli_draws_are_uniforms_below_their_probabilities(layout: str) -> None:
+    rng = np.random.default_rng(4)
+    p = (
+        np.asfortranarray(rng.uniform(size=(300, 40)))
+        if layout == "F"
+        else rng.uniform(size=(300, 40))
+    )
+    p.flat[:6] = [0.0, 1.0, 5e-324, np.nextafter(1.0, 0.0), 0.5, 1e-17]
+    drawn = FAMILIES["bernoulli"].sample(p, None, None, np.random.default_rng(9))
+    uniforms = np.random.default_rng(9).random(p.shape)
+    assert drawn.shape == p.shape and drawn.dtype == np.float64
+    assert np.array_equal(drawn, (uniforms < p).astype(float))
+    assert drawn.flat[0] == 0.0 and drawn.flat[1] == 1.0
+
+
+@pytest.mark.parametrize("prob", [0.001, 0.3, 0.5, 0.97])
+def test_bernoulli_draws_have_their_probability(prob: float) -> None:
+    n = 400_000
+    drawn = FAMILIES["bernoulli"].sample(np.full(n, prob), None, None, np.random.default_rng(2))
+    assert set(np.unique(drawn)) <= {0.0, 1.0}
+    # The count of events is binomial(n, prob): within 5 standard deviations.
+    assert stats.binom.cdf(drawn.sum(), n, prob) > 3e-7
+    assert stats.binom.sf(drawn.sum() - 1, n, prob) > 3e-7
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, np.nan])
+def test_a_bernoulli_probability_outside_zero_one_is_refused(bad: float) -> None:
+    p = np.array([0.2, bad, 0.7])
+    with pytest.raises(ValueError, match=r"bernoulli probability must lie in \[0, 1\]; got"):
+        FAMILIES["bernoulli"].sample(p, None, None, np.random.default_rng(0))
